@@ -1,0 +1,18 @@
+// Vectorisable replacements for libm in generated code: clamped polynomial/rational approximations
+// over float (scalar or vector) values. No calls are emitted, so the loop vectoriser can widen them.
+#pragma once
+
+namespace llvm {
+class Value;
+class IRBuilderBase;
+}  // namespace llvm
+
+namespace netc::codegen {
+
+// |tanh(x)| <= 1 exactly for every input (infinities included); never NaN for a finite input.
+llvm::Value* emitTanh(llvm::IRBuilderBase& b, llvm::Value* x);
+llvm::Value* emitExp(llvm::IRBuilderBase& b, llvm::Value* x);
+llvm::Value* emitLog(llvm::IRBuilderBase& b, llvm::Value* x);
+llvm::Value* emitSigmoid(llvm::IRBuilderBase& b, llvm::Value* x);
+
+}  // namespace netc::codegen

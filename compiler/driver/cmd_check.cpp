@@ -1,0 +1,26 @@
+// netc check MODEL.net: parse, lower, shape-check and verify; print a one-line summary.
+#include <fmt/format.h>
+
+#include "autodiff/autodiff.h"
+#include "driver/command.h"
+
+namespace netc::driver {
+
+void registerCheck(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("check", "parse and shape-check a model, derive its gradients, report problems");
+  auto opts = std::make_shared<ModelOptions>();
+  opts->add(cmd);
+  cmd->callback([&action, opts] {
+    action = [opts] {
+      Model m = opts->load();
+      TrainingGraph t = buildTrainingGraph(m.graph);  // also proves every op on the loss path is differentiable
+      int64_t params = 0;
+      for (int p : m.graph.params()) params += numel(m.graph[p].shape);
+      fmt::print("{}: ok: {} nodes forward, {} with backward and update, {} parameters ({} values), vocabulary {}\n",
+                 opts->model, m.graph.size(), t.graph.size(), m.graph.params().size(), params, m.vocab.size());
+      return 0;
+    };
+  });
+}
+
+}  // namespace netc::driver

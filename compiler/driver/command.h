@@ -1,0 +1,25 @@
+// Each `netc COMMAND` lives in its own driver/cmd_*.cpp and registers itself with the CLI in main.cpp.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "lower/model.h"
+
+namespace netc::driver {
+
+// Options most commands share: the model file and the dataset override.
+struct ModelOptions {
+  std::string model;
+  std::string data;
+  void add(CLI::App* cmd);
+  Model load() const;
+};
+
+// The action run after parsing; commands set it in their register function. Returns the exit status.
+using Action = std::function<int()>;
+
+void registerCheck(CLI::App& app, Action& action);
+void registerIr(CLI::App& app, Action& action);
+
+}  // namespace netc::driver

@@ -1,0 +1,104 @@
+// netc: the command-line driver. Commands register themselves; errors become one clear message.
+#include <cstdio>
+#include <fmt/format.h>
+
+#include "driver/command.h"
+#include "support/diag.h"
+
+namespace netc::driver {
+
+void ModelOptions::add(CLI::App* cmd) {
+  cmd->add_option("model", model, "the .net model file")->required();
+  cmd->add_option("--data", data, "dataset file (one word per line), replacing the model's data path");
+}
+
+Model load(const ModelOptions& o);
+Model ModelOptions::load() const {
+  LowerOptions lo;
+  lo.dataOverride = data;
+  return loadModel(model, lo);
+}
+
+}  // namespace netc::driver
+
+namespace {
+
+// Unknown commands and flags name the closest valid one.
+std::string suggestion(const CLI::App& app, const std::string& word) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+  return netc::didYouMean(word, names);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace netc::driver;
+  CLI::App app{"netc: a compiler for small neural networks (.net files)", "netc"};
+  app.set_version_flag("--version", std::string("netc ") + NETC_VERSION);
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "help for every command");
+  Action action;
+  registerCheck(app, action);
+  registerIr(app, action);
+
+  auto* help = app.add_subcommand("help", "show help for a command: netc help COMMAND");
+  std::string helpTopic;
+  help->add_option("command", helpTopic, "the command");
+  help->callback([&] {
+    action = [&]() -> int {
+      if (helpTopic.empty()) { fmt::print("{}", app.help()); return 0; }
+      for (CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+        if (sub->get_name() == helpTopic) { fmt::print("{}", sub->help()); return 0; }
+      fmt::print(stderr, "netc: error: unknown command '{}'{}\n", helpTopic, suggestion(app, helpTopic));
+      return 2;
+    };
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    // CLI11 reports an unknown command as an extra positional of the top-level app.
+    if (argc > 1 && argv[1][0] != '-') {
+      bool known = false;
+      for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+        if (sub->get_name() == argv[1]) known = true;
+      if (!known) {
+        fmt::print(stderr, "netc: error: unknown command '{}'{}; `netc --help` lists the commands\n", argv[1],
+                   suggestion(app, argv[1]));
+        return 2;
+      }
+    }
+    if (msg.find("not expected") != std::string::npos || msg.find("xtras") != std::string::npos) {
+      // An unknown flag of a subcommand: suggest its closest option.
+      for (CLI::App* sub : app.get_subcommands())
+        for (int i = 2; i < argc; ++i)
+          if (argv[i][0] == '-' && !sub->get_option_no_throw(argv[i])) {
+            std::vector<std::string> flags;
+            for (const CLI::Option* o : sub->get_options())
+              for (const auto& ln : o->get_lnames()) flags.push_back("--" + ln);
+            std::string flag = argv[i];
+            flag = flag.substr(0, flag.find('='));
+            fmt::print(stderr, "netc {}: error: unknown option '{}'{}\n", sub->get_name(), flag,
+                       netc::didYouMean(flag, flags));
+            return 2;
+          }
+    }
+    fmt::print(stderr, "netc: error: {}\n", msg);
+    return 2;
+  }
+  try {
+    return action ? action() : 0;
+  } catch (const netc::Error& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "{}", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,125 @@
+#include "graph/graph.h"
+
+#include <fmt/format.h>
+
+#include "ops/op.h"
+
+namespace netc {
+
+int Graph::add(const OpDef* op, std::vector<int> inputs, Attrs attrs, SrcLoc loc, std::string name) {
+  Node n;
+  n.id = size();
+  n.op = op;
+  n.inputs = std::move(inputs);
+  n.attrs = std::move(attrs);
+  n.loc = loc;
+  n.name = std::move(name);
+  nodes.push_back(std::move(n));
+  return nodes.back().id;
+}
+
+std::vector<int> Graph::params() const {
+  std::vector<int> out;
+  for (const Node& n : nodes)
+    if (n.op->name == std::string_view("param")) out.push_back(n.id);
+  return out;
+}
+
+std::vector<int> Graph::inputs() const {
+  std::vector<int> out;
+  for (const Node& n : nodes)
+    if (n.op->name == std::string_view("input")) out.push_back(n.id);
+  return out;
+}
+
+int Graph::find(std::string_view name) const {
+  for (const Node& n : nodes)
+    if (!name.empty() && n.name == name) return n.id;
+  return -1;
+}
+
+std::string Graph::valueName(int id) const {
+  const Node& n = nodes.at(id);
+  return n.name.empty() ? fmt::format("%{}", id) : "%" + n.name;
+}
+
+void inferNode(Graph& g, int id) {
+  Node& n = g[id];
+  int arity = static_cast<int>(n.inputs.size());
+  if (arity < n.op->minInputs || arity > n.op->maxInputs)
+    fail(g.source, n.loc, fmt::format("'{}' takes {} argument{}, found {}", n.op->name,
+                                      n.op->minInputs == n.op->maxInputs ? std::to_string(n.op->minInputs)
+                                                                         : fmt::format("{} to {}", n.op->minInputs, n.op->maxInputs),
+                                      n.op->maxInputs == 1 ? "" : "s", arity));
+  n.op->infer(g, n);
+}
+
+void verify(const Graph& g) {
+  auto bad = [&](const Node& n, const std::string& msg) {
+    fail(g.source, n.loc, fmt::format("graph verifier: node {} ({}): {}", g.valueName(n.id), n.op ? n.op->name : "?", msg));
+  };
+  for (int i = 0; i < g.size(); ++i) {
+    const Node& n = g[i];
+    if (n.id != i) bad(n, fmt::format("id {} at position {}", n.id, i));
+    if (!n.op) bad(n, "no op");
+    int arity = static_cast<int>(n.inputs.size());
+    if (arity < n.op->minInputs || arity > n.op->maxInputs) bad(n, fmt::format("{} inputs", arity));
+    for (int in : n.inputs)
+      if (in < 0 || in >= i) bad(n, fmt::format("input {} is not defined before its use (SSA order)", in));
+    for (int64_t d : n.shape)
+      if (d != kBatch && d <= 0) bad(n, fmt::format("non-positive dimension in {}", shapeStr(n.shape)));
+    // Re-run the shape rule and compare: catches passes that rewired a node without updating it.
+    if (n.op->cls != OpDef::Source) {
+      Graph& mg = const_cast<Graph&>(g);  // infer writes only into the copy below
+      Node copy = n;
+      n.op->infer(mg, copy);
+      if (copy.shape != n.shape || copy.dtype != n.dtype)
+        bad(n, fmt::format("recorded type {}{} but the shape rule gives {}{}", dtypeName(n.dtype), shapeStr(n.shape),
+                           dtypeName(copy.dtype), shapeStr(copy.shape)));
+    }
+    if (n.phase == Phase::Backward && (n.gradOf < 0 || n.gradOf >= g.size())) bad(n, "backward node without its forward node");
+  }
+  if (g.loss >= 0) {
+    const Node& l = g[g.loss];
+    if (!l.shape.empty()) bad(l, fmt::format("the minimized value must be a scalar, found shape {}", shapeStr(l.shape)));
+  }
+}
+
+static std::string attrText(const Graph& g, const Node& n) {
+  std::string s;
+  std::string_view op = n.op->name;
+  if (op == "const") return fmt::format(" {}", n.attrs.value);
+  if (op == "param") return fmt::format(" init={}{}", n.init.text, n.trainable ? "" : " frozen");
+  if (op == "matmul" && n.attrs.ints.size() == 2 && (n.attrs.ints[0] || n.attrs.ints[1]))
+    s += fmt::format(" transA={} transB={}", n.attrs.ints[0], n.attrs.ints[1]);
+  if ((op == "sum" || op == "mean" || op == "expand") && !n.attrs.ints.empty()) s += fmt::format(" axis={}", n.attrs.ints[0]);
+  if (op == "expand" && n.attrs.value != 0) s += " mean";
+  if (op == "scatter_add") s += fmt::format(" rows={}", n.attrs.ints.at(0));
+  return s;
+}
+
+std::string printGraph(const Graph& g) {
+  std::string out;
+  Phase phase = Phase::Forward;
+  out += fmt::format("graph {} {{\n", g.source ? g.source->path() : "");
+  for (const Node& n : g.nodes) {
+    if (n.phase != phase) {
+      phase = n.phase;
+      out += phase == Phase::Backward ? "  // backward\n" : "  // update\n";
+    }
+    std::string lhs = fmt::format("{} : {}{}", g.valueName(n.id), dtypeName(n.dtype), shapeStr(n.shape));
+    std::string rhs = n.op->name;
+    for (size_t i = 0; i < n.inputs.size(); ++i) rhs += (i ? ", " : " ") + g.valueName(n.inputs[i]);
+    rhs += attrText(g, n);
+    std::string note;
+    if (n.loc.line > 0) note = fmt::format("line {}", n.loc.line);
+    if (n.phase == Phase::Backward) note += fmt::format("{}grad of {}", note.empty() ? "" : ", ", g.valueName(n.gradOf));
+    if (n.probe) note += note.empty() ? "probe" : ", probe";
+    out += fmt::format("  {:<28} = {:<40}{}\n", lhs, rhs, note.empty() ? "" : "  # " + note);
+  }
+  if (g.loss >= 0) out += fmt::format("  minimize {}\n", g.valueName(g.loss));
+  out += "}\n";
+  return out;
+}
+
+}  // namespace netc

@@ -1,0 +1,79 @@
+// The static graph in SSA form: every node produces exactly one value with a dtype and a shape,
+// inputs come before uses, and every node remembers the .net line it came from.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "graph/shape.h"
+#include "support/diag.h"
+
+namespace netc {
+
+struct OpDef;
+
+// Per-node attributes; each op documents which fields it reads.
+struct Attrs {
+  std::vector<int64_t> ints;  // e.g. matmul {transA, transB}, sum {axis}
+  Shape shape;                // reshape / sum_to target
+  double value = 0;           // const
+};
+
+// How a parameter starts: a distribution times a constant scale.
+struct InitSpec {
+  enum Kind { Randn, Zeros, Ones, Uniform } kind = Zeros;
+  double a = 0, b = 0;  // uniform bounds
+  double scale = 1;
+  std::string text;     // as written, for the printer
+};
+
+// Which statistics a probe collects (issue: instrumented nodes).
+struct ProbeSpec {
+  bool hist = true, saturation = true, dead = true, stats = true;
+};
+
+enum class Phase { Forward, Backward, Update };
+
+struct Node {
+  int id = -1;
+  const OpDef* op = nullptr;
+  std::vector<int> inputs;
+  Attrs attrs;
+  DType dtype = DType::F32;
+  Shape shape;
+  std::string name;  // the .net name, or "" for intermediates
+  SrcLoc loc;
+  Phase phase = Phase::Forward;
+  int gradOf = -1;  // backward nodes: the forward node whose gradient rule made this node
+  // params only
+  InitSpec init;
+  bool trainable = true;
+  std::optional<ProbeSpec> probe;
+};
+
+class Graph {
+ public:
+  SourceRef source;
+  std::vector<Node> nodes;  // topological: inputs of node i all have ids < i
+  int loss = -1;            // the minimized scalar
+
+  int add(const OpDef* op, std::vector<int> inputs, Attrs attrs, SrcLoc loc, std::string name = {});
+  const Node& operator[](int id) const { return nodes.at(id); }
+  Node& operator[](int id) { return nodes.at(id); }
+  int size() const { return static_cast<int>(nodes.size()); }
+
+  std::vector<int> params() const;    // all param nodes, in declaration order
+  std::vector<int> inputs() const;    // all input nodes, in declaration order
+  int find(std::string_view name) const;  // node id by .net name, -1 when none
+  std::string valueName(int id) const;    // "%h" or "%12"
+};
+
+// Shape inference for one node from its inputs (calls the op's shape rule); throws on mismatch.
+void inferNode(Graph& g, int id);
+// Checks SSA order, arity, dtypes and shapes of every node; throws netc::Error naming the node.
+void verify(const Graph& g);
+// Stable, diffable text; golden tests depend on its format.
+std::string printGraph(const Graph& g);
+
+}  // namespace netc

@@ -1,0 +1,48 @@
+#include "graph/shape.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace netc {
+
+const char* dtypeName(DType t) { return t == DType::F32 ? "f32" : "i32"; }
+
+std::string shapeStr(const Shape& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) out += ",";
+    out += s[i] == kBatch ? std::string("B") : std::to_string(s[i]);
+  }
+  return out + "]";
+}
+
+int64_t numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+Shape bindBatch(const Shape& s, int64_t batch) {
+  Shape out = s;
+  for (auto& d : out)
+    if (d == kBatch) d = batch;
+  return out;
+}
+
+bool hasBatch(const Shape& s) { return std::find(s.begin(), s.end(), kBatch) != s.end(); }
+
+bool broadcastShapes(const Shape& a, const Shape& b, Shape& out) {
+  size_t n = std::max(a.size(), b.size());
+  out.assign(n, 1);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (da == db) out[i] = da;
+    else if (da == 1) out[i] = db;
+    else if (db == 1) out[i] = da;
+    else return false;
+  }
+  return true;
+}
+
+}  // namespace netc

@@ -1,0 +1,35 @@
+// What every executor of a graph offers the driver: the reference interpreter and the JIT both.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace netc {
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  // The concrete (batch-bound) graph this engine runs.
+  virtual const Graph& graph() const = 0;
+  // Parameters and inputs keep their values across run() calls; sgd nodes write back into their parameter.
+  virtual void write(int node, std::span<const double> values) = 0;
+  virtual void writeIndices(int node, std::span<const int32_t> values) = 0;
+  virtual std::vector<double> read(int node) = 0;
+  virtual double readScalar(int node) { return read(node).at(0); }
+  virtual void run() = 0;
+};
+
+}  // namespace netc
+
+#include <memory>
+
+namespace netc {
+
+enum class EngineKind { Interp, Jit };
+
+// The engine for a batch-bound graph: the reference interpreter or the LLVM JIT (codegen/).
+std::unique_ptr<Engine> makeEngine(const Graph& bound, EngineKind kind);
+
+}  // namespace netc

@@ -1,0 +1,62 @@
+// The syntax tree of a .net file: what the user wrote, before any meaning is given to it.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lang/lexer.h"
+
+namespace netc {
+
+struct Expr;
+using ExprPtr = std::unique_ptr<Expr>;
+
+struct Expr {
+  enum Kind { Number, Name, String, Call, Binary, Unary, Index, List } kind;
+  SrcLoc loc;
+  double number = 0;
+  bool isInteger = false;
+  std::string name;                  // Name, String, Call (callee)
+  Tok op = Tok::Plus;                // Binary, Unary
+  std::vector<ExprPtr> args;         // Call args, Binary/Unary operands, Index (base, index), List items
+  std::vector<std::string> keywords; // Call: keyword per argument, "" when positional
+  std::vector<SrcLoc> keywordLocs;
+};
+
+// One `key = value[, value ...]` line of a section; each value may carry `until N`.
+struct SectionItem {
+  ExprPtr value;
+  ExprPtr until;  // null when absent
+};
+struct SectionEntry {
+  std::string key;
+  SrcLoc loc;
+  std::vector<SectionItem> items;
+};
+
+struct Annotation {
+  std::string name;
+  SrcLoc loc;
+  std::vector<std::pair<std::string, SrcLoc>> args;
+};
+
+struct Stmt {
+  enum Kind { Const, Data, Input, Param, Assign, Minimize, Section } kind;
+  SrcLoc loc;      // the statement keyword / first token
+  std::string name;     // Const/Input/Param/Assign/Minimize name; Section: "train"/"sample"; Data: path
+  SrcLoc nameLoc;
+  ExprPtr value;        // Const value, Param initialiser, Assign expression
+  std::string dtype;    // Input: "int" or "float"
+  std::vector<ExprPtr> dims;  // Input/Param shape
+  bool trainable = true;      // Param
+  std::vector<SectionEntry> entries;  // Data/Section
+  std::vector<Annotation> annotations;  // Assign
+};
+
+struct Module {
+  SourceRef source;
+  std::vector<Stmt> stmts;
+};
+
+}  // namespace netc

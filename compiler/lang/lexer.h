@@ -1,0 +1,27 @@
+// Tokens of the .net language. Newlines are tokens: one statement per line.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "support/diag.h"
+
+namespace netc {
+
+enum class Tok {
+  Ident, Number, String, Newline, End,
+  Assign, Colon, Comma, LParen, RParen, LBrack, RBrack, LBrace, RBrace, At,
+  Plus, Minus, Star, Slash, Power, MatMul /* '@' inside expressions is MatMul; At at line start */,
+};
+
+struct Token {
+  Tok kind;
+  std::string text;
+  SrcLoc loc;
+  double number = 0;
+  bool isInteger = false;  // literal written without '.' or exponent
+};
+
+const char* tokName(Tok t);
+std::vector<Token> lex(const SourceRef& src);
+
+}  // namespace netc

@@ -1,0 +1,342 @@
+// Recursive-descent parser for the .net language (grammar in docs/language.md).
+#include "lang/parser.h"
+
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+
+namespace netc {
+namespace {
+
+constexpr int kMaxDepth = 200;  // nesting bound: deep input is an error, not a stack overflow
+
+class Parser {
+ public:
+  Parser(const SourceRef& src, std::vector<Token> toks) : src_(src), t_(std::move(toks)) {}
+
+  Module parseModule() {
+    Module m;
+    m.source = src_;
+    skipNewlines();
+    while (peek().kind != Tok::End) {
+      m.stmts.push_back(statement());
+      skipNewlines();
+    }
+    return m;
+  }
+
+ private:
+  const Token& peek(int k = 0) const { return t_[std::min(pos_ + k, t_.size() - 1)]; }
+  const Token& next() { const Token& t = t_[pos_]; if (pos_ + 1 < t_.size()) ++pos_; return t; }
+  bool accept(Tok k) { if (peek().kind == k) { next(); return true; } return false; }
+  bool isWord(std::string_view w, int k = 0) const { return peek(k).kind == Tok::Ident && peek(k).text == w; }
+
+  [[noreturn]] void unexpected(std::string_view expected) {
+    const Token& t = peek();
+    std::string found = t.kind == Tok::Ident || t.kind == Tok::Number ? fmt::format("'{}'", t.text) : tokName(t.kind);
+    if (t.kind == Tok::String) found = fmt::format("string \"{}\"", t.text);
+    fail(src_, t.loc, fmt::format("expected {}, found {}", expected, found));
+  }
+  const Token& expect(Tok k, std::string_view what = {}) {
+    if (peek().kind != k) unexpected(what.empty() ? std::string_view(tokName(k)) : what);
+    return next();
+  }
+  const Token& expectIdent(std::string_view what) {
+    if (peek().kind != Tok::Ident) unexpected(what);
+    return next();
+  }
+  void skipNewlines() { while (peek().kind == Tok::Newline) next(); }
+  void endOfStatement() {
+    if (peek().kind != Tok::Newline && peek().kind != Tok::End) unexpected("end of line");
+    skipNewlines();
+  }
+
+  Stmt statement() {
+    std::vector<Annotation> annotations;
+    while (peek().kind == Tok::At) {
+      annotations.push_back(annotation());
+      skipNewlines();
+    }
+    const Token& first = peek();
+    if (first.kind != Tok::Ident) unexpected("a statement (const, data, input, param, minimize, train, sample or NAME = ...)");
+    Stmt s;
+    s.loc = first.loc;
+    bool isDecl = peek(1).kind != Tok::Assign;  // `const = 3` is an assignment to a value named const
+    if (isDecl && first.text == "const") {
+      next();
+      s.kind = Stmt::Const;
+      nameInto(s, "a constant name");
+      expect(Tok::Assign, "'=' after the constant name");
+      s.value = expr();
+    } else if (isDecl && first.text == "data") {
+      next();
+      s.kind = Stmt::Data;
+      const Token& path = expect(Tok::String, "the dataset path as a string, e.g. \"names.txt\"");
+      s.name = path.text;
+      s.nameLoc = path.loc;
+      s.entries = block();
+    } else if (isDecl && first.text == "input") {
+      next();
+      s.kind = Stmt::Input;
+      nameInto(s, "an input name");
+      expect(Tok::Colon, "':' and a type, e.g. `input x : int[B, T]`");
+      const Token& ty = expectIdent("a type ('int' or 'float')");
+      if (ty.text != "int" && ty.text != "float")
+        fail(src_, ty.loc, fmt::format("expected a type ('int' or 'float'), found '{}'", ty.text));
+      s.dtype = ty.text;
+      s.dims = shapeList();
+    } else if (isDecl && first.text == "param") {
+      next();
+      s.kind = Stmt::Param;
+      nameInto(s, "a parameter name");
+      expect(Tok::Colon, "':' and a shape, e.g. `param W : [E, H] = randn`");
+      s.dims = shapeList();
+      expect(Tok::Assign, "'=' and an initialiser, e.g. `= randn * 0.01`");
+      s.value = expr();
+      if (isWord("frozen")) next(), s.trainable = false;
+      else if (isWord("trainable")) next();
+    } else if (isDecl && first.text == "minimize") {
+      next();
+      s.kind = Stmt::Minimize;
+      nameInto(s, "the name of the loss value");
+    } else if (isDecl && (first.text == "train" || first.text == "sample")) {
+      next();
+      s.kind = Stmt::Section;
+      s.name = first.text;
+      s.nameLoc = first.loc;
+      s.entries = block();
+    } else {
+      s.kind = Stmt::Assign;
+      nameInto(s, "a value name");
+      if (peek().kind != Tok::Assign) {
+        if (peek().kind == Tok::Ident || peek().kind == Tok::String)
+          fail(src_, first.loc, fmt::format("unknown statement '{}': expected const, data, input, param, minimize, train, sample or NAME = ...{}",
+                                            first.text, didYouMean(first.text, {"const", "data", "input", "param", "minimize", "train", "sample"})));
+        unexpected("'=' after the value name");
+      }
+      next();
+      s.value = expr();
+    }
+    if (!annotations.empty() && s.kind != Stmt::Assign)
+      fail(src_, annotations.front().loc, "an annotation must stand before an assignment `NAME = ...`");
+    s.annotations = std::move(annotations);
+    endOfStatement();
+    return s;
+  }
+
+  void nameInto(Stmt& s, std::string_view what) {
+    const Token& n = expectIdent(what);
+    s.name = n.text;
+    s.nameLoc = n.loc;
+  }
+
+  Annotation annotation() {
+    expect(Tok::At);
+    const Token& n = expectIdent("an annotation name after '@', e.g. @probe");
+    Annotation a{n.text, n.loc, {}};
+    if (accept(Tok::LParen)) {
+      if (peek().kind != Tok::RParen) {
+        do {
+          const Token& arg = expectIdent("an annotation argument name");
+          a.args.emplace_back(arg.text, arg.loc);
+        } while (accept(Tok::Comma));
+      }
+      expect(Tok::RParen, "')' or ',' in the annotation's argument list");
+    }
+    if (peek().kind != Tok::Newline) unexpected("end of line after the annotation");
+    return a;
+  }
+
+  std::vector<ExprPtr> shapeList() {
+    expect(Tok::LBrack, "'[' opening a shape, e.g. [B, T]");
+    std::vector<ExprPtr> dims;
+    if (peek().kind != Tok::RBrack) {
+      do dims.push_back(expr());
+      while (accept(Tok::Comma));
+    }
+    expect(Tok::RBrack, "']' or ',' in the shape");
+    return dims;
+  }
+
+  std::vector<SectionEntry> block() {
+    expect(Tok::LBrace, "'{' opening the block");
+    skipNewlines();
+    std::vector<SectionEntry> entries;
+    while (peek().kind != Tok::RBrace) {
+      if (peek().kind == Tok::End) unexpected("'}' closing the block");
+      const Token& key = expectIdent("a setting name, e.g. `steps = 1000`, or '}'");
+      SectionEntry e{key.text, key.loc, {}};
+      expect(Tok::Assign, "'=' after the setting name");
+      do {
+        SectionItem item;
+        item.value = expr();
+        if (isWord("until")) next(), item.until = expr();
+        e.items.push_back(std::move(item));
+      } while (accept(Tok::Comma));
+      entries.push_back(std::move(e));
+      if (peek().kind == Tok::RBrace) break;
+      if (peek().kind != Tok::Newline) unexpected("end of line after the setting");
+      skipNewlines();
+    }
+    expect(Tok::RBrace);
+    return entries;
+  }
+
+  // Precedence, loosest first: + -   then * / @   then unary -   then **   then postfix [ ] and calls.
+  ExprPtr expr() {
+    DepthGuard g(this);
+    ExprPtr lhs = term();
+    while (peek().kind == Tok::Plus || peek().kind == Tok::Minus) {
+      const Token& op = next();
+      lhs = binary(op, std::move(lhs), term());
+    }
+    return lhs;
+  }
+  ExprPtr term() {
+    ExprPtr lhs = unary();
+    while (peek().kind == Tok::Star || peek().kind == Tok::Slash || peek().kind == Tok::MatMul) {
+      const Token& op = next();
+      lhs = binary(op, std::move(lhs), unary());
+    }
+    return lhs;
+  }
+  ExprPtr unary() {
+    DepthGuard g(this);
+    if (peek().kind == Tok::Minus || peek().kind == Tok::Plus) {
+      const Token& op = next();
+      auto e = std::make_unique<Expr>();
+      e->kind = Expr::Unary;
+      e->op = op.kind;
+      e->loc = op.loc;
+      e->args.push_back(unary());
+      return e;
+    }
+    return power();
+  }
+  ExprPtr power() {
+    ExprPtr base = postfix();
+    if (peek().kind == Tok::Power) {
+      const Token& op = next();
+      return binary(op, std::move(base), unary());  // right-associative, binds -x tighter: 2**-1
+    }
+    return base;
+  }
+  ExprPtr binary(const Token& op, ExprPtr l, ExprPtr r) {
+    auto e = std::make_unique<Expr>();
+    e->kind = Expr::Binary;
+    e->op = op.kind;
+    e->loc = op.loc;
+    e->args.push_back(std::move(l));
+    e->args.push_back(std::move(r));
+    return e;
+  }
+  ExprPtr postfix() {
+    ExprPtr e = primary();
+    while (peek().kind == Tok::LBrack) {
+      const Token& open = next();
+      auto idx = std::make_unique<Expr>();
+      idx->kind = Expr::Index;
+      idx->loc = open.loc;
+      idx->args.push_back(std::move(e));
+      idx->args.push_back(expr());
+      expect(Tok::RBrack, "']' closing the index");
+      e = std::move(idx);
+    }
+    return e;
+  }
+  ExprPtr primary() {
+    DepthGuard g(this);
+    const Token& t = peek();
+    auto e = std::make_unique<Expr>();
+    e->loc = t.loc;
+    switch (t.kind) {
+      case Tok::Number:
+        next();
+        e->kind = Expr::Number;
+        e->number = t.number;
+        e->isInteger = t.isInteger;
+        return e;
+      case Tok::String:
+        next();
+        e->kind = Expr::String;
+        e->name = t.text;
+        return e;
+      case Tok::LParen: {
+        next();
+        ExprPtr inner = expr();
+        expect(Tok::RParen, "')' closing the parenthesis");
+        return inner;
+      }
+      case Tok::LBrack: {
+        next();
+        e->kind = Expr::List;
+        if (peek().kind != Tok::RBrack) {
+          do e->args.push_back(expr());
+          while (accept(Tok::Comma));
+        }
+        expect(Tok::RBrack, "']' or ',' in the list");
+        return e;
+      }
+      case Tok::Ident: {
+        next();
+        e->name = t.text;
+        if (peek().kind != Tok::LParen) {
+          e->kind = Expr::Name;
+          return e;
+        }
+        next();
+        e->kind = Expr::Call;
+        if (peek().kind != Tok::RParen) {
+          do {
+            std::string kw;
+            SrcLoc kwLoc;
+            if (peek().kind == Tok::Ident && peek(1).kind == Tok::Assign) {
+              kw = peek().text, kwLoc = peek().loc;
+              next(), next();
+            }
+            e->args.push_back(expr());
+            e->keywords.push_back(kw);
+            e->keywordLocs.push_back(kwLoc);
+          } while (accept(Tok::Comma));
+        }
+        expect(Tok::RParen, fmt::format("')' or ',' in the arguments of '{}'", t.text));
+        return e;
+      }
+      default:
+        unexpected("an expression (a number, a name, a call or '(')");
+    }
+  }
+
+  struct DepthGuard {
+    Parser* p;
+    explicit DepthGuard(Parser* p) : p(p) {
+      if (++p->depth_ > kMaxDepth) p->fail_depth();
+    }
+    ~DepthGuard() { --p->depth_; }
+  };
+  [[noreturn]] void fail_depth() {
+    fail(src_, peek().loc, fmt::format("expression nested more than {} levels deep", kMaxDepth));
+  }
+
+  SourceRef src_;
+  std::vector<Token> t_;
+  size_t pos_ = 0;
+  int depth_ = 0;
+};
+
+}  // namespace
+
+Module parse(const SourceRef& src) {
+  Parser p(src, lex(src));
+  return p.parseModule();
+}
+
+Module parseFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(fmt::format("cannot open model file '{}'", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse(std::make_shared<SourceFile>(path, ss.str()));
+}
+
+}  // namespace netc

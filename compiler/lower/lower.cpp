@@ -1,0 +1,599 @@
+// Lowering: AST -> Model. Constants are folded here, shapes are inferred node by node as the graph is
+// built, and the result is verified before anyone else sees it.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fmt/format.h>
+#include <set>
+
+#include "lang/parser.h"
+#include "lower/model.h"
+#include "ops/op.h"
+
+namespace netc {
+
+double TrainSpec::learningRate(int64_t step) const {
+  for (const auto& seg : lr)
+    if (seg.until < 0 || step < seg.until) return seg.lr;
+  return lr.back().lr;
+}
+
+namespace {
+
+class Lowerer {
+ public:
+  Lowerer(const Module& m, const LowerOptions& opts) : m_(m), src_(m.source), opts_(opts) {}
+
+  Model run() {
+    model_.graph.source = src_;
+    model_.name = std::filesystem::path(src_->path()).stem().string();
+    // Names assigned anywhere, so a use before the definition says where the definition is.
+    for (const Stmt& s : m_.stmts)
+      if (s.kind == Stmt::Assign || s.kind == Stmt::Param || s.kind == Stmt::Input) laterDefs_.emplace(s.name, s.nameLoc.line);
+    for (const Stmt& s : m_.stmts) statement(s);
+    finish();
+    return std::move(model_);
+  }
+
+ private:
+  // ---- errors ----
+  [[noreturn]] void err(SrcLoc loc, const std::string& msg) { fail(src_, loc, msg); }
+
+  std::vector<std::string> knownNames() const {
+    std::vector<std::string> out;
+    for (auto& [k, v] : values_) out.push_back(k);
+    for (auto& [k, v] : consts_) out.push_back(k);
+    return out;
+  }
+
+  [[noreturn]] void unknownName(const Expr& e) {
+    auto later = laterDefs_.find(e.name);
+    if (later != laterDefs_.end() && currentDef_ == e.name)
+      err(e.loc, fmt::format("'{}' is used in its own definition: a value cannot depend on itself (cycle)", e.name));
+    if (later != laterDefs_.end())
+      err(e.loc, fmt::format("'{}' is used before its definition on line {}: define values before using them "
+                             "(so the graph can have no cycle)", e.name, later->second));
+    if (e.name == "V" || e.name == "T")
+      err(e.loc, fmt::format("'{}' is defined by the data section, which must come before its first use", e.name));
+    err(e.loc, fmt::format("unknown identifier '{}'{}", e.name, didYouMean(e.name, knownNames())));
+  }
+
+  void defineName(const std::string& name, SrcLoc loc) {
+    auto it = defLines_.find(name);
+    if (it != defLines_.end())
+      err(loc, fmt::format("'{}' is defined twice: first on line {}; every value is defined once (SSA)", name, it->second));
+    if (name == "B")
+      err(loc, "'B' is the batch dimension and cannot be redefined");
+    defLines_[name] = loc.line;
+  }
+
+  // ---- constant expressions ----
+  double constEval(const Expr& e) {
+    switch (e.kind) {
+      case Expr::Number: return e.number;
+      case Expr::Name: {
+        auto it = consts_.find(e.name);
+        if (it != consts_.end()) return it->second;
+        if (e.name == "B")
+          err(e.loc, "'B' is the batch size, known only at run time: it may stand alone as a dimension but not "
+                     "inside arithmetic");
+        if (values_.count(e.name))
+          err(e.loc, fmt::format("'{}' is a tensor, but a constant expression was expected here", e.name));
+        unknownName(e);
+      }
+      case Expr::String:
+        err(e.loc, fmt::format("expected a numeric constant, found the string \"{}\"", e.name));
+      case Expr::List:
+        err(e.loc, "expected a numeric constant, found a list");
+      case Expr::Index:
+        err(e.loc, "expected a numeric constant, found an index expression");
+      case Expr::Unary: {
+        double v = constEval(*e.args[0]);
+        return e.op == Tok::Minus ? -v : v;
+      }
+      case Expr::Binary: {
+        if (e.op == Tok::MatMul) err(e.loc, "'@' (matrix product) is not allowed in a constant expression");
+        double a = constEval(*e.args[0]), b = constEval(*e.args[1]);
+        double r = 0;
+        switch (e.op) {
+          case Tok::Plus: r = a + b; break;
+          case Tok::Minus: r = a - b; break;
+          case Tok::Star: r = a * b; break;
+          case Tok::Slash:
+            if (b == 0) err(e.loc, "division by zero in a constant expression");
+            r = a / b;
+            break;
+          case Tok::Power: r = std::pow(a, b); break;
+          default: err(e.loc, "unexpected operator in a constant expression");
+        }
+        if (!std::isfinite(r)) err(e.loc, fmt::format("constant expression is not a finite number ({})", r));
+        return r;
+      }
+      case Expr::Call: {
+        static const std::vector<std::string> fns = {"sqrt", "exp", "log", "abs", "min", "max"};
+        size_t want = (e.name == "min" || e.name == "max") ? 2 : 1;
+        if (std::find(fns.begin(), fns.end(), e.name) == fns.end())
+          err(e.loc, fmt::format("'{}' is not a constant function: expected one of sqrt, exp, log, abs, min, max{}",
+                                 e.name, didYouMean(e.name, fns)));
+        if (e.args.size() != want)
+          err(e.loc, fmt::format("'{}' takes {} argument{}, found {}", e.name, want, want == 1 ? "" : "s", e.args.size()));
+        double a = constEval(*e.args[0]);
+        double r = 0;
+        if (e.name == "sqrt") {
+          if (a < 0) err(e.loc, fmt::format("sqrt of a negative number ({})", a));
+          r = std::sqrt(a);
+        } else if (e.name == "log") {
+          if (a <= 0) err(e.loc, fmt::format("log of a non-positive number ({})", a));
+          r = std::log(a);
+        } else if (e.name == "exp") r = std::exp(a);
+        else if (e.name == "abs") r = std::fabs(a);
+        else if (e.name == "min") r = std::min(a, constEval(*e.args[1]));
+        else r = std::max(a, constEval(*e.args[1]));
+        if (!std::isfinite(r)) err(e.loc, "constant expression overflows");
+        return r;
+      }
+    }
+    err(e.loc, "bad constant expression");
+  }
+
+  // Whether e mentions no tensor (so it folds to one constant).
+  bool isConstExpr(const Expr& e) const {
+    switch (e.kind) {
+      case Expr::Number: return true;
+      case Expr::Name: return consts_.count(e.name) > 0;
+      case Expr::Unary: case Expr::Binary:
+        for (auto& a : e.args)
+          if (!isConstExpr(*a)) return false;
+        return e.op != Tok::MatMul;
+      case Expr::Call: {
+        static const std::set<std::string> fns = {"sqrt", "exp", "log", "abs", "min", "max"};
+        if (!fns.count(e.name) || findOp(e.name)) return false;
+        for (auto& a : e.args)
+          if (!isConstExpr(*a)) return false;
+        return true;
+      }
+      default: return false;
+    }
+  }
+
+  int64_t constInt(const Expr& e, const char* what, int64_t min) {
+    double v = constEval(e);
+    if (v != std::floor(v) || std::fabs(v) > 9e15)
+      err(e.loc, fmt::format("{} must be a whole number, found {}", what, v));
+    if (v < static_cast<double>(min)) err(e.loc, fmt::format("{} must be at least {}, found {}", what, min, v));
+    return static_cast<int64_t>(v);
+  }
+
+  int64_t dim(const Expr& e, bool allowBatch) {
+    if (e.kind == Expr::Name && e.name == "B") {
+      if (!allowBatch) err(e.loc, "the batch dimension 'B' is not allowed here: parameter shapes are fixed");
+      return kBatch;
+    }
+    return constInt(e, "a dimension", 1);
+  }
+
+  Shape shape(const std::vector<ExprPtr>& dims, bool allowBatch) {
+    Shape s;
+    int batches = 0;
+    for (auto& d : dims) {
+      s.push_back(dim(*d, allowBatch));
+      if (s.back() == kBatch && ++batches > 1) err(d->loc, "'B' may appear only once in a shape");
+    }
+    return s;
+  }
+
+  // ---- statements ----
+  void statement(const Stmt& s) {
+    currentDef_ = s.name;
+    switch (s.kind) {
+      case Stmt::Const: {
+        if (consts_.count(s.name) || values_.count(s.name)) defineName(s.name, s.nameLoc);
+        defineName(s.name, s.nameLoc);
+        consts_[s.name] = constEval(*s.value);
+        model_.constants[s.name] = consts_[s.name];
+        break;
+      }
+      case Stmt::Data: data(s); break;
+      case Stmt::Input: {
+        defineName(s.name, s.nameLoc);
+        Shape sh = shape(s.dims, true);
+        int id = model_.graph.add(&getOp("input"), {}, {}, s.nameLoc, s.name);
+        model_.graph[id].dtype = s.dtype == "int" ? DType::I32 : DType::F32;
+        model_.graph[id].shape = sh;
+        values_[s.name] = id;
+        break;
+      }
+      case Stmt::Param: {
+        defineName(s.name, s.nameLoc);
+        Shape sh = shape(s.dims, false);
+        int id = model_.graph.add(&getOp("param"), {}, {}, s.nameLoc, s.name);
+        Node& n = model_.graph[id];
+        n.dtype = DType::F32;
+        n.shape = sh;
+        n.init = initSpec(*s.value);
+        n.trainable = s.trainable;
+        values_[s.name] = id;
+        break;
+      }
+      case Stmt::Assign: {
+        defineName(s.name, s.nameLoc);
+        int id = tensor(*s.value);
+        Node& n = model_.graph[id];
+        if (!n.name.empty() || n.op->cls == OpDef::Source) {
+          // `h2 = h` or `k = 3`: an alias would give a node two names; copy through a reshape instead.
+          Attrs at;
+          at.shape = n.shape;
+          id = add("reshape", {id}, at, s.nameLoc);
+        }
+        model_.graph[id].name = s.name;
+        values_[s.name] = id;
+        for (const Annotation& a : s.annotations) annotate(id, a);
+        break;
+      }
+      case Stmt::Minimize: {
+        auto it = values_.find(s.name);
+        if (it == values_.end()) {
+          Expr e;
+          e.kind = Expr::Name, e.name = s.name, e.loc = s.nameLoc;
+          currentDef_.clear();
+          unknownName(e);
+        }
+        if (model_.graph.loss >= 0) err(s.loc, "only one 'minimize' statement is allowed");
+        const Node& n = model_.graph[it->second];
+        if (!n.shape.empty())
+          err(s.nameLoc, fmt::format("'minimize' needs a scalar, but '{}' has shape {}", s.name, shapeStr(n.shape)));
+        model_.graph.loss = it->second;
+        minimizeLoc_ = s.nameLoc;
+        break;
+      }
+      case Stmt::Section:
+        if (s.name == "train") trainSection(s);
+        else sampleSection(s);
+        break;
+    }
+  }
+
+  void annotate(int id, const Annotation& a) {
+    if (a.name != "probe")
+      err(a.loc, fmt::format("unknown annotation '@{}': expected @probe{}", a.name, didYouMean(a.name, {"probe"})));
+    ProbeSpec p;
+    if (!a.args.empty()) {
+      p = ProbeSpec{false, false, false, false};
+      for (auto& [arg, loc] : a.args) {
+        if (arg == "hist") p.hist = true;
+        else if (arg == "saturation") p.saturation = true;
+        else if (arg == "dead") p.dead = true;
+        else if (arg == "stats") p.stats = true;
+        else
+          err(loc, fmt::format("unknown probe statistic '{}': expected hist, saturation, dead or stats{}", arg,
+                               didYouMean(arg, {"hist", "saturation", "dead", "stats"})));
+      }
+    }
+    model_.graph[id].probe = p;
+    anyProbe_ = true;
+  }
+
+  InitSpec initSpec(const Expr& e) {
+    InitSpec spec;
+    bool found = false;
+    spec.scale = initScale(e, spec, found);
+    if (!found)
+      err(e.loc, "expected an initialiser: randn, zeros, ones or uniform(a, b), optionally scaled, e.g. randn * 0.01");
+    spec.text = exprText(e);
+    return spec;
+  }
+
+  // Returns the constant factor; records the distribution in spec.
+  double initScale(const Expr& e, InitSpec& spec, bool& found) {
+    if (isConstExpr(e)) return constEval(e);
+    if (e.kind == Expr::Name || e.kind == Expr::Call) {
+      static const std::vector<std::string> dists = {"randn", "zeros", "ones", "uniform"};
+      if (found) err(e.loc, "an initialiser may name only one distribution");
+      if (e.name == "randn" && e.kind == Expr::Name) spec.kind = InitSpec::Randn;
+      else if (e.name == "zeros" && e.kind == Expr::Name) spec.kind = InitSpec::Zeros;
+      else if (e.name == "ones" && e.kind == Expr::Name) spec.kind = InitSpec::Ones;
+      else if (e.name == "uniform" && e.kind == Expr::Call) {
+        if (e.args.size() != 2) err(e.loc, fmt::format("'uniform' takes 2 arguments (low, high), found {}", e.args.size()));
+        spec.kind = InitSpec::Uniform;
+        spec.a = constEval(*e.args[0]);
+        spec.b = constEval(*e.args[1]);
+        if (!(spec.a < spec.b)) err(e.loc, fmt::format("uniform(a, b) needs a < b, found a = {}, b = {}", spec.a, spec.b));
+      } else
+        err(e.loc, fmt::format("unknown initialiser '{}': expected randn, zeros, ones or uniform(a, b){}", e.name,
+                               didYouMean(e.name, dists)));
+      found = true;
+      return 1.0;
+    }
+    if (e.kind == Expr::Binary && (e.op == Tok::Star || e.op == Tok::Slash)) {
+      double l = initScale(*e.args[0], spec, found);
+      bool rightIsConst = isConstExpr(*e.args[1]);
+      if (e.op == Tok::Slash && !rightIsConst) err(e.args[1]->loc, "an initialiser can only be divided by a constant");
+      double r = initScale(*e.args[1], spec, found);
+      if (e.op == Tok::Slash && r == 0) err(e.loc, "division by zero in the initialiser");
+      return e.op == Tok::Star ? l * r : l / r;
+    }
+    if (e.kind == Expr::Unary) return (e.op == Tok::Minus ? -1 : 1) * initScale(*e.args[0], spec, found);
+    err(e.loc, "expected an initialiser of the form DISTRIBUTION * constant, e.g. randn * (5/3) / sqrt(30)");
+  }
+
+  std::string exprText(const Expr& e) {
+    switch (e.kind) {
+      case Expr::Number: return fmt::format("{}", e.number);
+      case Expr::Name: case Expr::String: return e.name;
+      case Expr::Unary: return (e.op == Tok::Minus ? "-" : "+") + exprText(*e.args[0]);
+      case Expr::Binary: {
+        const char* op = e.op == Tok::Star ? "*" : e.op == Tok::Slash ? "/" : e.op == Tok::Plus ? "+" : e.op == Tok::Minus ? "-" : e.op == Tok::Power ? "**" : "@";
+        auto side = [&](const Expr& x) { return x.kind == Expr::Binary ? "(" + exprText(x) + ")" : exprText(x); };
+        return side(*e.args[0]) + op + side(*e.args[1]);
+      }
+      case Expr::Call: {
+        std::string s = e.name + "(";
+        for (size_t i = 0; i < e.args.size(); ++i) s += (i ? "," : "") + exprText(*e.args[i]);
+        return s + ")";
+      }
+      default: return "?";
+    }
+  }
+
+  // ---- tensor expressions ----
+  int add(std::string_view op, std::vector<int> inputs, Attrs attrs, SrcLoc loc) {
+    int id = model_.graph.add(&getOp(op), std::move(inputs), std::move(attrs), loc);
+    inferNode(model_.graph, id);
+    return id;
+  }
+
+  int constant(double v, SrcLoc loc) {
+    Attrs a;
+    a.value = v;
+    return add("const", {}, a, loc);
+  }
+
+  int tensor(const Expr& e) {
+    if (isConstExpr(e)) return constant(constEval(e), e.loc);
+    switch (e.kind) {
+      case Expr::Name: {
+        auto it = values_.find(e.name);
+        if (it != values_.end()) return it->second;
+        if (e.name == "B") err(e.loc, "'B' is the batch dimension, not a value");
+        unknownName(e);
+      }
+      case Expr::Unary: {
+        int x = tensor(*e.args[0]);
+        return e.op == Tok::Minus ? add("neg", {x}, {}, e.loc) : x;
+      }
+      case Expr::Binary: {
+        if (e.op == Tok::Power) err(e.loc, "'**' is only allowed between constants; write x * x for a tensor square");
+        int a = tensor(*e.args[0]);
+        int b = tensor(*e.args[1]);
+        const char* op = e.op == Tok::Plus ? "add" : e.op == Tok::Minus ? "sub" : e.op == Tok::Star ? "mul"
+                       : e.op == Tok::Slash ? "div" : "matmul";
+        return add(op, {a, b}, {}, e.loc);
+      }
+      case Expr::Index: {
+        int table = tensor(*e.args[0]);
+        int idx = tensor(*e.args[1]);
+        return add("embedding", {table, idx}, {}, e.loc);
+      }
+      case Expr::Call: return call(e);
+      case Expr::String: err(e.loc, fmt::format("expected a tensor expression, found the string \"{}\"", e.name));
+      case Expr::List: err(e.loc, "expected a tensor expression, found a list (lists are shapes: reshape(x, [B, 30]))");
+      default: err(e.loc, "expected a tensor expression");
+    }
+  }
+
+  std::vector<std::string> publicOps() const {
+    std::vector<std::string> out = {"flatten"};
+    for (const OpDef* op : allOps())
+      if (!op->internal) out.push_back(op->name);
+    return out;
+  }
+
+  int call(const Expr& e) {
+    std::string name = e.name == "flatten" ? "reshape" : e.name;
+    const OpDef* op = findOp(name);
+    if (!op || op->internal) {
+      if (op) err(e.loc, fmt::format("'{}' is an internal op made by the compiler; it cannot be called from a .net file", e.name));
+      err(e.loc, fmt::format("unknown op '{}'{}; `netc help ops` lists them", e.name, didYouMean(e.name, publicOps())));
+    }
+    std::vector<int> inputs;
+    Attrs attrs;
+    attrs.ints.assign(op->keywords.size(), 0);
+    std::vector<bool> given(op->keywords.size(), false);
+    bool shapeGiven = false;
+    for (size_t i = 0; i < e.args.size(); ++i) {
+      const Expr& a = *e.args[i];
+      const std::string& kw = e.keywords[i];
+      if (!kw.empty()) {
+        auto it = std::find(op->keywords.begin(), op->keywords.end(), kw);
+        if (it == op->keywords.end())
+          err(e.keywordLocs[i], op->keywords.empty()
+                                    ? fmt::format("'{}' takes no keyword arguments, found '{}'", e.name, kw)
+                                    : fmt::format("'{}' has no argument '{}'{}", e.name, kw, didYouMean(kw, op->keywords)));
+        size_t k = it - op->keywords.begin();
+        attrs.ints[k] = constEval(a) == std::floor(constEval(a)) ? static_cast<int64_t>(constEval(a))
+                                                                 : (err(a.loc, fmt::format("'{}' must be a whole number", kw)), 0);
+        given[k] = true;
+      } else if (a.kind == Expr::List && op->takesShape && e.name != "flatten") {
+        attrs.shape = shape(a.args, true);
+        shapeGiven = true;
+      } else {
+        if (shapeGiven) err(a.loc, "the shape list must be the last argument");
+        inputs.push_back(tensor(a));
+      }
+    }
+    // Reductions without axis= reduce everything; keywords not given are dropped.
+    if (!given.empty() && !given[0]) attrs.ints.clear();
+    if (e.name == "flatten") {
+      if (inputs.size() != 1) err(e.loc, fmt::format("'flatten' takes 1 argument, found {}", inputs.size()));
+      const Shape& xs = model_.graph[inputs[0]].shape;
+      if (xs.empty()) err(e.loc, "'flatten' needs a value of rank 1 or more");
+      int64_t rest = 1;
+      for (size_t i = 1; i < xs.size(); ++i) rest *= xs[i];
+      attrs.shape = {xs[0], rest};
+    } else if (op->takesShape && !shapeGiven) {
+      err(e.loc, fmt::format("'{}' needs a target shape as its last argument, e.g. {}(x, [B, 30])", e.name, e.name));
+    }
+    int arity = static_cast<int>(inputs.size());
+    if (arity < op->minInputs || arity > op->maxInputs)
+      err(e.loc, fmt::format("'{}' takes {} tensor argument{}, found {}", e.name,
+                             op->minInputs == op->maxInputs ? std::to_string(op->minInputs)
+                                                            : fmt::format("{} to {}", op->minInputs, op->maxInputs),
+                             op->maxInputs == 1 ? "" : "s", arity));
+    return add(op->name, inputs, attrs, e.loc);
+  }
+
+  // ---- sections ----
+  const SectionEntry* entry(const Stmt& s, std::string_view key) {
+    for (const auto& e : s.entries)
+      if (e.key == key) return &e;
+    return nullptr;
+  }
+
+  void checkKeys(const Stmt& s, const std::vector<std::string>& keys) {
+    std::set<std::string> seen;
+    for (const auto& e : s.entries) {
+      if (std::find(keys.begin(), keys.end(), e.key) == keys.end())
+        err(e.loc, fmt::format("unknown setting '{}' in the {} section{}", e.key, s.kind == Stmt::Data ? "data" : s.name,
+                               didYouMean(e.key, keys)));
+      if (!seen.insert(e.key).second) err(e.loc, fmt::format("setting '{}' is given twice", e.key));
+    }
+  }
+
+  const Expr& single(const SectionEntry& e) {
+    if (e.items.size() != 1 || e.items[0].until)
+      err(e.loc, fmt::format("'{}' takes a single value", e.key));
+    return *e.items[0].value;
+  }
+
+  void data(const Stmt& s) {
+    if (haveData_) err(s.loc, "only one data section is allowed");
+    haveData_ = true;
+    checkKeys(s, {"context", "split", "seed"});
+    DataSpec& d = model_.data;
+    d.loc = s.nameLoc;
+    if (auto* e = entry(s, "context")) d.context = constInt(single(*e), "the context length", 1);
+    if (auto* e = entry(s, "seed")) d.seed = static_cast<uint64_t>(constInt(single(*e), "the split seed", 0));
+    if (auto* e = entry(s, "split")) {
+      if (e->items.size() != 3)
+        err(e->loc, fmt::format("'split' takes three fractions (train, dev, test), found {}", e->items.size()));
+      double sum = 0;
+      for (int i = 0; i < 3; ++i) {
+        const Expr& x = *e->items[i].value;
+        d.split[i] = constEval(x);
+        if (d.split[i] < 0 || d.split[i] > 1)
+          err(x.loc, fmt::format("split fraction {} is out of range: expected a number in [0, 1]", d.split[i]));
+        sum += d.split[i];
+      }
+      if (std::fabs(sum - 1.0) > 1e-6)
+        err(e->loc, fmt::format("split fractions must add up to 1, found {:.6g}", sum));
+      if (d.split[0] <= 0) err(e->items[0].value->loc, "the training fraction must be above 0");
+    }
+    namespace fs = std::filesystem;
+    if (!opts_.dataOverride.empty()) d.path = opts_.dataOverride;
+    else {
+      fs::path p(s.name);
+      d.path = p.is_absolute() ? p.string() : (fs::path(src_->path()).parent_path() / p).lexically_normal().string();
+    }
+    if (!fs::exists(d.path)) {
+      if (opts_.dataOverride.empty())
+        err(s.nameLoc, fmt::format("dataset file '{}' not found (resolved to '{}'): run tools/get-names.sh, or pass --data FILE",
+                                   s.name, d.path));
+      fail(fmt::format("dataset file '{}' (from --data) not found", d.path));
+    }
+    model_.vocab = Vocabulary(readWordFile(d.path).words);
+    consts_["V"] = model_.vocab.size();
+    consts_["T"] = static_cast<double>(d.context);
+    model_.constants["V"] = consts_["V"];
+    model_.constants["T"] = consts_["T"];
+  }
+
+  void trainSection(const Stmt& s) {
+    checkKeys(s, {"steps", "batch", "optimizer", "lr", "seed", "log_every", "eval_every", "probe_every", "saturation"});
+    TrainSpec& t = model_.train;
+    if (auto* e = entry(s, "steps")) t.steps = constInt(single(*e), "steps", 1);
+    if (auto* e = entry(s, "batch")) t.batch = constInt(single(*e), "the batch size", 1);
+    if (auto* e = entry(s, "seed")) t.seed = static_cast<uint64_t>(constInt(single(*e), "the seed", 0));
+    if (auto* e = entry(s, "log_every")) t.logEvery = constInt(single(*e), "log_every", 1);
+    if (auto* e = entry(s, "eval_every")) t.evalEvery = constInt(single(*e), "eval_every", 0);
+    if (auto* e = entry(s, "probe_every")) t.probeEvery = constInt(single(*e), "probe_every", 1);
+    if (auto* e = entry(s, "saturation")) {
+      t.saturation = constEval(single(*e));
+      if (!(t.saturation > 0 && t.saturation < 1))
+        err(e->loc, fmt::format("saturation threshold must lie in (0, 1), found {}", t.saturation));
+    }
+    if (auto* e = entry(s, "optimizer")) {
+      const Expr& v = single(*e);
+      if (v.kind != Expr::Name || v.name != "sgd")
+        err(v.loc, fmt::format("unknown optimizer '{}': expected sgd", v.kind == Expr::Name ? v.name : "?"));
+    }
+    if (auto* e = entry(s, "lr")) {
+      t.lr.clear();
+      int64_t prev = 0;
+      for (size_t i = 0; i < e->items.size(); ++i) {
+        const SectionItem& it = e->items[i];
+        double lr = constEval(*it.value);
+        if (!(lr > 0)) err(it.value->loc, fmt::format("learning rate must be positive, found {}", lr));
+        int64_t until = -1;
+        if (it.until) {
+          until = constInt(*it.until, "the step of a learning-rate change", 1);
+          if (until <= prev) err(it.until->loc, fmt::format("learning-rate steps must increase: {} after {}", until, prev));
+          prev = until;
+        } else if (i + 1 != e->items.size()) {
+          err(it.value->loc, "every learning rate but the last needs 'until STEP', e.g. lr = 0.1 until 100000, 0.01");
+        }
+        t.lr.push_back({lr, until});
+      }
+    }
+  }
+
+  void sampleSection(const Stmt& s) {
+    checkKeys(s, {"count", "seed"});
+    if (auto* e = entry(s, "count")) model_.sample.count = constInt(single(*e), "count", 0);
+    if (auto* e = entry(s, "seed")) model_.sample.seed = static_cast<uint64_t>(constInt(single(*e), "the seed", 0));
+  }
+
+  void finish() {
+    Graph& g = model_.graph;
+    if (g.loss < 0) {
+      int guess = g.find("loss");
+      fail(src_, SrcLoc{}, fmt::format("no 'minimize' statement: say which scalar to train, e.g. `minimize {}`",
+                                       guess >= 0 ? "loss" : "NAME"));
+    }
+    const Node& loss = g[g.loss];
+    if (loss.op->name == std::string_view("cross_entropy")) {
+      model_.logits = loss.inputs[0];
+      model_.targetInput = loss.inputs[1];
+    }
+    for (int id : g.inputs())
+      if (g[id].dtype == DType::I32 && id != model_.targetInput) model_.contextInput = id;
+    if (!anyProbe_) {
+      // With nothing marked, every tanh and the logits are probed.
+      for (Node& n : g.nodes)
+        if (n.op->name == std::string_view("tanh") || n.id == model_.logits) n.probe = ProbeSpec{};
+    }
+    verify(g);
+  }
+
+  const Module& m_;
+  SourceRef src_;
+  LowerOptions opts_;
+  Model model_;
+  std::map<std::string, double> consts_;
+  std::map<std::string, int> values_;
+  std::map<std::string, int> defLines_;
+  std::map<std::string, int> laterDefs_;
+  std::string currentDef_;
+  SrcLoc minimizeLoc_;
+  bool haveData_ = false;
+  bool anyProbe_ = false;
+};
+
+}  // namespace
+
+Model loadModel(const std::string& path, const LowerOptions& opts) {
+  Module m = parseFile(path);
+  Lowerer l(m, opts);
+  return l.run();
+}
+
+}  // namespace netc

@@ -1,0 +1,62 @@
+// A lowered .net file: the forward graph plus the settings of its data, train and sample sections.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "lower/vocab.h"
+
+namespace netc {
+
+struct DataSpec {
+  std::string path;      // resolved against the .net file's folder (or --data)
+  SrcLoc loc;
+  int64_t context = 3;   // T, the block size
+  double split[3] = {0.8, 0.1, 0.1};
+  uint64_t seed = 42;
+};
+
+struct LrSegment {
+  double lr;
+  int64_t until;  // steps [previous until, until) use lr; -1 = to the end
+};
+
+struct TrainSpec {
+  int64_t steps = 1000;
+  int64_t batch = 32;
+  std::vector<LrSegment> lr{{0.1, -1}};
+  uint64_t seed = 2147483647;
+  int64_t logEvery = 1000;
+  int64_t evalEvery = 0;     // 0: evaluate at the end only
+  int64_t probeEvery = 1000;
+  double saturation = 0.97;  // |t| above this counts as saturated in the share
+  double learningRate(int64_t step) const;
+};
+
+struct SampleSpec {
+  int64_t count = 20;
+  uint64_t seed = 2147483657;
+};
+
+struct Model {
+  std::string name;  // file stem
+  Graph graph;
+  DataSpec data;
+  Vocabulary vocab;
+  TrainSpec train;
+  SampleSpec sample;
+  std::map<std::string, double> constants;
+  int contextInput = -1;  // x: int[B, T]
+  int targetInput = -1;   // y: int[B]
+  int logits = -1;        // the cross-entropy's logits, used for sampling
+};
+
+struct LowerOptions {
+  std::string dataOverride;  // --data: replaces the path in the data section
+};
+
+// Parses and lowers a .net file into a shape-checked, verified forward graph.
+Model loadModel(const std::string& path, const LowerOptions& opts = {});
+
+}  // namespace netc

@@ -1,0 +1,41 @@
+// The op registry: one line per op. Adding an op = one file under compiler/ops/ plus one line here.
+#include <fmt/format.h>
+
+#include "ops/op.h"
+
+namespace netc {
+namespace ops {
+extern const OpDef kInput, kParam, kConst;
+extern const OpDef kAdd, kSub, kMul, kDiv, kNeg;
+extern const OpDef kTanh, kSigmoid, kExp, kLog, kRelu, kStep;
+extern const OpDef kMatmul, kEmbedding, kScatterAdd, kReshape;
+extern const OpDef kSum, kMean, kExpand, kSumTo;
+extern const OpDef kCrossEntropy, kCrossEntropyGrad, kSgd;
+}  // namespace ops
+
+const std::vector<const OpDef*>& allOps() {
+  using namespace ops;
+  static const std::vector<const OpDef*> all = {
+      &kInput, &kParam, &kConst,                              // sources
+      &kAdd, &kSub, &kMul, &kDiv, &kNeg,                      // arithmetic
+      &kTanh, &kSigmoid, &kExp, &kLog, &kRelu, &kStep,        // activations
+      &kMatmul, &kEmbedding, &kScatterAdd, &kReshape,         // linear algebra and layout
+      &kSum, &kMean, &kExpand, &kSumTo,                       // reductions
+      &kCrossEntropy, &kCrossEntropyGrad,                     // losses
+      &kSgd,                                                  // optimiser
+  };
+  return all;
+}
+
+const OpDef* findOp(std::string_view name) {
+  for (const OpDef* op : allOps())
+    if (name == op->name) return op;
+  return nullptr;
+}
+
+const OpDef& getOp(std::string_view name) {
+  if (const OpDef* op = findOp(name)) return *op;
+  fail(fmt::format("internal error: no op named '{}'", name));
+}
+
+}  // namespace netc

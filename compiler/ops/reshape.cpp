@@ -1,0 +1,39 @@
+#include <fmt/format.h>
+
+#include "autodiff/grad_builder.h"
+#include "ops/helpers.h"
+
+namespace netc::ops {
+
+// reshape(x, [dims]): same elements, new shape (Attrs::shape). B may appear once, as a whole dimension,
+// and only when x has B too. `flatten(x)` lowers to reshape(x, [d0, d1*d2*...]).
+static int64_t fixedPart(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d == kBatch ? 1 : d;
+  return n;
+}
+
+static void inferReshape(const Graph& g, Node& n) {
+  const Node& x = g[n.inputs[0]];
+  const Shape& to = n.attrs.shape;
+  if (hasBatch(x.shape) != hasBatch(to) || fixedPart(x.shape) != fixedPart(to))
+    shapeError(g, n, fmt::format("cannot reshape {} of shape {} ({} elements{}) to {}", g.valueName(x.id),
+                                 shapeStr(x.shape), fixedPart(x.shape), hasBatch(x.shape) ? " per batch row" : "",
+                                 shapeStr(to)));
+  n.dtype = x.dtype;
+  n.shape = to;
+}
+
+static void gradReshape(GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
+  Attrs at;
+  at.shape = b.node(n.inputs[0]).shape;
+  dx[0] = b.op("reshape", {dy}, at);
+}
+
+extern const OpDef kReshape{
+    .name = "reshape", .summary = "same elements, new shape: reshape(x, [B, T*E])", .minInputs = 1, .maxInputs = 1,
+    .cls = OpDef::Kernel, .takesShape = true,
+    .infer = inferReshape, .grad = gradReshape,
+    .eval = [](const Node&, const std::vector<const Tensor*>& in, Tensor& out) { out.data = in[0]->data; }};
+
+}  // namespace netc::ops

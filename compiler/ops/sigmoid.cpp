@@ -1,0 +1,22 @@
+#include <cmath>
+
+#include "autodiff/grad_builder.h"
+#include "codegen/fast_math.h"
+#include "ops/helpers.h"
+
+namespace netc::ops {
+
+// sigmoid(x) = 1 / (1 + e^-x); the gradient uses the saved output s: dx = s * (1 - s) * dy.
+extern const OpDef kSigmoid{
+    .name = "sigmoid", .summary = "logistic function 1/(1+e^-x)", .minInputs = 1, .maxInputs = 1,
+    .cls = OpDef::Elementwise,
+    .infer = inferSameAsInput0,
+    .grad = [](GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
+      int s = n.id;
+      dx[0] = b.mul(b.mul(s, b.sub(b.constant(1.0), s)), dy);
+    },
+    .eval = evalElementwise,
+    .scalar = [](const double* a) { return 1.0 / (1.0 + std::exp(-a[0])); },
+    .emitScalar = [](llvm::IRBuilderBase& b, std::span<llvm::Value* const> a) { return codegen::emitSigmoid(b, a[0]); }};
+
+}  // namespace netc::ops

@@ -1,0 +1,26 @@
+// Source ops: values that come from outside the computation (inputs, parameters, constants).
+// They share a file because none of them computes anything.
+#include <fmt/format.h>
+
+#include "ops/op.h"
+
+namespace netc::ops {
+
+// input: a batch tensor fed by the driver (contexts, targets, the learning rate). Shape set by lowering.
+extern const OpDef kInput{.name = "input", .summary = "a tensor fed by the driver", .minInputs = 0, .maxInputs = 0,
+                   .cls = OpDef::Source, .internal = true,
+                   .infer = [](const Graph&, Node&) {}};
+
+// param: a parameter tensor; its initialiser and trainable flag live on the node.
+extern const OpDef kParam{.name = "param", .summary = "a parameter tensor", .minInputs = 0, .maxInputs = 0,
+                   .cls = OpDef::Source, .internal = true,
+                   .infer = [](const Graph&, Node&) {}};
+
+// const: a scalar constant (Attrs::value), broadcast wherever it is used.
+extern const OpDef kConst{.name = "const", .summary = "a scalar constant", .minInputs = 0, .maxInputs = 0,
+                   .cls = OpDef::Source, .internal = true,
+                   .infer = [](const Graph&, Node& n) { n.dtype = DType::F32; n.shape = {}; },
+                   .grad = [](GradBuilder&, const Node&, int, std::vector<int>&) {},
+                   .eval = [](const Node& n, const std::vector<const Tensor*>&, Tensor& out) { out.data = {n.attrs.value}; }};
+
+}  // namespace netc::ops

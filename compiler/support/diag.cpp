@@ -1,0 +1,75 @@
+#include "support/diag.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace netc {
+
+SourceFile::SourceFile(std::string path, std::string text) : path_(std::move(path)), text_(std::move(text)) {
+  lineStarts_.push_back(0);
+  for (size_t i = 0; i < text_.size(); ++i)
+    if (text_[i] == '\n') lineStarts_.push_back(i + 1);
+}
+
+std::string_view SourceFile::lineText(int line) const {
+  if (line < 1 || static_cast<size_t>(line) > lineStarts_.size()) return {};
+  size_t begin = lineStarts_[line - 1];
+  size_t end = text_.find('\n', begin);
+  if (end == std::string::npos) end = text_.size();
+  std::string_view v(text_.data() + begin, end - begin);
+  if (!v.empty() && v.back() == '\r') v.remove_suffix(1);
+  return v;
+}
+
+std::string formatDiag(const SourceFile* src, SrcLoc loc, std::string_view msg, std::string_view kind) {
+  std::string out;
+  if (src && loc.line > 0) {
+    out = fmt::format("{}:{}:{}: {}: {}\n", src->path(), loc.line, loc.col, kind, msg);
+    std::string_view text = src->lineText(loc.line);
+    std::string shown;
+    for (char c : text) shown += (c == '\t') ? ' ' : c;  // keep the caret aligned
+    out += fmt::format("{:>5} | {}\n", loc.line, shown);
+    int col = std::max(1, loc.col);
+    int len = std::max(1, std::min<int>(loc.len, static_cast<int>(shown.size()) - col + 1));
+    out += fmt::format("      | {}^{}\n", std::string(col - 1, ' '), std::string(std::max(0, len - 1), '~'));
+  } else if (src) {
+    out = fmt::format("{}: {}: {}\n", src->path(), kind, msg);
+  } else {
+    out = fmt::format("netc: {}: {}\n", kind, msg);
+  }
+  return out;
+}
+
+void fail(const SourceFile* src, SrcLoc loc, std::string_view msg) { throw Error(formatDiag(src, loc, msg)); }
+void fail(std::string_view msg) { throw Error(formatDiag(nullptr, {}, msg)); }
+
+static size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string nearest(std::string_view name, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t bestD = SIZE_MAX;
+  for (const auto& c : candidates) {
+    size_t d = editDistance(name, c);
+    if (d < bestD) bestD = d, best = c;
+  }
+  // Only suggest when the candidate is plausibly a typo of the name.
+  size_t limit = std::max<size_t>(1, std::max(name.size(), best.size()) / 2);
+  return bestD <= limit ? best : std::string();
+}
+
+std::string didYouMean(std::string_view name, const std::vector<std::string>& candidates) {
+  std::string n = nearest(name, candidates);
+  return n.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", n);
+}
+
+}  // namespace netc

@@ -1,0 +1,54 @@
+// Diagnostics: every user-facing error carries file:line:col, the source line with a caret,
+// and a message saying what was expected and what was found.
+#pragma once
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace netc {
+
+struct SrcLoc {
+  int line = 0;  // 1-based; 0 means "no location"
+  int col = 0;   // 1-based
+  int len = 1;   // length of the offending text, for the underline
+};
+
+// The text of one .net file, kept alive by everything that may report an error in it.
+class SourceFile {
+ public:
+  SourceFile(std::string path, std::string text);
+  const std::string& path() const { return path_; }
+  const std::string& text() const { return text_; }
+  std::string_view lineText(int line) const;
+
+ private:
+  std::string path_;
+  std::string text_;
+  std::vector<size_t> lineStarts_;
+};
+using SourceRef = std::shared_ptr<const SourceFile>;
+
+// The one exception type netc throws for bad input. what() is the fully formatted message.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& formatted) : std::runtime_error(formatted) {}
+};
+
+// "file:line:col: error: msg" followed by the line and a caret under the offending text.
+std::string formatDiag(const SourceFile* src, SrcLoc loc, std::string_view msg,
+                       std::string_view kind = "error");
+
+[[noreturn]] void fail(const SourceFile* src, SrcLoc loc, std::string_view msg);
+[[noreturn]] inline void fail(const SourceRef& src, SrcLoc loc, std::string_view msg) {
+  fail(src.get(), loc, msg);
+}
+[[noreturn]] void fail(std::string_view msg);  // errors with no source position
+
+// The candidate closest to `name` by edit distance, or "" when none is plausibly meant.
+std::string nearest(std::string_view name, const std::vector<std::string>& candidates);
+// " (did you mean 'x'?)" or "".
+std::string didYouMean(std::string_view name, const std::vector<std::string>& candidates);
+
+}  // namespace netc

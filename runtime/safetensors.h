@@ -1,0 +1,15 @@
+// Weights, gradients and batches in the safetensors format: an 8-byte little-endian header length, a JSON
+// header {name: {dtype, shape, data_offsets}}, then raw little-endian data. Tensor names are the .net names.
+#pragma once
+#include <string>
+
+#include "runtime/init.h"
+
+namespace netc {
+
+// Writes F32 tensors (I32 when `asInt` names them) atomically: a temp file in the same folder, then rename.
+void saveSafetensors(const std::string& path, const WeightMap& tensors, const std::vector<std::string>& asInt = {});
+// Reads F32/F64/I32/I64 tensors into doubles. Malformed, truncated or overflowing files are clear errors.
+WeightMap loadSafetensors(const std::string& path);
+
+}  // namespace netc

@@ -1,0 +1,16 @@
+// Moving named tensors in and out of an engine, with the checks that make a mismatched file a clear error.
+#pragma once
+#include "interp/engine.h"
+#include "runtime/init.h"
+
+namespace netc {
+
+// Writes every parameter of the graph from `w`; a missing name, an extra name or a wrong shape is an error
+// that names the tensor, the file (`what`) and both shapes.
+void loadParams(Engine& e, const WeightMap& w, const std::string& what);
+// Reads every parameter back.
+WeightMap readParams(Engine& e);
+// Writes an input tensor (indices or floats) by its .net name, checking the shape.
+void loadInput(Engine& e, const std::string& name, const NamedTensor& t, const std::string& what);
+
+}  // namespace netc
