@@ -1,6 +1,9 @@
 #include "runtime/weights.h"
 
+#include <algorithm>
 #include <fmt/format.h>
+
+#include "ops/op.h"
 
 namespace netc {
 
