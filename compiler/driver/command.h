@@ -21,5 +21,11 @@ using Action = std::function<int()>;
 
 void registerCheck(CLI::App& app, Action& action);
 void registerIr(CLI::App& app, Action& action);
+void registerInit(CLI::App& app, Action& action);
+void registerGrad(CLI::App& app, Action& action);
+void registerGradcheck(CLI::App& app, Action& action);
+void registerRun(CLI::App& app, Action& action);
+void registerSample(CLI::App& app, Action& action);
+void registerBench(CLI::App& app, Action& action);
 
 }  // namespace netc::driver

@@ -41,6 +41,12 @@ int main(int argc, char** argv) {
   Action action;
   registerCheck(app, action);
   registerIr(app, action);
+  registerInit(app, action);
+  registerGrad(app, action);
+  registerGradcheck(app, action);
+  registerRun(app, action);
+  registerSample(app, action);
+  registerBench(app, action);
 
   auto* help = app.add_subcommand("help", "show help for a command: netc help COMMAND");
   std::string helpTopic;
