@@ -1,0 +1,197 @@
+// The safetensors format, read defensively: every length and offset in the header is checked against the
+// file before it is used, so a truncated or hostile file is a clear error rather than a crash.
+#include "runtime/safetensors.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "support/diag.h"
+
+namespace netc {
+
+namespace {
+
+// The header is JSON text; a real one is a few KB. A cap keeps a corrupt length from allocating gigabytes.
+constexpr uint64_t kMaxHeader = 100ull << 20;
+
+[[noreturn]] void bad(const std::string& path, const std::string& msg) {
+  fail(fmt::format("{}: not a valid safetensors file: {}", path, msg));
+}
+
+void putLE(std::string& out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t getLE(const unsigned char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+// Byte order is fixed (little-endian) by the format, so values are assembled byte by byte rather than
+// memcpy'd: the code stays right on any host.
+double decode(const unsigned char* p, const std::string& dtype) {
+  if (dtype == "F32") {
+    uint32_t bits = static_cast<uint32_t>(getLE(p, 4));
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+  if (dtype == "F64") {
+    uint64_t bits = getLE(p, 8);
+    double d;
+    std::memcpy(&d, &bits, 8);
+    return d;
+  }
+  if (dtype == "I32") return static_cast<int32_t>(static_cast<uint32_t>(getLE(p, 4)));
+  return static_cast<double>(static_cast<int64_t>(getLE(p, 8)));  // I64
+}
+
+int dtypeSize(const std::string& dtype) {
+  if (dtype == "F32" || dtype == "I32") return 4;
+  if (dtype == "F64" || dtype == "I64") return 8;
+  return 0;
+}
+
+std::string readAll(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (f.bad()) fail(fmt::format("{}: read error", path));
+  return s;
+}
+
+}  // namespace
+
+void saveSafetensors(const std::string& path, const WeightMap& tensors, const std::vector<std::string>& asInt) {
+  for (const auto& name : asInt)
+    if (!tensors.count(name)) fail(fmt::format("{}: asked to write '{}' as int32, but there is no such tensor", path, name));
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  std::string data;
+  for (const auto& [name, t] : tensors) {
+    if (static_cast<int64_t>(t.data.size()) != numel(t.shape))
+      fail(fmt::format("{}: tensor '{}' has {} values but shape {}", path, name, t.data.size(), shapeStr(t.shape)));
+    bool isInt = std::find(asInt.begin(), asInt.end(), name) != asInt.end();
+    size_t begin = data.size();
+    for (double v : t.data) {
+      if (isInt) {
+        putLE(data, static_cast<uint32_t>(static_cast<int32_t>(v)), 4);
+      } else {
+        float f = static_cast<float>(v);
+        uint32_t bits;
+        std::memcpy(&bits, &f, 4);
+        putLE(data, bits, 4);
+      }
+    }
+    header[name] = {{"dtype", isInt ? "I32" : "F32"}, {"shape", t.shape}, {"data_offsets", {begin, data.size()}}};
+  }
+  std::string json = header.dump();
+  // Pad the header with spaces to a multiple of 8, as the reference writer does, so the data is aligned.
+  json.append((8 - json.size() % 8) % 8, ' ');
+  std::string bytes;
+  putLE(bytes, json.size(), 8);
+  bytes += json;
+  bytes += data;
+
+  // Write next to the destination and rename: a reader never sees a half-written file, and a crash mid-write
+  // leaves the old file intact.
+  std::filesystem::path dest(path);
+  std::filesystem::path dir = dest.has_parent_path() ? dest.parent_path() : std::filesystem::path(".");
+  std::string tmpl = (dir / ("." + dest.filename().string() + ".tmpXXXXXX")).string();
+  int fd = mkstemp(tmpl.data());
+  if (fd < 0) fail(fmt::format("{}: cannot create a temporary file in '{}': {}", path, dir.string(), std::strerror(errno)));
+  size_t written = 0;
+  while (written < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = errno;
+      ::close(fd);
+      std::remove(tmpl.c_str());
+      fail(fmt::format("{}: write failed: {}", path, std::strerror(err)));
+    }
+    written += static_cast<size_t>(n);
+  }
+  // mkstemp creates the file 0600; weights are ordinary files, readable like the rest of the user's output.
+  fchmod(fd, 0644);
+  if (::close(fd) != 0 || std::rename(tmpl.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    std::remove(tmpl.c_str());
+    fail(fmt::format("{}: cannot write: {}", path, std::strerror(err)));
+  }
+}
+
+WeightMap loadSafetensors(const std::string& path) {
+  std::string file = readAll(path);
+  const auto* bytes = reinterpret_cast<const unsigned char*>(file.data());
+  if (file.size() < 8) bad(path, fmt::format("the file is {} bytes, shorter than the 8-byte header length", file.size()));
+  uint64_t headerLen = getLE(bytes, 8);
+  if (headerLen > kMaxHeader || headerLen > file.size() - 8)
+    bad(path, fmt::format("the header length {} is larger than the file ({} bytes)", headerLen, file.size()));
+
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(file.begin() + 8, file.begin() + 8 + static_cast<std::ptrdiff_t>(headerLen));
+  } catch (const nlohmann::json::exception& e) {
+    bad(path, fmt::format("the header is not valid JSON ({})", e.what()));
+  }
+  if (!header.is_object()) bad(path, "the header is not a JSON object");
+
+  const uint64_t dataLen = file.size() - 8 - headerLen;
+  const unsigned char* data = bytes + 8 + headerLen;
+  WeightMap out;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (auto& [name, info] : header.items()) {
+    if (name == "__metadata__") continue;  // free-form string map written by other tools
+    auto where = [&](const std::string& msg) { bad(path, fmt::format("tensor '{}': {}", name, msg)); };
+    if (!info.is_object()) where("its entry is not an object");
+    if (!info.contains("dtype") || !info["dtype"].is_string()) where("missing string 'dtype'");
+    if (!info.contains("shape") || !info["shape"].is_array()) where("missing array 'shape'");
+    if (!info.contains("data_offsets") || !info["data_offsets"].is_array() || info["data_offsets"].size() != 2)
+      where("missing 'data_offsets' [begin, end]");
+    std::string dtype = info["dtype"];
+    int size = dtypeSize(dtype);
+    if (size == 0) where(fmt::format("unsupported dtype '{}' (expected F32, F64, I32 or I64)", dtype));
+
+    Shape shape;
+    uint64_t count = 1;
+    for (const auto& d : info["shape"]) {
+      if (!d.is_number_unsigned()) where("shape entries must be non-negative integers");
+      uint64_t dim = d.get<uint64_t>();
+      if (dim > (1ull << 48)) where(fmt::format("dimension {} is implausibly large", dim));
+      // Checked multiply: a shape like [2^40, 2^40] must not wrap around to a small, plausible size.
+      if (__builtin_mul_overflow(count, dim, &count)) where(fmt::format("shape {} overflows", info["shape"].dump()));
+      shape.push_back(static_cast<int64_t>(dim));
+    }
+    for (const auto& o : info["data_offsets"])
+      if (!o.is_number_unsigned()) where("data_offsets must be non-negative integers");
+    uint64_t begin = info["data_offsets"][0], end = info["data_offsets"][1];
+    if (begin > end || end > dataLen)
+      where(fmt::format("data_offsets [{}, {}] fall outside the {} bytes of data", begin, end, dataLen));
+    uint64_t need;
+    if (__builtin_mul_overflow(count, static_cast<uint64_t>(size), &need) || end - begin != need)
+      where(fmt::format("data_offsets [{}, {}] hold {} bytes, but shape {} of {} needs {}", begin, end, end - begin,
+                        shapeStr(shape), dtype, fmt::format("{} values of {} bytes", count, size)));
+    ranges.emplace_back(begin, end);
+
+    NamedTensor t{shape, std::vector<double>(count)};
+    for (uint64_t i = 0; i < count; ++i) t.data[i] = decode(data + begin + i * size, dtype);
+    out[name] = std::move(t);
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i].first < ranges[i - 1].second)
+      bad(path, fmt::format("two tensors overlap at bytes [{}, {})", ranges[i].first, ranges[i - 1].second));
+  return out;
+}
+
+}  // namespace netc
