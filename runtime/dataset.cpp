@@ -1,0 +1,84 @@
+#include "runtime/dataset.h"
+
+#include <cmath>
+#include <fmt/format.h>
+
+#include "runtime/rng.h"
+#include "support/diag.h"
+
+namespace netc {
+
+Examples buildExamples(const std::vector<std::string>& words, const Vocabulary& vocab, int64_t context) {
+  if (context < 1) fail(fmt::format("the context length must be at least 1, found {}", context));
+  Examples ex;
+  ex.context = context;
+  size_t total = 0;
+  for (const auto& w : words) total += w.size() + 1;
+  ex.x.reserve(total * context);
+  ex.y.reserve(total);
+  std::vector<int32_t> ctx(context);
+  for (const auto& w : words) {
+    std::fill(ctx.begin(), ctx.end(), 0);
+    // The word's characters, then '.' (index 0) as the last target.
+    for (size_t i = 0; i <= w.size(); ++i) {
+      int32_t ix = 0;
+      if (i < w.size()) {
+        ix = vocab.index[static_cast<unsigned char>(w[i])];
+        if (ix < 0)
+          fail(fmt::format("the word '{}' uses the character '{}', which is not in the model's vocabulary \"{}\"", w,
+                           w[i], vocab.chars));
+      }
+      ex.x.insert(ex.x.end(), ctx.begin(), ctx.end());
+      ex.y.push_back(ix);
+      // Slide the window: drop the oldest character, append the new one.
+      std::copy(ctx.begin() + 1, ctx.end(), ctx.begin());
+      ctx.back() = ix;
+    }
+  }
+  return ex;
+}
+
+std::array<std::vector<std::string>, 3> splitWords(const std::vector<std::string>& words, const double fractions[3],
+                                                   uint64_t seed, const std::string& path) {
+  std::vector<std::string> shuffled = words;
+  Rng rng(seed);
+  for (size_t i = shuffled.size(); i > 1; --i) std::swap(shuffled[i - 1], shuffled[rng.below(i)]);
+  const size_t n = shuffled.size();
+  // The tiny epsilon keeps 0.29*100 = 28.999999999999996 from losing a word to rounding.
+  auto cut = [n](double f) { return std::min(n, static_cast<size_t>(std::floor(f * static_cast<double>(n) + 1e-9))); };
+  size_t n1 = cut(fractions[0]);
+  size_t n2 = fractions[2] > 0 ? cut(fractions[0] + fractions[1]) : n;
+  size_t bounds[4] = {0, n1, std::max(n1, n2), n};
+  std::array<std::vector<std::string>, 3> out;
+  for (int s = 0; s < 3; ++s) {
+    out[s].assign(shuffled.begin() + bounds[s], shuffled.begin() + bounds[s + 1]);
+    if (fractions[s] > 0 && out[s].empty())
+      fail(fmt::format("{}: the dataset has {} word{}, too few for the split {}/{}/{}: the {} split gets no words "
+                       "(use a bigger file, or a split that gives every part at least one word)",
+                       path, n, n == 1 ? "" : "s", fractions[0], fractions[1], fractions[2],
+                       splitName(static_cast<Split>(s))));
+  }
+  return out;
+}
+
+Dataset loadDataset(const DataSpec& spec, const Vocabulary& vocab) {
+  WordFile wf = readWordFile(spec.path);
+  Vocabulary own(wf.words);
+  if (own.chars != vocab.chars)
+    fail(fmt::format("{}: the file's vocabulary \"{}\" ({} characters) is not the model's \"{}\" ({}): was the "
+                     "file changed after the model was loaded?",
+                     spec.path, own.chars, own.size(), vocab.chars, vocab.size()));
+  Dataset d;
+  d.path = spec.path;
+  d.vocab = vocab;
+  d.context = spec.context;
+  d.wordCount = static_cast<int64_t>(wf.words.size());
+  auto parts = splitWords(wf.words, spec.split, spec.seed, spec.path);
+  for (int s = 0; s < 3; ++s) {
+    d.words[s] = static_cast<int64_t>(parts[s].size());
+    d.splits[s] = buildExamples(parts[s], vocab, spec.context);
+  }
+  return d;
+}
+
+}  // namespace netc

@@ -1,0 +1,49 @@
+// The training data of a character-level model, built exactly like makemore's build_dataset: every word,
+// followed by '.', yields one example per character; the context is the T previous characters, padded
+// with '.' (index 0) at the start of the word. The WORDS are split into train/dev/test (not the examples),
+// so no word contributes to two splits.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lower/model.h"
+
+namespace netc {
+
+// (context, next character) pairs, row-major: x holds size()*context indices, y holds size().
+struct Examples {
+  int64_t context = 0;
+  std::vector<int32_t> x;
+  std::vector<int32_t> y;
+  int64_t size() const { return static_cast<int64_t>(y.size()); }
+};
+
+// The examples of `words` for block size `context`. Every character must be in `vocab` (checked).
+Examples buildExamples(const std::vector<std::string>& words, const Vocabulary& vocab, int64_t context);
+
+enum class Split { Train = 0, Dev = 1, Test = 2 };
+inline const char* splitName(Split s) { return s == Split::Train ? "train" : s == Split::Dev ? "dev" : "test"; }
+
+// The words shuffled with Rng(seed) (Fisher-Yates) and cut at floor(f0*n) and floor((f0+f1)*n), as
+// makemore does with random.shuffle and int(0.8*n), int(0.9*n). A split with a fraction above 0 that would
+// get no words is an error naming the file, the word count and the fractions.
+std::array<std::vector<std::string>, 3> splitWords(const std::vector<std::string>& words, const double fractions[3],
+                                                   uint64_t seed, const std::string& path);
+
+struct Dataset {
+  std::string path;
+  Vocabulary vocab;
+  int64_t context = 0;
+  int64_t wordCount = 0;
+  std::array<int64_t, 3> words{};  // words per split
+  std::array<Examples, 3> splits;
+  const Examples& operator[](Split s) const { return splits[static_cast<int>(s)]; }
+};
+
+// Reads spec.path and builds the three splits. The file's vocabulary must be the model's (`vocab`, from
+// lowering): a file that changed since, or a model lowered from another file, is a clear error.
+Dataset loadDataset(const DataSpec& spec, const Vocabulary& vocab);
+
+}  // namespace netc

@@ -1,0 +1,35 @@
+#include "runtime/evaluator.h"
+
+#include <fmt/format.h>
+
+#include "autodiff/autodiff.h"
+#include "runtime/weights.h"
+
+namespace netc {
+
+Evaluator::Evaluator(const Model& m, EngineKind kind, int64_t maxBatch) : model_(m), kind_(kind), maxBatch_(maxBatch) {}
+
+Engine& Evaluator::engineFor(int64_t batch) {
+  auto& e = engines_[batch];
+  if (!e) e = makeEngine(bindBatch(model_.graph, batch), kind_);
+  return *e;
+}
+
+double Evaluator::meanLoss(const WeightMap& weights, const Examples& ex) {
+  const int64_t n = ex.size(), T = ex.context;
+  if (n == 0) fail("internal error: evaluating the loss over no examples");
+  double total = 0;
+  Engine* loaded = nullptr;  // weights go into each engine once per call, not once per chunk
+  for (int64_t start = 0; start < n; start += maxBatch_) {
+    const int64_t b = std::min(maxBatch_, n - start);
+    Engine& e = engineFor(b);
+    if (&e != loaded) loadParams(e, weights, "evaluation"), loaded = &e;
+    e.writeIndices(model_.contextInput, std::span(ex.x).subspan(start * T, b * T));
+    e.writeIndices(model_.targetInput, std::span(ex.y).subspan(start, b));
+    e.run();
+    total += e.readScalar(model_.graph.loss) * static_cast<double>(b);
+  }
+  return total / static_cast<double>(n);
+}
+
+}  // namespace netc

@@ -1,0 +1,29 @@
+// The exact mean loss of a model over a whole split, with forward-only engines: one bound to a large batch
+// for the bulk of the examples, and one bound to the remainder, so no example is padded or dropped.
+#pragma once
+#include <map>
+#include <memory>
+
+#include "interp/engine.h"
+#include "lower/model.h"
+#include "runtime/dataset.h"
+#include "runtime/init.h"
+
+namespace netc {
+
+class Evaluator {
+ public:
+  // `maxBatch`: the batch of the bulk engine (memory grows with it; 4096 keeps an MLP's activations small).
+  Evaluator(const Model& m, EngineKind kind, int64_t maxBatch = 4096);
+  // Mean of the model's loss over every example: the sum of each chunk's mean times its size, over the total.
+  double meanLoss(const WeightMap& weights, const Examples& ex);
+
+ private:
+  Engine& engineFor(int64_t batch);
+  const Model& model_;
+  EngineKind kind_;
+  int64_t maxBatch_;
+  std::map<int64_t, std::unique_ptr<Engine>> engines_;  // by batch size, compiled once each
+};
+
+}  // namespace netc

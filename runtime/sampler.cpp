@@ -1,0 +1,60 @@
+#include "runtime/sampler.h"
+
+#include <cmath>
+#include <fmt/format.h>
+
+#include "autodiff/autodiff.h"
+#include "runtime/weights.h"
+
+namespace netc {
+
+Sampler::Sampler(const Model& m, EngineKind kind) : model_(m) {
+  if (m.logits < 0 || m.contextInput < 0 || m.targetInput < 0)
+    fail(fmt::format("{}: sampling needs a model with inputs x (int[B, T]), y (int[B]) and a cross_entropy(logits, y) "
+                     "loss whose logits give the next character",
+                     m.name));
+  const Shape& ls = m.graph[m.logits].shape;
+  if (ls.size() != 2 || ls[1] != m.vocab.size())
+    fail(fmt::format("{}: the logits {} must have one column per vocabulary character ({})", m.name, shapeStr(ls),
+                     m.vocab.size()));
+  engine_ = makeEngine(bindBatch(m.graph, 1), kind);
+  context_.assign(m.data.context, 0);
+  probs_.resize(m.vocab.size());
+  // The target is unused for sampling, but the forward graph computes the loss too: give it a valid index.
+  const int32_t zero = 0;
+  engine_->writeIndices(m.targetInput, std::span(&zero, 1));
+}
+
+void Sampler::setWeights(const WeightMap& w, const std::string& what) { loadParams(*engine_, w, what); }
+
+std::string Sampler::next(Rng& rng, size_t maxLength) {
+  std::string word;
+  std::fill(context_.begin(), context_.end(), 0);
+  while (word.size() < maxLength) {
+    engine_->writeIndices(model_.contextInput, context_);
+    engine_->run();
+    std::vector<double> logits = engine_->read(model_.logits);
+    // Softmax, shifted by the max so large logits cannot overflow.
+    double mx = logits[0], sum = 0;
+    for (double l : logits) mx = std::max(mx, l);
+    for (size_t v = 0; v < logits.size(); ++v) sum += probs_[v] = std::exp(logits[v] - mx);
+    if (!std::isfinite(sum)) fail("sampling: the logits are not finite (are the weights diverged?)");
+    double u = rng.uniform() * sum;
+    size_t ix = 0;
+    while (ix + 1 < probs_.size() && u >= probs_[ix]) u -= probs_[ix++];
+    if (ix == 0) break;  // '.' ends the word
+    word += model_.vocab.chars[ix];
+    std::copy(context_.begin() + 1, context_.end(), context_.begin());
+    context_.back() = static_cast<int32_t>(ix);
+  }
+  return word;
+}
+
+std::vector<std::string> Sampler::sample(int64_t count, uint64_t seed, size_t maxLength) {
+  Rng rng(seed);
+  std::vector<std::string> out;
+  for (int64_t i = 0; i < count; ++i) out.push_back(next(rng, maxLength));
+  return out;
+}
+
+}  // namespace netc

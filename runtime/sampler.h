@@ -1,0 +1,31 @@
+// Generating words from a trained character model, as makemore does: start from a context of '.'s, run the
+// forward graph at batch 1, draw the next character from the softmax of the logits, stop at '.'.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "interp/engine.h"
+#include "lower/model.h"
+#include "runtime/init.h"
+#include "runtime/rng.h"
+
+namespace netc {
+
+class Sampler {
+ public:
+  // Compiles the forward graph bound to batch 1. The model needs x, y and cross_entropy logits.
+  Sampler(const Model& m, EngineKind kind);
+  void setWeights(const WeightMap& w, const std::string& what);
+  // One word (without the final '.'). A word that reaches maxLength characters is cut there.
+  std::string next(Rng& rng, size_t maxLength = 100);
+  std::vector<std::string> sample(int64_t count, uint64_t seed, size_t maxLength = 100);
+
+ private:
+  const Model& model_;
+  std::unique_ptr<Engine> engine_;
+  std::vector<int32_t> context_;
+  std::vector<double> probs_;
+};
+
+}  // namespace netc

@@ -1,0 +1,141 @@
+#include "runtime/trainer.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "runtime/rng.h"
+#include "runtime/weights.h"
+
+namespace netc {
+
+namespace {
+
+bool allFinite(const std::vector<double>& v) {
+  for (double x : v)
+    if (!std::isfinite(x)) return false;
+  return true;
+}
+
+bool allFinite(const WeightMap& w) {
+  for (auto& [name, t] : w)
+    if (!allFinite(t.data)) return false;
+  return true;
+}
+
+}  // namespace
+
+Trainer::Trainer(const Model& m, const TrainSpec& spec, EngineKind kind)
+    : model_(m), spec_(spec), tg_(buildTrainingGraph(m.graph)), eval_(m, kind) {
+  if (m.contextInput < 0 || m.targetInput < 0)
+    fail(fmt::format("{}: training needs the inputs x (int[B, T]) and y (int[B])", m.name));
+  engine_ = makeEngine(bindBatch(tg_.graph, spec_.batch), kind);
+  // The same seed as `netc init --seed`, so a run starts from the weights that command writes.
+  loadParams(*engine_, initParams(m.graph, spec_.seed), "initialisation");
+}
+
+void Trainer::setWeights(const WeightMap& w, const std::string& what) { loadParams(*engine_, w, what); }
+
+WeightMap Trainer::weights() { return readParams(*engine_); }
+
+SplitLosses Trainer::evaluate(const Dataset& d, bool test) {
+  WeightMap w = weights();
+  SplitLosses out;
+  for (Split s : {Split::Train, Split::Dev, Split::Test}) {
+    if (s == Split::Test && !test) continue;
+    if (d[s].size() > 0) out.loss[static_cast<int>(s)] = eval_.meanLoss(w, d[s]);
+  }
+  return out;
+}
+
+std::string Trainer::findNonFinite() {
+  const Graph& g = engine_->graph();
+  for (int p : g.params()) {
+    bool value = !allFinite(engine_->read(p));
+    auto it = tg_.grads.find(p);
+    bool grad = it != tg_.grads.end() && !allFinite(engine_->read(it->second));
+    if (value || grad)
+      return fmt::format("parameter '{}' (line {}) has non-finite {}", g[p].name, g[p].loc.line,
+                         value && grad ? "values and gradient" : value ? "values" : "gradient");
+  }
+  return "";
+}
+
+TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& observers, bool test) {
+  const Examples& tr = d[Split::Train];
+  const int64_t B = spec_.batch, T = tr.context, n = tr.size();
+  if (n == 0) fail(fmt::format("{}: the training split has no examples", d.path));
+  if (T != model_.data.context)
+    fail(fmt::format("internal error: dataset context {} but the model declares {}", T, model_.data.context));
+  TrainResult r;
+  Rng rng(spec_.seed + 1);  // the minibatch stream; seed itself draws the initial weights
+  // Preallocated: the loop itself neither allocates nor dispatches per op; the engine does the work.
+  std::vector<int32_t> xb(B * T), yb(B);
+  const int contextIn = model_.contextInput, targetIn = model_.targetInput, lossNode = tg_.loss, lrIn = tg_.lr;
+
+  // Finite is not enough for a checkpoint (one huge step leaves finite garbage): weights are only handed to
+  // onCheckpoint once the next loss computed from them, minibatch or full split, is finite too.
+  int64_t pendingDone = -1;
+  WeightMap pending;
+  auto commit = [&] {
+    if (pendingDone < 0) return;
+    for (auto* o : observers) o->onCheckpoint(pendingDone, pending);
+    r.lastCheckpoint = pendingDone, pendingDone = -1;
+  };
+  auto diverge = [&](int64_t step, std::string what) {
+    std::string where = findNonFinite();
+    r.diverged = true;
+    r.divergence = fmt::format("training diverged at step {}: {}{}{}", step, what, where.empty() ? "" : "; ", where);
+    r.divergence += r.lastGoodStep < 0 ? " (no finite loss before it)"
+                                       : fmt::format(" (last good loss {:.4f} at step {})", r.lastLoss, r.lastGoodStep);
+    return r;
+  };
+  auto evaluateAt = [&](int64_t done, bool last) -> bool {
+    SplitLosses l = evaluate(d, last && test);
+    for (Split s : {Split::Train, Split::Dev, Split::Test})
+      if (std::isinf(l[s]) || (std::isnan(l[s]) && d[s].size() > 0 && (s != Split::Test || (last && test)))) {
+        diverge(done - 1, fmt::format("the mean {} loss is {}", splitName(s), l[s]));
+        return false;
+      }
+    commit();
+    if (last) r.final = l;
+    for (auto* o : observers) o->onEval(done, l);
+    return true;
+  };
+
+  if (spec_.steps == 0) {  // --steps 0: evaluate the given weights only
+    evaluateAt(0, true);
+    return r;
+  }
+  for (int64_t i = 0; i < spec_.steps; ++i) {
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t k = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
+      std::copy_n(tr.x.begin() + k * T, T, xb.begin() + b * T);
+      yb[b] = tr.y[k];
+    }
+    const double lr = spec_.learningRate(i);
+    engine_->writeIndices(contextIn, xb);
+    engine_->writeIndices(targetIn, yb);
+    engine_->write(lrIn, std::span(&lr, 1));
+    engine_->run();
+    const double loss = engine_->readScalar(lossNode);
+    if (!std::isfinite(loss))
+      return diverge(i, fmt::format("the minibatch loss is {}", std::isnan(loss) ? "NaN" : loss > 0 ? "+inf" : "-inf"));
+    commit();
+    if (i == 0) r.initialLoss = loss;
+    r.lastLoss = loss, r.lastGoodStep = i, r.done = i + 1;
+    for (auto* o : observers) o->onStep(i, loss, lr);
+    const bool last = i + 1 == spec_.steps;
+    if (i % spec_.probeEvery == 0 || last)
+      for (auto* o : observers) o->onProbe(*engine_, i, loss);
+    const bool eval = last || (spec_.evalEvery > 0 && (i + 1) % spec_.evalEvery == 0);
+    if (eval || (i + 1) % spec_.logEvery == 0) {
+      pending = weights();
+      if (!allFinite(pending)) return diverge(i, "the loss was finite, but this step's update was not");
+      pendingDone = i + 1;
+    }
+    if (eval && !evaluateAt(i + 1, last)) return r;
+  }
+  return r;
+}
+
+}  // namespace netc

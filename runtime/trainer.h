@@ -1,0 +1,80 @@
+// The training loop: minibatch SGD on the compiled training graph (forward + backward + update in one
+// engine run per step), exact full-split evaluation, divergence detection and checkpoint hooks.
+#pragma once
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autodiff/autodiff.h"
+#include "interp/engine.h"
+#include "lower/model.h"
+#include "runtime/dataset.h"
+#include "runtime/evaluator.h"
+#include "runtime/init.h"
+
+namespace netc {
+
+// Mean loss over each split; NaN where a split was not evaluated (the test split without --test, or empty).
+struct SplitLosses {
+  double loss[3] = {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN(),
+                    std::numeric_limits<double>::quiet_NaN()};
+  double operator[](Split s) const { return loss[static_cast<int>(s)]; }
+};
+
+// What the loop reports as it goes. The step counter is 0-based: step i uses learningRate(i), and its loss is
+// the minibatch loss before its own update. `done` counts the updates applied so far (i + 1 after step i).
+class TrainObserver {
+ public:
+  virtual ~TrainObserver() = default;
+  // Every step; must be cheap (no allocation), it runs 200000 times.
+  virtual void onStep(int64_t step, double loss, double lr) {}
+  // Step 0, every probe_every steps and the last step. The engine still holds this step's forward values
+  // (its parameters already carry this step's update), so probes can read activations and gradients.
+  virtual void onProbe(Engine& e, int64_t step, double loss) {}
+  // Full-split losses after `done` updates: at each eval_every and at the end.
+  virtual void onEval(int64_t done, const SplitLosses& losses) {}
+  // Weights after `done` updates (every log_every, at evals and at the end), passed on only once a loss
+  // computed from them (the next minibatch's, or the evaluation's) was finite: the last good checkpoint, so a
+  // diverged run still leaves good weights behind.
+  virtual void onCheckpoint(int64_t done, const WeightMap& weights) {}
+};
+
+struct TrainResult {
+  int64_t done = 0;  // updates applied
+  double initialLoss = std::numeric_limits<double>::quiet_NaN();  // the step-0 minibatch loss
+  double lastLoss = std::numeric_limits<double>::quiet_NaN();     // the last finite minibatch loss
+  int64_t lastGoodStep = -1;                                      // its step
+  SplitLosses final;
+  bool diverged = false;
+  std::string divergence;      // the step, the offending parameter and the last good loss
+  int64_t lastCheckpoint = -1; // `done` of the last onCheckpoint, -1 when none
+};
+
+class Trainer {
+ public:
+  // Compiles the training graph bound to spec.batch, and initialises the parameters with spec.seed.
+  Trainer(const Model& m, const TrainSpec& spec, EngineKind kind);
+  // Replaces the parameters (e.g. --init-from); shape mismatches are errors naming `what`.
+  void setWeights(const WeightMap& w, const std::string& what);
+  WeightMap weights();
+  Engine& engine() { return *engine_; }
+  const TrainingGraph& trainingGraph() const { return tg_; }
+
+  // Train and dev (and test when `test`) losses of the current weights.
+  SplitLosses evaluate(const Dataset& d, bool test);
+  // spec.steps steps on d's training split; evaluates at eval_every and at the end. Stops at the first
+  // non-finite loss or parameter and reports it in the result instead of throwing.
+  TrainResult train(const Dataset& d, const std::vector<TrainObserver*>& observers, bool test = false);
+
+ private:
+  std::string findNonFinite();  // "parameter 'W1' has non-finite values", or ""
+  const Model& model_;
+  TrainSpec spec_;
+  TrainingGraph tg_;
+  std::unique_ptr<Engine> engine_;
+  Evaluator eval_;
+};
+
+}  // namespace netc
