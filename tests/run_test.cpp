@@ -1,0 +1,135 @@
+// What a run leaves behind (the run folder's files) and what it shows (progress lines).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+#include "runtime/progress.h"
+#include "runtime/run_folder.h"
+#include "runtime/safetensors.h"
+
+using namespace netc;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path scratch() {
+  static fs::path dir = [] {
+    fs::path d = fs::temp_directory_path() / ("netc_run_" + std::to_string(::getpid()));
+    fs::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+std::vector<std::string> lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+Model pseudoModel() {
+  LowerOptions o;
+  o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
+  return loadModel(NETC_SOURCE_DIR "/models/mlp_kaiming.net", o);
+}
+
+template <class F>
+std::string errorOf(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("run folder: losses, evaluations and the last good weights are on disk") {
+  Model m = pseudoModel();
+  Dataset d = loadDataset(m.data, m.vocab);
+  TrainSpec spec = m.train;
+  spec.steps = 12, spec.batch = 4, spec.logEvery = 5, spec.evalEvery = 10, spec.lr = {{0.1, 6}, {0.05, -1}};
+  Trainer t(m, spec, EngineKind::Interp);
+  std::string dir = (scratch() / "runs" / "a").string();
+  TrainResult r;
+  {
+    RunFolder folder(dir);
+    r = t.train(d, {&folder});
+  }  // closing flushes the CSVs
+  auto losses = lines(dir + "/losses.csv");
+  REQUIRE(losses.size() == 13);
+  CHECK(losses[0] == "step,loss,lr");
+  CHECK(losses[1].rfind("0,", 0) == 0);
+  CHECK(losses[6].substr(losses[6].rfind(',')) == ",0.1");   // step 5
+  CHECK(losses[7].substr(losses[7].rfind(',')) == ",0.05");  // step 6: the schedule's second segment
+  CHECK(std::stod(losses[1].substr(2)) == doctest::Approx(r.initialLoss).epsilon(1e-5));
+  auto evals = lines(dir + "/evals.csv");
+  REQUIRE(evals.size() == 5);
+  CHECK(evals[0] == "done,split,loss");
+  CHECK(evals[1].rfind("10,train,", 0) == 0);
+  CHECK(evals[2].rfind("10,dev,", 0) == 0);
+  CHECK(evals[4] == fmt::format("12,dev,{:.6f}", r.final[Split::Dev]));
+  // The final checkpoint is the final weights (stored as F32).
+  WeightMap saved = loadSafetensors(dir + "/weights.safetensors"), now = t.weights();
+  REQUIRE(saved.size() == now.size());
+  size_t differ = 0;
+  for (auto& [name, tensor] : now)
+    for (size_t i = 0; i < tensor.data.size(); ++i)
+      differ += std::fabs(saved[name].data[i] - tensor.data[i]) > 1e-6 * (1 + std::fabs(tensor.data[i]));
+  CHECK(differ == 0);
+
+  // A default folder name never reuses an existing one.
+  std::string p1 = RunFolder::defaultPath(scratch().string(), "mlp");
+  CHECK(fs::path(p1).filename().string().rfind("mlp-", 0) == 0);
+  fs::create_directories(p1);
+  CHECK(RunFolder::defaultPath(scratch().string(), "mlp") != p1);
+}
+
+TEST_CASE("run folder: weights trained on another vocabulary are refused by name") {
+  Model m = pseudoModel();
+  std::string dir = (scratch() / "other_vocab").string();
+  RunFolder folder(dir);
+  folder.writeJson("config.json", {{"vocabulary", {{"chars", ".abcdefghijklmnopqrstuvwxyZ"}, {"size", 27}}}});
+  folder.onCheckpoint(1, initParams(m.graph, 1));
+  std::string err = errorOf([&] { loadWeightsFor(m, dir + "/weights.safetensors"); });
+  CHECK(err.find("trained on the vocabulary \".abcdefghijklmnopqrstuvwxyZ\"") != std::string::npos);
+  folder.writeJson("config.json", {{"vocabulary", describeVocabulary(m.vocab)}});
+  CHECK(loadWeightsFor(m, dir + "/weights.safetensors").size() == 5);
+  CHECK(errorOf([&] { loadWeightsFor(m, dir + "/missing.safetensors"); }).find("not found") != std::string::npos);
+}
+
+TEST_CASE("progress: plain lines every log_every and at the end, evaluations on their own line; quiet is silent") {
+  std::FILE* f = std::tmpfile();
+  Progress p(Progress::Mode::Lines, 25, 10, f);
+  for (int i = 0; i < 25; ++i) p.onStep(i, 3.0 - 0.01 * i, 0.1);
+  SplitLosses l;
+  l.loss[0] = 2.5, l.loss[1] = 2.625;
+  p.onEval(25, l);
+  p.finish();
+  Progress q(Progress::Mode::Quiet, 25, 10, f);
+  for (int i = 0; i < 25; ++i) q.onStep(i, 1.0, 0.1);
+  q.note("never shown");
+  std::rewind(f);
+  std::string text;
+  for (char buf[256]; std::fgets(buf, sizeof buf, f);) text += buf;
+  std::fclose(f);
+  std::istringstream in(text);
+  std::vector<std::string> got;
+  for (std::string s; std::getline(in, s);) got.push_back(s);
+  REQUIRE(got.size() == 5);
+  CHECK(got[0].rfind("step  0/25  loss 3.0000  lr 0.1", 0) == 0);
+  CHECK(got[1].rfind("step 10/25  loss 2.9000", 0) == 0);
+  CHECK(got[3].rfind("step 24/25  loss 2.7600", 0) == 0);
+  CHECK(got[4] == "eval after 25 steps:  train 2.5000  dev 2.6250");
+  CHECK(formatDuration(12.34) == "12.3s");
+  CHECK(formatDuration(125) == "2:05");
+  CHECK(formatDuration(3725) == "1:02:05");
+}
