@@ -55,7 +55,8 @@ int64_t parameterCount(const Graph& g) {
 
 nlohmann::json configJson(const RunOptions& o, const Model& m, const TrainSpec& t, const Dataset& d) {
   nlohmann::json lr = nlohmann::json::array();
-  for (const auto& seg : t.lr) lr.push_back({{"lr", seg.lr}, {"until", seg.until}});
+  for (const auto& seg : t.lr)
+    lr.push_back({{"lr", seg.lr}, {"until", seg.until < 0 ? nlohmann::json(nullptr) : nlohmann::json(seg.until)}});
   nlohmann::json splits = nlohmann::json::object();
   for (Split s : {Split::Train, Split::Dev, Split::Test})
     splits[splitName(s)] = {{"fraction", m.data.split[static_cast<int>(s)]},
