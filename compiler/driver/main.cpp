@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
   help->add_option("command", helpTopic, "the command");
   help->callback([&] {
     action = [&]() -> int {
-      if (helpTopic.empty()) { fmt::print("{}", app.help()); return 0; }
+      // app.help() would describe the selected subcommand, `help` itself; format the top level explicitly.
+      if (helpTopic.empty()) { fmt::print("{}", app.get_formatter()->make_help(&app, "netc", CLI::AppFormatMode::Normal)); return 0; }
       for (CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
         if (sub->get_name() == helpTopic) { fmt::print("{}", sub->help()); return 0; }
       fmt::print(stderr, "netc: error: unknown command '{}'{}\n", helpTopic, suggestion(app, helpTopic));

@@ -40,9 +40,6 @@ std::vector<Token> lex(const SourceRef& src) {
   int line = 1, col = 1;
   size_t i = 0;
   int depth = 0;  // inside () or []: newlines are insignificant
-  auto push = [&](Tok k, size_t begin, int c, std::string text) {
-    out.push_back(Token{k, std::move(text), SrcLoc{line, c, static_cast<int>(i - begin)}});
-  };
   while (i < s.size()) {
     char c = s[i];
     size_t begin = i;

@@ -35,6 +35,20 @@ class Parser {
     const Token& t = peek();
     std::string found = t.kind == Tok::Ident || t.kind == Tok::Number ? fmt::format("'{}'", t.text) : tokName(t.kind);
     if (t.kind == Tok::String) found = fmt::format("string \"{}\"", t.text);
+    // Inside ( ) and [ ] line breaks are not tokens, so a missing ')' shows up on a later line: point at the
+    // end of the line where it is missing instead.
+    if (pos_ > 0) {
+      const Token& prev = t_[pos_ - 1];
+      if (prev.kind != Tok::Newline && t.loc.line > prev.loc.line)
+        fail(src_, SrcLoc{prev.loc.line, prev.loc.col + prev.loc.len, 1},
+             fmt::format("expected {} before the end of the line, found {} on line {}", expected, found, t.loc.line));
+    }
+    // At the end of the file, point just after the last real token rather than at an empty last line.
+    if (t.kind == Tok::End)
+      for (size_t i = pos_; i-- > 0;)
+        if (t_[i].kind != Tok::Newline && t_[i].kind != Tok::End)
+          fail(src_, SrcLoc{t_[i].loc.line, t_[i].loc.col + t_[i].loc.len, 1},
+               fmt::format("expected {}, found {}", expected, found));
     fail(src_, t.loc, fmt::format("expected {}, found {}", expected, found));
   }
   const Token& expect(Tok k, std::string_view what = {}) {
@@ -95,6 +109,9 @@ class Parser {
       s.value = expr();
       if (isWord("frozen")) next(), s.trainable = false;
       else if (isWord("trainable")) next();
+      else if (peek().kind == Tok::Ident)
+        fail(src_, peek().loc, fmt::format("expected 'frozen' or the end of the line after the initialiser, found '{}'{}",
+                                           peek().text, didYouMean(peek().text, {"frozen", "trainable"})));
     } else if (isDecl && first.text == "minimize") {
       next();
       s.kind = Stmt::Minimize;
@@ -159,11 +176,11 @@ class Parser {
   }
 
   std::vector<SectionEntry> block() {
-    expect(Tok::LBrace, "'{' opening the block");
+    int openLine = expect(Tok::LBrace, "'{' opening the block").loc.line;
     skipNewlines();
     std::vector<SectionEntry> entries;
     while (peek().kind != Tok::RBrace) {
-      if (peek().kind == Tok::End) unexpected("'}' closing the block");
+      if (peek().kind == Tok::End) unexpected(fmt::format("'}}' closing the block opened on line {}", openLine));
       const Token& key = expectIdent("a setting name, e.g. `steps = 1000`, or '}'");
       SectionEntry e{key.text, key.loc, {}};
       expect(Tok::Assign, "'=' after the setting name");

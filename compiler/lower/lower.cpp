@@ -39,10 +39,15 @@ class Lowerer {
   // ---- errors ----
   [[noreturn]] void err(SrcLoc loc, const std::string& msg) { fail(src_, loc, msg); }
 
+  // Most recently defined first, so among equally close names the suggestion is the nearest definition
+  // (W3 -> W2 rather than W1).
   std::vector<std::string> knownNames() const {
+    std::vector<std::pair<int, std::string>> byLine;
+    for (auto& [k, v] : values_) byLine.emplace_back(defLines_.count(k) ? defLines_.at(k) : 0, k);
+    for (auto& [k, v] : consts_) byLine.emplace_back(defLines_.count(k) ? defLines_.at(k) : 0, k);
+    std::stable_sort(byLine.begin(), byLine.end(), [](auto& a, auto& b) { return a.first > b.first; });
     std::vector<std::string> out;
-    for (auto& [k, v] : values_) out.push_back(k);
-    for (auto& [k, v] : consts_) out.push_back(k);
+    for (auto& [line, k] : byLine) out.push_back(k);
     return out;
   }
 
@@ -147,7 +152,8 @@ class Lowerer {
         return e.op != Tok::MatMul;
       case Expr::Call: {
         static const std::set<std::string> fns = {"sqrt", "exp", "log", "abs", "min", "max"};
-        if (!fns.count(e.name) || findOp(e.name)) return false;
+        // exp(1) and log(2) fold even though exp and log are also ops; exp(h) of a tensor does not.
+        if (!fns.count(e.name)) return false;
         for (auto& a : e.args)
           if (!isConstExpr(*a)) return false;
         return true;
@@ -178,8 +184,19 @@ class Lowerer {
     for (auto& d : dims) {
       s.push_back(dim(*d, allowBatch));
       if (s.back() == kBatch && ++batches > 1) err(d->loc, "'B' may appear only once in a shape");
+      checkSize(s, d->loc);
     }
     return s;
+  }
+
+  // Every value fits in 2^31 - 1 elements (per batch row when it has B), so no size computation overflows.
+  void checkSize(const Shape& s, SrcLoc loc) {
+    constexpr int64_t kMaxElements = 2147483647;
+    int64_t n = 1;
+    for (int64_t d : s)
+      if (d != kBatch && (__builtin_mul_overflow(n, d, &n) || n > kMaxElements))
+        err(loc, fmt::format("shape {} is too large: netc supports at most {} elements per value{}", shapeStr(s),
+                             kMaxElements, hasBatch(s) ? " (per batch row)" : ""));
   }
 
   // ---- statements ----
@@ -288,7 +305,24 @@ class Lowerer {
     if (isConstExpr(e)) return constEval(e);
     if (e.kind == Expr::Name || e.kind == Expr::Call) {
       static const std::vector<std::string> dists = {"randn", "zeros", "ones", "uniform"};
-      if (found) err(e.loc, "an initialiser may name only one distribution");
+      bool isDist = e.kind == Expr::Name ? (e.name == "randn" || e.name == "zeros" || e.name == "ones") : e.name == "uniform";
+      if (!isDist) {
+        static const std::set<std::string> constFns = {"sqrt", "exp", "log", "abs", "min", "max"};
+        // A constant function of something not constant: let constant folding say what is wrong with it.
+        if (e.kind == Expr::Call && constFns.count(e.name)) constEval(e);
+        // A name that is neither a distribution nor a constant: a misspelt constant gets "unknown identifier".
+        if (e.kind == Expr::Name) {
+          if (values_.count(e.name))
+            err(e.loc, fmt::format("'{}' is a tensor, but an initialiser is a distribution times constants, "
+                                   "e.g. randn * 0.01", e.name));
+          std::vector<std::string> names = dists;
+          for (auto& n : knownNames()) names.push_back(n);
+          std::string near = nearest(e.name, names);
+          if (!near.empty() && std::find(dists.begin(), dists.end(), near) == dists.end()) unknownName(e);
+        }
+      } else if (found) {
+        err(e.loc, "an initialiser may name only one distribution");
+      }
       if (e.name == "randn" && e.kind == Expr::Name) spec.kind = InitSpec::Randn;
       else if (e.name == "zeros" && e.kind == Expr::Name) spec.kind = InitSpec::Zeros;
       else if (e.name == "ones" && e.kind == Expr::Name) spec.kind = InitSpec::Ones;
@@ -339,6 +373,7 @@ class Lowerer {
   int add(std::string_view op, std::vector<int> inputs, Attrs attrs, SrcLoc loc) {
     int id = model_.graph.add(&getOp(op), std::move(inputs), std::move(attrs), loc);
     inferNode(model_.graph, id);
+    checkSize(model_.graph[id].shape, loc);
     return id;
   }
 
@@ -428,7 +463,12 @@ class Lowerer {
       const Shape& xs = model_.graph[inputs[0]].shape;
       if (xs.empty()) err(e.loc, "'flatten' needs a value of rank 1 or more");
       int64_t rest = 1;
-      for (size_t i = 1; i < xs.size(); ++i) rest *= xs[i];
+      for (size_t i = 1; i < xs.size(); ++i) {
+        if (xs[i] == kBatch)
+          err(e.loc, fmt::format("'flatten' keeps the first axis and merges the others, so the batch dimension B "
+                                 "must be the first axis, found shape {}; use reshape", shapeStr(xs)));
+        rest *= xs[i];
+      }
       attrs.shape = {xs[0], rest};
     } else if (op->takesShape && !shapeGiven) {
       err(e.loc, fmt::format("'{}' needs a target shape as its last argument, e.g. {}(x, [B, 30])", e.name, e.name));
@@ -555,9 +595,15 @@ class Lowerer {
   void finish() {
     Graph& g = model_.graph;
     if (g.loss < 0) {
-      int guess = g.find("loss");
-      fail(src_, SrcLoc{}, fmt::format("no 'minimize' statement: say which scalar to train, e.g. `minimize {}`",
-                                       guess >= 0 ? "loss" : "NAME"));
+      // Point at the value most likely meant (one named 'loss'), else at the last statement.
+      SrcLoc at;
+      bool haveLoss = false;
+      for (const Stmt& s : m_.stmts) {
+        if (!haveLoss) at = s.kind == Stmt::Assign ? s.nameLoc : s.loc;
+        if (s.kind == Stmt::Assign && s.name == "loss") at = s.nameLoc, haveLoss = true;
+      }
+      fail(src_, at, fmt::format("no 'minimize' statement: say which scalar to train, e.g. `minimize {}`{}",
+                                 haveLoss ? "loss" : "NAME", haveLoss ? " after this line" : ""));
     }
     const Node& loss = g[g.loss];
     if (loss.op->name == std::string_view("cross_entropy")) {

@@ -63,8 +63,10 @@ std::string nearest(std::string_view name, const std::vector<std::string>& candi
     if (d < bestD) bestD = d, best = c;
   }
   // Only suggest when the candidate is plausibly a typo of the name.
-  size_t limit = std::max<size_t>(1, std::max(name.size(), best.size()) / 2);
-  return bestD <= limit ? best : std::string();
+  // Replacing every character is no typo ('h' is not a misspelt 'C').
+  size_t longer = std::max(name.size(), best.size());
+  size_t limit = std::max<size_t>(1, longer / 2);
+  return bestD <= limit && bestD < longer ? best : std::string();
 }
 
 std::string didYouMean(std::string_view name, const std::vector<std::string>& candidates) {
