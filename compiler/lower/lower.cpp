@@ -45,7 +45,7 @@ class Lowerer {
     std::vector<std::pair<int, std::string>> byLine;
     for (auto& [k, v] : values_) byLine.emplace_back(defLines_.count(k) ? defLines_.at(k) : 0, k);
     for (auto& [k, v] : consts_) byLine.emplace_back(defLines_.count(k) ? defLines_.at(k) : 0, k);
-    std::stable_sort(byLine.begin(), byLine.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    std::sort(byLine.begin(), byLine.end(), [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
     std::vector<std::string> out;
     for (auto& [line, k] : byLine) out.push_back(k);
     return out;
