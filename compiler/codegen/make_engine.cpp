@@ -1,10 +1,11 @@
+#include "codegen/jit_engine.h"
 #include "interp/engine.h"
 #include "interp/interpreter.h"
 
 namespace netc {
 
-// Until the JIT lands, every engine is the interpreter.
 std::unique_ptr<Engine> makeEngine(const Graph& bound, EngineKind kind) {
+  if (kind == EngineKind::Jit) return std::make_unique<JitEngine>(bound);
   return std::make_unique<Interpreter>(bound);
 }
 

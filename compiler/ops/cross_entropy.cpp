@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 
 #include "autodiff/grad_builder.h"
+#include "codegen/fast_math.h"
+#include "codegen/kernel_emitter.h"
 #include "ops/helpers.h"
 
 namespace netc::ops {
@@ -52,9 +54,49 @@ static void gradCrossEntropy(GradBuilder& b, const Node& n, int dy, std::vector<
   dx[0] = b.op("cross_entropy_grad", {n.inputs[0], n.inputs[1], dy});
 }
 
+// ---- code generation: one pass per row over its V logits, exp/log from fast_math (no libm calls) ----
+struct RowMax {
+  llvm::Value* base;  // flat index of the row's first logit
+  llvm::Value* max;
+};
+
+static RowMax rowMax(KernelEmitter& k, int L, llvm::Value* r, int64_t V) {
+  auto& b = k.b;
+  llvm::Value* base = b.CreateMul(r, k.i64(V), "row");
+  auto mx = k.loop("max", V, {k.f32(-INFINITY)}, [&](llvm::Value* v, const std::vector<llvm::Value*>& a) {
+    return std::vector<llvm::Value*>{b.CreateMaxNum(a[0], k.load(L, b.CreateAdd(base, v)))};
+  });
+  return {base, mx[0]};
+}
+
+// The target class of row r; engines validate targets when written, the clamp keeps a stray one in bounds.
+static llvm::Value* targetIndex(KernelEmitter& k, int t, llvm::Value* r, int64_t V) {
+  llvm::Value* idx = k.b.CreateSExt(k.load(t, r, k.name(t)), k.i64Ty());
+  return k.b.CreateSelect(k.b.CreateICmpULT(idx, k.i64(V)), idx, k.i64(0), "target");
+}
+
+static void emitCrossEntropy(KernelEmitter& k, const Node& n) {
+  int L = n.inputs[0], t = n.inputs[1];
+  int64_t N = k.g[L].shape[0], V = k.g[L].shape[1];
+  auto& b = k.b;
+  KernelEmitter::Reassociate fast(b);
+  auto total = k.loop("r", N, {k.f32(0)}, [&](llvm::Value* r, const std::vector<llvm::Value*>& acc) {
+    RowMax m = rowMax(k, L, r, V);
+    auto s = k.loop("v", V, {k.f32(0)}, [&](llvm::Value* v, const std::vector<llvm::Value*>& a) {
+      llvm::Value* e = codegen::emitExp(b, b.CreateFSub(k.load(L, b.CreateAdd(m.base, v)), m.max));
+      return std::vector<llvm::Value*>{b.CreateFAdd(a[0], e)};
+    });
+    llvm::Value* lse = b.CreateFAdd(m.max, codegen::emitLog(b, s[0]), "lse");
+    llvm::Value* picked = k.load(L, b.CreateAdd(m.base, targetIndex(k, t, r, V)));
+    return std::vector<llvm::Value*>{b.CreateFAdd(acc[0], b.CreateFSub(lse, picked))};
+  });
+  k.store(n.id, k.i64(0), b.CreateFMul(total[0], k.f32(1.0 / static_cast<double>(N))));
+}
+
 extern const OpDef kCrossEntropy{.name = "cross_entropy", .summary = "mean softmax cross-entropy of logits and int targets",
                           .minInputs = 2, .maxInputs = 2, .cls = OpDef::Kernel,
-                          .infer = inferCrossEntropy, .grad = gradCrossEntropy, .eval = evalCrossEntropy};
+                          .infer = inferCrossEntropy, .grad = gradCrossEntropy, .eval = evalCrossEntropy,
+                          .emitKernel = emitCrossEntropy};
 
 static void evalCrossEntropyGrad(const Node&, const std::vector<const Tensor*>& in, Tensor& out) {
   const Tensor& L = *in[0];
@@ -69,10 +111,40 @@ static void evalCrossEntropyGrad(const Node&, const std::vector<const Tensor*>& 
   }
 }
 
+// Each row: out = exp(l - max) first, then scaled by dy / (N * sum) in place, then the target's dy / N taken off.
+static void emitCrossEntropyGrad(KernelEmitter& k, const Node& n) {
+  int L = n.inputs[0], t = n.inputs[1], dy = n.inputs[2];
+  int64_t N = k.g[L].shape[0], V = k.g[L].shape[1];
+  auto& b = k.b;
+  llvm::Value* invN = k.f32(1.0 / static_cast<double>(N));
+  llvm::Value* scale = k.constant(dy) ? k.f32(*k.constant(dy) / static_cast<double>(N))
+                                      : b.CreateFMul(k.load(dy, k.i64(0)), invN, "scale");
+  k.loop("r", N, [&](llvm::Value* r) {
+    RowMax m = rowMax(k, L, r, V);
+    std::vector<llvm::Value*> s;
+    {
+      KernelEmitter::Reassociate fast(b);
+      s = k.loop("v", V, {k.f32(0)}, [&](llvm::Value* v, const std::vector<llvm::Value*>& a) {
+        llvm::Value* at = b.CreateAdd(m.base, v);
+        llvm::Value* e = codegen::emitExp(b, b.CreateFSub(k.load(L, at), m.max));
+        k.store(n.id, at, e);
+        return std::vector<llvm::Value*>{b.CreateFAdd(a[0], e)};
+      });
+    }
+    llvm::Value* f = b.CreateFDiv(scale, s[0], "norm");
+    k.loop("v", V, [&](llvm::Value* v) {
+      llvm::Value* at = b.CreateAdd(m.base, v);
+      k.store(n.id, at, b.CreateFMul(k.load(n.id, at), f));
+    });
+    llvm::Value* at = b.CreateAdd(m.base, targetIndex(k, t, r, V));
+    k.store(n.id, at, b.CreateFSub(k.load(n.id, at), scale));
+  });
+}
+
 extern const OpDef kCrossEntropyGrad{
     .name = "cross_entropy_grad", .summary = "(softmax(logits) - onehot(targets)) / N * dy", .minInputs = 3,
     .maxInputs = 3, .cls = OpDef::Kernel, .internal = true,
     .infer = [](const Graph& g, Node& n) { n.dtype = DType::F32; n.shape = g[n.inputs[0]].shape; },
-    .eval = evalCrossEntropyGrad};
+    .eval = evalCrossEntropyGrad, .emitKernel = emitCrossEntropyGrad};
 
 }  // namespace netc::ops

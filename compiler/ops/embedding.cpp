@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "autodiff/grad_builder.h"
+#include "codegen/kernel_emitter.h"
 #include "ops/helpers.h"
 
 namespace netc::ops {
@@ -33,6 +34,24 @@ static void evalEmbedding(const Node& n, const std::vector<const Tensor*>& in, T
   }
 }
 
+// The row index of position r of x as i64. Engines validate every index when it is written; the clamp only
+// guarantees that an index which somehow escaped validation reads a wrong row instead of wild memory.
+static llvm::Value* rowIndex(KernelEmitter& k, int x, llvm::Value* r, int64_t rows) {
+  llvm::Value* idx = k.b.CreateSExt(k.load(x, r, k.name(x)), k.i64Ty());
+  return k.b.CreateSelect(k.b.CreateICmpULT(idx, k.i64(rows)), idx, k.i64(0), "row");
+}
+
+static void emitEmbedding(KernelEmitter& k, const Node& n) {
+  int C = n.inputs[0], x = n.inputs[1];
+  int64_t V = k.g[C].shape[0], E = k.g[C].shape[1];
+  auto& b = k.b;
+  k.loop("pos", numel(k.g[x].shape), [&](llvm::Value* r) {
+    llvm::Value* src = b.CreateMul(rowIndex(k, x, r, V), k.i64(E));
+    llvm::Value* dst = b.CreateMul(r, k.i64(E));
+    k.loop("e", E, [&](llvm::Value* e) { k.store(n.id, b.CreateAdd(dst, e), k.load(C, b.CreateAdd(src, e))); });
+  });
+}
+
 static void gradEmbedding(GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
   Attrs at;
   at.ints = {b.node(n.inputs[0]).shape[0]};
@@ -41,7 +60,8 @@ static void gradEmbedding(GradBuilder& b, const Node& n, int dy, std::vector<int
 
 extern const OpDef kEmbedding{.name = "embedding", .summary = "row lookup C[x]", .minInputs = 2, .maxInputs = 2,
                        .cls = OpDef::Kernel,
-                       .infer = inferEmbedding, .grad = gradEmbedding, .eval = evalEmbedding};
+                       .infer = inferEmbedding, .grad = gradEmbedding, .eval = evalEmbedding,
+                       .emitKernel = emitEmbedding};
 
 // scatter_add(dy, x) with Attrs::ints = {V}: a [V, E] table of zeros with each dy row added at row x[i].
 static void inferScatterAdd(const Graph& g, Node& n) {
@@ -61,8 +81,23 @@ static void evalScatterAdd(const Node& n, const std::vector<const Tensor*>& in, 
   }
 }
 
+static void emitScatterAdd(KernelEmitter& k, const Node& n) {
+  int dy = n.inputs[0], x = n.inputs[1];
+  int64_t V = n.shape[0], E = n.shape[1];
+  auto& b = k.b;
+  k.loop("zero", V * E, [&](llvm::Value* i) { k.store(n.id, i, k.f32(0)); });
+  k.loop("pos", numel(k.g[x].shape), [&](llvm::Value* r) {
+    llvm::Value* dst = b.CreateMul(rowIndex(k, x, r, V), k.i64(E));
+    llvm::Value* src = b.CreateMul(r, k.i64(E));
+    k.loop("e", E, [&](llvm::Value* e) {
+      llvm::Value* at = b.CreateAdd(dst, e);
+      k.store(n.id, at, b.CreateFAdd(k.load(n.id, at), k.load(dy, b.CreateAdd(src, e))));
+    });
+  });
+}
+
 extern const OpDef kScatterAdd{.name = "scatter_add", .summary = "accumulate rows of dy at indices x (embedding gradient)",
                         .minInputs = 2, .maxInputs = 2, .cls = OpDef::Kernel, .internal = true,
-                        .infer = inferScatterAdd, .eval = evalScatterAdd};
+                        .infer = inferScatterAdd, .eval = evalScatterAdd, .emitKernel = emitScatterAdd};
 
 }  // namespace netc::ops

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "autodiff/grad_builder.h"
+#include "codegen/gemm.h"
 #include "ops/helpers.h"
 
 namespace netc::ops {
@@ -69,6 +70,7 @@ static void evalMatmul(const Node& n, const std::vector<const Tensor*>& in, Tens
 
 extern const OpDef kMatmul{.name = "matmul", .summary = "matrix product a @ b of rank-2 values", .minInputs = 2,
                     .maxInputs = 2, .cls = OpDef::Kernel,
-                    .infer = inferMatmul, .grad = gradMatmul, .eval = evalMatmul};
+                    .infer = inferMatmul, .grad = gradMatmul, .eval = evalMatmul,
+                    .emitKernel = codegen::emitMatmul};
 
 }  // namespace netc::ops

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "autodiff/grad_builder.h"
+#include "codegen/kernel_emitter.h"
 #include "ops/helpers.h"
 
 namespace netc::ops {
@@ -51,6 +52,103 @@ static void evalReduce(const Node& n, const std::vector<const Tensor*>& in, Tens
   }
 }
 
+// ---- code generation ----
+// A reduction or expansion along one axis sees its operand as [outer, K, inner]; along all axes as [1, numel, 1].
+struct AxisSplit {
+  int64_t outer = 1, K = 1, inner = 1;
+};
+
+static AxisSplit splitAt(const Node& n, const Shape& full) {
+  AxisSplit s;
+  if (allAxes(n)) {
+    s.K = numel(full);
+    return s;
+  }
+  int64_t ax = n.attrs.ints[0] < 0 ? n.attrs.ints[0] + static_cast<int64_t>(full.size()) : n.attrs.ints[0];
+  for (int64_t i = 0; i < ax; ++i) s.outer *= full[i];
+  s.K = full[ax];
+  for (size_t i = ax + 1; i < full.size(); ++i) s.inner *= full[i];
+  return s;
+}
+
+static void emitReduce(KernelEmitter& k, const Node& n, bool mean) {
+  int x = n.inputs[0];
+  AxisSplit s = splitAt(n, k.g[x].shape);
+  auto& b = k.b;
+  llvm::Value* scale = k.f32(mean ? 1.0 / static_cast<double>(s.K) : 1.0);
+  k.loop("o", s.outer, [&](llvm::Value* o) {
+    if (s.inner == 1) {  // a contiguous run: accumulate in a register
+      KernelEmitter::Reassociate fast(b);
+      llvm::Value* base = b.CreateMul(o, k.i64(s.K));
+      auto acc = k.loop("k", s.K, {k.f32(0)}, [&](llvm::Value* kk, const std::vector<llvm::Value*>& a) {
+        return std::vector<llvm::Value*>{b.CreateFAdd(a[0], k.load(x, b.CreateAdd(base, kk)))};
+      });
+      k.store(n.id, o, b.CreateFMul(acc[0], scale));
+      return;
+    }
+    // Rows of `inner` contiguous values: add whole rows, the inner loop vectorises.
+    llvm::Value* dst = b.CreateMul(o, k.i64(s.inner));
+    k.loop("i", s.inner, [&](llvm::Value* i) { k.store(n.id, b.CreateAdd(dst, i), k.f32(0)); });
+    k.loop("k", s.K, [&](llvm::Value* kk) {
+      llvm::Value* src = b.CreateMul(b.CreateAdd(b.CreateMul(o, k.i64(s.K)), kk), k.i64(s.inner));
+      k.loop("i", s.inner, [&](llvm::Value* i) {
+        llvm::Value* at = b.CreateAdd(dst, i);
+        k.store(n.id, at, b.CreateFAdd(k.load(n.id, at), k.load(x, b.CreateAdd(src, i))));
+      });
+    });
+    if (mean)
+      k.loop("i", s.inner, [&](llvm::Value* i) {
+        llvm::Value* at = b.CreateAdd(dst, i);
+        k.store(n.id, at, b.CreateFMul(k.load(n.id, at), scale));
+      });
+  });
+}
+
+static void emitExpand(KernelEmitter& k, const Node& n) {
+  int dy = n.inputs[0];
+  AxisSplit s = splitAt(n, n.shape);
+  auto& b = k.b;
+  llvm::Value* scale = k.f32(n.attrs.value != 0 ? 1.0 / static_cast<double>(s.K) : 1.0);
+  k.loop("o", s.outer, [&](llvm::Value* o) {
+    k.loop("k", s.K, [&](llvm::Value* kk) {
+      llvm::Value* dst = b.CreateMul(b.CreateAdd(b.CreateMul(o, k.i64(s.K)), kk), k.i64(s.inner));
+      llvm::Value* src = b.CreateMul(o, k.i64(s.inner));
+      k.loop("i", s.inner, [&](llvm::Value* i) {
+        k.store(n.id, b.CreateAdd(dst, i), b.CreateFMul(k.load(dy, b.CreateAdd(src, i)), scale));
+      });
+    });
+  });
+}
+
+// sum_to: out[broadcast index of p] += x[p] over every position p of x, as a loop nest over x's shape.
+static void emitSumTo(KernelEmitter& k, const Node& n) {
+  int x = n.inputs[0];
+  const Shape& xs = k.g[x].shape;
+  const Shape& os = n.shape;
+  auto& b = k.b;
+  k.loop("zero", numel(os), [&](llvm::Value* i) { k.store(n.id, i, k.f32(0)); });
+  // Output strides over x's dimensions: 0 where the output has no such axis or a broadcast size 1.
+  std::vector<int64_t> ost(xs.size(), 0);
+  int64_t run = 1;
+  for (int d = static_cast<int>(os.size()) - 1; d >= 0; --d) {
+    int xd = d + static_cast<int>(xs.size()) - static_cast<int>(os.size());
+    if (xd >= 0 && os[d] != 1) ost[xd] = run;
+    run *= os[d];
+  }
+  std::function<void(size_t, llvm::Value*, llvm::Value*)> nest = [&](size_t d, llvm::Value* xi, llvm::Value* oi) {
+    if (d == xs.size()) {
+      k.store(n.id, oi, b.CreateFAdd(k.load(n.id, oi), k.load(x, xi)));
+      return;
+    }
+    k.loop(fmt::format("d{}", d), xs[d], [&](llvm::Value* i) {
+      llvm::Value* xn = b.CreateAdd(b.CreateMul(xi, k.i64(xs[d])), i);
+      llvm::Value* on = ost[d] ? b.CreateAdd(oi, b.CreateMul(i, k.i64(ost[d]))) : oi;
+      nest(d + 1, xn, on);
+    });
+  };
+  nest(0, k.i64(0), k.i64(0));
+}
+
 // The count a mean divides by is known only once B is bound, so expand carries it as a flag
 // (Attrs::value = 1) rather than as a constant in the graph.
 static int expandGrad(GradBuilder& b, const Node& n, int dy, bool divideByCount = false) {
@@ -66,7 +164,8 @@ extern const OpDef kSum{
     .cls = OpDef::Kernel, .keywords = {"axis"},
     .infer = inferReduce,
     .grad = [](GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) { dx[0] = expandGrad(b, n, dy); },
-    .eval = [](const Node& n, const std::vector<const Tensor*>& in, Tensor& out) { evalReduce(n, in, out, false); }};
+    .eval = [](const Node& n, const std::vector<const Tensor*>& in, Tensor& out) { evalReduce(n, in, out, false); },
+    .emitKernel = [](KernelEmitter& k, const Node& n) { emitReduce(k, n, false); }};
 
 extern const OpDef kMean{
     .name = "mean", .summary = "mean over an axis (axis=k) or over everything", .minInputs = 1, .maxInputs = 1,
@@ -75,7 +174,8 @@ extern const OpDef kMean{
     .grad = [](GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
       dx[0] = expandGrad(b, n, dy, /*divideByCount=*/true);
     },
-    .eval = [](const Node& n, const std::vector<const Tensor*>& in, Tensor& out) { evalReduce(n, in, out, true); }};
+    .eval = [](const Node& n, const std::vector<const Tensor*>& in, Tensor& out) { evalReduce(n, in, out, true); },
+    .emitKernel = [](KernelEmitter& k, const Node& n) { emitReduce(k, n, true); }};
 
 // expand(dy) with Attrs::shape = target and Attrs::ints = {axis}: inserts the reduced axis again and repeats
 // dy along it; with no axis, dy is a scalar repeated everywhere. Attrs::value = 1 also divides by the number
@@ -113,7 +213,7 @@ extern const OpDef kExpand{
       at.ints = n.attrs.ints;
       dx[0] = b.op(n.attrs.value != 0 ? "mean" : "sum", {dy}, at);
     },
-    .eval = evalExpand};
+    .eval = evalExpand, .emitKernel = emitExpand};
 
 // sum_to(x) with Attrs::shape = target: sums x over the axes a broadcast expanded, back to the target
 // shape. The autodiff inserts it centrally whenever a gradient's shape differs from its operand's.
@@ -127,6 +227,6 @@ extern const OpDef kSumTo{
     .name = "sum_to", .summary = "sum over broadcast axes back to a shape", .minInputs = 1, .maxInputs = 1,
     .cls = OpDef::Kernel, .internal = true,
     .infer = [](const Graph&, Node& n) { n.dtype = DType::F32; n.shape = n.attrs.shape; },
-    .eval = evalSumTo};
+    .eval = evalSumTo, .emitKernel = emitSumTo};
 
 }  // namespace netc::ops

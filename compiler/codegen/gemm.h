@@ -1,0 +1,19 @@
+// Code generation for matrix products, with every dimension and both transpositions baked in.
+#pragma once
+#include <cstdint>
+
+#include "graph/graph.h"
+
+namespace netc {
+class KernelEmitter;
+}
+
+namespace netc::codegen {
+
+// Bytes of scratch space the product needs (a transposed operand packed for unit-stride loads).
+int64_t matmulScratchBytes(const Graph& g, const Node& n);
+
+// C = op(A) @ op(B) for the matmul node `n`; every result goes through KernelEmitter::emitResult.
+void emitMatmul(KernelEmitter& k, const Node& n);
+
+}  // namespace netc::codegen

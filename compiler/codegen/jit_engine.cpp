@@ -1,0 +1,129 @@
+#include "codegen/jit_engine.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "codegen/module_builder.h"
+#include "ops/op.h"
+
+namespace netc {
+
+namespace {
+
+bool isOp(const Node& n, std::string_view name) { return n.op->name == name; }
+
+// Which table each index input addresses: the tightest bound over all its uses (through reshapes).
+std::vector<int64_t> indexLimits(const Graph& g) {
+  std::vector<int64_t> limit(g.size(), -1);
+  auto bound = [&](int idx, int64_t n) {
+    int r = codegen::aliasRoot(g, idx);
+    limit[r] = limit[r] < 0 ? n : std::min(limit[r], n);
+  };
+  for (const Node& n : g.nodes) {
+    if (isOp(n, "embedding")) bound(n.inputs[1], g[n.inputs[0]].shape[0]);
+    if (isOp(n, "scatter_add")) bound(n.inputs[1], n.attrs.ints.at(0));
+    if (isOp(n, "cross_entropy") || isOp(n, "cross_entropy_grad")) bound(n.inputs[1], g[n.inputs[0]].shape[1]);
+  }
+  return limit;
+}
+
+}  // namespace
+
+void JitEngine::FreeArena::operator()(void* p) const { std::free(p); }
+
+JitEngine::JitEngine(const Graph& bound, const codegen::CodegenOptions& opts) : g_(bound) {
+  plan_ = codegen::makePlan(g_, opts.plan);
+  codegen::HostTarget target(opts);
+  code_ = std::make_unique<codegen::CompiledStep>(codegen::buildStepModule(g_, plan_, opts, target.info()), target,
+                                                  /*optimized=*/false);
+  size_t bytes = static_cast<size_t>(plan_.arenaBytes);
+  arena_.reset(std::aligned_alloc(codegen::kArenaAlign, bytes));
+  if (!arena_) fail(fmt::format("out of memory: cannot allocate the {}-byte arena", bytes));
+  std::memset(arena_.get(), 0, bytes);  // parameters start at zero and every index at a valid 0
+  for (const Node& n : g_.nodes)
+    if (isOp(n, "const")) *static_cast<float*>(bufferOf(n.id, "initialise")) = static_cast<float>(n.attrs.value);
+  indexLimit_ = indexLimits(g_);
+}
+
+JitEngine::~JitEngine() = default;
+
+void* JitEngine::bufferOf(int node, const char* what) {
+  if (node < 0 || node >= g_.size()) fail(fmt::format("cannot {} node {}: the graph has {} nodes", what, node, g_.size()));
+  if (!plan_.stored(node)) {
+    int k = plan_.kernelOf[node];
+    fail(fmt::format("cannot {} {}: the compiled code keeps it only in registers (fused into kernel {}); "
+                     "named values, the loss, gradients and probes are kept in memory",
+                     what, g_.valueName(node), k >= 0 ? plan_.kernels[k].name : "?"));
+  }
+  return static_cast<char*>(arena_.get()) + plan_.offsetOf(node);
+}
+
+void JitEngine::checkIndex(int node, size_t pos, double v) const {
+  int64_t lim = indexLimit_[node];
+  double hi = lim >= 0 ? static_cast<double>(lim) : 2147483648.0;
+  if (v != std::floor(v) || v < 0 || v >= hi) {
+    std::string range = lim >= 0 ? fmt::format("it indexes a table of {} rows, so 0..{} are valid", lim, lim - 1)
+                                 : std::string("indices must be whole numbers from 0");
+    fail(fmt::format("index {} at position {} of {} is out of range: {}", v, pos, g_.valueName(node), range));
+  }
+}
+
+void JitEngine::write(int node, std::span<const double> values) {
+  void* p = bufferOf(node, "write");
+  const Node& n = g_[node];
+  if (!isOp(n, "input") && !isOp(n, "param"))
+    fail(fmt::format("cannot write {}: only inputs and parameters can be written", g_.valueName(node)));
+  if (static_cast<int64_t>(values.size()) != numel(n.shape))
+    fail(fmt::format("cannot write {} values into {} of shape {}", values.size(), g_.valueName(node), shapeStr(n.shape)));
+  if (n.dtype == DType::I32) {
+    for (size_t i = 0; i < values.size(); ++i) checkIndex(node, i, values[i]);
+    auto* dst = static_cast<int32_t*>(p);
+    for (size_t i = 0; i < values.size(); ++i) dst[i] = static_cast<int32_t>(values[i]);
+  } else {
+    auto* dst = static_cast<float*>(p);
+    for (size_t i = 0; i < values.size(); ++i) dst[i] = static_cast<float>(values[i]);
+  }
+}
+
+void JitEngine::writeIndices(int node, std::span<const int32_t> values) {
+  void* p = bufferOf(node, "write");
+  const Node& n = g_[node];
+  if (n.dtype != DType::I32) {
+    std::vector<double> d(values.begin(), values.end());
+    write(node, d);
+    return;
+  }
+  if (!isOp(n, "input"))
+    fail(fmt::format("cannot write {}: only inputs and parameters can be written", g_.valueName(node)));
+  if (static_cast<int64_t>(values.size()) != numel(n.shape))
+    fail(fmt::format("cannot write {} indices into {} of shape {}", values.size(), g_.valueName(node), shapeStr(n.shape)));
+  int64_t lim = indexLimit_[node];
+  for (size_t i = 0; i < values.size(); ++i)
+    if (values[i] < 0 || (lim >= 0 && values[i] >= lim)) checkIndex(node, i, values[i]);
+  std::memcpy(p, values.data(), values.size() * sizeof(int32_t));
+}
+
+std::vector<double> JitEngine::read(int node) {
+  const void* p = bufferOf(node, "read");
+  const Node& n = g_[node];
+  std::vector<double> out(static_cast<size_t>(numel(n.shape)));
+  if (n.dtype == DType::I32) {
+    auto* src = static_cast<const int32_t*>(p);
+    for (size_t i = 0; i < out.size(); ++i) out[i] = src[i];
+  } else {
+    auto* src = static_cast<const float*>(p);
+    for (size_t i = 0; i < out.size(); ++i) out[i] = src[i];
+  }
+  return out;
+}
+
+double JitEngine::readScalar(int node) {
+  const void* p = bufferOf(node, "read");
+  return g_[node].dtype == DType::I32 ? *static_cast<const int32_t*>(p) : *static_cast<const float*>(p);
+}
+
+void JitEngine::run() { code_->step()(arena_.get()); }
+
+}  // namespace netc

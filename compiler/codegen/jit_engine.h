@@ -1,0 +1,43 @@
+// The JIT engine: the batch-bound graph planned, lowered to LLVM IR, optimised and compiled in-process. Values
+// live in one float32/int32 arena at the plan's offsets; run() is one call of the compiled step function.
+#pragma once
+#include <memory>
+
+#include "codegen/jit.h"
+#include "codegen/options.h"
+#include "codegen/plan.h"
+#include "interp/engine.h"
+
+namespace netc {
+
+class JitEngine final : public Engine {
+ public:
+  explicit JitEngine(const Graph& bound, const codegen::CodegenOptions& opts = {});
+  ~JitEngine() override;
+  const Graph& graph() const override { return g_; }
+  // Inputs and parameters only. Index values are checked against every table they index (embedding rows,
+  // cross-entropy classes) here, once, so the compiled code never sees an out-of-range index.
+  void write(int node, std::span<const double> values) override;
+  void writeIndices(int node, std::span<const int32_t> values) override;
+  // Any value the plan keeps in memory: inputs, parameters, named values, the loss, gradients.
+  std::vector<double> read(int node) override;
+  double readScalar(int node) override;
+  void run() override;
+
+  const codegen::Plan& plan() const { return plan_; }
+
+ private:
+  void* bufferOf(int node, const char* what);  // checks the node and that it is stored
+  void checkIndex(int node, size_t pos, double v) const;
+
+  Graph g_;
+  codegen::Plan plan_;
+  std::unique_ptr<codegen::CompiledStep> code_;
+  struct FreeArena {
+    void operator()(void* p) const;
+  };
+  std::unique_ptr<void, FreeArena> arena_;
+  std::vector<int64_t> indexLimit_;  // per node: values must lie in [0, limit); -1 when unconstrained
+};
+
+}  // namespace netc

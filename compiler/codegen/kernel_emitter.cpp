@@ -1,0 +1,231 @@
+#include "codegen/kernel_emitter.h"
+
+#include <fmt/format.h>
+
+#include "ops/op.h"
+
+namespace netc {
+
+using llvm::Value;
+
+KernelEmitter::KernelEmitter(llvm::IRBuilder<>& b, const Graph& g, const codegen::Plan& plan,
+                             const codegen::Kernel& kernel, std::map<int, Value*> buffers, Value* scratch,
+                             const codegen::CodegenOptions& opts, unsigned vectorLanes)
+    : b(b), g(g), plan(plan), kernel(kernel), opts(opts), buffers_(std::move(buffers)), scratch_(scratch), lanes_(vectorLanes) {
+  domain_ = kernel.domain;
+  for (size_t d = 0; d < domain_.size(); ++d) groups_.push_back({static_cast<int>(d)});
+  if (kernel.kind == codegen::Kernel::Loop) mergeDims();
+}
+
+llvm::Type* KernelEmitter::vecTy(unsigned lanes) {
+  return lanes == 1 ? f32Ty() : static_cast<llvm::Type*>(llvm::FixedVectorType::get(f32Ty(), lanes));
+}
+
+Value* KernelEmitter::splat(Value* scalar, unsigned lanes) {
+  return lanes == 1 ? scalar : b.CreateVectorSplat(lanes, scalar);
+}
+
+std::optional<double> KernelEmitter::constant(int node) const {
+  if (g[node].op->name == std::string_view("const")) return g[node].attrs.value;
+  return std::nullopt;
+}
+
+std::string KernelEmitter::name(int node) const {
+  return g[node].name.empty() ? fmt::format("v{}", node) : g[node].name;
+}
+
+Value* KernelEmitter::ptr(int node) const {
+  int s = plan.storage[node];
+  auto it = buffers_.find(s);
+  if (s < 0 || it == buffers_.end())
+    fail(fmt::format("internal error: kernel {} has no buffer for {}", kernel.name, g.valueName(node)));
+  return it->second;
+}
+
+Value* KernelEmitter::scratch() const {
+  if (!scratch_) fail(fmt::format("internal error: kernel {} has no scratch space", kernel.name));
+  return scratch_;
+}
+
+Value* KernelEmitter::at(Value* base, Value* index, llvm::Type* elem, const llvm::Twine& name) {
+  return b.CreateInBoundsGEP(elem, base, index, name);
+}
+
+Value* KernelEmitter::load(int node, Value* index, const llvm::Twine& nm) {
+  llvm::Type* t = g[node].dtype == DType::I32 ? static_cast<llvm::Type*>(b.getInt32Ty()) : f32Ty();
+  return b.CreateAlignedLoad(t, at(ptr(node), index, t), llvm::Align(4), nm);
+}
+
+void KernelEmitter::store(int node, Value* index, Value* v) {
+  b.CreateAlignedStore(v, at(ptr(node), index, v->getType()), llvm::Align(4));
+}
+
+Value* KernelEmitter::loadVec(Value* base, Value* index, unsigned lanes, Value* mask, const llvm::Twine& nm) {
+  Value* p = at(base, index, f32Ty());
+  if (lanes == 1) return b.CreateAlignedLoad(f32Ty(), p, llvm::Align(4), nm);
+  if (!mask) return b.CreateAlignedLoad(vecTy(lanes), p, llvm::Align(4), nm);
+  return b.CreateMaskedLoad(vecTy(lanes), p, llvm::Align(4), mask, llvm::Constant::getNullValue(vecTy(lanes)), nm);
+}
+
+void KernelEmitter::storeVec(Value* base, Value* index, Value* v, Value* mask) {
+  Value* p = at(base, index, f32Ty());
+  if (mask) b.CreateMaskedStore(v, p, llvm::Align(4), mask);
+  else b.CreateAlignedStore(v, p, llvm::Align(4));
+}
+
+Value* KernelEmitter::laneMask(unsigned lanes, unsigned valid) {
+  if (valid >= lanes) return nullptr;
+  std::vector<llvm::Constant*> bits;
+  for (unsigned l = 0; l < lanes; ++l) bits.push_back(b.getInt1(l < valid));
+  return llvm::ConstantVector::get(bits);
+}
+
+void KernelEmitter::loop(const std::string& name, int64_t count, const std::function<void(Value*)>& body) {
+  loop(name, count, {}, [&](Value* i, const std::vector<Value*>&) {
+    body(i);
+    return std::vector<Value*>{};
+  });
+}
+
+std::vector<Value*> KernelEmitter::loop(const std::string& name, int64_t count, std::vector<Value*> init,
+                                        const CarriedBody& body) {
+  if (count <= 0) return init;
+  llvm::BasicBlock* pre = b.GetInsertBlock();
+  llvm::Function* fn = pre->getParent();
+  auto* head = llvm::BasicBlock::Create(b.getContext(), name + ".loop", fn);
+  b.CreateBr(head);
+  b.SetInsertPoint(head);
+  // A do-while loop: every trip count here is a known constant >= 1, so no guard is needed.
+  llvm::PHINode* iv = b.CreatePHI(i64Ty(), 2, name);
+  iv->addIncoming(i64(0), pre);
+  std::vector<llvm::PHINode*> phis;
+  std::vector<Value*> cur;
+  for (Value* v : init) {
+    phis.push_back(b.CreatePHI(v->getType(), 2, v->getName() + ".acc"));
+    phis.back()->addIncoming(v, pre);
+    cur.push_back(phis.back());
+  }
+  std::vector<Value*> next = body(iv, cur);
+  if (next.size() != phis.size()) fail("internal error: a loop body returned the wrong number of carried values");
+  Value* ivNext = b.CreateAdd(iv, i64(1), name + ".next", /*HasNUW=*/true, /*HasNSW=*/true);
+  llvm::BasicBlock* latch = b.GetInsertBlock();
+  iv->addIncoming(ivNext, latch);
+  for (size_t k = 0; k < phis.size(); ++k) phis[k]->addIncoming(next[k], latch);
+  auto* exit = llvm::BasicBlock::Create(b.getContext(), name + ".done", fn);
+  b.CreateCondBr(b.CreateICmpEQ(ivNext, i64(count)), exit, head);
+  b.SetInsertPoint(exit);
+  return next;
+}
+
+KernelEmitter::Reassociate::Reassociate(llvm::IRBuilderBase& b) : b_(b), saved_(b.getFastMathFlags()) {
+  llvm::FastMathFlags f = saved_;
+  f.setAllowReassoc();
+  f.setAllowContract();
+  b_.setFastMathFlags(f);
+}
+
+KernelEmitter::Reassociate::~Reassociate() { b_.setFastMathFlags(saved_); }
+
+// ---- the elementwise members ----
+
+std::vector<int64_t> KernelEmitter::stridesOver(int node) const {
+  const Shape& D = kernel.domain;
+  const Shape& S = g[node].shape;
+  std::vector<int64_t> st(D.size(), 0);
+  int64_t run = 1;
+  for (int sd = static_cast<int>(S.size()) - 1; sd >= 0; --sd) {
+    int d = sd + static_cast<int>(D.size()) - static_cast<int>(S.size());
+    if (d >= 0 && S[sd] != 1) st[d] = run;  // size-1 axes broadcast: stride 0
+    run *= S[sd];
+  }
+  return st;
+}
+
+std::vector<int64_t> KernelEmitter::iterationStrides(int node) const {
+  std::vector<int64_t> full = stridesOver(node), out;
+  for (const auto& grp : groups_) out.push_back(full[grp.back()]);
+  return out;
+}
+
+void KernelEmitter::mergeDims() {
+  // Everything the loop touches in memory: the members and whatever they read.
+  std::vector<std::vector<int64_t>> strides;
+  for (int m : kernel.members) {
+    strides.push_back(stridesOver(m));
+    for (int in : g[m].inputs) strides.push_back(stridesOver(in));
+  }
+  const Shape& D = kernel.domain;
+  domain_.clear();
+  groups_.clear();
+  // Walk from the innermost dimension outwards; size-1 dimensions disappear (their index is always 0).
+  for (int d = static_cast<int>(D.size()) - 1; d >= 0; --d) {
+    if (D[d] == 1) continue;
+    bool merge = !groups_.empty();
+    if (merge) {
+      int inner = groups_.front().back();
+      for (const auto& st : strides) merge = merge && st[d] == st[inner] * domain_.front();
+    }
+    if (merge) {
+      groups_.front().insert(groups_.front().begin(), d);
+      domain_.front() *= D[d];
+    } else {
+      groups_.insert(groups_.begin(), {d});
+      domain_.insert(domain_.begin(), D[d]);
+    }
+  }
+}
+
+Value* KernelEmitter::offset(const At& at, const std::vector<int64_t>& strides) {
+  Value* off = nullptr;
+  for (size_t d = 0; d < strides.size(); ++d) {
+    if (strides[d] == 0) continue;
+    Value* term = strides[d] == 1 ? at.idx[d] : b.CreateMul(at.idx[d], i64(strides[d]), "", true, true);
+    off = off ? b.CreateAdd(off, term, "", true, true) : term;
+  }
+  return off ? off : i64(0);
+}
+
+void KernelEmitter::emitMembers(const At& at, std::map<int, Value*> vals) {
+  auto value = [&](int in) -> Value* {
+    if (auto it = vals.find(in); it != vals.end()) return it->second;
+    Value* v;
+    if (auto c = constant(in)) {
+      v = splat(f32(*c), at.lanes);
+    } else {
+      std::vector<int64_t> st = iterationStrides(in);
+      Value* off = offset(at, st);
+      bool contiguous = !st.empty() && st.back() == 1;
+      if (at.lanes > 1 && contiguous) v = loadVec(ptr(in), off, at.lanes, at.mask, name(in));
+      else v = splat(load(in, off, name(in)), at.lanes);
+    }
+    vals[in] = v;
+    return v;
+  };
+  for (int m : kernel.members) {
+    const Node& n = g[m];
+    std::vector<Value*> args;
+    for (int in : n.inputs) args.push_back(value(in));
+    if (!n.op->emitScalar) fail(fmt::format("internal error: elementwise op '{}' has no code generator", n.op->name));
+    Value* v = n.op->emitScalar(b, args);
+    v->setName(name(m));
+    vals[m] = v;
+    if (plan.stored(m)) {
+      Value* off = offset(at, iterationStrides(m));
+      if (at.lanes > 1) storeVec(ptr(m), off, v, at.mask);
+      else store(m, off, v);
+    }
+  }
+}
+
+void KernelEmitter::emitResult(const At& at, Value* value) {
+  int root = kernel.root;
+  value->setName(name(root));
+  if (plan.stored(root)) {
+    Value* off = offset(at, iterationStrides(root));
+    if (at.lanes > 1) storeVec(ptr(root), off, value, at.mask);
+    else store(root, off, value);
+  }
+  if (!kernel.members.empty()) emitMembers(at, {{root, value}});
+}
+
+}  // namespace netc

@@ -1,0 +1,110 @@
+// What an op's code generator (OpDef::emitKernel) works with while one kernel function is being built: the
+// IRBuilder, the kernel's buffers (noalias pointer arguments), counted loops, typed loads and stores, and the
+// hand-over of results to the elementwise epilogue the planner folded into the kernel.
+#pragma once
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <llvm/IR/IRBuilder.h>
+
+#include "codegen/options.h"
+#include "codegen/plan.h"
+
+namespace netc {
+
+// A point of a kernel's iteration domain: one i64 index per dimension. The last index may start a vector of
+// `lanes` consecutive elements, of which `mask` (an <lanes x i1>, or null for all) says which are real.
+struct At {
+  std::vector<llvm::Value*> idx;
+  unsigned lanes = 1;
+  llvm::Value* mask = nullptr;
+};
+
+class KernelEmitter {
+ public:
+  KernelEmitter(llvm::IRBuilder<>& b, const Graph& g, const codegen::Plan& plan, const codegen::Kernel& kernel,
+                std::map<int, llvm::Value*> buffers, llvm::Value* scratch, const codegen::CodegenOptions& opts,
+                unsigned vectorLanes);
+
+  llvm::IRBuilder<>& b;
+  const Graph& g;
+  const codegen::Plan& plan;
+  const codegen::Kernel& kernel;
+  const codegen::CodegenOptions& opts;
+
+  // ---- types and constants ----
+  llvm::Type* f32Ty() { return b.getFloatTy(); }
+  llvm::Type* i64Ty() { return b.getInt64Ty(); }
+  llvm::Type* vecTy(unsigned lanes);  // <lanes x float>, or float for 1
+  llvm::Value* i64(int64_t v) { return b.getInt64(static_cast<uint64_t>(v)); }
+  llvm::Value* f32(double v) { return llvm::ConstantFP::get(f32Ty(), v); }
+  llvm::Value* splat(llvm::Value* scalar, unsigned lanes);
+  // The value of a const node, so generators can fold it instead of loading it.
+  std::optional<double> constant(int node) const;
+  // The node's .net name (or its number) for naming IR values after graph nodes.
+  std::string name(int node) const;
+  // The SIMD width, in floats, that explicit vector code should use on this target.
+  unsigned lanes() const { return lanes_; }
+
+  // ---- memory ----
+  llvm::Value* ptr(int node) const;  // the buffer holding a stored node's value
+  llvm::Value* scratch() const;      // the shared scratch space the plan reserved for this kernel
+  llvm::Value* at(llvm::Value* base, llvm::Value* index, llvm::Type* elem, const llvm::Twine& name = "");
+  llvm::Value* load(int node, llvm::Value* index, const llvm::Twine& name = "");  // one f32 or i32 element
+  void store(int node, llvm::Value* index, llvm::Value* v);
+  // `lanes` consecutive floats from base[index]; only the lanes in `mask` are touched when it is given.
+  llvm::Value* loadVec(llvm::Value* base, llvm::Value* index, unsigned lanes, llvm::Value* mask,
+                       const llvm::Twine& name = "");
+  void storeVec(llvm::Value* base, llvm::Value* index, llvm::Value* v, llvm::Value* mask);
+  // The lane mask selecting the first `valid` of `lanes` lanes (null when all are valid).
+  llvm::Value* laneMask(unsigned lanes, unsigned valid);
+
+  // ---- loops with constant trip counts ----
+  // for i in [0, count): body(i). Blocks are named after `name`.
+  void loop(const std::string& name, int64_t count, const std::function<void(llvm::Value*)>& body);
+  // The same with values carried between iterations (accumulators); returns their values after the loop.
+  using CarriedBody = std::function<std::vector<llvm::Value*>(llvm::Value*, const std::vector<llvm::Value*>&)>;
+  std::vector<llvm::Value*> loop(const std::string& name, int64_t count, std::vector<llvm::Value*> init,
+                                 const CarriedBody& body);
+  // Sets fast-math flags for sums whose order does not matter here (the interpreter is the reference for
+  // accuracy): they let LLVM vectorise reductions and contract multiply-adds. Restored on destruction.
+  class Reassociate {
+   public:
+    explicit Reassociate(llvm::IRBuilderBase& b);
+    ~Reassociate();
+
+   private:
+    llvm::IRBuilderBase& b_;
+    llvm::FastMathFlags saved_;
+  };
+
+  // ---- results and the fused elementwise work ----
+  // Kernel ops hand each result of their node over here, at a point of the node's shape: it is stored when
+  // the plan keeps it, and the epilogue folded into the kernel is evaluated on it in registers.
+  void emitResult(const At& at, llvm::Value* value);
+  // The domain the kernel iterates over: a Loop kernel's shape with adjacent dimensions merged wherever every
+  // value it reads and writes is contiguous across them (fewer, longer loops vectorise better); an Op kernel's
+  // node shape, unchanged, since its generator hands results over at points of that shape.
+  const Shape& iterationDomain() const { return domain_; }
+  // Evaluates the kernel's elementwise members at one point of iterationDomain(), storing the ones the plan
+  // keeps. `known` supplies values already in registers (the root's result).
+  void emitMembers(const At& at, std::map<int, llvm::Value*> known);
+
+ private:
+  // Element strides of `node` over the kernel's (unmerged) domain; 0 along broadcast dimensions.
+  std::vector<int64_t> stridesOver(int node) const;
+  std::vector<int64_t> iterationStrides(int node) const;  // the same over iterationDomain()
+  llvm::Value* offset(const At& at, const std::vector<int64_t>& strides);
+  void mergeDims();
+
+  std::map<int, llvm::Value*> buffers_;  // storage node -> pointer argument
+  llvm::Value* scratch_;
+  unsigned lanes_;
+  Shape domain_;                          // iterationDomain()
+  std::vector<std::vector<int>> groups_;  // for each iteration dim, the kernel-domain dims it stands for
+};
+
+}  // namespace netc

@@ -1,0 +1,30 @@
+// Plan -> LLVM IR: one internal function per kernel, taking each buffer it touches as a separate noalias
+// pointer, and the exported step function that calls them in order with pointers into the arena.
+#pragma once
+#include <memory>
+
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+
+#include "codegen/options.h"
+#include "codegen/plan.h"
+
+namespace netc::codegen {
+
+constexpr const char* kStepFunction = "netc_step";  // void netc_step(ptr arena)
+
+struct StepModule {
+  std::unique_ptr<llvm::LLVMContext> ctx;
+  std::unique_ptr<llvm::Module> module;
+};
+
+struct TargetInfo {
+  std::string triple, dataLayout;
+  unsigned vectorLanes = 8;    // floats per explicit vector
+  unsigned preferWidth = 0;    // "prefer-vector-width" attribute in bits, 0 for LLVM's default
+};
+
+// Builds and verifies the module; a malformed module is an internal error (netc::Error), never an abort.
+StepModule buildStepModule(const Graph& g, const Plan& plan, const CodegenOptions& opts, const TargetInfo& target);
+
+}  // namespace netc::codegen

@@ -1,0 +1,15 @@
+// Knobs of code generation; the defaults are what `netc` uses.
+#pragma once
+#include "codegen/plan.h"
+
+namespace netc::codegen {
+
+struct CodegenOptions {
+  PlanOptions plan;
+  bool tiledMatmul = true;  // register-tiled products; false: plain triple loops (a baseline for tests)
+  // Widest vectors to use, in bits: 0 picks the host's default (256 with AVX2; with AVX-512, 512 is used only
+  // when asked for, since LLVM's cost model prefers 256-bit vectors there).
+  unsigned vectorBits = 0;
+};
+
+}  // namespace netc::codegen

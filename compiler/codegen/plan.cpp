@@ -1,0 +1,310 @@
+// Fusion: greedy, in graph order. An elementwise node joins the kernel of one of its producers when it has
+// that kernel's iteration domain and joining creates no cycle between kernels; a kernel op that hands its
+// results out one by one (matmul) accepts its elementwise consumers as an epilogue. Memory: every value that
+// leaves its kernel or that a user may read gets a fixed, cache-line aligned buffer in one arena.
+#include "codegen/plan.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <functional>
+#include <queue>
+
+#include "codegen/gemm.h"
+#include "ops/op.h"
+
+namespace netc::codegen {
+
+std::vector<int> Kernel::nodes() const {
+  std::vector<int> out;
+  if (root >= 0) out.push_back(root);
+  out.insert(out.end(), members.begin(), members.end());
+  return out;
+}
+
+namespace {
+
+bool isOp(const Node& n, std::string_view name) { return n.op->name == name; }
+bool isSource(const Node& n) { return n.op->cls == OpDef::Source; }
+bool isElementwise(const Node& n) { return n.op->cls == OpDef::Elementwise; }
+
+// Kernel ops whose code generator emits each result through KernelEmitter::emitResult, so elementwise
+// consumers can be applied to it in registers before it is stored.
+bool acceptsEpilogue(const Node& n) { return isOp(n, "matmul"); }
+
+// A small dense bitset over node ids.
+struct Bits {
+  std::vector<uint64_t> w;
+  explicit Bits(int n = 0) : w((n + 63) / 64, 0) {}
+  void set(int i) { w[i / 64] |= uint64_t{1} << (i % 64); }
+  bool test(int i) const { return (w[i / 64] >> (i % 64)) & 1; }
+  void unite(const Bits& o) {
+    for (size_t i = 0; i < w.size(); ++i) w[i] |= o.w[i];
+  }
+};
+
+class Planner {
+ public:
+  Planner(const Graph& g, const PlanOptions& opts) : g_(g), opts_(opts), n_(g.size()) {}
+
+  Plan run() {
+    for (const Node& n : g_.nodes)
+      if (hasBatch(n.shape)) fail("internal error: code generation needs a graph with the batch size bound");
+    buildDeps();
+    formKernels();
+    schedule();
+    assignStorage();
+    return std::move(plan_);
+  }
+
+ private:
+  // ---- dependencies: data edges plus write-after-read edges for in-place parameter updates ----
+  void buildDeps() {
+    deps_.resize(n_);
+    for (const Node& n : g_.nodes) deps_[n.id] = n.inputs;
+    // sgd overwrites its parameter's buffer, so every other reader of the parameter must run first.
+    for (const Node& s : g_.nodes) {
+      if (!isOp(s, "sgd")) continue;
+      int p = s.inputs[0];
+      for (const Node& r : g_.nodes)
+        if (r.id != s.id && !isOp(r, "reshape"))
+          for (int in : r.inputs)
+            if (aliasRoot(g_, in) == p) deps_[s.id].push_back(r.id);
+    }
+    // Ancestor sets, in an order that respects the extra edges too (they may point forward in id order).
+    order_.clear();
+    std::vector<int> state(n_, 0);
+    std::function<void(int)> visit = [&](int v) {
+      if (state[v] == 2) return;
+      if (state[v] == 1) fail("internal error: the in-place parameter updates form a cycle");
+      state[v] = 1;
+      for (int d : deps_[v]) visit(d);
+      state[v] = 2;
+      order_.push_back(v);
+    };
+    for (int v = 0; v < n_; ++v) visit(v);
+    anc_.assign(n_, Bits(n_));
+    for (int v : order_)
+      for (int d : deps_[v]) {
+        anc_[v].set(d);
+        anc_[v].unite(anc_[d]);
+      }
+  }
+
+  // Merging node `n` into kernel `k` is legal when no path leaves the kernel and comes back to n (or the
+  // reverse) through a node outside both: such a path would need the kernel to run both before and after it.
+  bool canMerge(int k, int n) const {
+    const std::vector<int> nodes = kernels_[k].nodes();
+    auto inside = [&](int z) { return z == n || kernelOfNode_[z] == k; };
+    for (int z = 0; z < n_; ++z) {
+      if (inside(z)) continue;
+      bool zReachesN = anc_[n].test(z), zFromN = anc_[z].test(n);
+      if (!zReachesN && !zFromN) continue;
+      for (int m : nodes) {
+        if (zReachesN && anc_[z].test(m)) return false;  // m -> z -> n
+        if (zFromN && anc_[m].test(z)) return false;     // n -> z -> m
+      }
+    }
+    return true;
+  }
+
+  void formKernels() {
+    kernelOfNode_.assign(n_, -1);
+    for (const Node& n : g_.nodes) {
+      if (isSource(n) || isOp(n, "reshape")) continue;
+      if (!isElementwise(n) && !n.op->emitKernel)
+        fail(g_.source, n.loc, fmt::format("internal error: op '{}' has no code generator", n.op->name));
+      if (opts_.fuse && isElementwise(n) && tryJoin(n)) continue;
+      Kernel k;
+      if (isElementwise(n)) {
+        k.kind = Kernel::Loop;
+        k.members = {n.id};
+      } else {
+        k.kind = Kernel::Op;
+        k.root = n.id;
+      }
+      k.domain = n.shape;
+      kernelOfNode_[n.id] = static_cast<int>(kernels_.size());
+      kernels_.push_back(std::move(k));
+    }
+  }
+
+  bool tryJoin(const Node& n) {
+    for (int in : n.inputs) {
+      int k = kernelOfNode_[in];
+      if (k < 0) continue;
+      const Kernel& K = kernels_[k];
+      if (K.domain != n.shape) continue;
+      if (K.kind == Kernel::Op && !acceptsEpilogue(g_[K.root])) continue;
+      // An in-place update must not run inside a kernel whose main loop still reads the old parameter.
+      if (isOp(n, "sgd") && K.kind == Kernel::Op) {
+        bool reads = false;
+        for (int r : g_[K.root].inputs) reads = reads || aliasRoot(g_, r) == n.inputs[0];
+        if (reads) continue;
+      }
+      if (!canMerge(k, n.id)) continue;
+      kernels_[k].members.push_back(n.id);
+      kernelOfNode_[n.id] = k;
+      return true;
+    }
+    return false;
+  }
+
+  // Topological order of the kernels, preferring graph order (smallest first node) among the ready ones.
+  void schedule() {
+    const int nk = static_cast<int>(kernels_.size());
+    std::vector<std::vector<int>> succ(nk);
+    std::vector<int> indeg(nk, 0);
+    // A kernel depends on the kernels producing its inputs; reshapes and sources are looked through.
+    std::function<void(int, int)> addEdges = [&](int to, int dep) {
+      int kd = kernelOfNode_[dep];
+      if (kd >= 0) {
+        if (kd != to && std::find(succ[kd].begin(), succ[kd].end(), to) == succ[kd].end()) {
+          succ[kd].push_back(to);
+          ++indeg[to];
+        }
+        return;
+      }
+      for (int d : deps_[dep]) addEdges(to, d);
+    };
+    for (int k = 0; k < nk; ++k)
+      for (int v : kernels_[k].nodes())
+        for (int d : deps_[v]) addEdges(k, d);
+    auto first = [&](int k) { return kernels_[k].nodes().front(); };
+    auto later = [&](int a, int b) { return first(a) > first(b); };
+    std::priority_queue<int, std::vector<int>, decltype(later)> ready(later);
+    for (int k = 0; k < nk; ++k)
+      if (indeg[k] == 0) ready.push(k);
+    std::vector<int> order;
+    while (!ready.empty()) {
+      int k = ready.top();
+      ready.pop();
+      order.push_back(k);
+      for (int s : succ[k])
+        if (--indeg[s] == 0) ready.push(s);
+    }
+    if (static_cast<int>(order.size()) != nk) fail("internal error: the fused kernels depend on each other in a cycle");
+    plan_.kernelOf.assign(n_, -1);
+    for (int k : order) {
+      for (int v : kernels_[k].nodes()) plan_.kernelOf[v] = static_cast<int>(plan_.kernels.size());
+      plan_.kernels.push_back(std::move(kernels_[k]));
+    }
+    for (size_t i = 0; i < plan_.kernels.size(); ++i) {
+      Kernel& k = plan_.kernels[i];
+      const Node& head = g_[k.kind == Kernel::Op ? k.root : k.members.back()];
+      std::string what = k.kind == Kernel::Op ? head.op->name : "loop";
+      std::string name = g_.valueName(head.id).substr(1);
+      k.name = fmt::format("k{}.{}.{}", i, what, name);
+    }
+  }
+
+  // ---- storage ----
+  bool observable(const Node& n) const {
+    return !n.name.empty() || n.id == g_.loss || n.probe.has_value();
+  }
+
+  void assignStorage() {
+    std::vector<bool> needed(n_, false);
+    for (const Node& n : g_.nodes) {
+      if (isSource(n) || observable(n)) needed[n.id] = true;
+      // Kernel ops other than those handing results to an epilogue write their output buffer directly.
+      int k = plan_.kernelOf[n.id];
+      if (k >= 0 && plan_.kernels[k].root == n.id && !acceptsEpilogue(n)) needed[n.id] = true;
+      // A value read outside its kernel (a reshape counts as outside: it is only a view) must be in memory.
+      for (int in : n.inputs)
+        if (plan_.kernelOf[in] != plan_.kernelOf[n.id] || plan_.kernelOf[n.id] < 0) needed[in] = true;
+    }
+    // Reshapes share their source's buffer; follow chains so a needed view keeps its source stored.
+    for (int v = n_ - 1; v >= 0; --v)
+      if (needed[v] && isOp(g_[v], "reshape")) needed[g_[v].inputs[0]] = true;
+    plan_.storage.assign(n_, -1);
+    plan_.offset.assign(n_, -1);
+    plan_.bytes.assign(n_, 0);
+    for (const Node& n : g_.nodes) {
+      if (isOp(n, "sgd")) plan_.storage[n.id] = n.inputs[0];  // in place: the parameter's buffer
+      else if (isOp(n, "reshape")) plan_.storage[n.id] = plan_.storage[n.inputs[0]];
+      else if (needed[n.id]) plan_.storage[n.id] = n.id;
+    }
+    int64_t at = 0;
+    auto place = [&](int v) {
+      plan_.offset[v] = at;
+      plan_.bytes[v] = std::max<int64_t>(numel(g_[v].shape), 1) * 4;  // f32 and i32 alike
+      at += (plan_.bytes[v] + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
+    };
+    // Parameters first, then inputs and constants, then computed values in execution order.
+    for (int p : g_.params()) place(p);
+    for (const Node& n : g_.nodes)
+      if ((isOp(n, "input") || isOp(n, "const")) && plan_.storage[n.id] == n.id) place(n.id);
+    for (const Kernel& k : plan_.kernels)
+      for (int v : k.nodes())
+        if (plan_.storage[v] == v) place(v);
+    int64_t scratch = 0;
+    for (const Kernel& k : plan_.kernels)
+      if (k.kind == Kernel::Op && isOp(g_[k.root], "matmul")) scratch = std::max(scratch, matmulScratchBytes(g_, g_[k.root]));
+    plan_.scratchOffset = at;
+    plan_.scratchBytes = scratch;
+    at += (scratch + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
+    plan_.arenaBytes = std::max<int64_t>(at, kArenaAlign);
+  }
+
+  const Graph& g_;
+  PlanOptions opts_;
+  int n_;
+  std::vector<std::vector<int>> deps_;
+  std::vector<int> order_;
+  std::vector<Bits> anc_;
+  std::vector<Kernel> kernels_;  // in formation order, before scheduling
+  std::vector<int> kernelOfNode_;
+  Plan plan_;
+};
+
+}  // namespace
+
+int aliasRoot(const Graph& g, int node) {
+  while (g[node].op->name == std::string_view("reshape")) node = g[node].inputs[0];
+  return node;
+}
+
+Plan makePlan(const Graph& bound, const PlanOptions& opts) { return Planner(bound, opts).run(); }
+
+std::string printPlan(const Graph& g, const Plan& p) {
+  std::string out;
+  auto value = [&](int v) { return fmt::format("{}:{}{}", g.valueName(v), dtypeName(g[v].dtype), shapeStr(g[v].shape)); };
+  auto where = [&](int v) {
+    int s = p.storage[v];
+    if (s < 0) return std::string("registers");
+    return s == v ? fmt::format("@{}", p.offset[s]) : fmt::format("@{} (in {})", p.offset[s], g.valueName(s));
+  };
+  out += fmt::format("plan: {} kernels, arena {} bytes (scratch {} at @{})\n", p.kernels.size(), p.arenaBytes,
+                     p.scratchBytes, p.scratchOffset);
+  for (const Kernel& k : p.kernels) {
+    out += fmt::format("{}  domain {}\n", k.name, shapeStr(k.domain));
+    std::vector<int> reads, writes;
+    for (int v : k.nodes()) {
+      const Node& n = g[v];
+      std::string role = v == k.root ? "kernel" : k.kind == Kernel::Op ? "epilogue" : "fused";
+      std::vector<std::string> args;
+      for (int in : n.inputs) args.push_back(g.valueName(in));
+      out += fmt::format("  {:<8} {:<22} = {} {}  -> {}\n", role, value(v), n.op->name, fmt::join(args, ", "),
+                         where(v));
+      for (int in : n.inputs)
+        if (p.kernelOf[in] != p.kernelOf[v] || p.kernelOf[in] < 0)
+          if (std::find(reads.begin(), reads.end(), in) == reads.end()) reads.push_back(in);
+    }
+    std::vector<std::string> r;
+    for (int in : reads) r.push_back(fmt::format("{} {}", g.valueName(in), where(in)));
+    out += fmt::format("  reads    {}\n", fmt::join(r, ", "));
+  }
+  out += "buffers:\n";
+  for (int v = 0; v < g.size(); ++v) {
+    if (p.offset[v] < 0) continue;
+    std::vector<std::string> views;
+    for (int u = 0; u < g.size(); ++u)
+      if (u != v && p.storage[u] == v) views.push_back(g.valueName(u));
+    out += fmt::format("  @{:<8} {:>8} bytes  {}{}\n", p.offset[v], p.bytes[v], value(v),
+                       views.empty() ? "" : fmt::format("  (also {})", fmt::join(views, ", ")));
+  }
+  return out;
+}
+
+}  // namespace netc::codegen

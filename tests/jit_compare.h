@@ -1,0 +1,87 @@
+// Shared by the JIT tests: train a batch-bound graph side by side in the reference interpreter and in the JIT
+// and compare the loss, every gradient and every parameter within float32 tolerance.
+#pragma once
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <string>
+
+#include "autodiff/autodiff.h"
+#include "codegen/jit_engine.h"
+#include "interp/interpreter.h"
+#include "lower/model.h"
+#include "runtime/init.h"
+#include "runtime/rng.h"
+#include "runtime/weights.h"
+
+namespace netc::testing {
+
+// Largest difference relative to the larger magnitude in the reference tensor (with a floor for all-zero ones):
+// float32 rounding and the polynomial tanh/exp/log stay well under 1e-3 of a tensor's scale.
+inline double relError(const std::vector<double>& ref, const std::vector<double>& got) {
+  REQUIRE(ref.size() == got.size());
+  double scale = 1e-6, err = 0;
+  for (double v : ref) scale = std::max(scale, std::fabs(v));
+  for (size_t i = 0; i < ref.size(); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;
+    err = std::max(err, std::fabs(ref[i] - got[i]));
+  }
+  return err / scale;
+}
+
+struct CompareOptions {
+  int64_t batch = 8;
+  int steps = 3;
+  double lr = 0.1;
+  uint64_t seed = 1;
+  double tol = 1e-3;
+  codegen::CodegenOptions codegen;
+};
+
+// Random contexts and targets in [0, V), the same for both engines.
+inline void feedBatch(const Model& m, Engine& a, Engine& b, Rng& rng, int64_t B) {
+  const Graph& g = a.graph();
+  int V = m.vocab.size();
+  for (int in : {m.contextInput, m.targetInput}) {
+    std::vector<int32_t> v(static_cast<size_t>(numel(g[in].shape)));
+    for (auto& x : v) x = static_cast<int32_t>(rng.below(static_cast<uint64_t>(V)));
+    a.writeIndices(in, v);
+    b.writeIndices(in, v);
+  }
+}
+
+// Trains `opts.steps` SGD steps in both engines and checks loss, gradients and parameters after each.
+inline void compareTraining(const Model& m, const std::string& label, const CompareOptions& opts) {
+  TrainingGraph t = buildTrainingGraph(m.graph);
+  Graph bound = bindBatch(t.graph, opts.batch);
+  Interpreter ref(bound);
+  JitEngine jit(bound, opts.codegen);
+  WeightMap w = initParams(m.graph, opts.seed);
+  loadParams(ref, w, "init");
+  loadParams(jit, w, "init");
+  std::vector<double> lr = {opts.lr};
+  ref.write(t.lr, lr);
+  jit.write(t.lr, lr);
+  Rng rng(opts.seed + 100);
+  for (int step = 0; step < opts.steps; ++step) {
+    feedBatch(m, ref, jit, rng, opts.batch);
+    ref.run();
+    jit.run();
+    std::string at = fmt::format("{} B={} step {}", label, opts.batch, step);
+    double l0 = ref.readScalar(t.loss), l1 = jit.readScalar(t.loss);
+    INFO(at, ": loss ", l0, " vs ", l1);
+    CHECK(std::fabs(l0 - l1) <= opts.tol * std::max(1.0, std::fabs(l0)));
+    for (auto [p, dp] : t.grads) {
+      INFO(at, ": gradient ", bound.valueName(dp));
+      CHECK(relError(ref.read(dp), jit.read(dp)) <= opts.tol);
+    }
+    for (int p : bound.params()) {
+      INFO(at, ": parameter ", bound.valueName(p), " after the update");
+      CHECK(relError(ref.read(p), jit.read(p)) <= opts.tol);
+    }
+  }
+}
+
+}  // namespace netc::testing

@@ -1,0 +1,36 @@
+// The JIT against the reference interpreter on every model shipped in models/, at odd and even batch sizes.
+#include <filesystem>
+
+#include "jit_compare.h"
+
+using namespace netc;
+
+static Model loadShipped(const std::string& path) {
+  LowerOptions o;
+  o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
+  return loadModel(path, o);
+}
+
+TEST_CASE("jit: every model in models/ trains like the interpreter") {
+  int seen = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(NETC_SOURCE_DIR "/models")) {
+    if (entry.path().extension() != ".net") continue;
+    Model m = loadShipped(entry.path().string());
+    for (int64_t B : {1, 7, 32}) {
+      testing::CompareOptions o;
+      o.batch = B;
+      testing::compareTraining(m, entry.path().filename().string(), o);
+    }
+    ++seen;
+  }
+  CHECK(seen >= 5);
+}
+
+TEST_CASE("jit: unfused, untiled code agrees too (the baseline the optimised code is measured against)") {
+  Model m = loadShipped(NETC_SOURCE_DIR "/models/mlp_kaiming.net");
+  testing::CompareOptions o;
+  o.batch = 5;
+  o.codegen.plan.fuse = false;
+  o.codegen.tiledMatmul = false;
+  testing::compareTraining(m, "mlp_kaiming.net unfused", o);
+}
