@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "runtime/progress.h"
@@ -38,6 +40,18 @@ Model pseudoModel() {
   LowerOptions o;
   o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
   return loadModel(NETC_SOURCE_DIR "/models/mlp_kaiming.net", o);
+}
+
+// `netc ARGS` (stdout and stderr together) and its exit status.
+std::pair<int, std::string> runNetc(const std::string& args) {
+  std::string cmd = "'" NETC_BINARY "' " + args + " 2>&1";
+  std::FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
 
 template <class F>
@@ -132,4 +146,51 @@ TEST_CASE("progress: plain lines every log_every and at the end, evaluations on 
   CHECK(formatDuration(12.34) == "12.3s");
   CHECK(formatDuration(125) == "2:05");
   CHECK(formatDuration(3725) == "1:02:05");
+}
+
+TEST_CASE("cli: netc run trains, evaluates, samples and saves; netc sample reads the weights back") {
+  const std::string model = NETC_SOURCE_DIR "/models/mlp_kaiming.net", data = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
+  const std::string dir = (scratch() / "cli_run").string();
+  auto [status, out] = runNetc("run " + model + " --data " + data +
+                            " --engine interp --steps 40 --batch 16 --lr 0.05 --seed 5 --test --out " + dir);
+  CAPTURE(out);
+  REQUIRE(status == 0);
+  CHECK(out.find("step 0: loss") != std::string::npos);  // not a terminal: plain lines
+  CHECK(out.find("uniform baseline -ln(1/27) = 3.2958") != std::string::npos);
+  CHECK(out.find("after 40 steps:  train ") != std::string::npos);
+  CHECK(out.find(" test ") != std::string::npos);
+  for (const char* f : {"config.json", "losses.csv", "evals.csv", "weights.safetensors", "samples.txt", "result.json"})
+    CHECK_MESSAGE(fs::exists(dir + "/" + f), f);
+  nlohmann::json config = nlohmann::json::parse(std::ifstream(dir + "/config.json"));
+  CHECK(config["train"]["steps"] == 40);  // the overrides, resolved
+  CHECK(config["train"]["batch"] == 16);
+  CHECK(config["train"]["seed"] == 5);
+  CHECK(config["train"]["lr"].size() == 1);
+  CHECK(config["train"]["lr"][0]["lr"] == 0.05);
+  CHECK(config["vocabulary"]["chars"] == ".abcdefghijklmnopqrstuvwxyz");
+  CHECK(config["data"]["splits"]["train"]["words"] == 240);
+  CHECK(lines(dir + "/losses.csv").size() == 41);
+  auto samples = lines(dir + "/samples.txt");
+  CHECK(samples.size() == 20);  // the sample section's count
+
+  auto [s1, words] = runNetc("sample " + model + " --data " + data + " --engine interp --count 20 --seed 2147483657 " +
+                          "--weights " + dir + "/weights.safetensors");
+  CHECK(s1 == 0);
+  std::string expected;
+  for (auto& w : samples) expected += w + "\n";
+  CHECK(words == expected);  // the same weights and seed give the words the run printed
+
+  auto [s2, diverged] = runNetc("run " + model + " --data " + data + " --engine interp --steps 50 --lr 1e200 --quiet --out " +
+                             (scratch() / "cli_diverged").string());
+  CAPTURE(diverged);
+  CHECK(s2 == 1);
+  CHECK(diverged.find("training diverged at step 1: the minibatch loss is NaN") != std::string::npos);
+  CHECK(diverged.find("smaller --lr") != std::string::npos);
+
+  auto [s3, missing] = runNetc("sample " + model + " --data " + data + " --weights " + dir + "/nope.safetensors");
+  CHECK(s3 == 1);
+  CHECK(missing.find("nope.safetensors' not found") != std::string::npos);
+  auto [s4, badStep] = runNetc("run " + model + " --data " + data + " --steps -3");
+  CHECK(s4 == 1);
+  CHECK(badStep.find("--steps must be 0 or more") != std::string::npos);
 }

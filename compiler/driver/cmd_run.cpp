@@ -8,6 +8,7 @@
 #include "runtime/dataset.h"
 #include "runtime/progress.h"
 #include "runtime/run_folder.h"
+#include "runtime/safetensors.h"
 #include "runtime/sampler.h"
 #include "runtime/trainer.h"
 
@@ -128,11 +129,11 @@ int runCommand(const RunOptions& o) {
                            : "no good weights were saved before it";
     fail(fmt::format("{}; {}. Try a smaller --lr.", r.divergence, kept));
   }
-  WeightMap w = trainer.weights();
-  if (r.lastCheckpoint != r.done) folder.onCheckpoint(r.done, w);  // --steps 0 has no checkpoint of its own
+  if (r.lastCheckpoint != r.done) folder.onCheckpoint(r.done, trainer.weights());  // --steps 0 has none of its own
 
+  // Sampled from the saved (F32) weights, so `netc sample` with the same seed prints the same words.
   Sampler sampler(m, kind);
-  sampler.setWeights(w, "trained weights");
+  sampler.setWeights(loadSafetensors(folder.file("weights.safetensors")), folder.file("weights.safetensors"));
   std::vector<std::string> words = sampler.sample(m.sample.count, m.sample.seed);
   folder.writeSamples(words);
   result["total_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
