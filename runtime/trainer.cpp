@@ -86,7 +86,7 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     r.diverged = true;
     r.divergence = fmt::format("training diverged at step {}: {}{}{}", step, what, where.empty() ? "" : "; ", where);
     r.divergence += r.lastGoodStep < 0 ? " (no finite loss before it)"
-                                       : fmt::format(" (last good loss {:.4f} at step {})", r.lastLoss, r.lastGoodStep);
+                                       : fmt::format(" (last good loss {:.5g} at step {})", r.lastLoss, r.lastGoodStep);
     return r;
   };
   auto evaluateAt = [&](int64_t done, bool last) -> bool {
