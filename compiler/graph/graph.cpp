@@ -95,6 +95,8 @@ static std::string attrText(const Graph& g, const Node& n) {
   if ((op == "sum" || op == "mean" || op == "expand") && !n.attrs.ints.empty()) s += fmt::format(" axis={}", n.attrs.ints[0]);
   if (op == "expand" && n.attrs.value != 0) s += " mean";
   if (op == "scatter_add") s += fmt::format(" rows={}", n.attrs.ints.at(0));
+  if (op == "tanh_stats") s += fmt::format(" saturation={}", n.attrs.value);
+  if (op == "value_stats" && n.attrs.ints.size() == 2) s += fmt::format(" range=[{},{}]", n.attrs.ints[0], n.attrs.ints[1]);
   return s;
 }
 
@@ -105,7 +107,7 @@ std::string printGraph(const Graph& g) {
   for (const Node& n : g.nodes) {
     if (n.phase != phase) {
       phase = n.phase;
-      out += phase == Phase::Backward ? "  // backward\n" : "  // update\n";
+      out += phase == Phase::Backward ? "  // backward\n" : phase == Phase::Update ? "  // update\n" : "  // probes\n";
     }
     std::string lhs = fmt::format("{} : {}{}", g.valueName(n.id), dtypeName(n.dtype), shapeStr(n.shape));
     std::string rhs = n.op->name;

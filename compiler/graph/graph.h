@@ -33,7 +33,8 @@ struct ProbeSpec {
   bool hist = true, saturation = true, dead = true, stats = true;
 };
 
-enum class Phase { Forward, Backward, Update };
+// Probe: statistics appended by the instrumentation pass (instrument/); they feed nothing else.
+enum class Phase { Forward, Backward, Update, Probe };
 
 struct Node {
   int id = -1;

@@ -11,6 +11,7 @@ extern const OpDef kTanh, kSigmoid, kExp, kLog, kRelu, kStep;
 extern const OpDef kMatmul, kEmbedding, kScatterAdd, kReshape;
 extern const OpDef kSum, kMean, kExpand, kSumTo;
 extern const OpDef kCrossEntropy, kCrossEntropyGrad, kSgd;
+extern const OpDef kTanhStats, kValueStats, kParamStats, kAbsGt;
 }  // namespace ops
 
 const std::vector<const OpDef*>& allOps() {
@@ -23,6 +24,7 @@ const std::vector<const OpDef*>& allOps() {
       &kSum, &kMean, &kExpand, &kSumTo,                       // reductions
       &kCrossEntropy, &kCrossEntropyGrad,                     // losses
       &kSgd,                                                  // optimiser
+      &kTanhStats, &kValueStats, &kParamStats, &kAbsGt,       // probe statistics (instrument/)
   };
   return all;
 }

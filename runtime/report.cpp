@@ -1,0 +1,148 @@
+#include "runtime/report.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/diag.h"
+
+namespace netc {
+
+namespace {
+
+using nlohmann::json;
+
+json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+// Means over equal runs of steps, so a 200000-step run stays a small page; non-finite losses are left out.
+json lossCurve(const std::vector<std::pair<int64_t, double>>& pts, size_t maxPoints) {
+  json out = json::array();
+  size_t per = std::max<size_t>(1, (pts.size() + maxPoints - 1) / std::max<size_t>(1, maxPoints));
+  for (size_t i = 0; i < pts.size(); i += per) {
+    double sum = 0;
+    int n = 0;
+    for (size_t k = i; k < std::min(pts.size(), i + per); ++k)
+      if (std::isfinite(pts[k].second)) sum += pts[k].second, ++n;
+    if (n > 0) out.push_back({pts[i].first, sum / n});
+  }
+  return out;
+}
+
+json histJson(const Histogram& h) {
+  return {{"lo", h.lo}, {"hi", h.hi}, {"under", h.under}, {"over", h.over}, {"counts", h.counts}};
+}
+
+json findingsJson(const std::vector<Finding>& fs) {
+  json out = json::array();
+  for (const Finding& f : fs) out.push_back({{"warning", f.level == Finding::Warning}, {"topic", f.topic}, {"text", f.text}});
+  return out;
+}
+
+// Everything the page's script draws, gathered per probe and per parameter across the collections.
+json reportJson(const ReportData& d, size_t maxLossPoints) {
+  json j = {{"model", d.model}, {"vocab", d.vocab}, {"train", lossCurve(d.train, maxLossPoints)}, {"dev", lossCurve(d.dev, maxLossPoints)}};
+  json probes = json::array(), params = json::array();
+  if (!d.snapshots.empty()) {
+    const StatsSnapshot& first = d.snapshots.front();
+    const StatsSnapshot& last = d.snapshots.back();
+    for (const ProbeStats& p0 : first.probes) {
+      const ProbeStats* pn = last.probe(p0.name);
+      if (!pn) continue;
+      json steps = json::array(), sat = json::array(), beyond = json::array(), dead = json::array();
+      for (const StatsSnapshot& s : d.snapshots)
+        if (const ProbeStats* p = s.probe(p0.name)) {
+          steps.push_back(s.step);
+          sat.push_back(num(p->saturatedShare)), beyond.push_back(num(p->beyond99Share));
+          dead.push_back(p->deadUnits.size());
+        }
+      json pj = {{"name", p0.name}, {"tanh", p0.tanh}, {"logits", p0.logits}, {"units", p0.units}, {"rows", p0.rows},
+                 {"hist", p0.spec.hist}, {"saturation", p0.spec.saturation}, {"dead", p0.spec.dead},
+                 {"threshold", p0.saturation}, {"first", first.step}, {"last", last.step},
+                 {"hist0", histJson(p0.hist)}, {"histN", histJson(pn->hist)}};
+      if (p0.tanh) {
+        pj["pre0"] = histJson(p0.preHist), pj["preN"] = histJson(pn->preHist);
+        pj["steps"] = steps, pj["sat"] = sat, pj["beyond99"] = beyond, pj["dead_counts"] = dead;
+        pj["mask0"] = p0.mask, pj["maskN"] = pn->mask;
+      }
+      probes.push_back(std::move(pj));
+    }
+    for (const ParamStats& p0 : first.params) {
+      json steps = json::array(), ratio = json::array();
+      for (const StatsSnapshot& s : d.snapshots)
+        if (const ParamStats* p = s.param(p0.name)) steps.push_back(s.step), ratio.push_back(num(p->updateToData));
+      params.push_back({{"name", p0.name}, {"steps", steps}, {"ratio", ratio}});
+    }
+  }
+  j["probes"] = probes;
+  j["params"] = params;
+  j["findings"] = {{"initial", findingsJson(d.initialFindings)}, {"final", findingsJson(d.finalFindings)}};
+  return j;
+}
+
+// Inside <script>, "</script>" in a string would end the element: '<' can only occur inside JSON strings,
+// where \u003c means the same character.
+std::string scriptSafe(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '<') out += "\\u003c";
+    else out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+int reportFigureCount(const ReportData& d) {
+  int n = 1;  // the loss curve
+  if (d.snapshots.empty()) return n;
+  const StatsSnapshot& last = d.snapshots.back();
+  for (const ProbeStats& p : d.snapshots.front().probes) {
+    if (!last.probe(p.name)) continue;
+    if (p.spec.hist) n += p.tanh ? 2 : 1;                    // outputs (and pre-activations)
+    if (p.tanh && p.spec.saturation) n += 1;                 // saturation over time
+    if (p.tanh && !p.mask.empty()) n += 1;                   // the dead-neuron images
+  }
+  if (!d.snapshots.front().params.empty()) n += 1;           // update-to-data ratios
+  return n;
+}
+
+std::string renderReport(const ReportData& d, size_t maxLossPoints) {
+  std::string title = d.model;
+  for (const char* bad : {"&", "<", ">", "\""})
+    for (size_t at; (at = title.find(bad)) != std::string::npos;) title.replace(at, 1, "_");
+  const std::pair<const char*, std::string> fills[] = {
+      {"@TITLE@", title},
+      {"@EXPECTED@", std::to_string(reportFigureCount(d))},
+      {"@DATA@", scriptSafe(reportJson(d, maxLossPoints).dump())},
+  };
+  // Left to right, each marker searched for after the previous fill, so no inserted text is ever rescanned.
+  std::string page = kReportPage;
+  size_t from = 0;
+  for (const auto& [key, value] : fills) {
+    size_t at = page.find(key, from);
+    if (at == std::string::npos) fail(fmt::format("internal error: the report template has no {}", key));
+    page.replace(at, std::string_view(key).size(), value);
+    from = at + value.size();
+  }
+  return page;
+}
+
+void writeReport(const std::string& path, const ReportData& d) {
+  namespace fs = std::filesystem;
+  std::string page = renderReport(d);
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << page;
+    out.flush();
+    if (!out) fail(fmt::format("cannot write the report '{}'", tmp));
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) fail(fmt::format("cannot move the report into place at '{}': {}", path, ec.message()));
+}
+
+}  // namespace netc

@@ -1,0 +1,38 @@
+// report.html: one self-contained page per run (inline SVG, canvas, CSS and JS; no server, no network) with
+// the figures the makemore lecture draws while it trains, each with a short explanation:
+//   the loss curve (train minibatch and dev), per tanh probe the output and pre-activation histograms at
+//   step 0 and at the end, its saturation share over time and the dead-neuron image (examples x units, white
+//   where |t| > 0.99), and every parameter's update-to-data ratio over time against the ~1e-3 rule.
+// When its script has drawn every figure it sets data-figures-drawn on <body> to the count in
+// data-figures-expected (and data-errors when a figure failed), which the headless-browser test reads back.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/diagnose.h"
+#include "runtime/stats.h"
+
+namespace netc {
+
+struct ReportData {
+  std::string model;                               // the model's name, for the title
+  int64_t vocab = 0;                               // V: the loss curve marks ln V, the uniform guess
+  std::vector<std::pair<int64_t, double>> train;   // (step, minibatch loss), every step or a subset
+  std::vector<std::pair<int64_t, double>> dev;     // (updates done, full dev-split loss)
+  std::vector<StatsSnapshot> snapshots;            // every collection, in step order
+  std::vector<Finding> initialFindings, finalFindings;
+};
+
+// The page as text. The training curve is averaged into at most `maxLossPoints` buckets.
+std::string renderReport(const ReportData& d, size_t maxLossPoints = 1000);
+// The number of figures the page draws for `d` (what data-figures-expected says).
+int reportFigureCount(const ReportData& d);
+// Writes the page atomically (a temporary file renamed over `path`); throws naming the path on failure.
+void writeReport(const std::string& path, const ReportData& d);
+
+// The HTML/CSS/JS around the data (runtime/report_page.cpp): `@DATA@` marks where the JSON goes.
+extern const char* const kReportPage;
+
+}  // namespace netc

@@ -1,0 +1,303 @@
+// The page of report.html around its data: plain HTML, CSS and a small script that draws every figure as
+// inline SVG (the dead-neuron images on a canvas). Nothing is fetched: the page works from a file:// URL with
+// the network off. Placeholders: @TITLE@, @EXPECTED@ (the figure count) and @DATA@ (the JSON of report.cpp).
+#include "runtime/report.h"
+
+namespace netc {
+
+const char* const kReportPage = R"PAGE(<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>netc report: @TITLE@</title>
+<style>
+  body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1380px; color: #1d2330; background: #fff; }
+  h1 { font-size: 22px; margin: 0 0 4px; }
+  h2 { font-size: 17px; margin: 26px 0 8px; border-bottom: 1px solid #dde2ea; padding-bottom: 3px; }
+  h3 { font-size: 14px; margin: 0 0 6px; }
+  .sub { color: #5b6475; margin: 0 0 14px; }
+  #findings ul { margin: 4px 0 10px; padding-left: 20px; }
+  #findings li { margin: 3px 0; }
+  #findings li.warning::marker { content: "! "; color: #c0392b; font-weight: bold; }
+  #findings li.ok::marker { content: "\2713  "; color: #27864a; }
+  .grid { display: flex; flex-wrap: wrap; gap: 18px; }
+  figure.fig { margin: 0; padding: 10px 12px; border: 1px solid #dde2ea; border-radius: 6px; width: 640px; }
+  figure.fig figcaption { color: #4a5263; font-size: 12.5px; margin-top: 6px; }
+  figure.fig[data-error] { border-color: #c0392b; }
+  svg text { font: 11px system-ui, sans-serif; fill: #3b4352; }
+  svg .axis { stroke: #8a93a3; stroke-width: 1; }
+  svg .grid { stroke: #eceff4; stroke-width: 1; }
+  svg .guide { stroke: #c0392b; stroke-dasharray: 5 4; stroke-width: 1.2; }
+  .masks { display: flex; gap: 16px; }
+  .masks canvas { image-rendering: pixelated; border: 1px solid #8a93a3; background: #000; }
+  .legend span { display: inline-block; margin-right: 14px; font-size: 12px; }
+  .legend i { display: inline-block; width: 12px; height: 3px; margin-right: 5px; vertical-align: middle; }
+</style>
+</head>
+<body data-figures-expected="@EXPECTED@" data-figures-drawn="0">
+<h1>netc report: <span id="model"></span></h1>
+<p class="sub" id="subtitle"></p>
+<section id="findings"></section>
+<div id="figures"></div>
+<script type="application/json" id="data">@DATA@</script>
+<script>
+(function () {
+  'use strict';
+  const D = JSON.parse(document.getElementById('data').textContent);
+  const body = document.body;
+  const NS = 'http://www.w3.org/2000/svg';
+  const W = 616, H = 260, M = { l: 58, r: 14, t: 12, b: 38 };
+  const COLORS = ['#2e6fdb', '#e07b1a', '#27864a', '#b8398f', '#6b4fc8', '#c0392b', '#148f9a', '#7a6a12'];
+  let drawn = 0;
+  const errors = [];
+
+  function el(tag, attrs, parent, text) {
+    const e = document.createElement(tag);
+    for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+  function sv(tag, attrs, parent, text) {
+    const e = document.createElementNS(NS, tag);
+    for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+  function fmt(v) {
+    if (v === 0) return '0';
+    const a = Math.abs(v);
+    if (a >= 1e4 || a < 1e-3) return v.toExponential(0);
+    return String(+v.toPrecision(3));
+  }
+  // About n round tick values covering [lo, hi].
+  function ticks(lo, hi, n) {
+    if (!(hi > lo)) return [lo];
+    const raw = (hi - lo) / n, mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 5, 10].map(m => m * mag).find(s => s >= raw) || 10 * mag;
+    const out = [];
+    for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(12));
+    return out;
+  }
+
+  // A figure box: title, plot area, explanation. Drawing errors mark the figure instead of stopping the page.
+  function figure(parent, kind, title, explanation, draw) {
+    const fig = el('figure', { class: 'fig', 'data-kind': kind }, parent);
+    el('h3', {}, fig, title);
+    const plot = el('div', { class: 'plot' }, fig);
+    el('figcaption', {}, fig, explanation);
+    try {
+      draw(plot);
+      fig.setAttribute('data-drawn', '1');
+      drawn += 1;
+      body.setAttribute('data-figures-drawn', String(drawn));
+    } catch (e) {
+      errors.push(title + ': ' + e);
+      fig.setAttribute('data-error', String(e));
+      body.setAttribute('data-errors', errors.join('; '));
+    }
+  }
+
+  function frame(plot, xr, yr, opt) {
+    const svg = sv('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H }, plot);
+    const pw = W - M.l - M.r, ph = H - M.t - M.b;
+    const fy = opt.logY ? (v => Math.log10(v)) : (v => v);
+    const y0 = fy(yr[0]), y1 = fy(yr[1]);
+    const X = v => M.l + (v - xr[0]) / ((xr[1] - xr[0]) || 1) * pw;
+    const Y = v => M.t + ph - (fy(v) - y0) / ((y1 - y0) || 1) * ph;
+    const yt = opt.logY ? ticks(y0, y1, 5).map(t => Math.pow(10, t)) : ticks(yr[0], yr[1], 5);
+    for (const t of yt) {
+      sv('line', { class: 'grid', x1: M.l, x2: W - M.r, y1: Y(t), y2: Y(t) }, svg);
+      sv('text', { x: M.l - 6, y: Y(t) + 4, 'text-anchor': 'end' }, svg, opt.yFormat ? opt.yFormat(t) : fmt(t));
+    }
+    for (const t of (opt.xTicks || ticks(xr[0], xr[1], 6)))
+      sv('text', { x: X(t), y: H - M.b + 15, 'text-anchor': 'middle' }, svg, fmt(t));
+    sv('line', { class: 'axis', x1: M.l, x2: W - M.r, y1: M.t + ph, y2: M.t + ph }, svg);
+    sv('line', { class: 'axis', x1: M.l, x2: M.l, y1: M.t, y2: M.t + ph }, svg);
+    sv('text', { x: M.l + pw / 2, y: H - 4, 'text-anchor': 'middle' }, svg, opt.xLabel || '');
+    sv('text', { x: 12, y: M.t + ph / 2, 'text-anchor': 'middle', transform: 'rotate(-90 12 ' + (M.t + ph / 2) + ')' },
+       svg, opt.yLabel || '');
+    return { svg, X, Y };
+  }
+
+  function legend(plot, items) {
+    const lg = el('div', { class: 'legend' }, plot);
+    for (const it of items) {
+      const s = el('span', {}, lg);
+      el('i', { style: 'background:' + it.color }, s);
+      s.appendChild(document.createTextNode(it.label));
+    }
+  }
+
+  // series: [{label, points: [[x, y], ...]}]; null or (logY) non-positive values break the line.
+  function lineChart(plot, series, opt) {
+    const ok = v => v !== null && isFinite(v) && (!opt.logY || v > 0);
+    const xs = [], ys = [];
+    for (const s of series) for (const [x, y] of s.points) if (ok(y)) xs.push(x), ys.push(y);
+    for (const g of opt.guides || []) ys.push(g.y);
+    let xr = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
+    if (xr[0] === xr[1]) xr = [xr[0] - 1, xr[1] + 1];
+    let yr = opt.yRange || (ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1]);
+    if (yr[0] === yr[1]) yr = opt.logY ? [yr[0] / 2, yr[1] * 2] : [yr[0] - 1, yr[1] + 1];
+    const f = frame(plot, xr, yr, opt);
+    for (const g of opt.guides || []) {
+      sv('line', { class: 'guide', x1: M.l, x2: W - M.r, y1: f.Y(g.y), y2: f.Y(g.y) }, f.svg);
+      sv('text', { x: W - M.r - 4, y: f.Y(g.y) - 4, 'text-anchor': 'end' }, f.svg, g.label);
+    }
+    series.forEach((s, i) => {
+      const color = s.color || COLORS[i % COLORS.length];
+      let d = '', pen = false;
+      for (const [x, y] of s.points) {
+        if (!ok(y)) { pen = false; continue; }
+        d += (pen ? 'L' : 'M') + f.X(x).toFixed(1) + ' ' + f.Y(y).toFixed(1);
+        pen = true;
+      }
+      if (d) sv('path', { d, fill: 'none', stroke: color, 'stroke-width': s.width || 1.5 }, f.svg);
+      if (s.points.length === 1 && ok(s.points[0][1]))
+        sv('circle', { cx: f.X(s.points[0][0]), cy: f.Y(s.points[0][1]), r: 3, fill: color }, f.svg);
+      s.color = color;
+    });
+    legend(plot, series);
+  }
+
+  // hists: [{label, h: {lo, hi, under, over, counts}}], drawn over each other, as shares of their totals.
+  function histChart(plot, hists, opt) {
+    const n = hists[0].h.counts.length, lo = hists[0].h.lo, hi = hists[0].h.hi;
+    const share = h => {
+      const t = h.counts.reduce((a, b) => a + b, 0) + h.under + h.over;
+      return h.counts.map(c => (t > 0 ? c / t : 0));
+    };
+    const shares = hists.map(x => share(x.h));
+    const top = Math.max(1e-9, ...shares.flat());
+    const f = frame(plot, [lo, hi], [0, top], { xLabel: opt.xLabel, yLabel: 'share of values', yFormat: v => (100 * v).toFixed(0) + '%' });
+    const bw = (f.X(hi) - f.X(lo)) / n;
+    hists.forEach((x, i) => {
+      const color = COLORS[i % COLORS.length];
+      shares[i].forEach((s, b) => {
+        if (s <= 0) return;
+        sv('rect', { x: f.X(lo) + b * bw + 0.5, y: f.Y(s), width: Math.max(bw - 1, 1), height: f.Y(0) - f.Y(s),
+                     fill: color, 'fill-opacity': 0.45, stroke: color, 'stroke-width': 0.6 }, f.svg);
+      });
+      x.color = color;
+      const t = x.h.counts.reduce((a, b) => a + b, 0) + x.h.under + x.h.over;
+      if (x.h.under + x.h.over > 0)
+        x.label += ' (' + (100 * x.h.under / t).toFixed(1) + '% below ' + lo + ', ' + (100 * x.h.over / t).toFixed(1) + '% above ' + hi + ')';
+    });
+    legend(plot, hists);
+  }
+
+  // The lecture's imshow(h.abs() > 0.99): one pixel per (example, unit), white where saturated.
+  function maskImage(parent, rows, units, caption) {
+    const box = el('div', {}, parent);
+    el('div', { style: 'font-size:12px;margin-bottom:3px' }, box, caption);
+    const c = el('canvas', { width: units, height: rows }, box);
+    const scale = Math.max(1, Math.floor(290 / Math.max(units, 1)));
+    c.style.width = units * scale + 'px';
+    c.style.height = rows * scale * 2 + 'px';
+    const ctx = c.getContext('2d');
+    const img = ctx.createImageData(units, rows);
+    return { box, ctx, img, c };
+  }
+  function drawMask(parent, hexRows, units, caption) {
+    if (!hexRows || !hexRows.length) throw new Error('no mask rows');
+    const m = maskImage(parent, hexRows.length, units, caption);
+    hexRows.forEach((row, r) => {
+      if (row.length * 4 < units) throw new Error('mask row ' + r + ' is too short');
+      for (let u = 0; u < units; u++) {
+        const bit = (parseInt(row[u >> 2], 16) >> (3 - (u & 3))) & 1;
+        const o = 4 * (r * units + u), v = bit ? 255 : 0;
+        m.img.data[o] = m.img.data[o + 1] = m.img.data[o + 2] = v;
+        m.img.data[o + 3] = 255;
+      }
+    });
+    m.ctx.putImageData(m.img, 0, 0);
+  }
+
+  // ---- the page ----
+  document.getElementById('model').textContent = D.model;
+  const steps = D.probes.length ? D.probes[0].last + 1 : (D.train.length ? D.train[D.train.length - 1][0] + 1 : 0);
+  document.getElementById('subtitle').textContent =
+    'Training statistics from netc: ' + steps + ' steps; probes collected at step 0, every probe_every steps and at the last step.';
+
+  const fd = document.getElementById('findings');
+  for (const [key, title] of [['initial', 'Diagnoses at step 0'], ['final', 'Diagnoses at the end']]) {
+    if (!D.findings[key].length) continue;
+    el('h2', {}, fd, title);
+    const ul = el('ul', {}, fd);
+    for (const f of D.findings[key]) el('li', { class: f.warning ? 'warning' : 'ok' }, ul, f.text);
+  }
+
+  const figs = document.getElementById('figures');
+  el('h2', {}, figs, 'Loss');
+  const lossGrid = el('div', { class: 'grid' }, figs);
+  figure(lossGrid, 'loss', 'Loss curve',
+    'Mean cross-entropy of the training minibatches (averaged over runs of steps) and of the whole dev split, on a log ' +
+    'scale. The dashed line is the loss of a uniform guess, ln V: a start far above it means a confidently wrong ' +
+    'initialisation (the hockey stick); a dev loss pulling away above the training loss means overfitting.',
+    plot => {
+      const V = D.vocab;
+      const series = [{ label: 'train (minibatches)', points: D.train }, { label: 'dev (whole split)', points: D.dev, width: 2.2 }];
+      lineChart(plot, series, { logY: true, xLabel: 'step', yLabel: 'loss',
+                                guides: V > 1 ? [{ y: Math.log(V), label: 'uniform guess ln ' + V }] : [] });
+    });
+
+  for (const p of D.probes) {
+    el('h2', {}, figs, (p.tanh ? 'Layer ' : 'Value ') + p.name + (p.logits ? ' (logits)' : ''));
+    const grid = el('div', { class: 'grid' }, figs);
+    const when = [{ label: 'step ' + p.first }, { label: 'step ' + p.last }];
+    if (p.hist)
+      figure(grid, 'hist', p.tanh ? p.name + ': tanh outputs' : p.name + ': values',
+        p.tanh ? 'Histogram of the outputs at step 0 and at the end. Mass piled up at -1 and 1 means saturated units: ' +
+                 'there the local gradient 1 - t\u00b2 is near 0 and the layer learns slowly. A healthy layer spreads ' +
+                 'over the whole range with thin tails at \u00b11.'
+               : 'Histogram of the values at step 0 and at the end (fixed bins; values outside the range are counted ' +
+                 'in the legend). For logits, a wide spread at step 0 means confident predictions before any learning.',
+        plot => histChart(plot, [{ label: when[0].label, h: p.hist0 }, { label: when[1].label, h: p.histN }],
+                          { xLabel: p.tanh ? 't = tanh(pre-activation)' : 'value' }));
+    if (p.tanh && p.hist)
+      figure(grid, 'prehist', p.name + ': pre-activations',
+        'Histogram of the inputs to tanh. Beyond about \u00b12.5 tanh is flat: the wider this distribution, the more ' +
+        'units saturate. Kaiming initialisation (gain 5/3 over sqrt(fan_in)) keeps it near unit spread.',
+        plot => histChart(plot, [{ label: when[0].label, h: p.pre0 }, { label: when[1].label, h: p.preN }],
+                          { xLabel: 'pre-activation' }));
+    if (p.tanh && p.saturation)
+      figure(grid, 'saturation', p.name + ': saturation over time',
+        'Share of outputs with |t| above the saturation threshold (train.saturation) and above 0.99, at every ' +
+        'collection. The lecture aims for a few percent; far more means the gradient through this layer is choked.',
+        plot => lineChart(plot, [
+          { label: '|t| > ' + p.threshold, points: p.steps.map((s, i) => [s, p.sat[i]]) },
+          { label: '|t| > 0.99', points: p.steps.map((s, i) => [s, p.beyond99[i]]) },
+        ], { xLabel: 'step', yLabel: 'share of outputs', yRange: [0, 1], yFormat: v => (100 * v).toFixed(0) + '%' }));
+    if (p.tanh && p.mask0 && p.mask0.length)
+      figure(grid, 'dead', p.name + ': dead-neuron image',
+        'One row per example of the batch, one column per unit; white where |t| > 0.99 (the lecture\'s ' +
+        'imshow(h.abs() > 0.99)). A column white from top to bottom is a dead unit: saturated for every example, so no ' +
+        'gradient reaches its weights. Dead units: ' + p.dead_counts[0] + ' at step ' + p.first + ', ' +
+        p.dead_counts[p.dead_counts.length - 1] + ' at step ' + p.last + '.',
+        plot => {
+          const row = el('div', { class: 'masks' }, plot);
+          drawMask(row, p.mask0, p.units, 'step ' + p.first);
+          drawMask(row, p.maskN, p.units, 'step ' + p.last);
+        });
+  }
+
+  if (D.params.length) {
+    el('h2', {}, figs, 'Parameters');
+    const grid = el('div', { class: 'grid' }, figs);
+    figure(grid, 'update', 'Update-to-data ratios',
+      'log10 of std(lr \u00b7 grad) / std(parameter) for every parameter at every collection. The lecture\'s rule of ' +
+      'thumb is about -3 (each step changes a parameter by a thousandth of its spread): far below, it learns too ' +
+      'slowly; far above, the learning rate is too high for it.',
+      plot => lineChart(plot, D.params.map(q => ({ label: q.name, points: q.steps.map((s, i) => [s, q.ratio[i]]) })),
+                        { xLabel: 'step', yLabel: 'log10(update / data)', guides: [{ y: -3, label: '-3' }] }));
+  }
+  body.setAttribute('data-figures-drawn', String(drawn));
+  body.setAttribute('data-done', '1');
+})();
+</script>
+</body>
+</html>
+)PAGE";
+
+}  // namespace netc

@@ -1,0 +1,245 @@
+#include "runtime/stats.h"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <limits>
+
+#include "ops/probe_layout.h"
+#include "support/diag.h"
+
+namespace netc {
+
+double Histogram::total() const {
+  double t = under + over;
+  for (double c : counts) t += c;
+  return t;
+}
+
+const ProbeStats* StatsSnapshot::probe(std::string_view name) const {
+  for (const ProbeStats& p : probes)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+const ParamStats* StatsSnapshot::param(std::string_view name) const {
+  for (const ParamStats& p : params)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+// ---- decoding ----
+
+namespace {
+
+Histogram histogram(const double* counts, double lo, double hi, double under, double over) {
+  Histogram h;
+  h.lo = lo, h.hi = hi;
+  h.counts.assign(counts, counts + probe::kBins);
+  h.under = under, h.over = over;
+  return h;
+}
+
+// Reads a stats node, checking its size against the layout: a mismatch is a compiler bug, said as such.
+std::vector<double> readNode(Engine& e, int node, int64_t expected, const std::string& what) {
+  std::vector<double> v = e.read(node);
+  if (static_cast<int64_t>(v.size()) != expected)
+    fail(fmt::format("internal error: the statistics of {} hold {} values, expected {}", what, v.size(), expected));
+  return v;
+}
+
+ProbeStats decodeTanh(Engine& e, const ProbeEntry& pe, double saturation) {
+  using namespace probe;
+  const Graph& g = e.graph();
+  ProbeStats s;
+  s.name = pe.name, s.tanh = true, s.logits = pe.logits, s.spec = pe.spec;
+  const Shape& shape = g[pe.node].shape;
+  s.units = shape.back();
+  s.rows = numel(shape) / s.units;
+  std::vector<double> v = readNode(e, pe.stats, tanh::size(s.units), pe.name);
+  double n = static_cast<double>(s.rows * s.units);
+  s.preMean = v[tanh::PreMean], s.preStd = v[tanh::PreStd];
+  s.mean = v[tanh::OutMean], s.std = v[tanh::OutStd];
+  s.saturation = saturation;
+  s.saturatedShare = n > 0 ? v[tanh::Saturated] / n : 0;
+  s.beyond99Share = n > 0 ? v[tanh::Beyond99] / n : 0;
+  for (int64_t u = 0; u < s.units; ++u)
+    if (v[tanh::Dead + u] != 0) s.deadUnits.push_back(u);
+  s.hist = histogram(&v[tanh::OutHist], kOutLo, kOutHi, 0, 0);
+  s.preHist = histogram(&v[tanh::PreHist], kPreLo, kPreHi, v[tanh::PreUnder], v[tanh::PreOver]);
+  if (pe.mask >= 0) {
+    std::vector<double> m = readNode(e, pe.mask, s.rows * s.units, "the mask of " + pe.name);
+    for (int64_t r = 0; r < s.rows; ++r) s.mask.push_back(encodeMaskRow(&m[r * s.units], s.units));
+  }
+  return s;
+}
+
+ProbeStats decodeValue(Engine& e, const ProbeEntry& pe) {
+  using namespace probe;
+  const Graph& g = e.graph();
+  ProbeStats s;
+  s.name = pe.name, s.logits = pe.logits, s.spec = pe.spec;
+  s.rows = 1, s.units = numel(g[pe.node].shape);
+  std::vector<double> v = readNode(e, pe.stats, value::Size, pe.name);
+  s.mean = v[value::Mean], s.std = v[value::Std], s.min = v[value::Min], s.max = v[value::Max];
+  const Attrs& a = g[pe.stats].attrs;
+  s.hist = histogram(&v[value::Hist], static_cast<double>(a.ints.at(0)), static_cast<double>(a.ints.at(1)),
+                     v[value::Under], v[value::Over]);
+  return s;
+}
+
+}  // namespace
+
+StatsSnapshot readStats(Engine& e, const ProbePlan& plan, int64_t step, double loss, double lr) {
+  StatsSnapshot s;
+  s.step = step, s.loss = loss, s.lr = lr;
+  for (const ProbeEntry& pe : plan.probes)
+    s.probes.push_back(pe.kind == ProbeEntry::Tanh ? decodeTanh(e, pe, plan.saturation) : decodeValue(e, pe));
+  for (const ParamProbe& pp : plan.params) {
+    std::vector<double> v = readNode(e, pp.stats, probe::param::Size, pp.name);
+    ParamStats p;
+    p.name = pp.name;
+    p.gradMean = v[probe::param::GradMean], p.gradStd = v[probe::param::GradStd];
+    p.dataMean = v[probe::param::DataMean], p.dataStd = v[probe::param::DataStd];
+    p.gradToData = v[probe::param::GradToData], p.updateToData = v[probe::param::UpdateToData];
+    s.params.push_back(p);
+  }
+  return s;
+}
+
+std::string encodeMaskRow(const double* bits, int64_t units) {
+  static const char* hex = "0123456789abcdef";
+  std::string out((units + 3) / 4, '0');
+  for (int64_t u = 0; u < units; ++u)
+    if (bits[u] != 0) out[u / 4] = hex[(std::string_view(hex).find(out[u / 4])) | (8 >> (u % 4))];
+  return out;
+}
+
+std::vector<bool> decodeMaskRow(const std::string& hex, int64_t units) {
+  if (static_cast<int64_t>(hex.size()) != (units + 3) / 4)
+    fail(fmt::format("a mask row of {} hex digits cannot hold {} units", hex.size(), units));
+  std::vector<bool> out(units);
+  for (int64_t u = 0; u < units; ++u) {
+    char c = hex[u / 4];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) fail(fmt::format("'{}' is not a hex digit in a mask row", c));
+    out[u] = (d & (8 >> (u % 4))) != 0;
+  }
+  return out;
+}
+
+// ---- JSON ----
+
+namespace {
+
+using nlohmann::json;
+
+json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+double numOf(const json& j, const char* key) {
+  const json& v = j.at(key);
+  return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>();
+}
+
+json histJson(const Histogram& h) {
+  return {{"lo", h.lo}, {"hi", h.hi}, {"under", h.under}, {"over", h.over}, {"counts", h.counts}};
+}
+Histogram histOf(const json& j) {
+  Histogram h;
+  h.lo = j.at("lo"), h.hi = j.at("hi"), h.under = j.at("under"), h.over = j.at("over");
+  h.counts = j.at("counts").get<std::vector<double>>();
+  return h;
+}
+
+json specJson(const ProbeSpec& p) {
+  return {{"hist", p.hist}, {"saturation", p.saturation}, {"dead", p.dead}, {"stats", p.stats}};
+}
+
+}  // namespace
+
+nlohmann::json toJson(const StatsSnapshot& s) {
+  json probes = json::array(), params = json::array();
+  for (const ProbeStats& p : s.probes) {
+    json j = {{"name", p.name}, {"kind", p.tanh ? "tanh" : "value"}, {"logits", p.logits}, {"spec", specJson(p.spec)},
+              {"rows", p.rows}, {"units", p.units}, {"mean", num(p.mean)}, {"std", num(p.std)},
+              {"hist", histJson(p.hist)}};
+    if (p.tanh) {
+      j["pre_mean"] = num(p.preMean), j["pre_std"] = num(p.preStd);
+      j["saturation"] = p.saturation;
+      j["saturated_share"] = num(p.saturatedShare), j["beyond99_share"] = num(p.beyond99Share);
+      j["dead_units"] = p.deadUnits;
+      j["pre_hist"] = histJson(p.preHist);
+      j["mask"] = p.mask;
+    } else {
+      j["min"] = num(p.min), j["max"] = num(p.max);
+    }
+    probes.push_back(std::move(j));
+  }
+  for (const ParamStats& p : s.params)
+    params.push_back({{"name", p.name}, {"grad_mean", num(p.gradMean)}, {"grad_std", num(p.gradStd)},
+                      {"data_mean", num(p.dataMean)}, {"data_std", num(p.dataStd)},
+                      {"grad_to_data", num(p.gradToData)}, {"update_to_data", num(p.updateToData)}});
+  return {{"step", s.step}, {"loss", num(s.loss)}, {"lr", num(s.lr)}, {"probes", probes}, {"params", params}};
+}
+
+StatsSnapshot snapshotFromJson(const nlohmann::json& j) {
+  StatsSnapshot s;
+  s.step = j.at("step"), s.loss = numOf(j, "loss"), s.lr = numOf(j, "lr");
+  for (const json& pj : j.at("probes")) {
+    ProbeStats p;
+    p.name = pj.at("name"), p.tanh = pj.at("kind") == "tanh", p.logits = pj.at("logits");
+    const json& sp = pj.at("spec");
+    p.spec = ProbeSpec{sp.at("hist"), sp.at("saturation"), sp.at("dead"), sp.at("stats")};
+    p.rows = pj.at("rows"), p.units = pj.at("units");
+    p.mean = numOf(pj, "mean"), p.std = numOf(pj, "std");
+    p.hist = histOf(pj.at("hist"));
+    if (p.tanh) {
+      p.preMean = numOf(pj, "pre_mean"), p.preStd = numOf(pj, "pre_std");
+      p.saturation = pj.at("saturation");
+      p.saturatedShare = numOf(pj, "saturated_share"), p.beyond99Share = numOf(pj, "beyond99_share");
+      p.deadUnits = pj.at("dead_units").get<std::vector<int64_t>>();
+      p.preHist = histOf(pj.at("pre_hist"));
+      p.mask = pj.at("mask").get<std::vector<std::string>>();
+    } else {
+      p.min = numOf(pj, "min"), p.max = numOf(pj, "max");
+    }
+    s.probes.push_back(std::move(p));
+  }
+  for (const json& pj : j.at("params")) {
+    ParamStats p;
+    p.name = pj.at("name");
+    p.gradMean = numOf(pj, "grad_mean"), p.gradStd = numOf(pj, "grad_std");
+    p.dataMean = numOf(pj, "data_mean"), p.dataStd = numOf(pj, "data_std");
+    p.gradToData = numOf(pj, "grad_to_data"), p.updateToData = numOf(pj, "update_to_data");
+    s.params.push_back(std::move(p));
+  }
+  return s;
+}
+
+// ---- stats.jsonl ----
+
+StatsLog::StatsLog(const std::string& path) : path_(path), out_(path, std::ios::trunc) {
+  if (!out_) fail(fmt::format("cannot write the statistics file '{}'", path));
+}
+
+void StatsLog::append(const StatsSnapshot& s) {
+  out_ << toJson(s).dump() << '\n';
+  out_.flush();
+  if (!out_) fail(fmt::format("writing the statistics file '{}' failed (disk full?)", path_));
+}
+
+std::vector<StatsSnapshot> readStatsLog(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail(fmt::format("cannot read the statistics file '{}'", path));
+  std::vector<StatsSnapshot> out;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.empty()) continue;
+    try {
+      out.push_back(snapshotFromJson(nlohmann::json::parse(line)));
+    } catch (const nlohmann::json::exception& e) {
+      fail(fmt::format("{}:{}: not a statistics record: {}", path, n, e.what()));
+    }
+  }
+  return out;
+}
+
+}  // namespace netc

@@ -1,0 +1,70 @@
+#include "runtime/stats_summary.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+namespace netc {
+
+std::string sparkline(const Histogram& h) {
+  static const char* blocks[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+  double top = 0;
+  for (double c : h.counts) top = std::max(top, c);
+  std::string out;
+  for (double c : h.counts) {
+    if (c <= 0 || top <= 0) {
+      out += ' ';
+      continue;
+    }
+    // Square-root scale: one bin holding most of the mass would otherwise flatten every other bin to nothing.
+    int level = static_cast<int>(std::ceil(std::sqrt(c / top) * 8)) - 1;
+    out += blocks[std::clamp(level, 0, 7)];
+  }
+  return out;
+}
+
+namespace {
+
+std::string fixed(double v, int prec = 3) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, prec) : "n/a"; }
+
+std::string histLine(const std::string& label, const Histogram& h) {
+  std::string outside;
+  if (h.under > 0 || h.over > 0)
+    outside = fmt::format("  ({} below, {} above)", static_cast<int64_t>(h.under), static_cast<int64_t>(h.over));
+  return fmt::format("    {:<14}{:>4} |{}| {}{}\n", label, h.lo, sparkline(h), h.hi, outside);
+}
+
+}  // namespace
+
+std::string formatSummary(const StatsSnapshot& s, const std::vector<Finding>& findings, const std::string& title) {
+  std::string out = fmt::format("probe statistics at {}: loss {}\n", title, fixed(s.loss, 4));
+  if (!s.probes.empty()) {
+    out += fmt::format("    {:<14}{:>9}{:>9}{:>9}{:>11}{:>11}\n", "probe", "mean", "std", "pre std", "saturated",
+                       "dead");
+    for (const ProbeStats& p : s.probes) {
+      std::string sat = p.tanh && p.spec.saturation ? fmt::format("{:.1f}%", 100 * p.saturatedShare) : "-";
+      std::string dead = p.tanh && p.spec.dead ? fmt::format("{}/{}", p.deadUnits.size(), p.units) : "-";
+      out += fmt::format("    {:<14}{:>9}{:>9}{:>9}{:>11}{:>11}\n", p.name, fixed(p.mean), fixed(p.std),
+                         p.tanh ? fixed(p.preStd) : "-", sat, dead);
+    }
+    if (std::any_of(s.probes.begin(), s.probes.end(), [](const ProbeStats& p) { return p.tanh; }))
+      out += fmt::format("    (saturated: |t| > {}; dead: |t| > 0.99 for every example of the batch)\n",
+                         s.probes.front().tanh ? s.probes.front().saturation : s.probes.back().saturation);
+    for (const ProbeStats& p : s.probes) {
+      if (!p.spec.hist) continue;
+      out += histLine(p.name, p.hist);
+      if (p.tanh) out += histLine(p.name + " pre", p.preHist);
+    }
+  }
+  if (!s.params.empty()) {
+    out += fmt::format("    {:<14}{:>11}{:>11}{:>11}{:>20}\n", "parameter", "grad std", "data std", "grad/data",
+                       "log10 update/data");
+    for (const ParamStats& p : s.params)
+      out += fmt::format("    {:<14}{:>11}{:>11}{:>11}{:>20}\n", p.name, fmt::format("{:.3g}", p.gradStd),
+                         fmt::format("{:.3g}", p.dataStd), fixed(p.gradToData, 4), fixed(p.updateToData, 2));
+  }
+  for (const Finding& f : findings) out += fmt::format("  {} {}\n", f.level == Finding::Warning ? "!" : "ok", f.text);
+  return out;
+}
+
+}  // namespace netc
