@@ -22,6 +22,7 @@ struct Expr {
   std::vector<ExprPtr> args;         // Call args, Binary/Unary operands, Index (base, index), List items
   std::vector<std::string> keywords; // Call: keyword per argument, "" when positional
   std::vector<SrcLoc> keywordLocs;
+  int depth = 1;                     // height of this subtree; bounded so later recursion cannot overflow
 };
 
 // One `key = value[, value ...]` line of a section; each value may carry `until N`.

@@ -1,6 +1,7 @@
 // Recursive-descent parser for the .net language (grammar in docs/language.md).
 #include "lang/parser.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <fstream>
 #include <sstream>
@@ -201,7 +202,6 @@ class Parser {
 
   // Precedence, loosest first: + -   then * / @   then unary -   then **   then postfix [ ] and calls.
   ExprPtr expr() {
-    DepthGuard g(this);
     ExprPtr lhs = term();
     while (peek().kind == Tok::Plus || peek().kind == Tok::Minus) {
       const Token& op = next();
@@ -218,25 +218,35 @@ class Parser {
     return lhs;
   }
   ExprPtr unary() {
-    DepthGuard g(this);
     if (peek().kind == Tok::Minus || peek().kind == Tok::Plus) {
+      DepthGuard g(this);
       const Token& op = next();
       auto e = std::make_unique<Expr>();
       e->kind = Expr::Unary;
       e->op = op.kind;
       e->loc = op.loc;
       e->args.push_back(unary());
-      return e;
+      return measured(std::move(e));
     }
     return power();
   }
   ExprPtr power() {
     ExprPtr base = postfix();
     if (peek().kind == Tok::Power) {
+      DepthGuard g(this);
       const Token& op = next();
       return binary(op, std::move(base), unary());  // right-associative, binds -x tighter: 2**-1
     }
     return base;
+  }
+  // Sets e's height from its operands. Long chains (a + a + ... + a, x[i][i]...) are deep trees without
+  // deep parser recursion; bounding the height keeps lowering's recursion bounded too.
+  ExprPtr measured(ExprPtr e) {
+    for (const auto& a : e->args) e->depth = std::max(e->depth, a->depth + 1);
+    if (e->depth > kMaxDepth)
+      fail(src_, e->loc, fmt::format("expression nested more than {} levels deep: split it over several assignments",
+                                     kMaxDepth));
+    return e;
   }
   ExprPtr binary(const Token& op, ExprPtr l, ExprPtr r) {
     auto e = std::make_unique<Expr>();
@@ -245,7 +255,7 @@ class Parser {
     e->loc = op.loc;
     e->args.push_back(std::move(l));
     e->args.push_back(std::move(r));
-    return e;
+    return measured(std::move(e));
   }
   ExprPtr postfix() {
     ExprPtr e = primary();
@@ -257,12 +267,11 @@ class Parser {
       idx->args.push_back(std::move(e));
       idx->args.push_back(expr());
       expect(Tok::RBrack, "']' closing the index");
-      e = std::move(idx);
+      e = measured(std::move(idx));
     }
     return e;
   }
   ExprPtr primary() {
-    DepthGuard g(this);
     const Token& t = peek();
     auto e = std::make_unique<Expr>();
     e->loc = t.loc;
@@ -279,12 +288,14 @@ class Parser {
         e->name = t.text;
         return e;
       case Tok::LParen: {
+        DepthGuard g(this);  // one level per ( [ or call; each costs a few frames of recursion
         next();
         ExprPtr inner = expr();
         expect(Tok::RParen, "')' closing the parenthesis");
         return inner;
       }
       case Tok::LBrack: {
+        DepthGuard g(this);
         next();
         e->kind = Expr::List;
         if (peek().kind != Tok::RBrack) {
@@ -292,7 +303,7 @@ class Parser {
           while (accept(Tok::Comma));
         }
         expect(Tok::RBrack, "']' or ',' in the list");
-        return e;
+        return measured(std::move(e));
       }
       case Tok::Ident: {
         next();
@@ -301,6 +312,7 @@ class Parser {
           e->kind = Expr::Name;
           return e;
         }
+        DepthGuard g(this);
         next();
         e->kind = Expr::Call;
         if (peek().kind != Tok::RParen) {
@@ -317,7 +329,7 @@ class Parser {
           } while (accept(Tok::Comma));
         }
         expect(Tok::RParen, fmt::format("')' or ',' in the arguments of '{}'", t.text));
-        return e;
+        return measured(std::move(e));
       }
       default:
         unexpected("an expression (a number, a name, a call or '(')");
@@ -332,7 +344,8 @@ class Parser {
     ~DepthGuard() { --p->depth_; }
   };
   [[noreturn]] void fail_depth() {
-    fail(src_, peek().loc, fmt::format("expression nested more than {} levels deep", kMaxDepth));
+    fail(src_, peek().loc, fmt::format("expression nested more than {} levels deep: split it over several assignments",
+                                       kMaxDepth));
   }
 
   SourceRef src_;

@@ -28,8 +28,18 @@ std::string formatDiag(const SourceFile* src, SrcLoc loc, std::string_view msg, 
     std::string_view text = src->lineText(loc.line);
     std::string shown;
     for (char c : text) shown += (c == '\t') ? ' ' : c;  // keep the caret aligned
-    out += fmt::format("{:>5} | {}\n", loc.line, shown);
     int col = std::max(1, loc.col);
+    // A very long line is shown as a window around the column, marked with "...".
+    constexpr size_t kWidth = 100, kBefore = 40;
+    if (shown.size() > kWidth) {
+      size_t at = static_cast<size_t>(col - 1);
+      size_t start = std::min(at > kBefore ? at - kBefore : 0, shown.size() - kWidth);
+      std::string prefix = start > 0 ? "..." : "";
+      std::string suffix = start + kWidth < shown.size() ? "..." : "";
+      shown = prefix + shown.substr(start, kWidth) + suffix;
+      col = static_cast<int>(at - start + prefix.size() + 1);
+    }
+    out += fmt::format("{:>5} | {}\n", loc.line, shown);
     int len = std::max(1, std::min<int>(loc.len, static_cast<int>(shown.size()) - col + 1));
     out += fmt::format("      | {}^{}\n", std::string(col - 1, ' '), std::string(std::max(0, len - 1), '~'));
   } else if (src) {
