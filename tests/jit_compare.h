@@ -40,11 +40,12 @@ struct CompareOptions {
   codegen::CodegenOptions codegen;
 };
 
-// Random contexts and targets in [0, V), the same for both engines.
-inline void feedBatch(const Model& m, Engine& a, Engine& b, Rng& rng, int64_t B) {
+// Random contexts and targets (every int input) in [0, V), the same for both engines.
+inline void feedBatch(const Model& m, Engine& a, Engine& b, Rng& rng) {
   const Graph& g = a.graph();
   int V = m.vocab.size();
-  for (int in : {m.contextInput, m.targetInput}) {
+  for (int in : g.inputs()) {
+    if (g[in].dtype != DType::I32) continue;
     std::vector<int32_t> v(static_cast<size_t>(numel(g[in].shape)));
     for (auto& x : v) x = static_cast<int32_t>(rng.below(static_cast<uint64_t>(V)));
     a.writeIndices(in, v);
@@ -66,7 +67,7 @@ inline void compareTraining(const Model& m, const std::string& label, const Comp
   jit.write(t.lr, lr);
   Rng rng(opts.seed + 100);
   for (int step = 0; step < opts.steps; ++step) {
-    feedBatch(m, ref, jit, rng, opts.batch);
+    feedBatch(m, ref, jit, rng);
     ref.run();
     jit.run();
     std::string at = fmt::format("{} B={} step {}", label, opts.batch, step);

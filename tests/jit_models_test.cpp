@@ -16,7 +16,10 @@ TEST_CASE("jit: every model in models/ trains like the interpreter") {
   for (const auto& entry : std::filesystem::directory_iterator(NETC_SOURCE_DIR "/models")) {
     if (entry.path().extension() != ".net") continue;
     Model m = loadShipped(entry.path().string());
-    for (int64_t B : {1, 7, 32}) {
+    // Batch 1 and an odd size everywhere; the lecture's 32 on the lecture model (compiles cost time).
+    std::vector<int64_t> batches = {1, 7};
+    if (entry.path().filename() == "mlp_kaiming.net") batches.push_back(32);
+    for (int64_t B : batches) {
       testing::CompareOptions o;
       o.batch = B;
       testing::compareTraining(m, entry.path().filename().string(), o);

@@ -28,6 +28,11 @@ llvm::Value* poly(llvm::IRBuilderBase& b, llvm::Value* x, std::initializer_list<
   for (; it != coeffs.end(); ++it) acc = fma(b, acc, x, c(x, *it));
   return acc;
 }
+// The clamps (minnum/maxnum) would turn a NaN input into a number; a NaN must stay visible (a diverging run
+// has to show a NaN loss), so it is passed through explicitly.
+llvm::Value* keepNaN(llvm::IRBuilderBase& b, llvm::Value* x, llvm::Value* r) {
+  return b.CreateSelect(b.CreateFCmpUNO(x, x), x, r);
+}
 llvm::Type* intTypeFor(llvm::IRBuilderBase& b, llvm::Value* x) {
   llvm::Type* i32 = b.getInt32Ty();
   if (auto* vt = llvm::dyn_cast<llvm::VectorType>(x->getType())) return llvm::VectorType::get(i32, vt->getElementCount());
@@ -48,7 +53,11 @@ llvm::Value* emitTanh(llvm::IRBuilderBase& b, llvm::Value* x) {
   llvm::Value* q = poly(b, x2, {1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
                                 4.89352518554385e-03});
   llvm::Value* t = b.CreateFDiv(p, q);
-  return minnum(b, maxnum(b, t, c(x, -1.0)), c(x, 1.0));
+  t = minnum(b, maxnum(b, t, c(x, -1.0)), c(x, 1.0));
+  // From |x| = 9 on, tanh rounds to exactly +-1 in float; the rational function stops a few ulp short.
+  llvm::Value* one = b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, c(x, 1.0), x);
+  t = b.CreateSelect(b.CreateFCmpOGE(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x), c(x, 9.0)), one, t);
+  return keepNaN(b, x, t);
 }
 
 llvm::Value* emitExp(llvm::IRBuilderBase& b, llvm::Value* x) {
@@ -69,7 +78,7 @@ llvm::Value* emitExp(llvm::IRBuilderBase& b, llvm::Value* x) {
     llvm::Value* bits = b.CreateShl(b.CreateAdd(k, llvm::ConstantInt::get(it, 127)), 23);
     return b.CreateBitCast(bits, x->getType());
   };
-  return b.CreateFMul(b.CreateFMul(er, pow2(half)), pow2(b.CreateSub(ni, half)));
+  return keepNaN(b, x, b.CreateFMul(b.CreateFMul(er, pow2(half)), pow2(b.CreateSub(ni, half))));
 }
 
 llvm::Value* emitLog(llvm::IRBuilderBase& b, llvm::Value* x) {

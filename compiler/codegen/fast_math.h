@@ -9,8 +9,10 @@ class IRBuilderBase;
 
 namespace netc::codegen {
 
-// |tanh(x)| <= 1 exactly for every input (infinities included); never NaN for a finite input.
+// |tanh(x)| <= 1 exactly for every input (infinities included); never NaN for a finite input; NaN stays NaN.
 llvm::Value* emitTanh(llvm::IRBuilderBase& b, llvm::Value* x);
+// exp(x) for x in [-87.3, 88.7]; below that 0-ish, above it saturates near FLT_MAX instead of overflowing to
+// inf; NaN stays NaN.
 llvm::Value* emitExp(llvm::IRBuilderBase& b, llvm::Value* x);
 llvm::Value* emitLog(llvm::IRBuilderBase& b, llvm::Value* x);
 llvm::Value* emitSigmoid(llvm::IRBuilderBase& b, llvm::Value* x);

@@ -1,4 +1,15 @@
+// Register-tiled matrix products. Every shape is a compile-time constant, so each product gets its own
+// loops with constant trip counts, and the remainders (a last partial vector of columns, leftover rows) are
+// separate straight-line code rather than run-time branches.
+//
+// The micro-kernel computes an MR x (NV*L) tile of C in MR*NV vector accumulators: for each k it loads NV
+// vectors of row k of op(B) and broadcasts MR scalars of column k of op(A) (any layout works for a broadcast,
+// so a transposed A costs nothing). A transposed B is first copied into scratch space as [K, N] so its rows
+// are contiguous. Each finished accumulator goes to KernelEmitter::emitResult, which stores it and applies
+// the fused epilogue (bias add, tanh, gradient chain, SGD update) while it is still in a register.
 #include "codegen/gemm.h"
+
+#include <fmt/format.h>
 
 #include "codegen/kernel_emitter.h"
 
@@ -20,13 +31,12 @@ Dims dims(const Graph& g, const Node& n) {
   return {n.shape[0], n.shape[1], ta ? a[0] : a[1], ta, tb};
 }
 
-}  // namespace
+int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
-int64_t matmulScratchBytes(const Graph& g, const Node& n) { return 0; }
+constexpr int64_t kMaxLanes = 16;  // scratch is sized for the widest vectors netc uses (AVX-512)
 
-// The straightforward triple loop: one dot product per result.
-void emitMatmul(KernelEmitter& k, const Node& n) {
-  Dims d = dims(k.g, n);
+// The plain triple loop: one dot product per result (the baseline the tiled code is checked against).
+void emitNaive(KernelEmitter& k, const Node& n, const Dims& d) {
   int A = n.inputs[0], B = n.inputs[1];
   auto& b = k.b;
   k.loop("i", d.M, [&](Value* i) {
@@ -35,15 +45,159 @@ void emitMatmul(KernelEmitter& k, const Node& n) {
       {
         KernelEmitter::Reassociate fast(b);
         acc = k.loop("k", d.K, {k.f32(0)}, [&](Value* kk, const std::vector<Value*>& s) {
-        Value* ai = d.ta ? b.CreateAdd(b.CreateMul(kk, k.i64(d.M)), i) : b.CreateAdd(b.CreateMul(i, k.i64(d.K)), kk);
-        Value* bi = d.tb ? b.CreateAdd(b.CreateMul(j, k.i64(d.K)), kk) : b.CreateAdd(b.CreateMul(kk, k.i64(d.N)), j);
-        Value* prod = b.CreateFMul(k.load(A, ai), k.load(B, bi));
-        return std::vector<Value*>{b.CreateFAdd(s[0], prod)};
+          Value* ai = d.ta ? b.CreateAdd(b.CreateMul(kk, k.i64(d.M)), i) : b.CreateAdd(b.CreateMul(i, k.i64(d.K)), kk);
+          Value* bi = d.tb ? b.CreateAdd(b.CreateMul(j, k.i64(d.K)), kk) : b.CreateAdd(b.CreateMul(kk, k.i64(d.N)), j);
+          return std::vector<Value*>{b.CreateFAdd(s[0], b.CreateFMul(k.load(A, ai), k.load(B, bi)))};
         });
       }
       k.emitResult(At{{i, j}}, acc[0]);
     });
   });
+}
+
+class TiledMatmul {
+ public:
+  TiledMatmul(KernelEmitter& k, const Node& n, const Dims& d) : k_(k), b_(k.b), n_(n), d_(d), L_(k.lanes()) {}
+
+  void emit() {
+    a_ = k_.ptr(n_.inputs[0]);
+    bRows_ = k_.ptr(n_.inputs[1]);
+    ldb_ = d_.N;
+    if (d_.tb) packTransposedB();
+    // Column blocks of NV vectors: a loop over the full-width ones, then one block for the rest, whose last
+    // vector may be partial (masked loads and stores).
+    const int64_t vecs = (d_.N + L_ - 1) / L_;
+    const int64_t nv = vecs <= 3 ? vecs : vecs % 2 == 0 ? 2 : 3;
+    const int64_t blockCols = nv * L_;
+    const int64_t fullBlocks = d_.N / blockCols;
+    const int64_t restCols = d_.N - fullBlocks * blockCols;
+    if (fullBlocks > 0)
+      k_.loop(base() + ".jb", fullBlocks, [&](Value* jb) {
+        rowBlocks(b_.CreateMul(jb, k_.i64(blockCols)), nv, nullptr);
+      }, KernelEmitter::Hint::Explicit);
+    if (restCols > 0) {
+      int64_t restVecs = (restCols + L_ - 1) / L_;
+      unsigned lastValid = static_cast<unsigned>(restCols - (restVecs - 1) * L_);
+      rowBlocks(k_.i64(fullBlocks * blockCols), restVecs, k_.laneMask(static_cast<unsigned>(L_), lastValid));
+    }
+  }
+
+ private:
+  std::string base() const { return k_.name(n_.id); }
+
+  // Rows per tile for `nv` column vectors: at most 12 accumulators, leaving registers for the row of B and the
+  // broadcast (16 vector registers on x86-64). Among the heights from half that up, one dividing M avoids a
+  // remainder; otherwise the remainder rows go one at a time.
+  int64_t rowsFor(int64_t nv) const {
+    int64_t most = std::max<int64_t>(1, 12 / nv);
+    for (int64_t mr = std::min(most, d_.M); mr >= (most + 1) / 2; --mr)
+      if (d_.M % mr == 0) return mr;
+    return std::min(most, d_.M);
+  }
+
+  void rowBlocks(Value* j0, int64_t nv, Value* lastMask) {
+    const int64_t mr = rowsFor(nv);
+    const int64_t full = d_.M / mr, rest = d_.M % mr;
+    if (full > 0)
+      k_.loop(base() + ".ib", full, [&](Value* ib) { tile(b_.CreateMul(ib, k_.i64(mr)), mr, j0, nv, lastMask); },
+              KernelEmitter::Hint::Explicit);
+    if (rest > 0)
+      k_.loop(base() + ".row", rest, [&](Value* r) { tile(b_.CreateAdd(r, k_.i64(full * mr)), 1, j0, nv, lastMask); },
+              KernelEmitter::Hint::Explicit);
+  }
+
+  Value* aAt(Value* i, Value* kk) {
+    Value* idx = d_.ta ? b_.CreateAdd(b_.CreateMul(kk, k_.i64(d_.M)), i) : b_.CreateAdd(b_.CreateMul(i, k_.i64(d_.K)), kk);
+    return b_.CreateAlignedLoad(k_.f32Ty(), k_.at(a_, idx, k_.f32Ty()), llvm::Align(4), "a");
+  }
+
+  // One mr x NV*L tile of C at rows [i0, i0+mr), columns from j0.
+  void tile(Value* i0, int64_t mr, Value* j0, int64_t nv, Value* lastMask) {
+    llvm::Type* vt = k_.vecTy(static_cast<unsigned>(L_));
+    std::vector<Value*> init(static_cast<size_t>(mr * nv), llvm::Constant::getNullValue(vt));
+    auto acc = k_.loop(base() + ".k", d_.K, init, [&](Value* kk, const std::vector<Value*>& c) {
+      std::vector<Value*> bv;
+      Value* rowStart = b_.CreateAdd(b_.CreateMul(kk, k_.i64(ldb_)), j0);
+      for (int64_t v = 0; v < nv; ++v)
+        bv.push_back(k_.loadVec(bRows_, b_.CreateAdd(rowStart, k_.i64(v * L_)), static_cast<unsigned>(L_),
+                                v == nv - 1 ? lastMask : nullptr, "b"));
+      std::vector<Value*> next(c.size());
+      for (int64_t r = 0; r < mr; ++r) {
+        Value* a = k_.splat(aAt(b_.CreateAdd(i0, k_.i64(r)), kk), static_cast<unsigned>(L_));
+        for (int64_t v = 0; v < nv; ++v) {
+          size_t at = static_cast<size_t>(r * nv + v);
+          next[at] = b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vt}, {a, bv[v], c[at]});
+        }
+      }
+      return next;
+    }, KernelEmitter::Hint::Explicit);
+    auto result = [&](Value* row, int64_t v, Value* value) {
+      At at{{row, b_.CreateAdd(j0, k_.i64(v * L_))}, static_cast<unsigned>(L_), v == nv - 1 ? lastMask : nullptr};
+      k_.emitResult(at, value);
+    };
+    if (k_.kernel.members.empty() || mr == 1) {
+      for (int64_t r = 0; r < mr; ++r)
+        for (int64_t v = 0; v < nv; ++v) result(b_.CreateAdd(i0, k_.i64(r)), v, acc[static_cast<size_t>(r * nv + v)]);
+      return;
+    }
+    // With an epilogue, park the tile in a stack buffer and run the epilogue once per row in a loop: the
+    // epilogue's code then exists once per column vector rather than once per accumulator.
+    Value* buf = tileBuffer(mr * nv * L_);
+    for (int64_t a = 0; a < mr * nv; ++a) k_.storeVec(buf, k_.i64(a * L_), acc[static_cast<size_t>(a)], nullptr);
+    k_.loop(base() + ".epi", mr, [&](Value* r) {
+      for (int64_t v = 0; v < nv; ++v) {
+        Value* at = b_.CreateMul(b_.CreateAdd(b_.CreateMul(r, k_.i64(nv)), k_.i64(v)), k_.i64(L_));
+        result(b_.CreateAdd(i0, r), v, k_.loadVec(buf, at, static_cast<unsigned>(L_), nullptr, "tile"));
+      }
+    }, KernelEmitter::Hint::Explicit);
+  }
+
+  Value* tileBuffer(int64_t floats) {
+    llvm::IRBuilderBase::InsertPointGuard keep(b_);
+    llvm::BasicBlock& entry = b_.GetInsertBlock()->getParent()->getEntryBlock();
+    b_.SetInsertPoint(&entry, entry.begin());
+    auto* buf = b_.CreateAlloca(llvm::ArrayType::get(k_.f32Ty(), static_cast<uint64_t>(floats)), nullptr, "tile");
+    buf->setAlignment(llvm::Align(64));
+    return buf;
+  }
+
+  // B is stored [N, K]; copy it to scratch as [K, ldb] (ldb = N rounded up to whole vectors).
+  void packTransposedB() {
+    Value* src = bRows_;
+    Value* dst = k_.scratch();
+    ldb_ = roundUp(d_.N, L_);
+    std::string base = k_.name(n_.inputs[1]) + ".T";
+    k_.loop(base + ".j", d_.N, [&](Value* j) {
+      k_.loop(base + ".k", d_.K, [&](Value* kk) {
+        Value* v = b_.CreateAlignedLoad(k_.f32Ty(), k_.at(src, b_.CreateAdd(b_.CreateMul(j, k_.i64(d_.K)), kk), k_.f32Ty()),
+                                        llvm::Align(4));
+        b_.CreateAlignedStore(v, k_.at(dst, b_.CreateAdd(b_.CreateMul(kk, k_.i64(ldb_)), j), k_.f32Ty()), llvm::Align(4));
+      }, KernelEmitter::Hint::Explicit);
+    }, KernelEmitter::Hint::Explicit);
+    bRows_ = dst;
+  }
+
+  KernelEmitter& k_;
+  llvm::IRBuilder<>& b_;
+  const Node& n_;
+  Dims d_;
+  int64_t L_;
+  Value* a_ = nullptr;
+  Value* bRows_ = nullptr;
+  int64_t ldb_ = 0;
+};
+
+}  // namespace
+
+int64_t matmulScratchBytes(const Graph& g, const Node& n) {
+  Dims d = dims(g, n);
+  return d.tb ? d.K * roundUp(d.N, kMaxLanes) * 4 : 0;
+}
+
+void emitMatmul(KernelEmitter& k, const Node& n) {
+  Dims d = dims(k.g, n);
+  if (!k.opts.tiledMatmul || k.lanes() < 2) emitNaive(k, n, d);
+  else TiledMatmul(k, n, d).emit();
 }
 
 }  // namespace netc::codegen

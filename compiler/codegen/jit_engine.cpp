@@ -126,4 +126,15 @@ double JitEngine::readScalar(int node) {
 
 void JitEngine::run() { code_->step()(arena_.get()); }
 
+std::vector<uint64_t> JitEngine::kernelTicks() const {
+  std::vector<uint64_t> out(plan_.profileOffset < 0 ? 0 : plan_.kernels.size());
+  if (!out.empty()) std::memcpy(out.data(), static_cast<char*>(arena_.get()) + plan_.profileOffset, out.size() * 8);
+  return out;
+}
+
+void JitEngine::resetKernelTicks() {
+  if (plan_.profileOffset >= 0)
+    std::memset(static_cast<char*>(arena_.get()) + plan_.profileOffset, 0, plan_.kernels.size() * 8);
+}
+
 }  // namespace netc

@@ -25,6 +25,9 @@ class JitEngine final : public Engine {
   void run() override;
 
   const codegen::Plan& plan() const { return plan_; }
+  // With CodegenOptions::plan.profile: time-stamp-counter ticks spent in each kernel since the last reset.
+  std::vector<uint64_t> kernelTicks() const;
+  void resetKernelTicks();
 
  private:
   void* bufferOf(int node, const char* what);  // checks the node and that it is stored

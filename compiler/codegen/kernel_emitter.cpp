@@ -80,15 +80,29 @@ Value* KernelEmitter::laneMask(unsigned lanes, unsigned valid) {
   return llvm::ConstantVector::get(bits);
 }
 
-void KernelEmitter::loop(const std::string& name, int64_t count, const std::function<void(Value*)>& body) {
-  loop(name, count, {}, [&](Value* i, const std::vector<Value*>&) {
-    body(i);
-    return std::vector<Value*>{};
-  });
+void KernelEmitter::loop(const std::string& name, int64_t count, const std::function<void(Value*)>& body, Hint hint) {
+  loop(
+      name, count, {},
+      [&](Value* i, const std::vector<Value*>&) {
+        body(i);
+        return std::vector<Value*>{};
+      },
+      hint);
+}
+
+// !llvm.loop metadata turning off unrolling and vectorisation of one loop.
+static llvm::MDNode* explicitLoopMetadata(llvm::LLVMContext& ctx) {
+  llvm::Metadata* noUnroll = llvm::MDNode::get(ctx, llvm::MDString::get(ctx, "llvm.loop.unroll.disable"));
+  llvm::Metadata* noVector = llvm::MDNode::get(
+      ctx, {llvm::MDString::get(ctx, "llvm.loop.vectorize.enable"),
+            llvm::ConstantAsMetadata::get(llvm::ConstantInt::getFalse(ctx))});
+  llvm::MDNode* md = llvm::MDNode::getDistinct(ctx, {nullptr, noUnroll, noVector});
+  md->replaceOperandWith(0, md);  // a loop ID refers to itself
+  return md;
 }
 
 std::vector<Value*> KernelEmitter::loop(const std::string& name, int64_t count, std::vector<Value*> init,
-                                        const CarriedBody& body) {
+                                        const CarriedBody& body, Hint hint) {
   if (count <= 0) return init;
   llvm::BasicBlock* pre = b.GetInsertBlock();
   llvm::Function* fn = pre->getParent();
@@ -112,7 +126,8 @@ std::vector<Value*> KernelEmitter::loop(const std::string& name, int64_t count, 
   iv->addIncoming(ivNext, latch);
   for (size_t k = 0; k < phis.size(); ++k) phis[k]->addIncoming(next[k], latch);
   auto* exit = llvm::BasicBlock::Create(b.getContext(), name + ".done", fn);
-  b.CreateCondBr(b.CreateICmpEQ(ivNext, i64(count)), exit, head);
+  llvm::BranchInst* back = b.CreateCondBr(b.CreateICmpEQ(ivNext, i64(count)), exit, head);
+  if (hint == Hint::Explicit) back->setMetadata(llvm::LLVMContext::MD_loop, explicitLoopMetadata(b.getContext()));
   b.SetInsertPoint(exit);
   return next;
 }

@@ -63,12 +63,16 @@ class KernelEmitter {
   llvm::Value* laneMask(unsigned lanes, unsigned valid);
 
   // ---- loops with constant trip counts ----
+  // What LLVM may do to a loop. Loops that are already written with explicit vectors, or that are cold
+  // remainders, say so: re-vectorising or unrolling them only multiplies code (and compile time).
+  enum class Hint { Auto, Explicit };
   // for i in [0, count): body(i). Blocks are named after `name`.
-  void loop(const std::string& name, int64_t count, const std::function<void(llvm::Value*)>& body);
+  void loop(const std::string& name, int64_t count, const std::function<void(llvm::Value*)>& body,
+            Hint hint = Hint::Auto);
   // The same with values carried between iterations (accumulators); returns their values after the loop.
   using CarriedBody = std::function<std::vector<llvm::Value*>(llvm::Value*, const std::vector<llvm::Value*>&)>;
   std::vector<llvm::Value*> loop(const std::string& name, int64_t count, std::vector<llvm::Value*> init,
-                                 const CarriedBody& body);
+                                 const CarriedBody& body, Hint hint = Hint::Auto);
   // Sets fast-math flags for sums whose order does not matter here (the interpreter is the reference for
   // accuracy): they let LLVM vectorise reductions and contract multiply-adds. Restored on destruction.
   class Reassociate {

@@ -111,23 +111,40 @@ class Builder {
     return f;
   }
 
-  // A fused elementwise group: one loop per (merged) dimension, the members evaluated in the innermost.
+  // A fused elementwise group: one loop per (merged) dimension, the innermost written with explicit vectors
+  // (plus a scalar loop for the last few elements), the members evaluated in registers inside it.
   void emitLoopNest(KernelEmitter& ke, const Kernel& k) {
     const Shape& dom = ke.iterationDomain();
-    std::string base = ke.name(k.members.back());
+    const std::string base = ke.name(k.members.back());
+    const int64_t L = ke.lanes();
     At at;
+    auto innermost = [&](int64_t n) {
+      int64_t full = n / L, rest = n % L;
+      if (full > 0)
+        ke.loop(base + ".vec", full, [&](llvm::Value* i) {
+          at.idx.push_back(b_.CreateMul(i, b_.getInt64(L), "", true, true));
+          at.lanes = static_cast<unsigned>(L);
+          ke.emitMembers(at, {});
+          at.lanes = 1;
+          at.idx.pop_back();
+        }, KernelEmitter::Hint::Explicit);
+      if (rest > 0)
+        ke.loop(base + ".rest", rest, [&](llvm::Value* i) {
+          at.idx.push_back(b_.CreateAdd(i, b_.getInt64(full * L), "", true, true));
+          ke.emitMembers(at, {});
+          at.idx.pop_back();
+        }, KernelEmitter::Hint::Explicit);
+    };
     std::function<void(size_t)> nest = [&](size_t d) {
-      if (d == dom.size()) {
-        ke.emitMembers(at, {});
-        return;
-      }
+      if (d + 1 == dom.size()) return innermost(dom[d]);
       ke.loop(fmt::format("{}.i{}", base, d), dom[d], [&](llvm::Value* i) {
         at.idx.push_back(i);
         nest(d + 1);
         at.idx.pop_back();
       });
     };
-    nest(0);
+    if (dom.empty()) ke.emitMembers(at, {});  // a scalar
+    else nest(0);
   }
 
   void stepFunction(const std::vector<llvm::Function*>& fns) {
@@ -146,7 +163,17 @@ class Builder {
       }
       if (kernelScratch(g_, k) > 0)
         args.push_back(b_.CreateInBoundsGEP(b_.getInt8Ty(), arena, b_.getInt64(p_.scratchOffset), "scratch"));
+      if (p_.profileOffset < 0) {
+        b_.CreateCall(fns[i], args);
+        continue;
+      }
+      // Profiling: add the kernel's time-stamp-counter ticks to its slot.
+      llvm::Value* t0 = b_.CreateIntrinsic(llvm::Intrinsic::readcyclecounter, {}, {});
       b_.CreateCall(fns[i], args);
+      llvm::Value* t1 = b_.CreateIntrinsic(llvm::Intrinsic::readcyclecounter, {}, {});
+      llvm::Value* slot = b_.CreateInBoundsGEP(b_.getInt8Ty(), arena, b_.getInt64(p_.profileOffset + 8 * i));
+      llvm::Value* sum = b_.CreateAdd(b_.CreateLoad(b_.getInt64Ty(), slot), b_.CreateSub(t1, t0));
+      b_.CreateStore(sum, slot);
     }
     b_.CreateRetVoid();
   }

@@ -1,13 +1,15 @@
-// Fusion: greedy, in graph order. An elementwise node joins the kernel of one of its producers when it has
-// that kernel's iteration domain and joining creates no cycle between kernels; a kernel op that hands its
-// results out one by one (matmul) accepts its elementwise consumers as an epilogue. Memory: every value that
-// leaves its kernel or that a user may read gets a fixed, cache-line aligned buffer in one arena.
+// Fusion, in two steps: elementwise nodes pull their elementwise producers into their loop when every use of
+// the producer is in that loop (walking from the loss back), then a kernel op that hands its results out one
+// by one (matmul) takes the elementwise group consuming it as its epilogue. No merge may create a cycle
+// between kernels. Memory: every value that leaves its kernel or that a user may read gets a fixed,
+// cache-line aligned buffer in one arena.
 #include "codegen/plan.h"
 
 #include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <functional>
+#include <map>
 #include <queue>
 
 #include "codegen/gemm.h"
@@ -91,63 +93,121 @@ class Planner {
       }
   }
 
-  // Merging node `n` into kernel `k` is legal when no path leaves the kernel and comes back to n (or the
-  // reverse) through a node outside both: such a path would need the kernel to run both before and after it.
-  bool canMerge(int k, int n) const {
-    const std::vector<int> nodes = kernels_[k].nodes();
-    auto inside = [&](int z) { return z == n || kernelOfNode_[z] == k; };
+  // Merging two sets of nodes into one kernel is legal when no path leaves one set and enters the other
+  // through a node outside both: the merged kernel would have to run both before and after that node.
+  bool canMerge(const std::vector<int>& a, const std::vector<int>& b) const {
+    Bits inA(n_), inAB(n_), ancB(n_);
+    for (int v : a) inA.set(v), inAB.set(v);
+    for (int v : b) inAB.set(v), ancB.unite(anc_[v]);
+    auto reachesFrom = [&](int z, const std::vector<int>& set) {
+      for (int v : set)
+        if (anc_[z].test(v)) return true;
+      return false;
+    };
     for (int z = 0; z < n_; ++z) {
-      if (inside(z)) continue;
-      bool zReachesN = anc_[n].test(z), zFromN = anc_[z].test(n);
-      if (!zReachesN && !zFromN) continue;
-      for (int m : nodes) {
-        if (zReachesN && anc_[z].test(m)) return false;  // m -> z -> n
-        if (zFromN && anc_[m].test(z)) return false;     // n -> z -> m
-      }
+      if (inAB.test(z)) continue;
+      if (ancB.test(z) && reachesFrom(z, a)) return false;  // a -> z -> b
+    }
+    Bits ancA(n_);
+    for (int v : a) ancA.unite(anc_[v]);
+    for (int z = 0; z < n_; ++z) {
+      if (inAB.test(z)) continue;
+      if (ancA.test(z) && reachesFrom(z, b)) return false;  // b -> z -> a
     }
     return true;
   }
 
+  std::vector<int> membersOf(int k) const {
+    std::vector<int> out;
+    for (int v = 0; v < n_; ++v)
+      if (kernelOfNode_[v] == k) out.push_back(v);
+    return out;
+  }
+
+  void mergeInto(int dst, int src) {
+    for (int v = 0; v < n_; ++v)
+      if (kernelOfNode_[v] == src) kernelOfNode_[v] = dst;
+  }
+
   void formKernels() {
     kernelOfNode_.assign(n_, -1);
+    users_.assign(n_, {});
+    for (const Node& n : g_.nodes)
+      for (int in : n.inputs) users_[in].push_back(n.id);
+    // Every computing node starts as its own kernel; reshapes and sources compute nothing.
+    int count = 0;
     for (const Node& n : g_.nodes) {
       if (isSource(n) || isOp(n, "reshape")) continue;
       if (!isElementwise(n) && !n.op->emitKernel)
         fail(g_.source, n.loc, fmt::format("internal error: op '{}' has no code generator", n.op->name));
-      if (opts_.fuse && isElementwise(n) && tryJoin(n)) continue;
-      Kernel k;
-      if (isElementwise(n)) {
-        k.kind = Kernel::Loop;
-        k.members = {n.id};
-      } else {
-        k.kind = Kernel::Op;
-        k.root = n.id;
+      kernelOfNode_[n.id] = count++;
+    }
+    if (opts_.fuse) {
+      fuseProducersIntoConsumers();
+      foldEpilogues();
+    }
+    // Renumber densely and describe each kernel.
+    std::map<int, int> dense;
+    for (int v = 0; v < n_; ++v) {
+      int k = kernelOfNode_[v];
+      if (k < 0) continue;
+      if (!dense.count(k)) {
+        dense[k] = static_cast<int>(kernels_.size());
+        kernels_.emplace_back();
       }
-      k.domain = n.shape;
-      kernelOfNode_[n.id] = static_cast<int>(kernels_.size());
-      kernels_.push_back(std::move(k));
+      Kernel& K = kernels_[dense[k]];
+      kernelOfNode_[v] = dense[k];
+      if (isElementwise(g_[v])) K.members.push_back(v);
+      else K.root = v;
+    }
+    for (Kernel& K : kernels_) {
+      K.kind = K.root >= 0 ? Kernel::Op : Kernel::Loop;
+      K.domain = g_[K.root >= 0 ? K.root : K.members.front()].shape;
     }
   }
 
-  bool tryJoin(const Node& n) {
-    for (int in : n.inputs) {
-      int k = kernelOfNode_[in];
-      if (k < 0) continue;
-      const Kernel& K = kernels_[k];
-      if (K.domain != n.shape) continue;
-      if (K.kind == Kernel::Op && !acceptsEpilogue(g_[K.root])) continue;
-      // An in-place update must not run inside a kernel whose main loop still reads the old parameter.
-      if (isOp(n, "sgd") && K.kind == Kernel::Op) {
-        bool reads = false;
-        for (int r : g_[K.root].inputs) reads = reads || aliasRoot(g_, r) == n.inputs[0];
-        if (reads) continue;
+  // Walking from the loss back, an elementwise node pulls in each elementwise producer of its shape whose
+  // every user is already in its kernel: the producer's value then never needs to leave registers (the tanh
+  // gradient chain 1 - h*h times dh becomes one loop). A producer with users elsewhere stays where it is, so
+  // nothing is computed twice and no extra buffer appears.
+  void fuseProducersIntoConsumers() {
+    for (int v = n_ - 1; v >= 0; --v) {
+      const Node& n = g_[v];
+      if (!isElementwise(n)) continue;
+      int k = kernelOfNode_[v];
+      for (int p : n.inputs) {
+        const Node& pn = g_[p];
+        if (!isElementwise(pn) || kernelOfNode_[p] == k || pn.shape != n.shape) continue;
+        bool allUsersHere = true;
+        for (int u : users_[p]) allUsersHere = allUsersHere && kernelOfNode_[u] == k;
+        if (!allUsersHere || !canMerge(membersOf(k), membersOf(kernelOfNode_[p]))) continue;
+        mergeInto(k, kernelOfNode_[p]);
       }
-      if (!canMerge(k, n.id)) continue;
-      kernels_[k].members.push_back(n.id);
-      kernelOfNode_[n.id] = k;
-      return true;
     }
-    return false;
+  }
+
+  // A matrix product hands each result to the elementwise group that consumes it (bias add and tanh, the
+  // gradient chain, an SGD update), so the product's output need not be stored and reloaded.
+  void foldEpilogues() {
+    for (const Node& m : g_.nodes) {
+      if (!acceptsEpilogue(m)) continue;
+      int km = kernelOfNode_[m.id];
+      for (int u : users_[m.id]) {
+        int ku = kernelOfNode_[u];
+        if (ku < 0 || ku == km || !isElementwise(g_[u]) || g_[u].shape != m.shape) continue;
+        std::vector<int> group = membersOf(ku);
+        bool loopOnly = true, readsUpdated = false;
+        for (int v : group) {
+          loopOnly = loopOnly && isElementwise(g_[v]);
+          // An in-place update must not run inside a kernel whose main loop still reads the old parameter.
+          if (isOp(g_[v], "sgd"))
+            for (int r : m.inputs) readsUpdated = readsUpdated || aliasRoot(g_, r) == g_[v].inputs[0];
+        }
+        if (!loopOnly || readsUpdated || !canMerge(membersOf(km), group)) continue;
+        mergeInto(km, ku);
+        break;
+      }
+    }
   }
 
   // Topological order of the kernels, preferring graph order (smallest first node) among the ready ones.
@@ -244,6 +304,10 @@ class Planner {
     plan_.scratchOffset = at;
     plan_.scratchBytes = scratch;
     at += (scratch + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
+    if (opts_.profile) {
+      plan_.profileOffset = at;
+      at += (static_cast<int64_t>(plan_.kernels.size()) * 8 + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
+    }
     plan_.arenaBytes = std::max<int64_t>(at, kArenaAlign);
   }
 
@@ -255,6 +319,7 @@ class Planner {
   std::vector<Bits> anc_;
   std::vector<Kernel> kernels_;  // in formation order, before scheduling
   std::vector<int> kernelOfNode_;
+  std::vector<std::vector<int>> users_;
   Plan plan_;
 };
 

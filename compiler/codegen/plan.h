@@ -11,6 +11,7 @@ namespace netc::codegen {
 
 struct PlanOptions {
   bool fuse = true;  // false: one kernel per node (the simple baseline the tests compare against)
+  bool profile = false;  // reserve one 64-bit tick counter per kernel (netc bench --kernels)
 };
 
 // One generated function. A Loop kernel is a fused group of elementwise nodes evaluated in registers over one
@@ -34,6 +35,7 @@ struct Plan {
   std::vector<int64_t> offset;  // storage node -> byte offset in the arena, -1 when it owns no buffer
   std::vector<int64_t> bytes;   // storage node -> buffer size in bytes
   int64_t scratchOffset = 0, scratchBytes = 0;  // per-kernel temporary space (packed matrices), shared
+  int64_t profileOffset = -1;                   // PlanOptions::profile: uint64 ticks per kernel, else -1
   int64_t arenaBytes = 0;
 
   bool stored(int node) const { return storage[node] >= 0; }

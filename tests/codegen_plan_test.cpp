@@ -1,0 +1,126 @@
+// The fusion and memory plan: what the lecture MLP's kernels fuse, and invariants every plan must keep (each
+// computing node in one kernel, kernels in dependency order, parameter updates after every read of the old
+// value, disjoint aligned buffers) on every shipped model, fused and unfused.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "autodiff/autodiff.h"
+#include "codegen/plan.h"
+#include "lower/model.h"
+#include "ops/op.h"
+
+using namespace netc;
+using codegen::Plan;
+
+namespace {
+
+Graph trainingStep(const std::string& file, int64_t batch) {
+  LowerOptions o;
+  o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
+  Model m = loadModel(NETC_SOURCE_DIR "/models/" + file, o);
+  return bindBatch(buildTrainingGraph(m.graph).graph, batch);
+}
+
+bool is(const Graph& g, int v, std::string_view op) { return g[v].op->name == op; }
+
+// The kernel that computes the value node v reads (reshapes are views of their source).
+int producerKernel(const Graph& g, const Plan& p, int v) { return p.kernelOf[codegen::aliasRoot(g, v)]; }
+
+void checkInvariants(const Graph& g, const Plan& p) {
+  for (int v = 0; v < g.size(); ++v) {
+    bool computes = g[v].op->cls != OpDef::Source && !is(g, v, "reshape");
+    INFO(g.valueName(v));
+    CHECK((p.kernelOf[v] >= 0) == computes);
+    if (!g[v].name.empty() || v == g.loss) CHECK(p.stored(v));
+    for (int in : g[v].inputs) {
+      int k = producerKernel(g, p, in);
+      if (computes && k >= 0) CHECK(k <= p.kernelOf[v]);  // producers run first (or in the same kernel)
+    }
+    if (is(g, v, "sgd")) {
+      int param = g[v].inputs[0];
+      CHECK(p.storage[v] == param);  // updated in place
+      for (int r = 0; r < g.size(); ++r)
+        for (int in : g[r].inputs)
+          if (r != v && !is(g, r, "reshape") && codegen::aliasRoot(g, in) == param && p.kernelOf[r] != p.kernelOf[v])
+            CHECK_MESSAGE(p.kernelOf[r] < p.kernelOf[v], g.valueName(r), " reads ", g.valueName(param),
+                          " after its update");
+    }
+  }
+  // Buffers: aligned, inside the arena, pairwise disjoint (scratch included).
+  std::vector<std::pair<int64_t, int64_t>> spans;
+  for (int v = 0; v < g.size(); ++v)
+    if (p.offset[v] >= 0) spans.push_back({p.offset[v], p.offset[v] + p.bytes[v]});
+  if (p.scratchBytes > 0) spans.push_back({p.scratchOffset, p.scratchOffset + p.scratchBytes});
+  std::sort(spans.begin(), spans.end());
+  for (size_t i = 0; i < spans.size(); ++i) {
+    CHECK(spans[i].first % codegen::kArenaAlign == 0);
+    CHECK(spans[i].second <= p.arenaBytes);
+    if (i > 0) CHECK(spans[i - 1].second <= spans[i].first);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("plan: the lecture MLP's kernels") {
+  Graph g = trainingStep("mlp_kaiming.net", 32);
+  Plan p = codegen::makePlan(g);
+  checkInvariants(g, p);
+  int hpre = g.find("hpre"), h = g.find("h");
+  // Forward: the bias add and tanh are the epilogue of the first matrix product, whose raw result is never stored.
+  int k = p.kernelOf[h];
+  REQUIRE(p.kernels[k].root >= 0);
+  CHECK(is(g, p.kernels[k].root, "matmul"));
+  CHECK(p.kernelOf[hpre] == k);
+  CHECK(!p.stored(p.kernels[k].root));
+  // Backward: the tanh gradient (1 - h*h) * dh is one kernel with the product computing dh.
+  int mulHH = -1, sub = -1, chain = -1;
+  for (int v = 0; v < g.size(); ++v) {
+    if (g[v].gradOf != h) continue;
+    if (is(g, v, "mul") && g[v].inputs[0] == h && g[v].inputs[1] == h) mulHH = v;
+    if (is(g, v, "sub")) sub = v;
+    if (is(g, v, "mul") && sub >= 0 && g[v].inputs[0] == sub) chain = v;
+  }
+  REQUIRE(mulHH >= 0);
+  REQUIRE(sub >= 0);
+  REQUIRE(chain >= 0);
+  CHECK(p.kernelOf[mulHH] == p.kernelOf[sub]);
+  CHECK(p.kernelOf[sub] == p.kernelOf[chain]);
+  CHECK(!p.stored(mulHH));
+  CHECK(!p.stored(sub));
+  CHECK(is(g, p.kernels[p.kernelOf[chain]].root, "matmul"));
+  // Updates: the weight matrices are updated in the epilogue of their gradient's product.
+  for (const char* w : {"W1", "W2"}) {
+    int next = g.find(std::string(w) + ".next");
+    int grad = g.find(std::string("grad.") + w);
+    REQUIRE(next >= 0);
+    CHECK(p.kernelOf[next] == p.kernelOf[grad]);
+  }
+  // Eleven kernels would be the minimum without horizontal fusion; the unfused plan has one per node.
+  Plan unfused = codegen::makePlan(g, {.fuse = false});
+  checkInvariants(g, unfused);
+  CHECK(p.kernels.size() < unfused.kernels.size());
+  CHECK(p.arenaBytes < unfused.arenaBytes);
+}
+
+TEST_CASE("plan: invariants hold for every shipped model, fused and not, at batch 1 and 7") {
+  for (const auto& entry : std::filesystem::directory_iterator(NETC_SOURCE_DIR "/models")) {
+    if (entry.path().extension() != ".net") continue;
+    for (int64_t batch : {1, 7}) {
+      Graph g = trainingStep(entry.path().filename().string(), batch);
+      INFO(entry.path().filename().string(), " batch ", batch);
+      checkInvariants(g, codegen::makePlan(g));
+      checkInvariants(g, codegen::makePlan(g, {.fuse = false}));
+    }
+  }
+}
+
+TEST_CASE("plan: the printout names every kernel and buffer") {
+  Graph g = trainingStep("mlp_kaiming.net", 32);
+  Plan p = codegen::makePlan(g);
+  std::string text = codegen::printPlan(g, p);
+  for (const auto& k : p.kernels) CHECK(text.find(k.name) != std::string::npos);
+  CHECK(text.find("epilogue %h:f32[32,200]") != std::string::npos);
+  CHECK(text.find("(also %W1.next)") != std::string::npos);
+}
