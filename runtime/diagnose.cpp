@@ -118,7 +118,8 @@ std::vector<Finding> diagnose(const StatsSnapshot& s, const DiagnosisContext& c,
   for (const ProbeStats& p : s.probes)
     if (p.tanh)
       for (Finding& f : tanhLayer(p, c)) out.push_back(std::move(f));
-  for (Finding& f : updateRatios(s)) out.push_back(std::move(f));
+  if (!initial)
+    for (Finding& f : updateRatios(s)) out.push_back(std::move(f));
   return out;
 }
 

@@ -28,7 +28,7 @@ const char* const kReportPage = R"PAGE(<!doctype html>
   svg .axis { stroke: #8a93a3; stroke-width: 1; }
   svg .grid { stroke: #eceff4; stroke-width: 1; }
   svg .guide { stroke: #c0392b; stroke-dasharray: 5 4; stroke-width: 1.2; }
-  .masks { display: flex; gap: 16px; }
+  .masks { display: flex; flex-direction: column; gap: 10px; }
   .masks canvas { image-rendering: pixelated; border: 1px solid #8a93a3; background: #000; }
   .legend span { display: inline-block; margin-right: 14px; font-size: 12px; }
   .legend i { display: inline-block; width: 12px; height: 3px; margin-right: 5px; vertical-align: middle; }
@@ -81,6 +81,19 @@ const char* const kReportPage = R"PAGE(<!doctype html>
     return out;
   }
 
+  // 1, 2, 5 (and 3 when few) times powers of ten inside [lo, hi], for log axes.
+  function logTicks(lo, hi) {
+    for (const mults of [[1, 2, 3, 5], [1, 2, 5], [1, 3], [1]]) {
+      const out = [];
+      for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++)
+        for (const m of mults) {
+          const v = +(m * Math.pow(10, e)).toPrecision(6);
+          if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v);
+        }
+      if (out.length <= 8 || mults.length === 1) return out.length ? out : [lo, hi];
+    }
+  }
+
   // A figure box: title, plot area, explanation. Drawing errors mark the figure instead of stopping the page.
   function figure(parent, kind, title, explanation, draw) {
     const fig = el('figure', { class: 'fig', 'data-kind': kind }, parent);
@@ -106,7 +119,7 @@ const char* const kReportPage = R"PAGE(<!doctype html>
     const y0 = fy(yr[0]), y1 = fy(yr[1]);
     const X = v => M.l + (v - xr[0]) / ((xr[1] - xr[0]) || 1) * pw;
     const Y = v => M.t + ph - (fy(v) - y0) / ((y1 - y0) || 1) * ph;
-    const yt = opt.logY ? ticks(y0, y1, 5).map(t => Math.pow(10, t)) : ticks(yr[0], yr[1], 5);
+    const yt = opt.logY ? logTicks(yr[0], yr[1]) : ticks(yr[0], yr[1], 5);
     for (const t of yt) {
       sv('line', { class: 'grid', x1: M.l, x2: W - M.r, y1: Y(t), y2: Y(t) }, svg);
       sv('text', { x: M.l - 6, y: Y(t) + 4, 'text-anchor': 'end' }, svg, opt.yFormat ? opt.yFormat(t) : fmt(t));
@@ -143,7 +156,7 @@ const char* const kReportPage = R"PAGE(<!doctype html>
     const f = frame(plot, xr, yr, opt);
     for (const g of opt.guides || []) {
       sv('line', { class: 'guide', x1: M.l, x2: W - M.r, y1: f.Y(g.y), y2: f.Y(g.y) }, f.svg);
-      sv('text', { x: W - M.r - 4, y: f.Y(g.y) - 4, 'text-anchor': 'end' }, f.svg, g.label);
+      sv('text', { x: M.l + 6, y: f.Y(g.y) - 5, 'text-anchor': 'start', style: 'fill:#c0392b' }, f.svg, g.label);
     }
     series.forEach((s, i) => {
       const color = s.color || COLORS[i % COLORS.length];
@@ -154,8 +167,9 @@ const char* const kReportPage = R"PAGE(<!doctype html>
         pen = true;
       }
       if (d) sv('path', { d, fill: 'none', stroke: color, 'stroke-width': s.width || 1.5 }, f.svg);
-      if (s.points.length === 1 && ok(s.points[0][1]))
-        sv('circle', { cx: f.X(s.points[0][0]), cy: f.Y(s.points[0][1]), r: 3, fill: color }, f.svg);
+      if (s.dots || s.points.length === 1)
+        for (const [x, y] of s.points)
+          if (ok(y)) sv('circle', { cx: f.X(x), cy: f.Y(y), r: 3.5, fill: color, stroke: '#fff' }, f.svg);
       s.color = color;
     });
     legend(plot, series);
@@ -192,9 +206,10 @@ const char* const kReportPage = R"PAGE(<!doctype html>
     const box = el('div', {}, parent);
     el('div', { style: 'font-size:12px;margin-bottom:3px' }, box, caption);
     const c = el('canvas', { width: units, height: rows }, box);
-    const scale = Math.max(1, Math.floor(290 / Math.max(units, 1)));
+    // Stretched to the figure's width; rows twice as tall as columns are wide, since there are fewer of them.
+    const scale = Math.max(1, Math.floor(600 / Math.max(units, 1)));
     c.style.width = units * scale + 'px';
-    c.style.height = rows * scale * 2 + 'px';
+    c.style.height = Math.min(rows * scale * 2, 320) + 'px';
     const ctx = c.getContext('2d');
     const img = ctx.createImageData(units, rows);
     return { box, ctx, img, c };
@@ -237,13 +252,13 @@ const char* const kReportPage = R"PAGE(<!doctype html>
     'initialisation (the hockey stick); a dev loss pulling away above the training loss means overfitting.',
     plot => {
       const V = D.vocab;
-      const series = [{ label: 'train (minibatches)', points: D.train }, { label: 'dev (whole split)', points: D.dev, width: 2.2 }];
+      const series = [{ label: 'train (minibatches)', points: D.train }, { label: 'dev (whole split)', points: D.dev, width: 2.2, dots: true }];
       lineChart(plot, series, { logY: true, xLabel: 'step', yLabel: 'loss',
                                 guides: V > 1 ? [{ y: Math.log(V), label: 'uniform guess ln ' + V }] : [] });
     });
 
   for (const p of D.probes) {
-    el('h2', {}, figs, (p.tanh ? 'Layer ' : 'Value ') + p.name + (p.logits ? ' (logits)' : ''));
+    el('h2', {}, figs, p.tanh ? 'Layer ' + p.name : p.logits ? (p.name === 'logits' ? 'Logits' : 'Logits (' + p.name + ')') : 'Value ' + p.name);
     const grid = el('div', { class: 'grid' }, figs);
     const when = [{ label: 'step ' + p.first }, { label: 'step ' + p.last }];
     if (p.hist)

@@ -34,6 +34,24 @@ std::string histLine(const std::string& label, const Histogram& h) {
   return fmt::format("    {:<14}{:>4} |{}| {}{}\n", label, h.lo, sparkline(h), h.hi, outside);
 }
 
+// Words filled into lines of at most `width` columns, every line after the first indented by `indent`.
+std::string wrap(const std::string& text, size_t width, size_t indent) {
+  std::string out, line;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    std::string word = text.substr(start, end - start);
+    start = end + 1;
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      out += line + "\n" + std::string(indent, ' ');
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+  }
+  return out + line;
+}
+
 }  // namespace
 
 std::string formatSummary(const StatsSnapshot& s, const std::vector<Finding>& findings, const std::string& title) {
@@ -47,9 +65,10 @@ std::string formatSummary(const StatsSnapshot& s, const std::vector<Finding>& fi
       out += fmt::format("    {:<14}{:>9}{:>9}{:>9}{:>11}{:>11}\n", p.name, fixed(p.mean), fixed(p.std),
                          p.tanh ? fixed(p.preStd) : "-", sat, dead);
     }
-    if (std::any_of(s.probes.begin(), s.probes.end(), [](const ProbeStats& p) { return p.tanh; }))
+    auto tanh = std::find_if(s.probes.begin(), s.probes.end(), [](const ProbeStats& p) { return p.tanh; });
+    if (tanh != s.probes.end())
       out += fmt::format("    (saturated: |t| > {}; dead: |t| > 0.99 for every example of the batch)\n",
-                         s.probes.front().tanh ? s.probes.front().saturation : s.probes.back().saturation);
+                         tanh->saturation);
     for (const ProbeStats& p : s.probes) {
       if (!p.spec.hist) continue;
       out += histLine(p.name, p.hist);
@@ -63,7 +82,8 @@ std::string formatSummary(const StatsSnapshot& s, const std::vector<Finding>& fi
       out += fmt::format("    {:<14}{:>11}{:>11}{:>11}{:>20}\n", p.name, fmt::format("{:.3g}", p.gradStd),
                          fmt::format("{:.3g}", p.dataStd), fixed(p.gradToData, 4), fixed(p.updateToData, 2));
   }
-  for (const Finding& f : findings) out += fmt::format("  {} {}\n", f.level == Finding::Warning ? "!" : "ok", f.text);
+  for (const Finding& f : findings)
+    out += fmt::format("  {:<2} {}\n", f.level == Finding::Warning ? "!" : "ok", wrap(f.text, 100, 5));
   return out;
 }
 

@@ -25,12 +25,31 @@ bool allFinite(const WeightMap& w) {
 }  // namespace
 
 Trainer::Trainer(const Model& m, const TrainSpec& spec, EngineKind kind)
-    : model_(m), spec_(spec), tg_(buildTrainingGraph(m.graph)), eval_(m, kind) {
+    : model_(m), spec_(spec), kind_(kind), tg_(buildTrainingGraph(m.graph)), eval_(m, kind) {
   if (m.contextInput < 0 || m.targetInput < 0)
     fail(fmt::format("{}: training needs the inputs x (int[B, T]) and y (int[B])", m.name));
   engine_ = makeEngine(bindBatch(tg_.graph, spec_.batch), kind);
   // The same seed as `netc init --seed`, so a run starts from the weights that command writes.
   loadParams(*engine_, initParams(m.graph, spec_.seed), "initialisation");
+}
+
+void Trainer::enableProbes(const InstrumentOptions& options) {
+  Instrumented inst = instrument(tg_, options);
+  probePlan_ = inst.plan;
+  probeEngine_ = makeEngine(bindBatch(inst.graph, spec_.batch), kind_);
+}
+
+// Every node of the plain graph keeps its id in the instrumented one, so the same writes and reads serve both.
+Engine& Trainer::stepEngine(bool probe) {
+  ran_ = probe && probeEngine_ ? probeEngine_.get() : engine_.get();
+  if (ran_ != engine_.get())
+    for (int p : engine_->graph().params()) ran_->write(p, engine_->read(p));
+  return *ran_;
+}
+
+void Trainer::afterStep() {
+  if (ran_ != engine_.get())
+    for (int p : engine_->graph().params()) engine_->write(p, ran_->read(p));
 }
 
 void Trainer::setWeights(const WeightMap& w, const std::string& what) { loadParams(*engine_, w, what); }
@@ -48,11 +67,12 @@ SplitLosses Trainer::evaluate(const Dataset& d, bool test) {
 }
 
 std::string Trainer::findNonFinite() {
-  const Graph& g = engine_->graph();
+  Engine& e = ran_ ? *ran_ : *engine_;
+  const Graph& g = e.graph();
   for (int p : g.params()) {
-    bool value = !allFinite(engine_->read(p));
+    bool value = !allFinite(e.read(p));
     auto it = tg_.grads.find(p);
-    bool grad = it != tg_.grads.end() && !allFinite(engine_->read(it->second));
+    bool grad = it != tg_.grads.end() && !allFinite(e.read(it->second));
     if (value || grad)
       return fmt::format("parameter '{}' (line {}) has non-finite {}", g[p].name, g[p].loc.line,
                          value && grad ? "values and gradient" : value ? "values" : "gradient");
@@ -113,20 +133,22 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
       yb[b] = tr.y[k];
     }
     const double lr = spec_.learningRate(i);
-    engine_->writeIndices(contextIn, xb);
-    engine_->writeIndices(targetIn, yb);
-    engine_->write(lrIn, std::span(&lr, 1));
-    engine_->run();
-    const double loss = engine_->readScalar(lossNode);
+    const bool last = i + 1 == spec_.steps, probe = i % spec_.probeEvery == 0 || last;
+    Engine& e = stepEngine(probe);
+    e.writeIndices(contextIn, xb);
+    e.writeIndices(targetIn, yb);
+    e.write(lrIn, std::span(&lr, 1));
+    e.run();
+    const double loss = e.readScalar(lossNode);
     if (!std::isfinite(loss))
       return diverge(i, fmt::format("the minibatch loss is {}", std::isnan(loss) ? "NaN" : loss > 0 ? "+inf" : "-inf"));
     commit();
     if (i == 0) r.initialLoss = loss;
     r.lastLoss = loss, r.lastGoodStep = i, r.done = i + 1;
+    afterStep();
     for (auto* o : observers) o->onStep(i, loss, lr);
-    const bool last = i + 1 == spec_.steps;
-    if (i % spec_.probeEvery == 0 || last)
-      for (auto* o : observers) o->onProbe(*engine_, i, loss);
+    if (probe)
+      for (auto* o : observers) o->onProbe(e, i, loss);
     const bool eval = last || (spec_.evalEvery > 0 && (i + 1) % spec_.evalEvery == 0);
     if (eval || (i + 1) % spec_.logEvery == 0) {
       pending = weights();

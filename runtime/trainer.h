@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "autodiff/autodiff.h"
+#include "instrument/instrument.h"
 #include "interp/engine.h"
 #include "lower/model.h"
 #include "runtime/dataset.h"
@@ -31,7 +32,8 @@ class TrainObserver {
   // Every step; must be cheap (no allocation), it runs 200000 times.
   virtual void onStep(int64_t step, double loss, double lr) {}
   // Step 0, every probe_every steps and the last step. The engine still holds this step's forward values
-  // (its parameters already carry this step's update), so probes can read activations and gradients.
+  // (its parameters already carry this step's update), so probes can read activations and gradients. With
+  // enableProbes() it is the instrumented engine, holding the statistics nodes of probePlan() too.
   virtual void onProbe(Engine& e, int64_t step, double loss) {}
   // Full-split losses after `done` updates: at each eval_every and at the end.
   virtual void onEval(int64_t done, const SplitLosses& losses) {}
@@ -60,6 +62,10 @@ class Trainer {
   void setWeights(const WeightMap& w, const std::string& what);
   WeightMap weights();
   Engine& engine() { return *engine_; }
+  // Compiles a second variant of the step with the statistics nodes of instrument/ appended, run instead of
+  // the plain step at every probe step (the plain step's code is left exactly as it was).
+  void enableProbes(const InstrumentOptions& options);
+  const ProbePlan* probePlan() const { return probeEngine_ ? &probePlan_ : nullptr; }
   const TrainingGraph& trainingGraph() const { return tg_; }
 
   // Train and dev (and test when `test`) losses of the current weights.
@@ -70,10 +76,16 @@ class Trainer {
 
  private:
   std::string findNonFinite();  // "parameter 'W1' has non-finite values", or ""
+  Engine& stepEngine(bool probe);  // the engine for this step; the probe engine gets the parameters first
+  void afterStep();                // and hands the updated parameters back
   const Model& model_;
   TrainSpec spec_;
+  EngineKind kind_;
   TrainingGraph tg_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Engine> probeEngine_;  // the instrumented step, when enabled
+  ProbePlan probePlan_;
+  Engine* ran_ = nullptr;                // the engine that ran the last step (whose gradients are current)
   Evaluator eval_;
 };
 

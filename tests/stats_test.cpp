@@ -389,11 +389,18 @@ TEST_CASE("diagnoses: a near-uniform start and a healthy layer are said to be fi
   c.vocab = 27;
   std::vector<Finding> f = diagnose(s, c, true);
   for (const Finding& x : f) CHECK_MESSAGE(x.level == Finding::Good, x.text);
-  REQUIRE(f.size() == 3);
-  // And far from -3, the update ratio is named.
+  REQUIRE(f.size() == 2);  // the initial loss and the layer; update ratios wait until training has begun
+  CHECK(f[0].topic == "initial loss");
+  f = diagnose(s, c, false);
+  REQUIRE(f.size() == 2);  // the layer and the update ratios
+  for (const Finding& x : f) CHECK_MESSAGE(x.level == Finding::Good, x.text);
+  // Far from -3, the update ratio is named; a layer a third saturated is flagged.
   s.params[0].updateToData = -1.2;
+  s.probes[0].saturatedShare = 0.3;
   f = diagnose(s, c, false);
   REQUIRE(f.size() == 2);
+  CHECK(f[0].level == Finding::Warning);
+  CHECK(f[0].text.find("Layer h is saturated: 30.0%") != std::string::npos);
   CHECK(f[1].level == Finding::Warning);
   CHECK(f[1].text.find("W1 moves fast") != std::string::npos);
 }

@@ -10,6 +10,7 @@
 #include "runtime/run_folder.h"
 #include "runtime/safetensors.h"
 #include "runtime/sampler.h"
+#include "runtime/stats_observer.h"
 #include "runtime/trainer.h"
 
 namespace netc::driver {
@@ -22,7 +23,7 @@ struct RunOptions {
   std::optional<double> lr;
   std::optional<uint64_t> seed;
   std::string out, initFrom, engine = "jit";
-  bool quiet = false, test = false;
+  bool quiet = false, test = false, noStats = false;
 };
 
 // Prints the step-0 loss beside the loss of a uniform guess, -ln(1/V): far above it means a confidently wrong
@@ -102,6 +103,7 @@ int runCommand(const RunOptions& o) {
                      m.data.split[1], m.data.split[2]));
   Trainer trainer(m, spec, kind);
   if (!o.initFrom.empty()) trainer.setWeights(loadWeightsFor(m, o.initFrom), o.initFrom);
+  if (!o.noStats) trainer.enableProbes(instrumentOptions(m, spec));
 
   RunFolder folder(o.out.empty() ? RunFolder::defaultPath("runs", m.name) : o.out);
   folder.writeJson("config.json", configJson(o, m, spec, d));
@@ -112,10 +114,20 @@ int runCommand(const RunOptions& o) {
                               parameterCount(m.graph), m.vocab.size(),
                               d[Split::Train].size(), d[Split::Dev].size(), d[Split::Test].size(), folder.path()));
 
+  // Probe statistics: stats.jsonl, summaries at step 0 and the end, report.html.
+  std::unique_ptr<StatsObserver> stats;
+  std::vector<TrainObserver*> observers = {&folder, &progress, &initial};
+  if (!o.noStats) {
+    stats = std::make_unique<StatsObserver>(m, spec, *trainer.probePlan(), folder.path(),
+                                            [&progress](std::string_view s) { progress.note(s); });
+    observers.push_back(stats.get());
+  }
+
   const auto t1 = std::chrono::steady_clock::now();
-  TrainResult r = trainer.train(d, {&folder, &progress, &initial}, o.test);
+  TrainResult r = trainer.train(d, observers, o.test);
   const double trainSecs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   progress.finish();
+  if (stats) stats->finish();
 
   nlohmann::json result = {{"steps_done", r.done},          {"initial_loss", r.initialLoss},
                            {"last_minibatch_loss", r.lastLoss}, {"final", splitsJson(r.final)},
@@ -170,6 +182,7 @@ void registerRun(CLI::App& app, Action& action) {
   cmd->add_option("--init-from", o->initFrom, "start from these weights (.safetensors) instead of the initialisers");
   cmd->add_flag("--quiet", o->quiet, "no progress bar or log lines");
   cmd->add_flag("--test", o->test, "also evaluate the test split at the end");
+  cmd->add_flag("--no-stats", o->noStats, "no probe statistics (stats.jsonl, summaries, report.html)");
   cmd->add_option("--engine", o->engine, "interp (reference, slow) or jit")->check(CLI::IsMember({"interp", "jit"}));
   cmd->callback([&action, o] { action = [o] { return runCommand(*o); }; });
 }

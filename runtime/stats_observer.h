@@ -1,0 +1,51 @@
+// The probes during training: a TrainObserver that decodes the instrumented step's statistics at every probe
+// step into the run folder's stats.jsonl, prints the summary and diagnoses at step 0 and at the end, and
+// writes report.html when the run finishes (diverged or not).
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "lower/model.h"
+#include "runtime/diagnose.h"
+#include "runtime/stats.h"
+#include "runtime/trainer.h"
+
+namespace netc {
+
+// The instrumentation settings a model asks for: its saturation threshold, its logits, its first learning rate.
+InstrumentOptions instrumentOptions(const Model& m, const TrainSpec& spec);
+
+class StatsObserver final : public TrainObserver {
+ public:
+  // `folder`: where stats.jsonl and report.html go. `print`: where the summaries go (null: nowhere).
+  StatsObserver(const Model& m, const TrainSpec& spec, const ProbePlan& plan, std::string folder,
+                std::function<void(std::string_view)> print);
+
+  void onStep(int64_t step, double loss, double lr) override;
+  void onProbe(Engine& e, int64_t step, double loss) override;
+  void onEval(int64_t done, const SplitLosses& losses) override;
+  // The end-of-run summary of the last collection, and report.html. Call once, after train() returned.
+  void finish();
+
+  const std::vector<StatsSnapshot>& snapshots() const { return snapshots_; }
+  std::string reportPath() const;
+  std::string statsPath() const;
+
+ private:
+  const Model& model_;
+  ProbePlan plan_;
+  DiagnosisContext context_;
+  std::string folder_;
+  std::function<void(std::string_view)> print_;
+  std::unique_ptr<StatsLog> log_;
+  std::vector<StatsSnapshot> snapshots_;
+  std::vector<std::pair<int64_t, double>> train_, dev_;
+  std::vector<Finding> initial_;
+  double lr_ = 0;
+};
+
+}  // namespace netc

@@ -1,0 +1,206 @@
+// Probes during training (the trainer's instrumented step, stats.jsonl) and report.html, rendered in headless
+// Chromium to check that every figure is drawn.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <memory>
+#include <regex>
+#include <sstream>
+#include <unistd.h>
+
+#include "lower/model.h"
+#include "runtime/dataset.h"
+#include "runtime/report.h"
+#include "runtime/stats_observer.h"
+#include "runtime/trainer.h"
+
+using namespace netc;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path scratch(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / fmt::format("netc_report_{}_{}", ::getpid(), name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+Model lectureModel() {
+  LowerOptions o;
+  o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
+  return loadModel(NETC_SOURCE_DIR "/models/mlp_original.net", o);
+}
+
+TrainSpec shortRun(const Model& m) {
+  TrainSpec s = m.train;
+  s.steps = 25, s.probeEvery = 10, s.evalEvery = 10, s.logEvery = 10;
+  return s;
+}
+
+std::string readFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs a shell command, returning its exit status and standard output.
+std::pair<int, std::string> shell(const std::string& cmd) {
+  std::string out;
+  std::FILE* f = ::popen(cmd.c_str(), "r");
+  if (!f) return {-1, ""};
+  std::array<char, 4096> buf;
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), f)) out.append(buf.data(), n);
+  int status = ::pclose(f);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+bool haveChromium() { return shell("command -v chromium >/dev/null 2>&1").first == 0; }
+
+// The <body> attributes the page's script sets once it has drawn its figures, read back from the DOM that
+// headless Chromium ends with.
+std::map<std::string, std::string> renderedBody(const fs::path& page) {
+  fs::path profile = scratch("chromium-profile");
+  std::string cmd = fmt::format(
+      "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+      "--disable-background-networking --disable-component-update --disable-sync --user-data-dir={} --dump-dom "
+      "'file://{}' 2>/dev/null",
+      profile.string(), fs::absolute(page).string());
+  auto [status, dom] = shell(cmd);
+  fs::remove_all(profile);
+  REQUIRE_MESSAGE(status == 0, "chromium failed: ", cmd);
+  std::smatch body;
+  REQUIRE_MESSAGE(std::regex_search(dom, body, std::regex("<body([^>]*)>")), "no <body> in the rendered page");
+  std::map<std::string, std::string> attrs;
+  std::string text = body[1];
+  std::regex attr("([a-z-]+)=\"([^\"]*)\"");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), attr); it != std::sregex_iterator(); ++it)
+    attrs[(*it)[1]] = (*it)[2];
+  return attrs;
+}
+
+// A short training run of the lecture's original model with probes, into `dir`.
+std::unique_ptr<StatsObserver> train(const Model& m, const fs::path& dir, EngineKind kind, WeightMap* weights = nullptr) {
+  TrainSpec spec = shortRun(m);
+  Dataset d = loadDataset(m.data, m.vocab);
+  Trainer t(m, spec, kind);
+  t.enableProbes(instrumentOptions(m, spec));
+  auto obs = std::make_unique<StatsObserver>(m, spec, *t.probePlan(), dir.string(), nullptr);
+  TrainResult r = t.train(d, {obs.get()});
+  REQUIRE(!r.diverged);
+  obs->finish();
+  if (weights) *weights = t.weights();
+  return obs;
+}
+
+}  // namespace
+
+TEST_CASE("training with probes: statistics at step 0, every probe_every steps and the last step") {
+  Model m = lectureModel();
+  fs::path dir = scratch("probes");
+  auto obs = train(m, dir, EngineKind::Interp);
+  std::vector<StatsSnapshot> log = readStatsLog((dir / "stats.jsonl").string());
+  REQUIRE(log.size() == 4);
+  CHECK(log[0].step == 0);
+  CHECK(log[1].step == 10);
+  CHECK(log[2].step == 20);
+  CHECK(log[3].step == 24);
+  // At step 0 the original model is confidently wrong and its layer saturated, as the lecture shows.
+  const ProbeStats* h = log[0].probe("h");
+  REQUIRE(h);
+  CHECK(log[0].loss > 3 * std::log(27.0));
+  CHECK(h->saturatedShare > 0.5);
+  CHECK(log[0].params.size() == 5);
+  CHECK(fs::exists(dir / "report.html"));
+  CHECK(!fs::exists(dir / "report.html.tmp"));
+}
+
+TEST_CASE("the instrumented step trains exactly like the plain one") {
+  Model m = lectureModel();
+  TrainSpec spec = shortRun(m);
+  Dataset d = loadDataset(m.data, m.vocab);
+  Trainer plain(m, spec, EngineKind::Interp);
+  plain.train(d, {});
+  WeightMap probed;
+  train(m, scratch("same"), EngineKind::Interp, &probed);
+  WeightMap w = plain.weights();
+  REQUIRE(w.size() == probed.size());
+  for (auto& [name, t] : w) CHECK_MESSAGE(t.data == probed.at(name).data, name);
+}
+
+TEST_CASE("report.html: self-contained, and every figure drawn in headless Chromium") {
+  Model m = lectureModel();
+  fs::path dir = scratch("page");
+  train(m, dir, EngineKind::Jit);
+  std::string page = readFile(dir / "report.html");
+  // Nothing to fetch: no external scripts, styles or images.
+  CHECK(page.find("src=") == std::string::npos);
+  CHECK(page.find("<link") == std::string::npos);
+  CHECK(page.find("https://") == std::string::npos);
+  if (!haveChromium()) {
+    MESSAGE("chromium is not installed (apt-get install -y chromium): the report was written but not rendered");
+    return;
+  }
+  auto body = renderedBody(dir / "report.html");
+  CHECK(body["data-errors"] == "");
+  CHECK(body["data-done"] == "1");
+  // loss, h outputs, h pre-activations, saturation, dead-neuron image, logits, update ratios
+  CHECK(body["data-figures-expected"] == "7");
+  CHECK(body["data-figures-drawn"] == body["data-figures-expected"]);
+}
+
+TEST_CASE("report.html: text from the run cannot break out of the page's script") {
+  ReportData d;
+  d.model = "m</script><b>";
+  d.vocab = 27;
+  d.train = {{0, 3.5}, {1, 3.4}};
+  d.initialFindings = {{Finding::Warning, "x", "a </script><script>document.body.dataset.errors='injected'</script>"}};
+  std::string page = renderReport(d);
+  CHECK(page.find("</script><b>") == std::string::npos);
+  CHECK(page.find("</script><script>document") == std::string::npos);
+  fs::path dir = scratch("escape");
+  writeReport((dir / "report.html").string(), d);
+  if (!haveChromium()) {
+    MESSAGE("chromium is not installed (apt-get install -y chromium): the page was not rendered");
+    return;
+  }
+  auto body = renderedBody(dir / "report.html");
+  CHECK(body["data-errors"] == "");
+  CHECK(body["data-figures-expected"] == "1");  // the loss curve only: no statistics were collected
+  CHECK(body["data-figures-drawn"] == "1");
+}
+
+TEST_CASE("netc run: the step-0 summary names the confident start, the saturated layer and dead units by index") {
+  // The lecture's original model with its hidden layer started ten times larger.
+  std::string text = readFile(NETC_SOURCE_DIR "/models/mlp_original.net");
+  const std::string w1 = "param W1 : [T*E, H]  = randn";
+  size_t at = text.find(w1);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, w1.size(), w1 + " * 10");
+  fs::path dir = scratch("cli");
+  std::ofstream(dir / "big_w1.net") << text;
+  auto [status, out] = shell(fmt::format("'{}' run '{}' --data '{}' --steps 1 --engine interp --out '{}' 2>&1",
+                                         NETC_BINARY, (dir / "big_w1.net").string(),
+                                         NETC_SOURCE_DIR "/tests/data/pseudo_words.txt", (dir / "run").string()));
+  INFO(out);
+  REQUIRE(status == 0);
+  CHECK(out.find("confidently wrong") != std::string::npos);
+  CHECK(out.find("Layer h is heavily saturated") != std::string::npos);
+  std::smatch dead;
+  REQUIRE(std::regex_search(out, dead, std::regex("Layer h has ([0-9]+) dead units of 200 \\(index ([0-9]+), ")));
+  CHECK(std::stoi(dead[1]) > 10);
+  CHECK(fs::exists(dir / "run" / "stats.jsonl"));
+  CHECK(fs::exists(dir / "run" / "report.html"));
+  // --no-stats: neither files nor summary.
+  auto [status2, out2] = shell(fmt::format("'{}' run '{}' --data '{}' --steps 1 --engine interp --no-stats --out '{}' 2>&1",
+                                           NETC_BINARY, (dir / "big_w1.net").string(),
+                                           NETC_SOURCE_DIR "/tests/data/pseudo_words.txt", (dir / "plain").string()));
+  CHECK(status2 == 0);
+  CHECK(out2.find("dead unit") == std::string::npos);
+  CHECK(!fs::exists(dir / "plain" / "stats.jsonl"));
+}
