@@ -87,13 +87,13 @@ std::vector<Finding> updateRatios(const StatsSnapshot& s) {
     if (r < kUpdateRatioLow)
       out.push_back({Finding::Warning, "update ratios",
                      fmt::format("{} learns slowly: each update is 10^{:.1f} of its spread, well below the ~10^-3 "
-                                 "rule of thumb. The learning rate may be too low for it.",
-                                 p.name, r)});
+                                 "rule of thumb. The learning rate ({}) may be too low for it.",
+                                 p.name, r, s.lr)});
     else if (r > kUpdateRatioHigh)
       out.push_back({Finding::Warning, "update ratios",
                      fmt::format("{} moves fast: each update is 10^{:.1f} of its spread, well above the ~10^-3 rule "
-                                 "of thumb. The learning rate may be too high, or {} too small.",
-                                 p.name, r, p.name)});
+                                 "of thumb. The learning rate ({}) may be too high, or {} too small.",
+                                 p.name, r, s.lr, p.name)});
   }
   if (out.empty() && !s.params.empty())
     out.push_back({Finding::Good, "update ratios",

@@ -16,11 +16,14 @@ using nlohmann::json;
 
 json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
-// Means over equal runs of steps, so a 200000-step run stays a small page; non-finite losses are left out.
+// Means over equal runs of steps, so a 200000-step run stays a small page; non-finite losses are left out. The
+// first run is kept point by point: averaging it would flatten the hockey stick of a confidently wrong start.
 json lossCurve(const std::vector<std::pair<int64_t, double>>& pts, size_t maxPoints) {
   json out = json::array();
   size_t per = std::max<size_t>(1, (pts.size() + maxPoints - 1) / std::max<size_t>(1, maxPoints));
-  for (size_t i = 0; i < pts.size(); i += per) {
+  for (size_t i = 0; i < std::min(per, pts.size()) && per > 1; ++i)
+    if (std::isfinite(pts[i].second)) out.push_back({pts[i].first, pts[i].second});
+  for (size_t i = per > 1 ? per : 0; i < pts.size(); i += per) {
     double sum = 0;
     int n = 0;
     for (size_t k = i; k < std::min(pts.size(), i + per); ++k)

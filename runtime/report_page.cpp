@@ -68,7 +68,9 @@ const char* const kReportPage = R"PAGE(<!doctype html>
   function fmt(v) {
     if (v === 0) return '0';
     const a = Math.abs(v);
-    if (a >= 1e4 || a < 1e-3) return v.toExponential(0);
+    if (a >= 1e6 && a < 1e9) return +(v / 1e6).toPrecision(3) + 'M';  // step counts: 200k, 1.5M
+    if (a >= 1e4 && a < 1e6) return +(v / 1e3).toPrecision(3) + 'k';
+    if (a >= 1e9 || a < 1e-3) return v.toExponential(0);
     return String(+v.toPrecision(3));
   }
   // About n round tick values covering [lo, hi].

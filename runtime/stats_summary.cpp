@@ -62,8 +62,9 @@ std::string formatSummary(const StatsSnapshot& s, const std::vector<Finding>& fi
     for (const ProbeStats& p : s.probes) {
       std::string sat = p.tanh && p.spec.saturation ? fmt::format("{:.1f}%", 100 * p.saturatedShare) : "-";
       std::string dead = p.tanh && p.spec.dead ? fmt::format("{}/{}", p.deadUnits.size(), p.units) : "-";
-      out += fmt::format("    {:<14}{:>9}{:>9}{:>9}{:>11}{:>11}\n", p.name, fixed(p.mean), fixed(p.std),
-                         p.tanh ? fixed(p.preStd) : "-", sat, dead);
+      bool moments = p.spec.stats;  // @probe(...) without `stats`: no moments shown
+      out += fmt::format("    {:<14}{:>9}{:>9}{:>9}{:>11}{:>11}\n", p.name, moments ? fixed(p.mean) : "-",
+                         moments ? fixed(p.std) : "-", p.tanh && moments ? fixed(p.preStd) : "-", sat, dead);
     }
     auto tanh = std::find_if(s.probes.begin(), s.probes.end(), [](const ProbeStats& p) { return p.tanh; });
     if (tanh != s.probes.end())
