@@ -1,5 +1,6 @@
 #include "codegen/jit_engine.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -34,10 +35,20 @@ std::vector<int64_t> indexLimits(const Graph& g) {
 void JitEngine::FreeArena::operator()(void* p) const { std::free(p); }
 
 JitEngine::JitEngine(const Graph& bound, const codegen::CodegenOptions& opts) : g_(bound) {
+  using clock = std::chrono::steady_clock;
+  auto ms = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  auto t0 = clock::now();
   plan_ = codegen::makePlan(g_, opts.plan);
+  auto t1 = clock::now();
   codegen::HostTarget target(opts);
-  code_ = std::make_unique<codegen::CompiledStep>(codegen::buildStepModule(g_, plan_, opts, target.info()), target,
-                                                  /*optimized=*/false);
+  codegen::StepModule mod = codegen::buildStepModule(g_, plan_, opts, target.info());
+  auto t2 = clock::now();
+  codegen::optimize(*mod.module, target.machine());
+  auto t3 = clock::now();
+  code_ = std::make_unique<codegen::CompiledStep>(std::move(mod), target, /*optimized=*/true);
+  auto t4 = clock::now();
+  times_ = {ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, t4)};
+  target_ = fmt::format("{}, {}-float vectors", target.cpu(), target.info().vectorLanes);
   size_t bytes = static_cast<size_t>(plan_.arenaBytes);
   arena_.reset(std::aligned_alloc(codegen::kArenaAlign, bytes));
   if (!arena_) fail(fmt::format("out of memory: cannot allocate the {}-byte arena", bytes));

@@ -25,6 +25,12 @@ class JitEngine final : public Engine {
   void run() override;
 
   const codegen::Plan& plan() const { return plan_; }
+  // Wall-clock milliseconds of each compilation phase, for netc bench.
+  struct CompileTimes {
+    double plan = 0, ir = 0, optimize = 0, machineCode = 0;
+  };
+  const CompileTimes& compileTimes() const { return times_; }
+  std::string targetDescription() const { return target_; }  // e.g. "znver3, 8-float vectors"
   // With CodegenOptions::plan.profile: time-stamp-counter ticks spent in each kernel since the last reset.
   std::vector<uint64_t> kernelTicks() const;
   void resetKernelTicks();
@@ -41,6 +47,8 @@ class JitEngine final : public Engine {
   };
   std::unique_ptr<void, FreeArena> arena_;
   std::vector<int64_t> indexLimit_;  // per node: values must lie in [0, limit); -1 when unconstrained
+  CompileTimes times_;
+  std::string target_;
 };
 
 }  // namespace netc

@@ -1,20 +1,187 @@
-// netc bench: time the compiled training step. (Placeholder until its issue lands.)
+// netc bench MODEL.net: how long the compiler takes from the .net file to the first training step, and how
+// long one compiled training step takes (sampling a random minibatch of (context, target) examples from the
+// training split, forward, backward, SGD update), single-threaded, as the median over many steps.
+#include <algorithm>
+#include <chrono>
 #include <fmt/format.h>
 
+#include "autodiff/autodiff.h"
+#include "codegen/jit_engine.h"
 #include "driver/command.h"
+#include "ops/op.h"
+#include "runtime/dataset.h"
+#include "runtime/init.h"
+#include "runtime/rng.h"
+#include "runtime/weights.h"
 
 namespace netc::driver {
 
-void registerBench(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("bench", "time the compiled training step");
-  auto opts = std::make_shared<ModelOptions>();
-  opts->add(cmd);
-  cmd->callback([&action] {
-    action = [] {
-      fmt::print(stderr, "netc bench: not implemented yet\n");
-      return 3;
-    };
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double msSince(Clock::time_point a, Clock::time_point b = Clock::now()) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+struct BenchOptions {
+  int64_t batch = 0;  // 0: the train section's
+  int64_t steps = 2000;
+  int64_t warmup = 200;
+  bool kernels = false;
+  uint64_t seed = 1;
+};
+
+// Floating-point work of the matrix products (2*M*N*K each); the elementwise work is small beside it.
+double matmulFlops(const Graph& g) {
+  double f = 0;
+  for (const Node& n : g.nodes)
+    if (n.op->name == std::string_view("matmul")) {
+      bool ta = n.attrs.ints.size() > 0 && n.attrs.ints[0];
+      const Shape& a = g[n.inputs[0]].shape;
+      f += 2.0 * static_cast<double>(n.shape[0] * n.shape[1] * (ta ? a[0] : a[1]));
+    }
+  return f;
+}
+
+// Random minibatches of training examples, written into an engine's context and target inputs.
+class MinibatchSampler {
+ public:
+  MinibatchSampler(const Examples& ex, const Model& m, int64_t batch, uint64_t seed)
+      : ex_(ex), x_(m.contextInput), y_(m.targetInput), rng_(seed), xb_(batch * ex.context), yb_(batch) {}
+  void feed(Engine& e) {
+    const int64_t T = ex_.context;
+    for (size_t b = 0; b < yb_.size(); ++b) {
+      int64_t i = static_cast<int64_t>(rng_.below(static_cast<uint64_t>(ex_.size())));
+      std::copy_n(ex_.x.begin() + i * T, T, xb_.begin() + static_cast<int64_t>(b) * T);
+      yb_[b] = ex_.y[i];
+    }
+    e.writeIndices(x_, xb_);
+    e.writeIndices(y_, yb_);
+  }
+
+ private:
+  const Examples& ex_;
+  int x_, y_;
+  Rng rng_;
+  std::vector<int32_t> xb_, yb_;
+};
+
+struct Timings {
+  std::vector<double> us;  // per step, sorted
+  double median() const { return us[us.size() / 2]; }
+  double p90() const { return us[us.size() * 9 / 10]; }
+};
+
+// `afterStep(timed)` runs after every step, outside the timing.
+Timings timeSteps(Engine& e, MinibatchSampler& s, const BenchOptions& o,
+                  const std::function<void(bool)>& afterStep = {}) {
+  for (int64_t i = 0; i < o.warmup; ++i) {
+    s.feed(e);
+    e.run();
+    if (afterStep) afterStep(false);
+  }
+  Timings t;
+  for (int64_t i = 0; i < o.steps; ++i) {
+    auto t0 = Clock::now();
+    s.feed(e);
+    e.run();
+    t.us.push_back(msSince(t0) * 1000);
+    if (afterStep) afterStep(true);
+  }
+  std::sort(t.us.begin(), t.us.end());
+  return t;
+}
+
+// The per-kernel breakdown: a second build of the step with a tick counter around every kernel call.
+void printKernelBreakdown(const Graph& bound, const Model& m, const Examples& ex, const TrainingGraph& t,
+                          const BenchOptions& o) {
+  codegen::CodegenOptions co;
+  co.plan.profile = true;
+  JitEngine jit(bound, co);
+  loadParams(jit, initParams(m.graph, m.train.seed), "init");
+  std::vector<double> lr = {m.train.learningRate(0)};
+  jit.write(t.lr, lr);
+  MinibatchSampler sampler(ex, m, bound[m.targetInput].shape[0], o.seed);
+  const size_t K = jit.plan().kernels.size();
+  std::vector<std::vector<double>> ticks(K);
+  uint64_t total = 0;
+  Timings steps = timeSteps(jit, sampler, o, [&](bool timed) {
+    std::vector<uint64_t> tk = jit.kernelTicks();
+    jit.resetKernelTicks();
+    if (timed)
+      for (size_t k = 0; k < K; ++k) ticks[k].push_back(static_cast<double>(tk[k])), total += tk[k];
   });
+  // Ticks are the CPU's time-stamp counter; calibrate them against the clock over all steps.
+  double stepsUs = 0;
+  for (double v : steps.us) stepsUs += v;
+  double ticksPerUs = static_cast<double>(total) / std::max(1.0, stepsUs);
+  fmt::print("per kernel (median us per step; the step's median {:.1f} us includes sampling and calls):\n",
+             steps.median());
+  for (size_t k = 0; k < K; ++k) {
+    std::sort(ticks[k].begin(), ticks[k].end());
+    fmt::print("  {:>8.2f} us  {}\n", ticks[k][ticks[k].size() / 2] / ticksPerUs, jit.plan().kernels[k].name);
+  }
+}
+
+int bench(const ModelOptions& mo, const BenchOptions& o) {
+  // Compile time: from reading the .net file to the end of the first training step.
+  auto start = Clock::now();
+  Model m = mo.load();
+  double front = msSince(start);
+  if (m.contextInput < 0 || m.targetInput < 0)
+    fail(fmt::format("netc bench: {} needs a context input (int[B, T]) and targets (int[B]) fed from its dataset",
+                     mo.model));
+  auto t1 = Clock::now();
+  TrainingGraph t = buildTrainingGraph(m.graph);
+  int64_t batch = o.batch > 0 ? o.batch : m.train.batch;
+  Graph bound = bindBatch(t.graph, batch);
+  double autodiff = msSince(t1);
+  JitEngine jit(bound);
+  auto t2 = Clock::now();
+  loadParams(jit, initParams(m.graph, m.train.seed), "init");
+  std::vector<double> lr = {m.train.learningRate(0)};
+  jit.write(t.lr, lr);
+  jit.run();
+  double first = msSince(t2);
+  double compile = msSince(start);
+
+  Dataset ds = loadDataset(m.data, m.vocab);
+  const Examples& train = ds[Split::Train];
+  if (train.size() == 0) fail(fmt::format("netc bench: the training split of {} has no examples", ds.path));
+  MinibatchSampler sampler(train, m, batch, o.seed);
+  Timings steps = timeSteps(jit, sampler, o);
+
+  const auto& ct = jit.compileTimes();
+  double flops = matmulFlops(bound);
+  fmt::print("netc bench {}: batch {}, {} steps after {} warm-up, 1 thread, {}\n", mo.model, batch, o.steps, o.warmup,
+             jit.targetDescription());
+  fmt::print("compile (.net -> first step): {:.1f} ms  [front end {:.1f}, autodiff {:.1f}, plan {:.1f}, LLVM IR {:.1f}, "
+             "optimise {:.1f}, machine code {:.1f}, init + first step {:.1f}]\n",
+             compile, front, autodiff, ct.plan, ct.ir, ct.optimize, ct.machineCode, first);
+  fmt::print("step (sample minibatch + forward + backward + SGD): median {:.1f} us, min {:.1f}, p90 {:.1f}\n",
+             steps.median(), steps.us.front(), steps.p90());
+  fmt::print("{:.2f} MFLOP per step in matrix products: {:.2f} GFLOP/s at the median\n", flops / 1e6,
+             flops / (steps.median() * 1e3));
+  double loss = jit.readScalar(t.loss);
+  fmt::print("loss after {} steps: {:.4f}\n", o.steps + o.warmup + 1, loss);
+  if (o.kernels) printKernelBreakdown(bound, m, train, t, o);
+  return 0;
+}
+
+}  // namespace
+
+void registerBench(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("bench", "time compilation and the compiled training step (single thread)");
+  auto opts = std::make_shared<ModelOptions>();
+  auto bo = std::make_shared<BenchOptions>();
+  opts->add(cmd);
+  cmd->add_option("--batch", bo->batch, "batch size (default: the train section's)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
+  cmd->add_option("--steps", bo->steps, "timed steps (default 2000)")->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  cmd->add_option("--warmup", bo->warmup, "untimed steps first (default 200)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
+  cmd->add_flag("--kernels", bo->kernels, "also time every kernel of the step (a separately compiled, counting build)");
+  cmd->callback([&action, opts, bo] { action = [opts, bo] { return bench(*opts, *bo); }; });
 }
 
 }  // namespace netc::driver
