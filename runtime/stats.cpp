@@ -9,12 +9,6 @@
 
 namespace netc {
 
-double Histogram::total() const {
-  double t = under + over;
-  for (double c : counts) t += c;
-  return t;
-}
-
 const ProbeStats* StatsSnapshot::probe(std::string_view name) const {
   for (const ProbeStats& p : probes)
     if (p.name == name) return &p;

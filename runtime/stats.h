@@ -18,7 +18,6 @@ struct Histogram {
   double lo = 0, hi = 0;
   std::vector<double> counts;
   double under = 0, over = 0;
-  double total() const;
 };
 
 struct ProbeStats {

@@ -106,6 +106,8 @@ TEST_CASE("training with probes: statistics at step 0, every probe_every steps a
   auto obs = train(m, dir, EngineKind::Interp);
   std::vector<StatsSnapshot> log = readStatsLog((dir / "stats.jsonl").string());
   REQUIRE(log.size() == 4);
+  REQUIRE(obs->snapshots().size() == 4);
+  CHECK(toJson(obs->snapshots()[2]) == toJson(log[2]));  // the file holds what was measured
   CHECK(log[0].step == 0);
   CHECK(log[1].step == 10);
   CHECK(log[2].step == 20);
