@@ -16,8 +16,10 @@
 #include "lower/model.h"
 #include "ops/probe_layout.h"
 #include "runtime/diagnose.h"
+#include "runtime/init.h"
 #include "runtime/stats.h"
 #include "runtime/stats_summary.h"
+#include "runtime/weights.h"
 
 using namespace netc;
 using nlohmann::json;
@@ -403,4 +405,32 @@ TEST_CASE("diagnoses: a near-uniform start and a healthy layer are said to be fi
   CHECK(f[0].text.find("Layer h is saturated: 30.0%") != std::string::npos);
   CHECK(f[1].level == Finding::Warning);
   CHECK(f[1].text.find("W1 moves fast") != std::string::npos);
+}
+
+TEST_CASE("diagnoses: the lecture's Kaiming-initialised model starts near uniform with a healthy layer") {
+  LowerOptions lo;
+  lo.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
+  Model m = loadModel(NETC_SOURCE_DIR "/models/mlp_kaiming.net", lo);
+  TrainingGraph tg = buildTrainingGraph(m.graph);
+  InstrumentOptions o;
+  o.logits = m.logits;
+  o.saturation = m.train.saturation;
+  Instrumented inst = instrument(tg, o);
+  Interpreter e(bindBatch(inst.graph, 32));
+  loadParams(e, initParams(m.graph, m.train.seed), "init");
+  Portable gen(7);
+  std::vector<int32_t> x(32 * 3), y(32);
+  for (int32_t& v : x) v = static_cast<int32_t>(gen.uniform() * 27);
+  for (int32_t& v : y) v = static_cast<int32_t>(gen.uniform() * 27);
+  e.writeIndices(m.contextInput, x);
+  e.writeIndices(m.targetInput, y);
+  double lr = 0.1;
+  e.write(tg.lr, std::span(&lr, 1));
+  e.run();
+  StatsSnapshot s = readStats(e, inst.plan, 0, e.readScalar(tg.loss), lr);
+  std::vector<Finding> f = diagnose(s, diagnosisContext(inst.plan, 27), true);
+  REQUIRE(f.size() == 2);
+  for (const Finding& x : f) CHECK_MESSAGE(x.level == Finding::Good, x.text);
+  CHECK(f[1].text.find("Layer h looks healthy") != std::string::npos);
+  CHECK(s.probe("h")->deadUnits.empty());
 }
