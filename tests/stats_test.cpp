@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <unistd.h>
 #include <fmt/format.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -433,4 +435,26 @@ TEST_CASE("diagnoses: the lecture's Kaiming-initialised model starts near unifor
   for (const Finding& x : f) CHECK_MESSAGE(x.level == Finding::Good, x.text);
   CHECK(f[1].text.find("Layer h looks healthy") != std::string::npos);
   CHECK(s.probe("h")->deadUnits.empty());
+}
+
+TEST_CASE("instrumentation: an int value cannot be probed; a tanh without a units axis is probed as a value") {
+  std::string path = (std::filesystem::temp_directory_path() / fmt::format("netc_probe_{}.net", ::getpid())).string();
+  auto load = [&](const std::string& body) {
+    std::ofstream(path) << "data \"" NETC_SOURCE_DIR "/tests/data/pseudo_words.txt\" { context = 3 }\n"
+                        << "input x : int[B, T]\ninput y : int[B]\nparam C : [V, 4] = randn\n"
+                        << "param W : [T*4, V] = randn\n" << body
+                        << "logits = flatten(C[x]) @ W\nloss = cross_entropy(logits, y)\nminimize loss\n";
+    Model m = loadModel(path);
+    InstrumentOptions o;
+    o.logits = m.logits;
+    return std::pair{m.graph, o};
+  };
+  auto [g1, o1] = load("@probe\nz = reshape(x, [B, T])\n");
+  CHECK_THROWS_WITH_AS(instrument(g1, {}, {}, -1, o1), doctest::Contains("only float values can be probed"), Error);
+  auto [g2, o2] = load("@probe\ns = tanh(sum(flatten(C[x]), axis=1))\n");
+  Instrumented inst = instrument(g2, {}, {}, -1, o2);
+  REQUIRE(inst.plan.probes.size() == 2);
+  CHECK(inst.plan.probes[0].name == "s");
+  CHECK(inst.plan.probes[0].kind == ProbeEntry::Value);
+  std::filesystem::remove(path);
 }

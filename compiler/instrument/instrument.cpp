@@ -26,7 +26,11 @@ int addConst(Graph& g, double v, const Node& about) {
   return addNode(g, "const", {}, a, about, {});
 }
 
-bool isTanh(const Node& n) { return n.op->name == std::string_view("tanh"); }
+// A tanh layer in the lecture's sense: units on a fixed last axis (one dead flag each). A tanh of some other
+// shape ([B], a scalar) is still probed, as a plain value.
+bool isTanhLayer(const Node& n) {
+  return n.op->name == std::string_view("tanh") && !n.shape.empty() && n.shape.back() != kBatch;
+}
 
 std::string probeName(const Graph& g, int id) {
   return g[id].name.empty() ? g.valueName(id) : g[id].name;
@@ -71,13 +75,16 @@ Instrumented instrument(const Graph& g, const std::map<int, int>& grads, const s
     const Node& node = g[id];
     bool isLogits = id == o.logits;
     if (!node.probe && !isLogits) continue;
+    if (node.dtype != DType::F32)
+      fail(g.source, node.loc, fmt::format("@probe on '{}': only float values can be probed, found {}{}",
+                                           probeName(g, id), dtypeName(node.dtype), shapeStr(node.shape)));
     ProbeEntry e;
     e.name = probeName(g, id);
     e.node = id;
     e.spec = node.probe.value_or(ProbeSpec{});
     e.logits = isLogits;
     e.implicit = !node.probe;
-    if (isTanh(node)) {
+    if (isTanhLayer(node)) {
       e.kind = ProbeEntry::Tanh;
       e.pre = node.inputs[0];
       for (int p : linearParamsOf(g, e.pre)) e.layerParams.push_back(g[p].name);
