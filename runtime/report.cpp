@@ -1,5 +1,6 @@
 #include "runtime/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
@@ -21,7 +22,7 @@ json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 json lossCurve(const std::vector<std::pair<int64_t, double>>& pts, size_t maxPoints) {
   json out = json::array();
   size_t per = std::max<size_t>(1, (pts.size() + maxPoints - 1) / std::max<size_t>(1, maxPoints));
-  for (size_t i = 0; i < std::min(per, pts.size()) && per > 1; ++i)
+  for (size_t i = 0; i < std::min({per, pts.size(), maxPoints}) && per > 1; ++i)
     if (std::isfinite(pts[i].second)) out.push_back({pts[i].first, pts[i].second});
   for (size_t i = per > 1 ? per : 0; i < pts.size(); i += per) {
     double sum = 0;
