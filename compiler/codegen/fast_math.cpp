@@ -12,11 +12,14 @@ namespace {
 
 llvm::Value* c(llvm::Value* like, double v) { return llvm::ConstantFP::get(like->getType(), v); }
 
-llvm::Value* minnum(llvm::IRBuilderBase& b, llvm::Value* x, llvm::Value* y) {
-  return b.CreateBinaryIntrinsic(llvm::Intrinsic::minnum, x, y);
-}
-llvm::Value* maxnum(llvm::IRBuilderBase& b, llvm::Value* x, llvm::Value* y) {
-  return b.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, x, y);
+// lo <= x <= hi, with a NaN passed through unchanged. Written as compare-and-select in this operand order it
+// is one vmaxps/vminps each on x86, whose NaN rule (return the second operand) is exactly this; minnum/maxnum
+// would need extra blends to drop the NaN, and a NaN must stay visible (a diverging run shows a NaN loss).
+llvm::Value* clamp(llvm::IRBuilderBase& b, llvm::Value* x, double lo, double hi) {
+  llvm::Value* l = c(x, lo);
+  llvm::Value* h = c(x, hi);
+  x = b.CreateSelect(b.CreateFCmpOLT(x, l), l, x);
+  return b.CreateSelect(b.CreateFCmpOGT(x, h), h, x);
 }
 llvm::Value* fma(llvm::IRBuilderBase& b, llvm::Value* x, llvm::Value* y, llvm::Value* z) {
   return b.CreateIntrinsic(llvm::Intrinsic::fma, {x->getType()}, {x, y, z});
@@ -28,10 +31,19 @@ llvm::Value* poly(llvm::IRBuilderBase& b, llvm::Value* x, std::initializer_list<
   for (; it != coeffs.end(); ++it) acc = fma(b, acc, x, c(x, *it));
   return acc;
 }
-// The clamps (minnum/maxnum) would turn a NaN input into a number; a NaN must stay visible (a diverging run
-// has to show a NaN loss), so it is passed through explicitly.
+// Where a computation cannot carry a NaN through (a float-to-int conversion), the input's NaN is restored.
 llvm::Value* keepNaN(llvm::IRBuilderBase& b, llvm::Value* x, llvm::Value* r) {
   return b.CreateSelect(b.CreateFCmpUNO(x, x), x, r);
+}
+// 1/q for q > 0 away from 0 and inf. A fast-math fdiv lets the backend use its reciprocal estimate plus
+// refinement; the "reciprocal-estimates" function attribute set by the module builder asks for one step.
+llvm::Value* reciprocal(llvm::IRBuilderBase& b, llvm::Value* q) {
+  llvm::FastMathFlags keep = b.getFastMathFlags(), f;
+  f.setFast();  // q is a finite positive number here, so every fast-math assumption holds for this division
+  b.setFastMathFlags(f);
+  llvm::Value* r = b.CreateFDiv(c(q, 1.0), q);
+  b.setFastMathFlags(keep);
+  return r;
 }
 llvm::Type* intTypeFor(llvm::IRBuilderBase& b, llvm::Value* x) {
   llvm::Type* i32 = b.getInt32Ty();
@@ -42,27 +54,26 @@ llvm::Type* intTypeFor(llvm::IRBuilderBase& b, llvm::Value* x) {
 }  // namespace
 
 llvm::Value* emitTanh(llvm::IRBuilderBase& b, llvm::Value* x) {
-  // Rational approximation x*P(x^2)/Q(x^2) on [-7.9, 7.9] (the coefficients Eigen uses for float; max error
-  // a few ulp), with the input clamped first (infinities included) and the result clamped to [-1, 1].
-  llvm::Value* xc = minnum(b, maxnum(b, x, c(x, -7.90531110763549805)), c(x, 7.90531110763549805));
+  // Rational approximation x*P(x^2)/Q(x^2) on [-7.9, 7.9] (the coefficients Eigen uses for float, max error a
+  // few ulp), the input clamped first (infinities included) and the result clamped to [-1, 1]. P is scaled
+  // by 1 + 3e-7 so that at the clamp edge, where the plain ratio stops 4 ulp short of 1, the result reaches 1:
+  // from |x| = 7.9 on tanh is then exactly +-1, as it is in float from |x| = 9. A NaN stays NaN.
+  llvm::Value* xc = clamp(b, x, -7.90531110763549805, 7.90531110763549805);
   llvm::Value* x2 = b.CreateFMul(xc, xc);
-  llvm::Value* p = poly(b, x2, {-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
-                                5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
-                                4.89352455891786e-03});
+  const double s = 1 + 3e-7;
+  llvm::Value* p = poly(b, x2, {-2.76076847742355e-16 * s, 2.00018790482477e-13 * s, -8.60467152213735e-11 * s,
+                                5.12229709037114e-08 * s, 1.48572235717979e-05 * s, 6.37261928875436e-04 * s,
+                                4.89352455891786e-03 * s});
   p = b.CreateFMul(xc, p);
   llvm::Value* q = poly(b, x2, {1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
                                 4.89352518554385e-03});
-  llvm::Value* t = b.CreateFDiv(p, q);
-  t = minnum(b, maxnum(b, t, c(x, -1.0)), c(x, 1.0));
-  // From |x| = 9 on, tanh rounds to exactly +-1 in float; the rational function stops a few ulp short.
-  llvm::Value* one = b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, c(x, 1.0), x);
-  t = b.CreateSelect(b.CreateFCmpOGE(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x), c(x, 9.0)), one, t);
-  return keepNaN(b, x, t);
+  // A reciprocal estimate refined by one Newton step (x86: vrcpps and two FMAs) instead of a full division.
+  return clamp(b, b.CreateFMul(p, reciprocal(b, q)), -1.0, 1.0);
 }
 
 llvm::Value* emitExp(llvm::IRBuilderBase& b, llvm::Value* x) {
   // exp(x) = 2^n * exp(r), n = round(x / ln 2), |r| <= ln2/2; Cephes' degree-6 polynomial for exp(r).
-  llvm::Value* xc = minnum(b, maxnum(b, x, c(x, -87.3)), c(x, 88.7));
+  llvm::Value* xc = clamp(b, x, -87.3, 88.7);
   llvm::Value* n = b.CreateUnaryIntrinsic(llvm::Intrinsic::roundeven, b.CreateFMul(xc, c(x, 1.44269504088896341)));
   llvm::Value* r = fma(b, n, c(x, -0.693359375), xc);
   r = fma(b, n, c(x, 2.12194440e-4), r);

@@ -142,7 +142,7 @@ class TiledMatmul {
     }
     // With an epilogue, park the tile in a stack buffer and run the epilogue once per row in a loop: the
     // epilogue's code then exists once per column vector rather than once per accumulator.
-    Value* buf = tileBuffer(mr * nv * L_);
+    Value* buf = k_.local(llvm::ArrayType::get(k_.f32Ty(), static_cast<uint64_t>(mr * nv * L_)), "tile");
     for (int64_t a = 0; a < mr * nv; ++a) k_.storeVec(buf, k_.i64(a * L_), acc[static_cast<size_t>(a)], nullptr);
     k_.loop(base() + ".epi", mr, [&](Value* r) {
       for (int64_t v = 0; v < nv; ++v) {
@@ -152,29 +152,70 @@ class TiledMatmul {
     }, KernelEmitter::Hint::Explicit);
   }
 
-  Value* tileBuffer(int64_t floats) {
-    llvm::IRBuilderBase::InsertPointGuard keep(b_);
-    llvm::BasicBlock& entry = b_.GetInsertBlock()->getParent()->getEntryBlock();
-    b_.SetInsertPoint(&entry, entry.begin());
-    auto* buf = b_.CreateAlloca(llvm::ArrayType::get(k_.f32Ty(), static_cast<uint64_t>(floats)), nullptr, "tile");
-    buf->setAlignment(llvm::Align(64));
-    return buf;
-  }
-
-  // B is stored [N, K]; copy it to scratch as [K, ldb] (ldb = N rounded up to whole vectors).
+  // B is stored [N, K]; copy it to scratch as [K, ldb] (ldb = N rounded up to whole vectors). With 8-float
+  // vectors the bulk moves as 8x8 blocks transposed in registers (8 loads, 24 shuffles, 8 stores); the edges
+  // that do not fill a block are copied element by element.
   void packTransposedB() {
     Value* src = bRows_;
     Value* dst = k_.scratch();
     ldb_ = roundUp(d_.N, L_);
-    std::string base = k_.name(n_.inputs[1]) + ".T";
-    k_.loop(base + ".j", d_.N, [&](Value* j) {
-      k_.loop(base + ".k", d_.K, [&](Value* kk) {
-        Value* v = b_.CreateAlignedLoad(k_.f32Ty(), k_.at(src, b_.CreateAdd(b_.CreateMul(j, k_.i64(d_.K)), kk), k_.f32Ty()),
-                                        llvm::Align(4));
-        b_.CreateAlignedStore(v, k_.at(dst, b_.CreateAdd(b_.CreateMul(kk, k_.i64(ldb_)), j), k_.f32Ty()), llvm::Align(4));
+    const std::string base = k_.name(n_.inputs[1]) + ".T";
+    const int64_t jBlocks = L_ == 8 ? d_.N / 8 : 0, kBlocks = L_ == 8 ? d_.K / 8 : 0;
+    auto copy = [&](Value* j, Value* kk) {
+      Value* v = b_.CreateAlignedLoad(k_.f32Ty(), k_.at(src, b_.CreateAdd(b_.CreateMul(j, k_.i64(d_.K)), kk), k_.f32Ty()),
+                                      llvm::Align(4));
+      b_.CreateAlignedStore(v, k_.at(dst, b_.CreateAdd(b_.CreateMul(kk, k_.i64(ldb_)), j), k_.f32Ty()), llvm::Align(4));
+    };
+    if (jBlocks > 0 && kBlocks > 0)
+      k_.loop(base + ".jb", jBlocks, [&](Value* jb) {
+        Value* j0 = b_.CreateMul(jb, k_.i64(8));
+        k_.loop(base + ".kb", kBlocks, [&](Value* kb) {
+          Value* k0 = b_.CreateMul(kb, k_.i64(8));
+          std::vector<Value*> rows;
+          for (int64_t r = 0; r < 8; ++r)
+            rows.push_back(k_.loadVec(src, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(j0, k_.i64(r)), k_.i64(d_.K)), k0), 8,
+                                      nullptr, "row"));
+          std::vector<Value*> cols = transpose8x8(rows);
+          for (int64_t c = 0; c < 8; ++c)
+            k_.storeVec(dst, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(k0, k_.i64(c)), k_.i64(ldb_)), j0), cols[c], nullptr);
+        }, KernelEmitter::Hint::Explicit);
       }, KernelEmitter::Hint::Explicit);
-    }, KernelEmitter::Hint::Explicit);
+    // Edges: columns k past the last whole block for the blocked rows, then every k of the remaining rows.
+    if (jBlocks > 0 && d_.K > kBlocks * 8)
+      k_.loop(base + ".j", jBlocks * 8, [&](Value* j) {
+        k_.loop(base + ".k", d_.K - kBlocks * 8, [&](Value* kk) { copy(j, b_.CreateAdd(kk, k_.i64(kBlocks * 8))); },
+                KernelEmitter::Hint::Explicit);
+      }, KernelEmitter::Hint::Explicit);
+    if (d_.N > jBlocks * 8 || kBlocks == 0)
+      k_.loop(base + ".jr", d_.N - (kBlocks > 0 ? jBlocks * 8 : 0), [&](Value* j) {
+        Value* row = b_.CreateAdd(j, k_.i64(kBlocks > 0 ? jBlocks * 8 : 0));
+        k_.loop(base + ".k", d_.K, [&](Value* kk) { copy(row, kk); }, KernelEmitter::Hint::Explicit);
+      }, KernelEmitter::Hint::Explicit);
     bRows_ = dst;
+  }
+
+  // The columns of an 8x8 block given as 8 row vectors: unpack pairs, shuffle quads, swap 128-bit halves.
+  std::vector<Value*> transpose8x8(const std::vector<Value*>& r) {
+    auto shuf = [&](Value* a, Value* b, std::initializer_list<int> m) {
+      return b_.CreateShuffleVector(a, b, llvm::ArrayRef<int>(m.begin(), m.size()));
+    };
+    std::vector<Value*> t(8), q(8), out(8);
+    for (int i = 0; i < 4; ++i) {
+      t[2 * i] = shuf(r[2 * i], r[2 * i + 1], {0, 8, 1, 9, 4, 12, 5, 13});
+      t[2 * i + 1] = shuf(r[2 * i], r[2 * i + 1], {2, 10, 3, 11, 6, 14, 7, 15});
+    }
+    for (int h = 0; h < 2; ++h) {  // rows 0-3, then 4-7
+      Value *lo = t[4 * h], *hi = t[4 * h + 1], *lo2 = t[4 * h + 2], *hi2 = t[4 * h + 3];
+      q[4 * h + 0] = shuf(lo, lo2, {0, 1, 8, 9, 4, 5, 12, 13});    // columns 0 and 4
+      q[4 * h + 1] = shuf(lo, lo2, {2, 3, 10, 11, 6, 7, 14, 15});  // columns 1 and 5
+      q[4 * h + 2] = shuf(hi, hi2, {0, 1, 8, 9, 4, 5, 12, 13});    // columns 2 and 6
+      q[4 * h + 3] = shuf(hi, hi2, {2, 3, 10, 11, 6, 7, 14, 15});  // columns 3 and 7
+    }
+    for (int c = 0; c < 4; ++c) {
+      out[c] = shuf(q[c], q[4 + c], {0, 1, 2, 3, 8, 9, 10, 11});
+      out[c + 4] = shuf(q[c], q[4 + c], {4, 5, 6, 7, 12, 13, 14, 15});
+    }
+    return out;
   }
 
   KernelEmitter& k_;

@@ -73,6 +73,15 @@ void KernelEmitter::storeVec(Value* base, Value* index, Value* v, Value* mask) {
   else b.CreateAlignedStore(v, p, llvm::Align(4));
 }
 
+Value* KernelEmitter::local(llvm::Type* t, const llvm::Twine& name) {
+  llvm::IRBuilderBase::InsertPointGuard keep(b);
+  llvm::BasicBlock& entry = b.GetInsertBlock()->getParent()->getEntryBlock();
+  b.SetInsertPoint(&entry, entry.begin());
+  auto* slot = b.CreateAlloca(t, nullptr, name);
+  slot->setAlignment(llvm::Align(64));
+  return slot;
+}
+
 Value* KernelEmitter::laneMask(unsigned lanes, unsigned valid) {
   if (valid >= lanes) return nullptr;
   std::vector<llvm::Constant*> bits;
@@ -131,6 +140,20 @@ std::vector<Value*> KernelEmitter::loop(const std::string& name, int64_t count, 
   b.SetInsertPoint(exit);
   return next;
 }
+
+void KernelEmitter::forVectors(const std::string& name, int64_t count, const VectorBody& body) {
+  const int64_t L = lanes_;
+  const int64_t full = count / L, rest = count % L;
+  if (full > 0) loop(name, full, [&](Value* i) { body(b.CreateMul(i, i64(L), "", true, true), nullptr); }, Hint::Explicit);
+  if (rest > 0) body(i64(full * L), laneMask(lanes_, static_cast<unsigned>(rest)));
+}
+
+Value* KernelEmitter::reduceAdd(Value* v) {
+  Reassociate fast(b);
+  return b.CreateFAddReduce(f32(0), v);
+}
+
+Value* KernelEmitter::reduceMax(Value* v) { return b.CreateFPMaxReduce(v); }
 
 KernelEmitter::Reassociate::Reassociate(llvm::IRBuilderBase& b) : b_(b), saved_(b.getFastMathFlags()) {
   llvm::FastMathFlags f = saved_;

@@ -59,6 +59,9 @@ class KernelEmitter {
   llvm::Value* loadVec(llvm::Value* base, llvm::Value* index, unsigned lanes, llvm::Value* mask,
                        const llvm::Twine& name = "");
   void storeVec(llvm::Value* base, llvm::Value* index, llvm::Value* v, llvm::Value* mask);
+  // A stack slot of type t, allocated once in the function's entry block (so a slot used inside a loop does
+  // not grow the stack per iteration; LLVM promotes scalar and vector slots to registers).
+  llvm::Value* local(llvm::Type* t, const llvm::Twine& name = "");
   // The lane mask selecting the first `valid` of `lanes` lanes (null when all are valid).
   llvm::Value* laneMask(unsigned lanes, unsigned valid);
 
@@ -73,6 +76,15 @@ class KernelEmitter {
   using CarriedBody = std::function<std::vector<llvm::Value*>(llvm::Value*, const std::vector<llvm::Value*>&)>;
   std::vector<llvm::Value*> loop(const std::string& name, int64_t count, std::vector<llvm::Value*> init,
                                  const CarriedBody& body, Hint hint = Hint::Auto);
+  // Walks [0, count) in vectors of lanes() elements: a loop over the full vectors, then the last partial one
+  // (if any) with its lane mask. body(first element index, mask or null) runs for each; the code of the body
+  // exists twice at most, whatever the count.
+  using VectorBody = std::function<void(llvm::Value* first, llvm::Value* mask)>;
+  void forVectors(const std::string& name, int64_t count, const VectorBody& body);
+  // Horizontal sum / max of a float vector (the sum reassociates, which reductions here allow).
+  llvm::Value* reduceAdd(llvm::Value* v);
+  llvm::Value* reduceMax(llvm::Value* v);
+
   // Sets fast-math flags for sums whose order does not matter here (the interpreter is the reference for
   // accuracy): they let LLVM vectorise reductions and contract multiply-adds. Restored on destruction.
   class Reassociate {

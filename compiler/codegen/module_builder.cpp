@@ -63,6 +63,8 @@ class Builder {
  private:
   void setFunctionAttrs(llvm::Function* f) {
     f->addFnAttr(llvm::Attribute::NoUnwind);
+    // Divisions marked `arcp` (fast_math's reciprocal) may use the hardware estimate plus one Newton step.
+    f->addFnAttr("reciprocal-estimates", "divf:1,vec-divf:1");
     if (target_.preferWidth) f->addFnAttr("prefer-vector-width", std::to_string(target_.preferWidth));
   }
 

@@ -54,19 +54,49 @@ static void gradCrossEntropy(GradBuilder& b, const Node& n, int dy, std::vector<
   dx[0] = b.op("cross_entropy_grad", {n.inputs[0], n.inputs[1], dy});
 }
 
-// ---- code generation: one pass per row over its V logits, exp/log from fast_math (no libm calls) ----
-struct RowMax {
+// ---- code generation: rows of V logits in vectors (the last one masked), exp/log from fast_math ----
+// Masked-off lanes load as -inf, so they never win the max and their exp is dropped before summing.
+static llvm::Value* loadLogits(KernelEmitter& k, int L, llvm::Value* at, llvm::Value* mask) {
+  llvm::Type* vt = k.vecTy(k.lanes());
+  llvm::Value* p = k.at(k.ptr(L), at, k.f32Ty());
+  if (!mask) return k.b.CreateAlignedLoad(vt, p, llvm::Align(4), "logits");
+  return k.b.CreateMaskedLoad(vt, p, llvm::Align(4), mask, k.splat(k.f32(-INFINITY), k.lanes()), "logits");
+}
+
+struct RowStats {
   llvm::Value* base;  // flat index of the row's first logit
-  llvm::Value* max;
+  llvm::Value* max;   // scalar
 };
 
-static RowMax rowMax(KernelEmitter& k, int L, llvm::Value* r, int64_t V) {
+static RowStats rowMax(KernelEmitter& k, int L, llvm::Value* r, int64_t V) {
   auto& b = k.b;
   llvm::Value* base = b.CreateMul(r, k.i64(V), "row");
-  auto mx = k.loop("max", V, {k.f32(-INFINITY)}, [&](llvm::Value* v, const std::vector<llvm::Value*>& a) {
-    return std::vector<llvm::Value*>{b.CreateMaxNum(a[0], k.load(L, b.CreateAdd(base, v)))};
+  // The running maximum lives in a one-vector stack slot, so the full and masked parts can share it.
+  llvm::Value* acc = k.local(k.vecTy(k.lanes()), "max.acc");
+  b.CreateStore(k.splat(k.f32(-INFINITY), k.lanes()), acc);
+  k.forVectors("max", V, [&](llvm::Value* v, llvm::Value* mask) {
+    llvm::Value* cur = b.CreateLoad(k.vecTy(k.lanes()), acc);
+    b.CreateStore(b.CreateMaxNum(cur, loadLogits(k, L, b.CreateAdd(base, v), mask)), acc);
   });
-  return {base, mx[0]};
+  return {base, k.reduceMax(b.CreateLoad(k.vecTy(k.lanes()), acc))};
+}
+
+// sum over the row of exp(logit - max); `each` also sees every exp vector (to store it).
+static llvm::Value* rowExpSum(KernelEmitter& k, int L, const RowStats& row, int64_t V,
+                              const std::function<void(llvm::Value*, llvm::Value*, llvm::Value*)>& each = {}) {
+  auto& b = k.b;
+  llvm::Type* vt = k.vecTy(k.lanes());
+  llvm::Value* acc = k.local(vt, "sum.acc");
+  b.CreateStore(llvm::Constant::getNullValue(vt), acc);
+  llvm::Value* mx = k.splat(row.max, k.lanes());
+  k.forVectors("exp", V, [&](llvm::Value* v, llvm::Value* mask) {
+    llvm::Value* at = b.CreateAdd(row.base, v);
+    llvm::Value* e = codegen::emitExp(b, b.CreateFSub(loadLogits(k, L, at, mask), mx));
+    if (mask) e = b.CreateSelect(mask, e, llvm::Constant::getNullValue(vt));
+    if (each) each(at, e, mask);
+    b.CreateStore(b.CreateFAdd(b.CreateLoad(vt, acc), e), acc);
+  });
+  return k.reduceAdd(b.CreateLoad(vt, acc));
 }
 
 // The target class of row r; engines validate targets when written, the clamp keeps a stray one in bounds.
@@ -79,15 +109,10 @@ static void emitCrossEntropy(KernelEmitter& k, const Node& n) {
   int L = n.inputs[0], t = n.inputs[1];
   int64_t N = k.g[L].shape[0], V = k.g[L].shape[1];
   auto& b = k.b;
-  KernelEmitter::Reassociate fast(b);
   auto total = k.loop("r", N, {k.f32(0)}, [&](llvm::Value* r, const std::vector<llvm::Value*>& acc) {
-    RowMax m = rowMax(k, L, r, V);
-    auto s = k.loop("v", V, {k.f32(0)}, [&](llvm::Value* v, const std::vector<llvm::Value*>& a) {
-      llvm::Value* e = codegen::emitExp(b, b.CreateFSub(k.load(L, b.CreateAdd(m.base, v)), m.max));
-      return std::vector<llvm::Value*>{b.CreateFAdd(a[0], e)};
-    });
-    llvm::Value* lse = b.CreateFAdd(m.max, codegen::emitLog(b, s[0]), "lse");
-    llvm::Value* picked = k.load(L, b.CreateAdd(m.base, targetIndex(k, t, r, V)));
+    RowStats row = rowMax(k, L, r, V);
+    llvm::Value* lse = b.CreateFAdd(row.max, codegen::emitLog(b, rowExpSum(k, L, row, V)), "lse");
+    llvm::Value* picked = k.load(L, b.CreateAdd(row.base, targetIndex(k, t, r, V)));
     return std::vector<llvm::Value*>{b.CreateFAdd(acc[0], b.CreateFSub(lse, picked))};
   });
   k.store(n.id, k.i64(0), b.CreateFMul(total[0], k.f32(1.0 / static_cast<double>(N))));
@@ -119,24 +144,18 @@ static void emitCrossEntropyGrad(KernelEmitter& k, const Node& n) {
   llvm::Value* invN = k.f32(1.0 / static_cast<double>(N));
   llvm::Value* scale = k.constant(dy) ? k.f32(*k.constant(dy) / static_cast<double>(N))
                                       : b.CreateFMul(k.load(dy, k.i64(0)), invN, "scale");
+  llvm::Value* out = k.ptr(n.id);
   k.loop("r", N, [&](llvm::Value* r) {
-    RowMax m = rowMax(k, L, r, V);
-    std::vector<llvm::Value*> s;
-    {
-      KernelEmitter::Reassociate fast(b);
-      s = k.loop("v", V, {k.f32(0)}, [&](llvm::Value* v, const std::vector<llvm::Value*>& a) {
-        llvm::Value* at = b.CreateAdd(m.base, v);
-        llvm::Value* e = codegen::emitExp(b, b.CreateFSub(k.load(L, at), m.max));
-        k.store(n.id, at, e);
-        return std::vector<llvm::Value*>{b.CreateFAdd(a[0], e)};
-      });
-    }
-    llvm::Value* f = b.CreateFDiv(scale, s[0], "norm");
-    k.loop("v", V, [&](llvm::Value* v) {
-      llvm::Value* at = b.CreateAdd(m.base, v);
-      k.store(n.id, at, b.CreateFMul(k.load(n.id, at), f));
+    RowStats row = rowMax(k, L, r, V);
+    llvm::Value* sum = rowExpSum(k, L, row, V, [&](llvm::Value* at, llvm::Value* e, llvm::Value* mask) {
+      k.storeVec(out, at, e, mask);
     });
-    llvm::Value* at = b.CreateAdd(m.base, targetIndex(k, t, r, V));
+    llvm::Value* f = k.splat(b.CreateFDiv(scale, sum, "norm"), k.lanes());
+    k.forVectors("scale", V, [&](llvm::Value* v, llvm::Value* mask) {
+      llvm::Value* at = b.CreateAdd(row.base, v);
+      k.storeVec(out, at, b.CreateFMul(k.loadVec(out, at, k.lanes(), mask), f), mask);
+    });
+    llvm::Value* at = b.CreateAdd(row.base, targetIndex(k, t, r, V));
     k.store(n.id, at, b.CreateFSub(k.load(n.id, at), scale));
   });
 }
