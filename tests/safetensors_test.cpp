@@ -8,10 +8,13 @@
 #include <optional>
 #include <unistd.h>
 
+#include "lower/model.h"
+#include "run_netc.h"
 #include "runtime/safetensors.h"
 #include "support/diag.h"
 
 using namespace netc;
+using netc::testing::runNetc;
 namespace fs = std::filesystem;
 
 namespace {
@@ -156,4 +159,28 @@ TEST_CASE("safetensors: malformed files are clear errors naming the file") {
               "overlap");
   // Truncated: the header promises two floats, the file stops after one.
   expectError(writeRaw("trunc.safetensors", ok, f32bytes({1})), "outside the 4 bytes");
+}
+
+TEST_CASE("netc init writes the initialisers' parameters; the default seed is the train section's") {
+  LowerOptions lo;
+  lo.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
+  Model m = loadModel(NETC_SOURCE_DIR "/models/mlp_kaiming.net", lo);
+  for (std::string seed : {"", "5"}) {
+    std::string out = (scratch() / ("init" + seed + ".safetensors")).string();
+    auto r = runNetc("init models/mlp_kaiming.net --data tests/data/pseudo_words.txt --out " + out +
+                              (seed.empty() ? "" : " --seed " + seed));
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+    WeightMap want = initParams(m.graph, seed.empty() ? m.train.seed : std::stoull(seed));
+    WeightMap got = loadSafetensors(out);
+    REQUIRE(got.size() == want.size());
+    for (auto& [name, t] : want) {
+      REQUIRE(got.count(name));
+      CHECK(got[name].shape == t.shape);
+      for (size_t i = 0; i < t.data.size(); ++i)
+        REQUIRE(got[name].data[i] == static_cast<double>(static_cast<float>(t.data[i])));
+    }
+  }
+  auto missing = runNetc("init models/mlp_kaiming.net --data tests/data/pseudo_words.txt");
+  CHECK(missing.status == 2);  // --out is required: a usage error
 }

@@ -1,20 +1,63 @@
-// netc grad: one forward/backward pass on a given batch; writes every gradient. (Placeholder until its issue lands.)
+// netc grad MODEL.net --weights W --inputs BATCH --out GRADS: one forward and backward pass on a given batch,
+// writing every trainable parameter's gradient under the parameter's name. It runs the very training graph
+// `netc run` compiles, with the learning rate at 0, so what it checks is what training executes.
 #include <fmt/format.h>
 
+#include "autodiff/autodiff.h"
 #include "driver/command.h"
+#include "runtime/batch_feed.h"
+#include "runtime/safetensors.h"
+#include "runtime/weights.h"
 
 namespace netc::driver {
 
+namespace {
+struct GradOptions : ModelOptions {
+  std::string weights, inputs, out;
+  bool interp = false;
+};
+
+int runGrad(const GradOptions& o) {
+  Model m = o.load();
+  WeightMap weights = loadSafetensors(o.weights);
+  WeightMap batch = loadSafetensors(o.inputs);
+  TrainingGraph t = buildTrainingGraph(m.graph);
+  int64_t B = batchSizeOf(m.graph, batch, o.inputs);
+  Graph bound = bindBatch(t.graph, B);
+  auto engine = makeEngine(bound, o.interp ? EngineKind::Interp : EngineKind::Jit);
+  loadParams(*engine, weights, o.weights);
+  feedBatch(*engine, batch, o.inputs, t.lr);
+  // lr = 0: the update nodes leave the parameters as they were; only the gradients are wanted.
+  engine->write(t.lr, std::vector<double>{0.0});
+  engine->run();
+  double loss = engine->readScalar(t.loss);
+
+  WeightMap grads;
+  for (int p : bound.params()) {
+    const Node& n = bound[p];
+    if (!n.trainable) continue;  // frozen parameters have no gradient
+    auto it = t.grads.find(p);
+    // A trainable parameter with no path to the loss has a gradient of exactly zero.
+    grads[n.name] = NamedTensor{n.shape, it != t.grads.end() ? engine->read(it->second)
+                                                             : std::vector<double>(numel(n.shape), 0.0)};
+  }
+  saveSafetensors(o.out, grads);
+  fmt::print("loss {:.9g}\n", loss);
+  fmt::print("{}: {} gradients, batch {}, {}\n", o.out, grads.size(), B, o.interp ? "interpreter" : "jit");
+  return 0;
+}
+}  // namespace
+
 void registerGrad(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("grad", "one forward/backward pass on a given batch; writes every gradient");
-  auto opts = std::make_shared<ModelOptions>();
+  auto opts = std::make_shared<GradOptions>();
   opts->add(cmd);
-  cmd->callback([&action] {
-    action = [] {
-      fmt::print(stderr, "netc grad: not implemented yet\n");
-      return 3;
-    };
-  });
+  cmd->add_option("--weights", opts->weights, "parameters (safetensors), e.g. from `netc init`")->required();
+  cmd->add_option("--inputs", opts->inputs, "the batch (safetensors): the model's inputs by name, int32 or int64")
+      ->required();
+  cmd->add_option("--out", opts->out, "where to write the gradients (safetensors)")->required();
+  cmd->add_flag("--interp", opts->interp, "run on the reference interpreter (double precision) instead of the JIT");
+  cmd->callback([&action, opts] { action = [opts] { return runGrad(*opts); }; });
 }
 
 }  // namespace netc::driver

@@ -1,18 +1,37 @@
-// netc init: write initialised parameters: netc init MODEL.net --seed S --out W.safetensors. (Placeholder until its issue lands.)
+// netc init MODEL.net --seed S --out W.safetensors: the parameters as the .net initialisers draw them.
+// The default seed is the train section's, so `netc init` writes exactly the weights training starts from.
 #include <fmt/format.h>
+#include <optional>
 
 #include "driver/command.h"
+#include "runtime/init.h"
+#include "runtime/safetensors.h"
 
 namespace netc::driver {
 
+namespace {
+struct InitOptions : ModelOptions {
+  std::optional<uint64_t> seed;
+  std::string out;
+};
+}  // namespace
+
 void registerInit(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("init", "write initialised parameters: netc init MODEL.net --seed S --out W.safetensors");
-  auto opts = std::make_shared<ModelOptions>();
+  auto opts = std::make_shared<InitOptions>();
   opts->add(cmd);
-  cmd->callback([&action] {
-    action = [] {
-      fmt::print(stderr, "netc init: not implemented yet\n");
-      return 3;
+  cmd->add_option("--seed", opts->seed, "random seed (default: the train section's seed)");
+  cmd->add_option("--out", opts->out, "the safetensors file to write")->required();
+  cmd->callback([&action, opts] {
+    action = [opts] {
+      Model m = opts->load();
+      uint64_t seed = opts->seed.value_or(m.train.seed);
+      WeightMap w = initParams(m.graph, seed);
+      saveSafetensors(opts->out, w);
+      int64_t values = 0;
+      for (auto& [name, t] : w) values += numel(t.shape);
+      fmt::print("{}: {} parameters ({} values), seed {}\n", opts->out, w.size(), values, seed);
+      return 0;
     };
   });
 }
