@@ -15,6 +15,7 @@
 #include "ops/op.h"
 #include "runtime/batch_feed.h"
 #include "runtime/gradcheck.h"
+#include "run_netc.h"
 #include "runtime/weights.h"
 
 using namespace netc;
@@ -23,12 +24,8 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path scratch() {
-  static fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("netc_ad_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
+  static netc::testing::ScratchDir dir("netc_ad_");
+  return dir.path();
 }
 
 Model lowerText(const std::string& text) {

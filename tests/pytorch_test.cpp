@@ -79,12 +79,8 @@ double compare(const Fixture& f, const WeightMap& grads, double loss, double tol
 
 
 fs::path scratch() {
-  static fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("netc_pt_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
+  static netc::testing::ScratchDir dir("netc_pt_");
+  return dir.path();
 }
 
 }  // namespace

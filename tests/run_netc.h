@@ -1,11 +1,14 @@
-// Runs the built `netc` binary from the repository root and captures what it prints, for tests of commands.
+// Test helpers for commands and the files they write: running the built `netc` binary from the repository
+// root, and a scratch folder per test process.
 #pragma once
 #include <doctest/doctest.h>
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace netc::testing {
 
@@ -27,5 +30,22 @@ inline CommandResult runNetc(const std::string& args) {
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
 }
+
+// A private folder for this test process (parallel runs never share files), removed when the process ends.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& prefix)
+      : path_(std::filesystem::temp_directory_path() / (prefix + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 }  // namespace netc::testing

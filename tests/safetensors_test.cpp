@@ -21,12 +21,8 @@ namespace {
 
 // A private folder per test process, so parallel test runs never share files.
 fs::path scratch() {
-  static fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("netc_st_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
+  static netc::testing::ScratchDir dir("netc_st_");
+  return dir.path();
 }
 
 void putLE(std::string& s, uint64_t v, int bytes) {
