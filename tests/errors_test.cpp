@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <fmt/format.h>
 #include <sstream>
 
@@ -27,13 +26,14 @@ bool readExpectation(const fs::path& file, Expectation& e) {
   std::ifstream in(file);
   std::string first;
   std::getline(in, first);
-  std::smatch m;
-  static const std::regex re(R"(^# expect: (\d+):(\d+): (.+)$)");
-  if (!std::regex_match(first, m, re)) return false;
-  e.line = std::stoi(m[1]);
-  e.col = std::stoi(m[2]);
-  e.fragment = m[3];
-  return true;
+  const std::string tag = "# expect: ";
+  if (first.rfind(tag, 0) != 0) return false;
+  std::istringstream rest(first.substr(tag.size()));
+  char c1 = 0, c2 = 0, space = 0;
+  if (!(rest >> e.line >> c1 >> e.col >> c2) || c1 != ':' || c2 != ':' || !rest.get(space) || space != ' ')
+    return false;
+  std::getline(rest, e.fragment);
+  return e.line > 0 && e.col > 0 && !e.fragment.empty();
 }
 
 std::vector<fs::path> errorFiles() {
