@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
 
 #include "runtime/report.h"
 #include "runtime/stats_summary.h"
@@ -14,6 +15,24 @@ InstrumentOptions instrumentOptions(const Model& m, const TrainSpec& spec) {
   o.logits = m.logits;
   o.lr = spec.learningRate(0);
   return o;
+}
+
+Instrumented instrumentOneBatch(const Model& m, const TrainingGraph& t) {
+  return instrument(t.graph, t.grads, t.updates, /*lrNode=*/-1, instrumentOptions(m, m.train));
+}
+
+std::string writeOneBatchStats(Engine& e, const Model& m, const ProbePlan& plan, double loss, const std::string& path) {
+  StatsSnapshot s = readStats(e, plan, 0, loss, m.train.learningRate(0));
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << toJson(s).dump(2) << "\n";
+    if (!out) fail(fmt::format("cannot write the statistics file '{}'", tmp));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) fail(fmt::format("cannot write the statistics file '{}': {}", path, ec.message()));
+  return formatSummary(s, diagnose(s, diagnosisContext(plan, m.vocab.size()), /*initial=*/true), "this batch");
 }
 
 StatsObserver::StatsObserver(const Model& m, const TrainSpec& spec, const ProbePlan& plan, std::string folder,

@@ -15,6 +15,7 @@
 #include "lower/model.h"
 #include "runtime/dataset.h"
 #include "runtime/report.h"
+#include "runtime/safetensors.h"
 #include "runtime/stats_observer.h"
 #include "runtime/trainer.h"
 
@@ -205,4 +206,34 @@ TEST_CASE("netc run: the step-0 summary names the confident start, the saturated
   CHECK(status2 == 0);
   CHECK(out2.find("dead unit") == std::string::npos);
   CHECK(!fs::exists(dir / "plain" / "stats.jsonl"));
+}
+
+TEST_CASE("netc grad --stats: the probe statistics of one batch, consistent with the gradients it writes") {
+  fs::path dir = scratch("grad");
+  const std::string fx = NETC_SOURCE_DIR "/tests/fixtures/torch_mlp";
+  for (const char* engine : {"--interp", ""}) {
+    INFO("engine ", engine);
+    auto [status, out] = shell(fmt::format("'{}' grad '{}.net' --weights '{}_weights.safetensors' --inputs "
+                                           "'{}_batch.safetensors' --out '{}' --stats '{}' {} 2>&1",
+                                           NETC_BINARY, fx, fx, fx, (dir / "g.safetensors").string(),
+                                           (dir / "s.json").string(), engine));
+    INFO(out);
+    REQUIRE(status == 0);
+    CHECK(out.find("probe statistics") != std::string::npos);
+    CHECK(out.find("uniform guess") != std::string::npos);
+    StatsSnapshot s = snapshotFromJson(nlohmann::json::parse(readFile(dir / "s.json")));
+    WeightMap grads = loadSafetensors((dir / "g.safetensors").string());
+    REQUIRE(s.params.size() == grads.size());
+    for (const ParamStats& p : s.params) {
+      const std::vector<double>& g = grads.at(p.name).data;
+      double mean = 0, ss = 0;
+      for (double v : g) mean += v;
+      mean /= static_cast<double>(g.size());
+      for (double v : g) ss += (v - mean) * (v - mean);
+      CHECK(p.gradStd == doctest::Approx(std::sqrt(ss / static_cast<double>(g.size() - 1))).epsilon(1e-4));
+      CHECK(std::isfinite(p.updateToData));  // the model's learning rate, not the lr = 0 the pass runs with
+    }
+    REQUIRE(!s.probes.empty());
+    CHECK(s.probes[0].tanh);
+  }
 }

@@ -2,18 +2,20 @@
 // writing every trainable parameter's gradient under the parameter's name. It runs the very training graph
 // `netc run` compiles, with the learning rate at 0, so what it checks is what training executes.
 #include <fmt/format.h>
+#include <optional>
 
 #include "autodiff/autodiff.h"
 #include "driver/command.h"
 #include "runtime/batch_feed.h"
 #include "runtime/safetensors.h"
+#include "runtime/stats_observer.h"
 #include "runtime/weights.h"
 
 namespace netc::driver {
 
 namespace {
 struct GradOptions : ModelOptions {
-  std::string weights, inputs, out;
+  std::string weights, inputs, out, stats;
   bool interp = false;
 };
 
@@ -23,7 +25,10 @@ int runGrad(const GradOptions& o) {
   WeightMap batch = loadSafetensors(o.inputs);
   TrainingGraph t = buildTrainingGraph(m.graph);
   int64_t B = batchSizeOf(m.graph, batch, o.inputs);
-  Graph bound = bindBatch(t.graph, B);
+  // --stats: the same step with the probe statistics appended (every node keeps its id, so nothing else changes).
+  std::optional<Instrumented> probed;
+  if (!o.stats.empty()) probed = instrumentOneBatch(m, t);
+  Graph bound = bindBatch(probed ? probed->graph : t.graph, B);
   auto engine = makeEngine(bound, o.interp ? EngineKind::Interp : EngineKind::Jit);
   loadParams(*engine, weights, o.weights);
   feedBatch(*engine, batch, o.inputs, t.lr);
@@ -44,6 +49,7 @@ int runGrad(const GradOptions& o) {
   saveSafetensors(o.out, grads);
   fmt::print("loss {:.9g}\n", loss);
   fmt::print("{}: {} gradients, batch {}, {}\n", o.out, grads.size(), B, o.interp ? "interpreter" : "jit");
+  if (probed) fmt::print("{}{}: probe statistics\n", writeOneBatchStats(*engine, m, probed->plan, loss, o.stats), o.stats);
   return 0;
 }
 }  // namespace
@@ -56,6 +62,7 @@ void registerGrad(CLI::App& app, Action& action) {
   cmd->add_option("--inputs", opts->inputs, "the batch (safetensors): the model's inputs by name, int32 or int64")
       ->required();
   cmd->add_option("--out", opts->out, "where to write the gradients (safetensors)")->required();
+  cmd->add_option("--stats", opts->stats, "also write the probe statistics of this batch (JSON, docs/stats.md) and print them");
   cmd->add_flag("--interp", opts->interp, "run on the reference interpreter (double precision) instead of the JIT");
   cmd->callback([&action, opts] { action = [opts] { return runGrad(*opts); }; });
 }
