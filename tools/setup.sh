@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 # What each package is for: README.md, "Dependencies".
 packages=(cmake ninja-build g++ llvm-19-dev clang-19 libclang-rt-19-dev
           libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev
-          zlib1g-dev libzstd-dev libedit-dev libxml2-dev libffi-dev ccache)
+          zlib1g-dev libzstd-dev libedit-dev libxml2-dev libffi-dev ccache
+          chromium)  # chromium: the test that renders report.html headless
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
