@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <memory>
-#include <regex>
 #include <sstream>
 #include <unistd.h>
 
@@ -75,13 +74,17 @@ std::map<std::string, std::string> renderedBody(const fs::path& page) {
   auto [status, dom] = shell(cmd);
   fs::remove_all(profile);
   REQUIRE_MESSAGE(status == 0, "chromium failed: ", cmd);
-  std::smatch body;
-  REQUIRE_MESSAGE(std::regex_search(dom, body, std::regex("<body([^>]*)>")), "no <body> in the rendered page");
+  size_t open = dom.find("<body"), close = dom.find('>', open);
+  REQUIRE_MESSAGE((open != std::string::npos && close != std::string::npos), "no <body> in the rendered page");
+  // name="value" pairs; the page's attribute values never contain quotes.
   std::map<std::string, std::string> attrs;
-  std::string text = body[1];
-  std::regex attr("([a-z-]+)=\"([^\"]*)\"");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), attr); it != std::sregex_iterator(); ++it)
-    attrs[(*it)[1]] = (*it)[2];
+  std::string text = dom.substr(open + 5, close - open - 5);
+  for (size_t at = 0; (at = text.find("=\"", at)) != std::string::npos;) {
+    size_t nameStart = text.rfind(' ', at) + 1, end = text.find('"', at + 2);
+    if (end == std::string::npos) break;
+    attrs[text.substr(nameStart, at - nameStart)] = text.substr(at + 2, end - at - 2);
+    at = end + 1;
+  }
   return attrs;
 }
 
@@ -194,9 +197,14 @@ TEST_CASE("netc run: the step-0 summary names the confident start, the saturated
   REQUIRE(status == 0);
   CHECK(out.find("confidently wrong") != std::string::npos);
   CHECK(out.find("Layer h is heavily saturated") != std::string::npos);
-  std::smatch dead;
-  REQUIRE(std::regex_search(out, dead, std::regex("Layer h has ([0-9]+) dead units of 200 \\(index ([0-9]+), ")));
-  CHECK(std::stoi(dead[1]) > 10);
+  const std::string lead = "Layer h has ";
+  size_t found = out.find(lead);
+  REQUIRE(found != std::string::npos);
+  size_t digits = 0;
+  int dead = std::stoi(out.substr(found + lead.size()), &digits);
+  CHECK(dead > 10);
+  std::string rest = out.substr(found + lead.size() + digits, 25);
+  CHECK(rest == " dead units of 200 (index");
   CHECK(fs::exists(dir / "run" / "stats.jsonl"));
   CHECK(fs::exists(dir / "run" / "report.html"));
   // --no-stats: neither files nor summary.
