@@ -35,6 +35,9 @@ int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 constexpr int64_t kMaxLanes = 16;  // scratch is sized for the widest vectors netc uses (AVX-512)
 
+// Scratch bytes for a transposed B packed as [K, N rounded up to vectors], cache-line aligned.
+int64_t packedBytes(const Dims& d) { return d.tb ? roundUp(d.K * roundUp(d.N, kMaxLanes) * 4, 64) : 0; }
+
 // The plain triple loop: one dot product per result (the baseline the tiled code is checked against).
 void emitNaive(KernelEmitter& k, const Node& n, const Dims& d) {
   int A = n.inputs[0], B = n.inputs[1];
@@ -67,18 +70,20 @@ class TiledMatmul {
     // Column blocks of NV vectors: a loop over the full-width ones, then one block for the rest, whose last
     // vector may be partial (masked loads and stores).
     const int64_t vecs = (d_.N + L_ - 1) / L_;
-    const int64_t nv = vecs <= 3 ? vecs : vecs % 2 == 0 ? 2 : 3;
-    const int64_t blockCols = nv * L_;
+    nv_ = vecs <= 3 ? vecs : vecs % 2 == 0 ? 2 : 3;
+    const int64_t blockCols = nv_ * L_;
     const int64_t fullBlocks = d_.N / blockCols;
     const int64_t restCols = d_.N - fullBlocks * blockCols;
+    if (!k_.kernel.members.empty())
+      panel_ = k_.at(k_.scratch(), k_.i64(packedBytes(d_) / 4), k_.f32Ty(), "panel");
     if (fullBlocks > 0)
       k_.loop(base() + ".jb", fullBlocks, [&](Value* jb) {
-        rowBlocks(b_.CreateMul(jb, k_.i64(blockCols)), nv, nullptr);
+        columnBlock(b_.CreateMul(jb, k_.i64(blockCols)), nv_, nullptr);
       }, KernelEmitter::Hint::Explicit);
     if (restCols > 0) {
-      int64_t restVecs = (restCols + L_ - 1) / L_;
+      int64_t restVecs = (restCols + L_ - 1) / L_;  // never more than nv_
       unsigned lastValid = static_cast<unsigned>(restCols - (restVecs - 1) * L_);
-      rowBlocks(k_.i64(fullBlocks * blockCols), restVecs, k_.laneMask(static_cast<unsigned>(L_), lastValid));
+      columnBlock(k_.i64(fullBlocks * blockCols), restVecs, k_.laneMask(static_cast<unsigned>(L_), lastValid));
     }
   }
 
@@ -95,7 +100,10 @@ class TiledMatmul {
     return std::min(most, d_.M);
   }
 
-  void rowBlocks(Value* j0, int64_t nv, Value* lastMask) {
+  // All rows of one block of columns; with an epilogue, the raw products of the whole column panel are parked
+  // in scratch (it stays in L1) and the epilogue then runs over it once. Its code so exists once per kind of
+  // column block rather than once per kind of tile, which keeps the IR (and compile time) small.
+  void columnBlock(Value* j0, int64_t nv, Value* lastMask) {
     const int64_t mr = rowsFor(nv);
     const int64_t full = d_.M / mr, rest = d_.M % mr;
     if (full > 0)
@@ -104,26 +112,46 @@ class TiledMatmul {
     if (rest > 0)
       k_.loop(base() + ".row", rest, [&](Value* r) { tile(b_.CreateAdd(r, k_.i64(full * mr)), 1, j0, nv, lastMask); },
               KernelEmitter::Hint::Explicit);
+    if (!panel_) return;
+    const int64_t unmasked = lastMask ? nv - 1 : nv;
+    k_.loop(base() + ".epi", d_.M, [&](Value* i) {
+      auto result = [&](Value* v, Value* mask) {
+        Value* at = b_.CreateAdd(b_.CreateMul(i, k_.i64(nv_ * L_)), b_.CreateMul(v, k_.i64(L_)));
+        Value* value = k_.loadVec(panel_, at, static_cast<unsigned>(L_), nullptr, "raw");
+        k_.emitResult(At{{i, b_.CreateAdd(j0, b_.CreateMul(v, k_.i64(L_)))}, static_cast<unsigned>(L_), mask}, value);
+      };
+      if (unmasked > 0)
+        k_.loop(base() + ".epi.v", unmasked, [&](Value* v) { result(v, nullptr); }, KernelEmitter::Hint::Explicit);
+      if (lastMask) result(k_.i64(nv - 1), lastMask);
+    }, KernelEmitter::Hint::Explicit);
   }
 
-  Value* aAt(Value* i, Value* kk) {
-    Value* idx = d_.ta ? b_.CreateAdd(b_.CreateMul(kk, k_.i64(d_.M)), i) : b_.CreateAdd(b_.CreateMul(i, k_.i64(d_.K)), kk);
-    return b_.CreateAlignedLoad(k_.f32Ty(), k_.at(a_, idx, k_.f32Ty()), llvm::Align(4), "a");
+  // Pointers to row r of op(A) at column 0 for the rows of a tile, so the k loop only adds k (times M when
+  // A is stored transposed): fewer instructions for LLVM to optimise and the same machine code.
+  std::vector<Value*> aRows(Value* i0, int64_t mr) {
+    std::vector<Value*> rows;
+    Value* first = d_.ta ? k_.at(a_, i0, k_.f32Ty(), "a.col") : k_.at(a_, b_.CreateMul(i0, k_.i64(d_.K)), k_.f32Ty(), "a.row");
+    for (int64_t r = 0; r < mr; ++r) rows.push_back(k_.at(first, k_.i64(d_.ta ? r : r * d_.K), k_.f32Ty()));
+    return rows;
   }
 
-  // One mr x NV*L tile of C at rows [i0, i0+mr), columns from j0.
+  // One mr x NV*L tile of C at rows [i0, i0+mr), columns from j0: stored to C, or to the panel when an
+  // epilogue follows.
   void tile(Value* i0, int64_t mr, Value* j0, int64_t nv, Value* lastMask) {
     llvm::Type* vt = k_.vecTy(static_cast<unsigned>(L_));
     std::vector<Value*> init(static_cast<size_t>(mr * nv), llvm::Constant::getNullValue(vt));
+    std::vector<Value*> rows = aRows(i0, mr);
+    Value* bCols = k_.at(bRows_, j0, k_.f32Ty(), "b.cols");
     auto acc = k_.loop(base() + ".k", d_.K, init, [&](Value* kk, const std::vector<Value*>& c) {
       std::vector<Value*> bv;
-      Value* rowStart = b_.CreateAdd(b_.CreateMul(kk, k_.i64(ldb_)), j0);
+      Value* bRow = k_.at(bCols, b_.CreateMul(kk, k_.i64(ldb_)), k_.f32Ty(), "b.row");
       for (int64_t v = 0; v < nv; ++v)
-        bv.push_back(k_.loadVec(bRows_, b_.CreateAdd(rowStart, k_.i64(v * L_)), static_cast<unsigned>(L_),
-                                v == nv - 1 ? lastMask : nullptr, "b"));
+        bv.push_back(k_.loadVec(bRow, k_.i64(v * L_), static_cast<unsigned>(L_), v == nv - 1 ? lastMask : nullptr, "b"));
+      Value* aOff = d_.ta ? b_.CreateMul(kk, k_.i64(d_.M)) : kk;
       std::vector<Value*> next(c.size());
       for (int64_t r = 0; r < mr; ++r) {
-        Value* a = k_.splat(aAt(b_.CreateAdd(i0, k_.i64(r)), kk), static_cast<unsigned>(L_));
+        Value* aScalar = b_.CreateAlignedLoad(k_.f32Ty(), k_.at(rows[r], aOff, k_.f32Ty()), llvm::Align(4), "a");
+        Value* a = k_.splat(aScalar, static_cast<unsigned>(L_));
         for (int64_t v = 0; v < nv; ++v) {
           size_t at = static_cast<size_t>(r * nv + v);
           next[at] = b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vt}, {a, bv[v], c[at]});
@@ -131,25 +159,17 @@ class TiledMatmul {
       }
       return next;
     }, KernelEmitter::Hint::Explicit);
-    auto result = [&](Value* row, int64_t v, Value* value) {
-      At at{{row, b_.CreateAdd(j0, k_.i64(v * L_))}, static_cast<unsigned>(L_), v == nv - 1 ? lastMask : nullptr};
-      k_.emitResult(at, value);
-    };
-    if (k_.kernel.members.empty() || mr == 1) {
-      for (int64_t r = 0; r < mr; ++r)
-        for (int64_t v = 0; v < nv; ++v) result(b_.CreateAdd(i0, k_.i64(r)), v, acc[static_cast<size_t>(r * nv + v)]);
-      return;
-    }
-    // With an epilogue, park the tile in a stack buffer and run the epilogue once per row in a loop: the
-    // epilogue's code then exists once per column vector rather than once per accumulator.
-    Value* buf = k_.local(llvm::ArrayType::get(k_.f32Ty(), static_cast<uint64_t>(mr * nv * L_)), "tile");
-    for (int64_t a = 0; a < mr * nv; ++a) k_.storeVec(buf, k_.i64(a * L_), acc[static_cast<size_t>(a)], nullptr);
-    k_.loop(base() + ".epi", mr, [&](Value* r) {
+    for (int64_t r = 0; r < mr; ++r)
       for (int64_t v = 0; v < nv; ++v) {
-        Value* at = b_.CreateMul(b_.CreateAdd(b_.CreateMul(r, k_.i64(nv)), k_.i64(v)), k_.i64(L_));
-        result(b_.CreateAdd(i0, r), v, k_.loadVec(buf, at, static_cast<unsigned>(L_), nullptr, "tile"));
+        Value* row = b_.CreateAdd(i0, k_.i64(r));
+        Value* value = acc[static_cast<size_t>(r * nv + v)];
+        if (panel_) {
+          k_.storeVec(panel_, b_.CreateAdd(b_.CreateMul(row, k_.i64(nv_ * L_)), k_.i64(v * L_)), value, nullptr);
+        } else {
+          At at{{row, b_.CreateAdd(j0, k_.i64(v * L_))}, static_cast<unsigned>(L_), v == nv - 1 ? lastMask : nullptr};
+          k_.emitResult(at, value);
+        }
       }
-    }, KernelEmitter::Hint::Explicit);
   }
 
   // B is stored [N, K]; copy it to scratch as [K, ldb] (ldb = N rounded up to whole vectors). With 8-float
@@ -226,13 +246,15 @@ class TiledMatmul {
   Value* a_ = nullptr;
   Value* bRows_ = nullptr;
   int64_t ldb_ = 0;
+  int64_t nv_ = 1;           // vectors per full column block
+  Value* panel_ = nullptr;   // [M, nv_ * L] raw products awaiting the epilogue, or null without one
 };
 
 }  // namespace
 
 int64_t matmulScratchBytes(const Graph& g, const Node& n) {
   Dims d = dims(g, n);
-  return d.tb ? d.K * roundUp(d.N, kMaxLanes) * 4 : 0;
+  return packedBytes(d) + d.M * 3 * kMaxLanes * 4;  // then the epilogue's panel: M rows of up to 3 vectors
 }
 
 void emitMatmul(KernelEmitter& k, const Node& n) {

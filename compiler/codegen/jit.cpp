@@ -1,8 +1,12 @@
 #include "codegen/jit.h"
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
+#include <exception>
 #include <fmt/format.h>
 #include <mutex>
+#include <thread>
 
 #include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
@@ -10,6 +14,7 @@
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
@@ -94,19 +99,26 @@ std::string printModule(const llvm::Module& m) {
   return s;
 }
 
-std::string emitAssembly(llvm::Module& m, llvm::TargetMachine& tm) {
-  std::unique_ptr<llvm::Module> copy = llvm::CloneModule(m);  // code generation rewrites the module
+static std::string emitFile(llvm::Module& m, llvm::TargetMachine& tm, llvm::CodeGenFileType type) {
   llvm::SmallString<0> buf;
   llvm::raw_svector_ostream os(buf);
   llvm::legacy::PassManager pm;
-  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
-    fail("LLVM cannot emit assembly for this machine");
-  pm.run(*copy);
+  if (tm.addPassesToEmitFile(pm, os, nullptr, type)) fail("LLVM cannot emit code for this machine");
+  pm.run(m);
   return std::string(buf.str());
 }
 
-CompiledStep::CompiledStep(StepModule m, const HostTarget& target, bool optimized) {
-  if (!optimized) optimize(*m.module, target.machine());
+std::string emitAssembly(llvm::Module& m, llvm::TargetMachine& tm) {
+  std::unique_ptr<llvm::Module> copy = llvm::CloneModule(m);  // code generation rewrites the module
+  return emitFile(*copy, tm, llvm::CodeGenFileType::AssemblyFile);
+}
+
+std::unique_ptr<llvm::MemoryBuffer> emitObject(llvm::Module& m, llvm::TargetMachine& tm) {
+  return llvm::MemoryBuffer::getMemBufferCopy(emitFile(m, tm, llvm::CodeGenFileType::ObjectFile),
+                                              m.getModuleIdentifier());
+}
+
+void CompiledStep::startJit() {
   jit_ = check(llvm::orc::LLJITBuilder()
                    .setJITTargetMachineBuilder(hostBuilder())
                    .setLinkProcessSymbolsByDefault(false)  // nothing from the process unless listed below
@@ -125,10 +137,83 @@ CompiledStep::CompiledStep(StepModule m, const HostTarget& target, bool optimize
   add("memmove", reinterpret_cast<void*>(&std::memmove));
   if (llvm::Error e = jit_->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols))))
     llvmFail("register runtime symbols", std::move(e));
-  if (llvm::Error e = jit_->addIRModule(llvm::orc::ThreadSafeModule(std::move(m.module), std::move(m.ctx))))
-    llvmFail("add the module to the JIT", std::move(e));
+}
+
+void CompiledStep::lookupStep() {
   auto addr = check(jit_->lookup(kStepFunction), "compile the step function");
   step_ = addr.toPtr<StepFn>();
+}
+
+CompiledStep::CompiledStep(StepModule m, const HostTarget& target, bool optimized) {
+  using Clock = std::chrono::steady_clock;
+  auto t0 = Clock::now();
+  if (!optimized) optimize(*m.module, target.machine());
+  auto t1 = Clock::now();
+  startJit();
+  if (llvm::Error e = jit_->addIRModule(llvm::orc::ThreadSafeModule(std::move(m.module), std::move(m.ctx))))
+    llvmFail("add the module to the JIT", std::move(e));
+  lookupStep();
+  auto t2 = Clock::now();
+  stats_.optimize = std::chrono::duration<double, std::milli>(t1 - t0).count();
+  stats_.machineCode = std::chrono::duration<double, std::milli>(t2 - t1).count();
+  stats_.wall = stats_.optimize + stats_.machineCode;
+}
+
+CompiledStep::CompiledStep(std::vector<StepModule> parts, unsigned threads) {
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  auto start = Clock::now();
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min<unsigned>(threads, static_cast<unsigned>(parts.size()));
+  stats_.threads = threads;
+  // Biggest modules first, so the last ones to finish are small.
+  std::vector<size_t> order(parts.size());
+  std::vector<size_t> size(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    order[i] = i;
+    for (const llvm::Function& f : *parts[i].module) size[i] += f.getInstructionCount();
+  }
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return size[a] > size[b]; });
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects(parts.size());
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  std::exception_ptr failure;
+  double optMs = 0, codeMs = 0;
+  auto worker = [&] {
+    try {
+      // A target machine per thread: LLVM does not promise that one can be shared.
+      std::unique_ptr<llvm::TargetMachine> tm = check(hostBuilder().createTargetMachine(), "create a target machine");
+      for (size_t n; (n = next++) < order.size();) {
+        size_t i = order[n];
+        auto t0 = Clock::now();
+        optimize(*parts[i].module, *tm);
+        auto t1 = Clock::now();
+        objects[i] = emitObject(*parts[i].module, *tm);
+        auto t2 = Clock::now();
+        std::lock_guard<std::mutex> lock(mu);
+        optMs += ms(t0, t1), codeMs += ms(t1, t2);
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!failure) failure = std::current_exception();
+      next = order.size();  // stop the others early
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (std::thread& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
+  auto linkStart = Clock::now();
+  startJit();
+  for (auto& obj : objects)
+    if (llvm::Error e = jit_->addObjectFile(std::move(obj))) llvmFail("load compiled code", std::move(e));
+  lookupStep();
+  auto end = Clock::now();
+  stats_.optimize = optMs;
+  stats_.machineCode = codeMs;
+  stats_.link = ms(linkStart, end);
+  stats_.wall = ms(start, end);
 }
 
 CompiledStep::~CompiledStep() = default;

@@ -7,6 +7,7 @@
 #include "codegen/module_builder.h"
 
 namespace llvm {
+class MemoryBuffer;
 class TargetMachine;
 namespace orc {
 class LLJIT;
@@ -34,20 +35,37 @@ void optimize(llvm::Module& m, llvm::TargetMachine& tm);
 std::string printModule(const llvm::Module& m);
 // Host assembly of the module (run after optimize for the code that executes).
 std::string emitAssembly(llvm::Module& m, llvm::TargetMachine& tm);
+// A relocatable object file of the module.
+std::unique_ptr<llvm::MemoryBuffer> emitObject(llvm::Module& m, llvm::TargetMachine& tm);
 
 using StepFn = void (*)(void* arena);
 
-// A module compiled to machine code in this process. Owns the JIT, so the code lives as long as this does.
+// Where compilation time went (milliseconds). With several threads the optimise and machine-code times are
+// summed over threads, the wall time is what the caller waited.
+struct CompileStats {
+  unsigned threads = 1;
+  double optimize = 0, machineCode = 0, link = 0, wall = 0;
+};
+
+// Code compiled in this process. Owns the JIT, so the code lives as long as this does. External symbols are
+// only those registered here.
 class CompiledStep {
  public:
-  // Optimises `m` (unless already done) and compiles it; external symbols are only those registered here.
+  // One module, optimised here unless `optimized`.
   CompiledStep(StepModule m, const HostTarget& target, bool optimized);
+  // The modules of buildStepModules, each optimised and turned into an object file by a pool of `threads`
+  // workers (0: one per hardware thread), then linked.
+  CompiledStep(std::vector<StepModule> parts, unsigned threads);
   ~CompiledStep();
   StepFn step() const { return step_; }
+  const CompileStats& stats() const { return stats_; }
 
  private:
+  void startJit();
+  void lookupStep();
   std::unique_ptr<llvm::orc::LLJIT> jit_;
   StepFn step_ = nullptr;
+  CompileStats stats_;
 };
 
 }  // namespace netc::codegen

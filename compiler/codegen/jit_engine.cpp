@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
+#include <thread>
 
 #include "codegen/module_builder.h"
 #include "ops/op.h"
@@ -41,13 +42,13 @@ JitEngine::JitEngine(const Graph& bound, const codegen::CodegenOptions& opts) : 
   plan_ = codegen::makePlan(g_, opts.plan);
   auto t1 = clock::now();
   codegen::HostTarget target(opts);
-  codegen::StepModule mod = codegen::buildStepModule(g_, plan_, opts, target.info());
+  // One module per compile thread: modules cost a fixed setup each, so no more than can run at once.
+  unsigned threads = opts.compileThreads ? opts.compileThreads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<codegen::StepModule> parts =
+      codegen::buildStepModules(g_, plan_, opts, target.info(), static_cast<int>(std::min(threads, 8u)));
   auto t2 = clock::now();
-  codegen::optimize(*mod.module, target.machine());
-  auto t3 = clock::now();
-  code_ = std::make_unique<codegen::CompiledStep>(std::move(mod), target, /*optimized=*/true);
-  auto t4 = clock::now();
-  times_ = {ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, t4)};
+  code_ = std::make_unique<codegen::CompiledStep>(std::move(parts), threads);
+  times_ = {ms(t0, t1), ms(t1, t2), code_->stats()};
   target_ = fmt::format("{}, {}-float vectors", target.cpu(), target.info().vectorLanes);
   size_t bytes = static_cast<size_t>(plan_.arenaBytes);
   arena_.reset(std::aligned_alloc(codegen::kArenaAlign, bytes));

@@ -25,9 +25,11 @@ class JitEngine final : public Engine {
   void run() override;
 
   const codegen::Plan& plan() const { return plan_; }
-  // Wall-clock milliseconds of each compilation phase, for netc bench.
+  // Milliseconds of each compilation phase, for netc bench: plan and IR on the calling thread, then LLVM's
+  // work (optimise and machine code summed over its threads, link, and the wall time of all three).
   struct CompileTimes {
-    double plan = 0, ir = 0, optimize = 0, machineCode = 0;
+    double plan = 0, ir = 0;
+    codegen::CompileStats llvm;
   };
   const CompileTimes& compileTimes() const { return times_; }
   std::string targetDescription() const { return target_; }  // e.g. "znver3, 8-float vectors"

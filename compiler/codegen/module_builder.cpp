@@ -42,25 +42,55 @@ int64_t kernelScratch(const Graph& g, const Kernel& k) {
                                                                                     : 0;
 }
 
+// One module under construction, with its own context (modules compiled on different threads must not
+// share one).
+struct Part {
+  std::unique_ptr<llvm::LLVMContext> ctx = std::make_unique<llvm::LLVMContext>();
+  std::unique_ptr<llvm::Module> mod;
+  llvm::IRBuilder<> b{*ctx};
+  Part(const std::string& name, const TargetInfo& t) : mod(std::make_unique<llvm::Module>(name, *ctx)) {
+    mod->setTargetTriple(t.triple);
+    mod->setDataLayout(t.dataLayout);
+  }
+};
+
 class Builder {
  public:
   Builder(const Graph& g, const Plan& p, const CodegenOptions& o, const TargetInfo& t)
-      : g_(g), p_(p), opts_(o), target_(t), ctx_(std::make_unique<llvm::LLVMContext>()),
-        mod_(std::make_unique<llvm::Module>("netc", *ctx_)), b_(*ctx_) {}
+      : g_(g), p_(p), opts_(o), target_(t) {}
 
-  StepModule run() {
-    mod_->setTargetTriple(target_.triple);
-    mod_->setDataLayout(target_.dataLayout);
+  // Kernels go to module partOf[k] of `parts`; the step function to the first. parts == 1 is one module in
+  // which the kernels stay internal to it.
+  std::vector<StepModule> run(int parts, const std::vector<int>& partOf) {
+    std::vector<std::unique_ptr<Part>> mods;
+    for (int i = 0; i < parts; ++i) mods.push_back(std::make_unique<Part>(parts == 1 ? "netc" : fmt::format("netc.{}", i), target_));
     std::vector<llvm::Function*> fns;
-    for (const Kernel& k : p_.kernels) fns.push_back(kernelFunction(k));
-    stepFunction(fns);
-    std::string err;
-    llvm::raw_string_ostream os(err);
-    if (llvm::verifyModule(*mod_, &os)) fail(fmt::format("internal error: generated LLVM IR is invalid:\n{}", err));
-    return {std::move(ctx_), std::move(mod_)};
+    for (size_t k = 0; k < p_.kernels.size(); ++k)
+      fns.push_back(kernelFunction(p_.kernels[k], *mods[parts == 1 ? 0 : partOf[k]], parts > 1));
+    stepFunction(fns, *mods.front());
+    return finish(mods);
+  }
+
+  // Instructions per kernel function as generated (before optimisation): the work LLVM will have with it.
+  std::vector<size_t> kernelSizes() {
+    Part scratch("sizes", target_);
+    std::vector<size_t> sizes;
+    for (const Kernel& k : p_.kernels) sizes.push_back(kernelFunction(k, scratch, false)->getInstructionCount());
+    return sizes;
   }
 
  private:
+  std::vector<StepModule> finish(std::vector<std::unique_ptr<Part>>& parts) {
+    std::vector<StepModule> out;
+    for (auto& part : parts) {
+      std::string err;
+      llvm::raw_string_ostream os(err);
+      if (llvm::verifyModule(*part->mod, &os)) fail(fmt::format("internal error: generated LLVM IR is invalid:\n{}", err));
+      out.push_back({std::move(part->ctx), std::move(part->mod)});
+    }
+    return out;
+  }
+
   void setFunctionAttrs(llvm::Function* f) {
     f->addFnAttr(llvm::Attribute::NoUnwind);
     // Divisions marked `arcp` (fast_math's reciprocal) may use the hardware estimate plus one Newton step.
@@ -71,21 +101,25 @@ class Builder {
   // Every buffer argument is distinct memory (noalias), cache-line aligned and fully dereferenceable, which
   // is what lets LLVM vectorise and hoist loads without runtime overlap checks.
   void bufferArg(llvm::Function* f, unsigned i, int64_t bytes, const std::string& name) {
+    llvm::LLVMContext& ctx = f->getContext();
     llvm::Argument* a = f->getArg(i);
     a->setName(name);
     a->addAttr(llvm::Attribute::NoAlias);
     a->addAttr(llvm::Attribute::NoCapture);
     a->addAttr(llvm::Attribute::NoUndef);
-    a->addAttr(llvm::Attribute::getWithAlignment(*ctx_, llvm::Align(kArenaAlign)));
-    a->addAttr(llvm::Attribute::getWithDereferenceableBytes(*ctx_, static_cast<uint64_t>(bytes)));
+    a->addAttr(llvm::Attribute::getWithAlignment(ctx, llvm::Align(kArenaAlign)));
+    a->addAttr(llvm::Attribute::getWithDereferenceableBytes(ctx, static_cast<uint64_t>(bytes)));
   }
 
-  llvm::Function* kernelFunction(const Kernel& k) {
+  // In a module of its own (split), the kernel is an external symbol the step function's module refers to.
+  llvm::Function* kernelFunction(const Kernel& k, Part& part, bool split) {
+    llvm::IRBuilder<>& b = part.b;
     std::vector<int> bufs = kernelBuffers(g_, p_, k);
     int64_t scratch = kernelScratch(g_, k);
-    std::vector<llvm::Type*> params(bufs.size() + (scratch > 0 ? 1 : 0), b_.getPtrTy());
-    auto* fty = llvm::FunctionType::get(b_.getVoidTy(), params, false);
-    auto* f = llvm::Function::Create(fty, llvm::Function::InternalLinkage, k.name, *mod_);
+    std::vector<llvm::Type*> params(bufs.size() + (scratch > 0 ? 1 : 0), b.getPtrTy());
+    auto* fty = llvm::FunctionType::get(b.getVoidTy(), params, false);
+    auto* f = llvm::Function::Create(fty, split ? llvm::Function::ExternalLinkage : llvm::Function::InternalLinkage,
+                                     k.name, *part.mod);
     setFunctionAttrs(f);
     // Separate functions keep each kernel's IR and assembly readable; one call per kernel and step is free.
     f->addFnAttr(llvm::Attribute::NoInline);
@@ -100,22 +134,22 @@ class Builder {
       bufferArg(f, static_cast<unsigned>(bufs.size()), scratch, "scratch");
       scratchArg = f->getArg(static_cast<unsigned>(bufs.size()));
     }
-    b_.SetInsertPoint(llvm::BasicBlock::Create(*ctx_, "entry", f));
-    KernelEmitter ke(b_, g_, p_, k, std::move(args), scratchArg, opts_, target_.vectorLanes);
+    b.SetInsertPoint(llvm::BasicBlock::Create(*part.ctx, "entry", f));
+    KernelEmitter ke(b, g_, p_, k, std::move(args), scratchArg, opts_, target_.vectorLanes);
     if (k.kind == Kernel::Op) {
       const Node& root = g_[k.root];
       if (!root.op->emitKernel) fail(fmt::format("internal error: op '{}' has no code generator", root.op->name));
       root.op->emitKernel(ke, root);
     } else {
-      emitLoopNest(ke, k);
+      emitLoopNest(ke, k, b);
     }
-    b_.CreateRetVoid();
+    b.CreateRetVoid();
     return f;
   }
 
   // A fused elementwise group: one loop per (merged) dimension, the innermost written with explicit vectors
   // (plus a scalar loop for the last few elements), the members evaluated in registers inside it.
-  void emitLoopNest(KernelEmitter& ke, const Kernel& k) {
+  void emitLoopNest(KernelEmitter& ke, const Kernel& k, llvm::IRBuilder<>& b) {
     const Shape& dom = ke.iterationDomain();
     const std::string base = ke.name(k.members.back());
     const int64_t L = ke.lanes();
@@ -124,7 +158,7 @@ class Builder {
       int64_t full = n / L, rest = n % L;
       if (full > 0)
         ke.loop(base + ".vec", full, [&](llvm::Value* i) {
-          at.idx.push_back(b_.CreateMul(i, b_.getInt64(L), "", true, true));
+          at.idx.push_back(b.CreateMul(i, b.getInt64(L), "", true, true));
           at.lanes = static_cast<unsigned>(L);
           ke.emitMembers(at, {});
           at.lanes = 1;
@@ -132,7 +166,7 @@ class Builder {
         }, KernelEmitter::Hint::Explicit);
       if (rest > 0)
         ke.loop(base + ".rest", rest, [&](llvm::Value* i) {
-          at.idx.push_back(b_.CreateAdd(i, b_.getInt64(full * L), "", true, true));
+          at.idx.push_back(b.CreateAdd(i, b.getInt64(full * L), "", true, true));
           ke.emitMembers(at, {});
           at.idx.pop_back();
         }, KernelEmitter::Hint::Explicit);
@@ -149,50 +183,79 @@ class Builder {
     else nest(0);
   }
 
-  void stepFunction(const std::vector<llvm::Function*>& fns) {
-    auto* fty = llvm::FunctionType::get(b_.getVoidTy(), {b_.getPtrTy()}, false);
-    auto* f = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, kStepFunction, *mod_);
+  void stepFunction(const std::vector<llvm::Function*>& kernels, Part& part) {
+    llvm::IRBuilder<>& b = part.b;
+    auto* fty = llvm::FunctionType::get(b.getVoidTy(), {b.getPtrTy()}, false);
+    auto* f = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, kStepFunction, *part.mod);
+    // Kernels built in other modules are called through declarations of the same name.
+    std::vector<llvm::Function*> fns;
+    for (llvm::Function* k : kernels) {
+      if (k->getParent() == part.mod.get()) {
+        fns.push_back(k);
+        continue;
+      }
+      // The same signature, rebuilt in this module's context (types belong to one context).
+      std::vector<llvm::Type*> params(k->arg_size(), b.getPtrTy());
+      auto* ty = llvm::FunctionType::get(b.getVoidTy(), params, false);
+      fns.push_back(llvm::Function::Create(ty, llvm::Function::ExternalLinkage, k->getName(), *part.mod));
+    }
     setFunctionAttrs(f);
     bufferArg(f, 0, p_.arenaBytes, "arena");
     llvm::Value* arena = f->getArg(0);
-    b_.SetInsertPoint(llvm::BasicBlock::Create(*ctx_, "entry", f));
+    b.SetInsertPoint(llvm::BasicBlock::Create(*part.ctx, "entry", f));
     for (size_t i = 0; i < p_.kernels.size(); ++i) {
       const Kernel& k = p_.kernels[i];
       std::vector<llvm::Value*> args;
       for (int s : kernelBuffers(g_, p_, k)) {
         std::string nm = g_[s].name.empty() ? fmt::format("v{}", s) : g_[s].name;
-        args.push_back(b_.CreateInBoundsGEP(b_.getInt8Ty(), arena, b_.getInt64(p_.offset[s]), nm + ".buf"));
+        args.push_back(b.CreateInBoundsGEP(b.getInt8Ty(), arena, b.getInt64(p_.offset[s]), nm + ".buf"));
       }
       if (kernelScratch(g_, k) > 0)
-        args.push_back(b_.CreateInBoundsGEP(b_.getInt8Ty(), arena, b_.getInt64(p_.scratchOffset), "scratch"));
+        args.push_back(b.CreateInBoundsGEP(b.getInt8Ty(), arena, b.getInt64(p_.scratchOffset), "scratch"));
       if (p_.profileOffset < 0) {
-        b_.CreateCall(fns[i], args);
+        b.CreateCall(fns[i], args);
         continue;
       }
       // Profiling: add the kernel's time-stamp-counter ticks to its slot.
-      llvm::Value* t0 = b_.CreateIntrinsic(llvm::Intrinsic::readcyclecounter, {}, {});
-      b_.CreateCall(fns[i], args);
-      llvm::Value* t1 = b_.CreateIntrinsic(llvm::Intrinsic::readcyclecounter, {}, {});
-      llvm::Value* slot = b_.CreateInBoundsGEP(b_.getInt8Ty(), arena, b_.getInt64(p_.profileOffset + 8 * i));
-      llvm::Value* sum = b_.CreateAdd(b_.CreateLoad(b_.getInt64Ty(), slot), b_.CreateSub(t1, t0));
-      b_.CreateStore(sum, slot);
+      llvm::Value* t0 = b.CreateIntrinsic(llvm::Intrinsic::readcyclecounter, {}, {});
+      b.CreateCall(fns[i], args);
+      llvm::Value* t1 = b.CreateIntrinsic(llvm::Intrinsic::readcyclecounter, {}, {});
+      llvm::Value* slot = b.CreateInBoundsGEP(b.getInt8Ty(), arena, b.getInt64(p_.profileOffset + 8 * i));
+      llvm::Value* sum = b.CreateAdd(b.CreateLoad(b.getInt64Ty(), slot), b.CreateSub(t1, t0));
+      b.CreateStore(sum, slot);
     }
-    b_.CreateRetVoid();
+    b.CreateRetVoid();
   }
 
   const Graph& g_;
   const Plan& p_;
   const CodegenOptions& opts_;
   const TargetInfo& target_;
-  std::unique_ptr<llvm::LLVMContext> ctx_;
-  std::unique_ptr<llvm::Module> mod_;
-  llvm::IRBuilder<> b_;
 };
 
 }  // namespace
 
 StepModule buildStepModule(const Graph& g, const Plan& plan, const CodegenOptions& opts, const TargetInfo& target) {
-  return Builder(g, plan, opts, target).run();
+  return std::move(Builder(g, plan, opts, target).run(1, {}).front());
+}
+
+std::vector<StepModule> buildStepModules(const Graph& g, const Plan& plan, const CodegenOptions& opts,
+                                         const TargetInfo& target, int parts) {
+  Builder builder(g, plan, opts, target);
+  parts = std::max(1, std::min<int>(parts, static_cast<int>(plan.kernels.size())));
+  if (parts == 1) return builder.run(1, {});
+  // Largest kernels first, each to the least loaded module (sizes from a throwaway build: a few milliseconds).
+  std::vector<size_t> size = builder.kernelSizes();
+  std::vector<int> order(size.size()), partOf(size.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return size[a] > size[b]; });
+  std::vector<size_t> load(static_cast<size_t>(parts), 0);
+  for (int k : order) {
+    int least = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+    partOf[k] = least;
+    load[least] += size[k];
+  }
+  return builder.run(parts, partOf);
 }
 
 }  // namespace netc::codegen

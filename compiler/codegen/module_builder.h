@@ -26,5 +26,9 @@ struct TargetInfo {
 
 // Builds and verifies the module; a malformed module is an internal error (netc::Error), never an abort.
 StepModule buildStepModule(const Graph& g, const Plan& plan, const CodegenOptions& opts, const TargetInfo& target);
+// The same code split into `parts` modules of about equal size, each with its own context, so they can be
+// optimised and compiled on several threads at once (the step function calls across them by name).
+std::vector<StepModule> buildStepModules(const Graph& g, const Plan& plan, const CodegenOptions& opts,
+                                         const TargetInfo& target, int parts);
 
 }  // namespace netc::codegen

@@ -10,6 +10,8 @@ struct CodegenOptions {
   // Widest vectors to use, in bits: 0 picks the host's default (256 with AVX2; with AVX-512, 512 is used only
   // when asked for, since LLVM's cost model prefers 256-bit vectors there).
   unsigned vectorBits = 0;
+  // Threads optimising and compiling the kernels' modules in parallel; 0: one per hardware thread.
+  unsigned compileThreads = 0;
 };
 
 }  // namespace netc::codegen

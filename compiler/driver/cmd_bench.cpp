@@ -156,8 +156,10 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
   fmt::print("netc bench {}: batch {}, {} steps after {} warm-up, 1 thread, {}\n", mo.model, batch, o.steps, o.warmup,
              jit.targetDescription());
   fmt::print("compile (.net -> first step): {:.1f} ms  [front end {:.1f}, autodiff {:.1f}, plan {:.1f}, LLVM IR {:.1f}, "
-             "optimise {:.1f}, machine code {:.1f}, init + first step {:.1f}]\n",
-             compile, front, autodiff, ct.plan, ct.ir, ct.optimize, ct.machineCode, first);
+             "LLVM {:.1f} on {} thread{} (CPU: optimise {:.1f}, machine code {:.1f}; link {:.1f}), init + first step "
+             "{:.1f}]\n",
+             compile, front, autodiff, ct.plan, ct.ir, ct.llvm.wall, ct.llvm.threads, ct.llvm.threads == 1 ? "" : "s",
+             ct.llvm.optimize, ct.llvm.machineCode, ct.llvm.link, first);
   fmt::print("step (sample minibatch + forward + backward + SGD): median {:.1f} us, min {:.1f}, p90 {:.1f}\n",
              steps.median(), steps.us.front(), steps.p90());
   fmt::print("{:.2f} MFLOP per step in matrix products: {:.2f} GFLOP/s at the median\n", flops / 1e6,
