@@ -60,17 +60,19 @@ void KernelEmitter::store(int node, Value* index, Value* v) {
   b.CreateAlignedStore(v, at(ptr(node), index, v->getType()), llvm::Align(4));
 }
 
-Value* KernelEmitter::loadVec(Value* base, Value* index, unsigned lanes, Value* mask, const llvm::Twine& nm) {
+Value* KernelEmitter::loadVec(Value* base, Value* index, unsigned lanes, Value* mask, const llvm::Twine& nm,
+                              Value* passthru) {
   Value* p = at(base, index, f32Ty());
   if (lanes == 1) return b.CreateAlignedLoad(f32Ty(), p, llvm::Align(4), nm);
-  if (!mask) return b.CreateAlignedLoad(vecTy(lanes), p, llvm::Align(4), nm);
-  return b.CreateMaskedLoad(vecTy(lanes), p, llvm::Align(4), mask, llvm::Constant::getNullValue(vecTy(lanes)), nm);
+  Value* v = b.CreateAlignedLoad(vecTy(lanes), p, llvm::Align(4), nm);
+  if (!mask) return v;
+  return b.CreateSelect(mask, v, passthru ? passthru : llvm::Constant::getNullValue(vecTy(lanes)));
 }
 
 void KernelEmitter::storeVec(Value* base, Value* index, Value* v, Value* mask) {
   Value* p = at(base, index, f32Ty());
-  if (mask) b.CreateMaskedStore(v, p, llvm::Align(4), mask);
-  else b.CreateAlignedStore(v, p, llvm::Align(4));
+  if (mask) v = b.CreateSelect(mask, v, b.CreateAlignedLoad(v->getType(), p, llvm::Align(4), "keep"));
+  b.CreateAlignedStore(v, p, llvm::Align(4));
 }
 
 Value* KernelEmitter::local(llvm::Type* t, const llvm::Twine& name) {

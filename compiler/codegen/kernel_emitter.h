@@ -55,9 +55,12 @@ class KernelEmitter {
   llvm::Value* at(llvm::Value* base, llvm::Value* index, llvm::Type* elem, const llvm::Twine& name = "");
   llvm::Value* load(int node, llvm::Value* index, const llvm::Twine& name = "");  // one f32 or i32 element
   void store(int node, llvm::Value* index, llvm::Value* v);
-  // `lanes` consecutive floats from base[index]; only the lanes in `mask` are touched when it is given.
+  // `lanes` consecutive floats from base[index]. With a mask, only its lanes count: the others read as
+  // `passthru` (zero when null) and are left unchanged by stores. Both rely on the kTailSlack bytes after
+  // every buffer: the whole vector is loaded, and stored back blended, since the data beyond the tensor's last
+  // element is padding or elements of the same buffer that the blend writes back unchanged.
   llvm::Value* loadVec(llvm::Value* base, llvm::Value* index, unsigned lanes, llvm::Value* mask,
-                       const llvm::Twine& name = "");
+                       const llvm::Twine& name = "", llvm::Value* passthru = nullptr);
   void storeVec(llvm::Value* base, llvm::Value* index, llvm::Value* v, llvm::Value* mask);
   // A stack slot of type t, allocated once in the function's entry block (so a slot used inside a loop does
   // not grow the stack per iteration; LLVM promotes scalar and vector slots to registers).

@@ -25,9 +25,13 @@ std::vector<int> kernelBuffers(const Graph& g, const Plan& p, const Kernel& k) {
     int s = p.storage[node];
     if (s >= 0 && std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
   };
-  if (k.root >= 0) {
-    for (int in : g[k.root].inputs) use(in);
-    use(k.root);
+  for (int v : k.root >= 0 ? std::vector<int>{k.root} : std::vector<int>{}) {
+    for (int in : g[v].inputs) use(in);
+    use(v);
+  }
+  for (int v : k.partners) {
+    for (int in : g[v].inputs) use(in);
+    use(v);
   }
   for (int m : k.members) {
     for (int in : g[m].inputs)
@@ -108,7 +112,7 @@ class Builder {
     a->addAttr(llvm::Attribute::NoCapture);
     a->addAttr(llvm::Attribute::NoUndef);
     a->addAttr(llvm::Attribute::getWithAlignment(ctx, llvm::Align(kArenaAlign)));
-    a->addAttr(llvm::Attribute::getWithDereferenceableBytes(ctx, static_cast<uint64_t>(bytes)));
+    a->addAttr(llvm::Attribute::getWithDereferenceableBytes(ctx, static_cast<uint64_t>(bytes + kTailSlack)));
   }
 
   // In a module of its own (split), the kernel is an external symbol the step function's module refers to.

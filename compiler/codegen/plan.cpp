@@ -20,6 +20,7 @@ namespace netc::codegen {
 std::vector<int> Kernel::nodes() const {
   std::vector<int> out;
   if (root >= 0) out.push_back(root);
+  out.insert(out.end(), partners.begin(), partners.end());
   out.insert(out.end(), members.begin(), members.end());
   return out;
 }
@@ -145,6 +146,7 @@ class Planner {
     if (opts_.fuse) {
       fuseProducersIntoConsumers();
       foldEpilogues();
+      pairCrossEntropy();
     }
     // Renumber densely and describe each kernel.
     std::map<int, int> dense;
@@ -158,7 +160,8 @@ class Planner {
       Kernel& K = kernels_[dense[k]];
       kernelOfNode_[v] = dense[k];
       if (isElementwise(g_[v])) K.members.push_back(v);
-      else K.root = v;
+      else if (K.root < 0) K.root = v;
+      else K.partners.push_back(v);
     }
     for (Kernel& K : kernels_) {
       K.kind = K.root >= 0 ? Kernel::Op : Kernel::Loop;
@@ -182,6 +185,22 @@ class Planner {
         for (int u : users_[p]) allUsersHere = allUsersHere && kernelOfNode_[u] == k;
         if (!allUsersHere || !canMerge(membersOf(k), membersOf(kernelOfNode_[p]))) continue;
         mergeInto(k, kernelOfNode_[p]);
+      }
+    }
+  }
+
+  // cross_entropy_grad(L, t, dy) joins the kernel of cross_entropy(L, t), which then writes both: the gradient
+  // needs the same row maxima and exp-sums. Not when dy depends on the loss (the merge check sees that).
+  void pairCrossEntropy() {
+    for (const Node& gr : g_.nodes) {
+      if (!isOp(gr, "cross_entropy_grad")) continue;
+      for (const Node& f : g_.nodes) {
+        if (!isOp(f, "cross_entropy") || f.id > gr.id || f.inputs[0] != gr.inputs[0] || f.inputs[1] != gr.inputs[1]) continue;
+        int kf = kernelOfNode_[f.id], kg = kernelOfNode_[gr.id];
+        if (kf == kg || membersOf(kf).size() != 1 || membersOf(kg).size() != 1) continue;
+        if (!canMerge(membersOf(kf), membersOf(kg))) continue;
+        mergeInto(kf, kg);
+        break;
       }
     }
   }
@@ -269,7 +288,7 @@ class Planner {
       if (isSource(n) || observable(n)) needed[n.id] = true;
       // Kernel ops other than those handing results to an epilogue write their output buffer directly.
       int k = plan_.kernelOf[n.id];
-      if (k >= 0 && plan_.kernels[k].root == n.id && !acceptsEpilogue(n)) needed[n.id] = true;
+      if (k >= 0 && !isElementwise(n) && !(plan_.kernels[k].root == n.id && acceptsEpilogue(n))) needed[n.id] = true;
       // A value read outside its kernel (a reshape counts as outside: it is only a view) must be in memory.
       for (int in : n.inputs)
         if (plan_.kernelOf[in] != plan_.kernelOf[n.id] || plan_.kernelOf[n.id] < 0) needed[in] = true;
@@ -289,7 +308,7 @@ class Planner {
     auto place = [&](int v) {
       plan_.offset[v] = at;
       plan_.bytes[v] = std::max<int64_t>(numel(g_[v].shape), 1) * 4;  // f32 and i32 alike
-      at += (plan_.bytes[v] + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
+      at += (plan_.bytes[v] + kTailSlack + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
     };
     // Parameters first, then inputs and constants, then computed values in execution order.
     for (int p : g_.params()) place(p);
@@ -303,7 +322,7 @@ class Planner {
       if (k.kind == Kernel::Op && isOp(g_[k.root], "matmul")) scratch = std::max(scratch, matmulScratchBytes(g_, g_[k.root]));
     plan_.scratchOffset = at;
     plan_.scratchBytes = scratch;
-    at += (scratch + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
+    at += (scratch + kTailSlack + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
     if (opts_.profile) {
       plan_.profileOffset = at;
       at += (static_cast<int64_t>(plan_.kernels.size()) * 8 + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
@@ -347,7 +366,8 @@ std::string printPlan(const Graph& g, const Plan& p) {
     std::vector<int> reads, writes;
     for (int v : k.nodes()) {
       const Node& n = g[v];
-      std::string role = v == k.root ? "kernel" : k.kind == Kernel::Op ? "epilogue" : "fused";
+      bool partner = std::find(k.partners.begin(), k.partners.end(), v) != k.partners.end();
+      std::string role = v == k.root ? "kernel" : partner ? "also" : k.kind == Kernel::Op ? "epilogue" : "fused";
       std::vector<std::string> args;
       for (int in : n.inputs) args.push_back(g.valueName(in));
       out += fmt::format("  {:<8} {:<22} = {} {}  -> {}\n", role, value(v), n.op->name, fmt::join(args, ", "),

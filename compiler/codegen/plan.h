@@ -21,9 +21,12 @@ struct Kernel {
   enum Kind { Loop, Op } kind = Loop;
   int root = -1;             // Op: the kernel node; Loop: -1
   std::vector<int> members;  // elementwise nodes, in graph order (Loop: the group; Op: the epilogue)
+  // Op: further kernel nodes the root's generator computes in the same pass (cross_entropy_grad with the
+  // cross_entropy of the same logits and targets: both need each row's max and exp-sum).
+  std::vector<int> partners;
   Shape domain;              // the shape every member has (Op: the root's shape)
   std::string name;          // for the LLVM function and the printout
-  std::vector<int> nodes() const;  // root (if any) then members
+  std::vector<int> nodes() const;  // root (if any), partners, then members
 };
 
 struct Plan {
@@ -43,6 +46,9 @@ struct Plan {
 };
 
 constexpr int64_t kArenaAlign = 64;  // a cache line: every buffer starts on one
+// Readable bytes after the end of every buffer (and the scratch space): a partial last vector can then be
+// loaded whole and stored as load-blend-store, which is far cheaper than masked stores on some x86 cores.
+constexpr int64_t kTailSlack = 64;
 
 // Plans a batch-bound graph. Throws netc::Error when an op has no code generator.
 Plan makePlan(const Graph& bound, const PlanOptions& opts = {});

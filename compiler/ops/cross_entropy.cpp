@@ -57,10 +57,7 @@ static void gradCrossEntropy(GradBuilder& b, const Node& n, int dy, std::vector<
 // ---- code generation: rows of V logits in vectors (the last one masked), exp/log from fast_math ----
 // Masked-off lanes load as -inf, so they never win the max and their exp is dropped before summing.
 static llvm::Value* loadLogits(KernelEmitter& k, int L, llvm::Value* at, llvm::Value* mask) {
-  llvm::Type* vt = k.vecTy(k.lanes());
-  llvm::Value* p = k.at(k.ptr(L), at, k.f32Ty());
-  if (!mask) return k.b.CreateAlignedLoad(vt, p, llvm::Align(4), "logits");
-  return k.b.CreateMaskedLoad(vt, p, llvm::Align(4), mask, k.splat(k.f32(-INFINITY), k.lanes()), "logits");
+  return k.loadVec(k.ptr(L), at, k.lanes(), mask, "logits", k.splat(k.f32(-INFINITY), k.lanes()));
 }
 
 struct RowStats {
@@ -105,13 +102,44 @@ static llvm::Value* targetIndex(KernelEmitter& k, int t, llvm::Value* r, int64_t
   return k.b.CreateSelect(k.b.CreateICmpULT(idx, k.i64(V)), idx, k.i64(0), "target");
 }
 
+// dy / N for cross_entropy_grad node `gr`, folded when dy is a constant (it is 1 for a plain loss).
+static llvm::Value* gradScale(KernelEmitter& k, const Node& gr, int64_t N) {
+  int dy = gr.inputs[2];
+  if (auto c = k.constant(dy)) return k.f32(*c / static_cast<double>(N));
+  return k.b.CreateFMul(k.load(dy, k.i64(0)), k.f32(1.0 / static_cast<double>(N)), "scale");
+}
+
+// Row r of the gradient: the exps already stored there, scaled by dy / (N * sum), the target's dy / N taken off.
+static void finishGradRow(KernelEmitter& k, int gr, int t, const RowStats& row, llvm::Value* r, int64_t V,
+                          llvm::Value* sum, llvm::Value* scale) {
+  auto& b = k.b;
+  llvm::Value* out = k.ptr(gr);
+  llvm::Value* f = k.splat(b.CreateFDiv(scale, sum, "norm"), k.lanes());
+  k.forVectors("scale", V, [&](llvm::Value* v, llvm::Value* mask) {
+    llvm::Value* at = b.CreateAdd(row.base, v);
+    k.storeVec(out, at, b.CreateFMul(k.loadVec(out, at, k.lanes(), mask), f), mask);
+  });
+  llvm::Value* at = b.CreateAdd(row.base, targetIndex(k, t, r, V));
+  k.store(gr, at, b.CreateFSub(k.load(gr, at), scale));
+}
+
+// The loss; when the planner paired it with its gradient (Kernel::partners), the gradient in the same pass.
 static void emitCrossEntropy(KernelEmitter& k, const Node& n) {
   int L = n.inputs[0], t = n.inputs[1];
   int64_t N = k.g[L].shape[0], V = k.g[L].shape[1];
   auto& b = k.b;
+  int grad = -1;
+  for (int p : k.kernel.partners)
+    if (k.g[p].op->name == std::string_view("cross_entropy_grad")) grad = p;
+  llvm::Value* scale = grad >= 0 ? gradScale(k, k.g[grad], N) : nullptr;
   auto total = k.loop("r", N, {k.f32(0)}, [&](llvm::Value* r, const std::vector<llvm::Value*>& acc) {
     RowStats row = rowMax(k, L, r, V);
-    llvm::Value* lse = b.CreateFAdd(row.max, codegen::emitLog(b, rowExpSum(k, L, row, V)), "lse");
+    llvm::Value* sum = grad < 0 ? rowExpSum(k, L, row, V)
+                                : rowExpSum(k, L, row, V, [&](llvm::Value* at, llvm::Value* e, llvm::Value* mask) {
+                                    k.storeVec(k.ptr(grad), at, e, mask);
+                                  });
+    if (grad >= 0) finishGradRow(k, grad, t, row, r, V, sum, scale);
+    llvm::Value* lse = b.CreateFAdd(row.max, codegen::emitLog(b, sum), "lse");
     llvm::Value* picked = k.load(L, b.CreateAdd(row.base, targetIndex(k, t, r, V)));
     return std::vector<llvm::Value*>{b.CreateFAdd(acc[0], b.CreateFSub(lse, picked))};
   });
@@ -136,27 +164,17 @@ static void evalCrossEntropyGrad(const Node&, const std::vector<const Tensor*>& 
   }
 }
 
-// Each row: out = exp(l - max) first, then scaled by dy / (N * sum) in place, then the target's dy / N taken off.
+// On its own (no paired loss in the kernel): each row's exps, then finishGradRow.
 static void emitCrossEntropyGrad(KernelEmitter& k, const Node& n) {
-  int L = n.inputs[0], t = n.inputs[1], dy = n.inputs[2];
+  int L = n.inputs[0], t = n.inputs[1];
   int64_t N = k.g[L].shape[0], V = k.g[L].shape[1];
-  auto& b = k.b;
-  llvm::Value* invN = k.f32(1.0 / static_cast<double>(N));
-  llvm::Value* scale = k.constant(dy) ? k.f32(*k.constant(dy) / static_cast<double>(N))
-                                      : b.CreateFMul(k.load(dy, k.i64(0)), invN, "scale");
-  llvm::Value* out = k.ptr(n.id);
+  llvm::Value* scale = gradScale(k, n, N);
   k.loop("r", N, [&](llvm::Value* r) {
     RowStats row = rowMax(k, L, r, V);
     llvm::Value* sum = rowExpSum(k, L, row, V, [&](llvm::Value* at, llvm::Value* e, llvm::Value* mask) {
-      k.storeVec(out, at, e, mask);
+      k.storeVec(k.ptr(n.id), at, e, mask);
     });
-    llvm::Value* f = k.splat(b.CreateFDiv(scale, sum, "norm"), k.lanes());
-    k.forVectors("scale", V, [&](llvm::Value* v, llvm::Value* mask) {
-      llvm::Value* at = b.CreateAdd(row.base, v);
-      k.storeVec(out, at, b.CreateFMul(k.loadVec(out, at, k.lanes(), mask), f), mask);
-    });
-    llvm::Value* at = b.CreateAdd(row.base, targetIndex(k, t, r, V));
-    k.store(n.id, at, b.CreateFSub(k.load(n.id, at), scale));
+    finishGradRow(k, n.id, t, row, r, V, sum, scale);
   });
 }
 

@@ -126,6 +126,38 @@ static void emitSumTo(KernelEmitter& k, const Node& n) {
   const Shape& xs = k.g[x].shape;
   const Shape& os = n.shape;
   auto& b = k.b;
+  // The bias gradient's case: every leading axis summed away, the last kept ([R, C] -> [C]). The input is read
+  // once, four rows at a time, added into the output row (which stays in L1) a vector at a time.
+  const int64_t C = os.empty() ? 1 : os.back();
+  if (C > 1 && numel(os) == C && !xs.empty() && xs.back() == C) {
+    const int64_t R = numel(xs) / C, chunk = 4;
+    llvm::Value* in = k.ptr(x);
+    llvm::Value* out = k.ptr(n.id);
+    k.forVectors("zero", C, [&](llvm::Value* c, llvm::Value* mask) {
+      k.storeVec(out, c, llvm::Constant::getNullValue(k.vecTy(k.lanes())), mask);
+    });
+    auto addRows = [&](llvm::Value* r0, int64_t rows) {
+      k.forVectors("col", C, [&](llvm::Value* c, llvm::Value* mask) {
+        std::vector<llvm::Value*> terms;
+        for (int64_t r = 0; r < rows; ++r)
+          terms.push_back(k.loadVec(in, b.CreateAdd(b.CreateMul(b.CreateAdd(r0, k.i64(r)), k.i64(C)), c), k.lanes(), mask));
+        while (terms.size() > 1) {  // pairwise: short dependency chains
+          std::vector<llvm::Value*> sums;
+          for (size_t i = 0; i + 1 < terms.size(); i += 2) sums.push_back(b.CreateFAdd(terms[i], terms[i + 1]));
+          if (terms.size() % 2) sums.push_back(terms.back());
+          terms = sums;
+        }
+        k.storeVec(out, c, b.CreateFAdd(k.loadVec(out, c, k.lanes(), mask), terms[0]), mask);
+      });
+    };
+    if (R / chunk > 0)
+      k.loop("rows", R / chunk, [&](llvm::Value* q) { addRows(b.CreateMul(q, k.i64(chunk)), chunk); },
+             KernelEmitter::Hint::Explicit);
+    if (R % chunk > 0)
+      k.loop("row", R % chunk, [&](llvm::Value* r) { addRows(b.CreateAdd(r, k.i64(R / chunk * chunk)), 1); },
+             KernelEmitter::Hint::Explicit);
+    return;
+  }
   k.loop("zero", numel(os), [&](llvm::Value* i) { k.store(n.id, i, k.f32(0)); });
   // Output strides over x's dimensions: 0 where the output has no such axis or a broadcast size 1.
   std::vector<int64_t> ost(xs.size(), 0);
