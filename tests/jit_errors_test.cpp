@@ -85,3 +85,10 @@ TEST_CASE("jit errors: sizes, computed values and register-only values") {
   REQUIRE(hidden >= 0);
   CHECK(f.errorOf([&] { f.jit->read(hidden); }).find("only in registers") != std::string::npos);
 }
+
+TEST_CASE("jit errors: an unsupported vector width is a clear error") {
+  Fixture f;
+  codegen::CodegenOptions o;
+  o.vectorBits = 100;
+  CHECK(f.errorOf([&] { JitEngine bad(f.jit->graph(), o); }).find("vector width 100 bits") != std::string::npos);
+}

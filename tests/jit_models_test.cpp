@@ -37,3 +37,15 @@ TEST_CASE("jit: unfused, untiled code agrees too (the baseline the optimised cod
   o.codegen.tiledMatmul = false;
   testing::compareTraining(m, "mlp_kaiming.net unfused", o);
 }
+
+TEST_CASE("jit: 4- and 16-float vectors (SSE-width and AVX-512-width code paths) agree too") {
+  // On a host without the width, LLVM splits the vectors into legal ones: slower, but the same results.
+  Model m = loadShipped(NETC_SOURCE_DIR "/models/mlp_kaiming.net");
+  for (unsigned bits : {128u, 512u}) {
+    testing::CompareOptions o;
+    o.batch = 19;
+    o.steps = 2;
+    o.codegen.vectorBits = bits;
+    testing::compareTraining(m, fmt::format("mlp_kaiming.net {}-bit vectors", bits), o);
+  }
+}

@@ -10,6 +10,7 @@
 #include "codegen/gemm.h"
 
 #include <fmt/format.h>
+#include <functional>
 
 #include "codegen/kernel_emitter.h"
 
@@ -67,28 +68,66 @@ class TiledMatmul {
     bRows_ = k_.ptr(n_.inputs[1]);
     ldb_ = d_.N;
     if (d_.tb) packTransposedB();
-    // Column blocks of NV vectors: a loop over the full-width ones, then one block for the rest, whose last
-    // vector may be partial (masked loads and stores).
     const int64_t vecs = (d_.N + L_ - 1) / L_;
     nv_ = vecs <= 3 ? vecs : vecs % 2 == 0 ? 2 : 3;
-    const int64_t blockCols = nv_ * L_;
-    const int64_t fullBlocks = d_.N / blockCols;
-    const int64_t restCols = d_.N - fullBlocks * blockCols;
-    if (!k_.kernel.members.empty())
-      panel_ = k_.at(k_.scratch(), k_.i64(packedBytes(d_) / 4), k_.f32Ty(), "panel");
-    if (fullBlocks > 0)
-      k_.loop(base() + ".jb", fullBlocks, [&](Value* jb) {
-        columnBlock(b_.CreateMul(jb, k_.i64(blockCols)), nv_, nullptr);
+    kc_ = kChunk();
+    Value* free = k_.at(k_.scratch(), k_.i64(packedBytes(d_) / 4), k_.f32Ty());
+    if (kc_ > 0) {
+      // Long sums run in chunks of kc rows of B, so each chunk's panel of B stays in L1 while the row tiles
+      // pass over it; partial sums of all of C wait in scratch between chunks.
+      acc_ = free;
+      ldc_ = roundUp(d_.N, L_);
+      k_.forVectors(base() + ".zero", d_.M * ldc_, [&](Value* i, Value*) {
+        k_.storeVec(acc_, i, llvm::Constant::getNullValue(k_.vecTy(static_cast<unsigned>(L_))), nullptr);
+      });
+      k_.loop(base() + ".kc", d_.K / kc_, [&](Value* c) {
+        kStart_ = b_.CreateMul(c, k_.i64(kc_));
+        forColumnBlocks([&](Value* j0, int64_t nv, Value* mask) { rowTiles(j0, nv, mask); });
       }, KernelEmitter::Hint::Explicit);
-    if (restCols > 0) {
-      int64_t restVecs = (restCols + L_ - 1) / L_;  // never more than nv_
-      unsigned lastValid = static_cast<unsigned>(restCols - (restVecs - 1) * L_);
-      columnBlock(k_.i64(fullBlocks * blockCols), restVecs, k_.laneMask(static_cast<unsigned>(L_), lastValid));
+      kStart_ = nullptr;
+      forColumnBlocks([&](Value* j0, int64_t nv, Value* mask) { results(acc_, ldc_, j0, j0, nv, mask); });
+      return;
     }
+    if (!k_.kernel.members.empty()) panel_ = free;
+    forColumnBlocks([&](Value* j0, int64_t nv, Value* mask) {
+      rowTiles(j0, nv, mask);
+      // With an epilogue, the raw products of the column panel were parked in scratch (it stays in L1); the
+      // epilogue now runs over it once, so its code exists once per kind of column block, not per kind of
+      // tile, which keeps the IR (and compile time) small.
+      if (panel_) results(panel_, nv_ * L_, k_.i64(0), j0, nv, mask);
+    });
   }
 
  private:
   std::string base() const { return k_.name(n_.id); }
+
+  // Chunk length for long sums, 0 for none. A tile's k loop touches, per k, one cache line of A when A is
+  // stored transposed (else mr floats of its rows) plus NV vectors of B; when that exceeds what L1 keeps
+  // around (~24 KB of its 32), K is cut into chunks (a divisor of K, at least 32) that fit.
+  int64_t kChunk() const {
+    const int64_t perK = (d_.ta ? 64 : rowsFor(nv_) * 4) + nv_ * L_ * 4;
+    const int64_t most = 24 * 1024 / perK;
+    if (d_.K <= most) return 0;
+    for (int64_t kc = most; kc >= 32; --kc)
+      if (d_.K % kc == 0) return kc;
+    return 0;
+  }
+
+  // Column blocks of NV vectors: a loop over the full-width ones, then one block for the rest, whose last
+  // vector may be partial (its lane mask is passed on).
+  void forColumnBlocks(const std::function<void(Value*, int64_t, Value*)>& block) {
+    const int64_t blockCols = nv_ * L_;
+    const int64_t fullBlocks = d_.N / blockCols;
+    const int64_t restCols = d_.N - fullBlocks * blockCols;
+    if (fullBlocks > 0)
+      k_.loop(base() + ".jb", fullBlocks, [&](Value* jb) { block(b_.CreateMul(jb, k_.i64(blockCols)), nv_, nullptr); },
+              KernelEmitter::Hint::Explicit);
+    if (restCols > 0) {
+      int64_t restVecs = (restCols + L_ - 1) / L_;  // never more than nv_
+      unsigned lastValid = static_cast<unsigned>(restCols - (restVecs - 1) * L_);
+      block(k_.i64(fullBlocks * blockCols), restVecs, k_.laneMask(static_cast<unsigned>(L_), lastValid));
+    }
+  }
 
   // Rows per tile for `nv` column vectors: at most 12 accumulators, leaving registers for the row of B and the
   // broadcast (16 vector registers on x86-64). Among the heights from half that up, one dividing M avoids a
@@ -100,10 +139,7 @@ class TiledMatmul {
     return std::min(most, d_.M);
   }
 
-  // All rows of one block of columns; with an epilogue, the raw products of the whole column panel are parked
-  // in scratch (it stays in L1) and the epilogue then runs over it once. Its code so exists once per kind of
-  // column block rather than once per kind of tile, which keeps the IR (and compile time) small.
-  void columnBlock(Value* j0, int64_t nv, Value* lastMask) {
+  void rowTiles(Value* j0, int64_t nv, Value* lastMask) {
     const int64_t mr = rowsFor(nv);
     const int64_t full = d_.M / mr, rest = d_.M % mr;
     if (full > 0)
@@ -112,16 +148,21 @@ class TiledMatmul {
     if (rest > 0)
       k_.loop(base() + ".row", rest, [&](Value* r) { tile(b_.CreateAdd(r, k_.i64(full * mr)), 1, j0, nv, lastMask); },
               KernelEmitter::Hint::Explicit);
-    if (!panel_) return;
+  }
+
+  // Every row of one column block, read from `buf` (row stride ld, the block's first column at col0) and handed
+  // to emitResult: stored, with the epilogue applied.
+  void results(Value* buf, int64_t ld, Value* col0, Value* j0, int64_t nv, Value* lastMask) {
     const int64_t unmasked = lastMask ? nv - 1 : nv;
-    k_.loop(base() + ".epi", d_.M, [&](Value* i) {
+    k_.loop(base() + ".out", d_.M, [&](Value* i) {
       auto result = [&](Value* v, Value* mask) {
-        Value* at = b_.CreateAdd(b_.CreateMul(i, k_.i64(nv_ * L_)), b_.CreateMul(v, k_.i64(L_)));
-        Value* value = k_.loadVec(panel_, at, static_cast<unsigned>(L_), nullptr, "raw");
-        k_.emitResult(At{{i, b_.CreateAdd(j0, b_.CreateMul(v, k_.i64(L_)))}, static_cast<unsigned>(L_), mask}, value);
+        Value* off = b_.CreateMul(v, k_.i64(L_));
+        Value* at = b_.CreateAdd(b_.CreateAdd(b_.CreateMul(i, k_.i64(ld)), col0), off);
+        Value* value = k_.loadVec(buf, at, static_cast<unsigned>(L_), nullptr, "raw");
+        k_.emitResult(At{{i, b_.CreateAdd(j0, off)}, static_cast<unsigned>(L_), mask}, value);
       };
       if (unmasked > 0)
-        k_.loop(base() + ".epi.v", unmasked, [&](Value* v) { result(v, nullptr); }, KernelEmitter::Hint::Explicit);
+        k_.loop(base() + ".out.v", unmasked, [&](Value* v) { result(v, nullptr); }, KernelEmitter::Hint::Explicit);
       if (lastMask) result(k_.i64(nv - 1), lastMask);
     }, KernelEmitter::Hint::Explicit);
   }
@@ -135,14 +176,22 @@ class TiledMatmul {
     return rows;
   }
 
-  // One mr x NV*L tile of C at rows [i0, i0+mr), columns from j0: stored to C, or to the panel when an
-  // epilogue follows.
+  // One mr x NV*L tile of C at rows [i0, i0+mr), columns from j0, over all of K or over the current chunk.
+  // Its sums go to C (through emitResult), to the panel (an epilogue follows) or into the chunk accumulator.
   void tile(Value* i0, int64_t mr, Value* j0, int64_t nv, Value* lastMask) {
     llvm::Type* vt = k_.vecTy(static_cast<unsigned>(L_));
-    std::vector<Value*> init(static_cast<size_t>(mr * nv), llvm::Constant::getNullValue(vt));
+    auto accAt = [&](int64_t r, int64_t v) {
+      return b_.CreateAdd(b_.CreateMul(b_.CreateAdd(i0, k_.i64(r)), k_.i64(ldc_)), b_.CreateAdd(j0, k_.i64(v * L_)));
+    };
+    std::vector<Value*> init;
+    for (int64_t r = 0; r < mr; ++r)
+      for (int64_t v = 0; v < nv; ++v)
+        init.push_back(acc_ ? k_.loadVec(acc_, accAt(r, v), static_cast<unsigned>(L_), nullptr, "sum")
+                            : llvm::Constant::getNullValue(vt));
     std::vector<Value*> rows = aRows(i0, mr);
     Value* bCols = k_.at(bRows_, j0, k_.f32Ty(), "b.cols");
-    auto acc = k_.loop(base() + ".k", d_.K, init, [&](Value* kk, const std::vector<Value*>& c) {
+    auto acc = k_.loop(base() + ".k", kc_ > 0 ? kc_ : d_.K, init, [&](Value* kk, const std::vector<Value*>& c) {
+      if (kStart_) kk = b_.CreateAdd(kStart_, kk);
       std::vector<Value*> bv;
       Value* bRow = k_.at(bCols, b_.CreateMul(kk, k_.i64(ldb_)), k_.f32Ty(), "b.row");
       for (int64_t v = 0; v < nv; ++v)
@@ -163,7 +212,9 @@ class TiledMatmul {
       for (int64_t v = 0; v < nv; ++v) {
         Value* row = b_.CreateAdd(i0, k_.i64(r));
         Value* value = acc[static_cast<size_t>(r * nv + v)];
-        if (panel_) {
+        if (acc_) {
+          k_.storeVec(acc_, accAt(r, v), value, nullptr);
+        } else if (panel_) {
           k_.storeVec(panel_, b_.CreateAdd(b_.CreateMul(row, k_.i64(nv_ * L_)), k_.i64(v * L_)), value, nullptr);
         } else {
           At at{{row, b_.CreateAdd(j0, k_.i64(v * L_))}, static_cast<unsigned>(L_), v == nv - 1 ? lastMask : nullptr};
@@ -246,15 +297,20 @@ class TiledMatmul {
   Value* a_ = nullptr;
   Value* bRows_ = nullptr;
   int64_t ldb_ = 0;
-  int64_t nv_ = 1;           // vectors per full column block
-  Value* panel_ = nullptr;   // [M, nv_ * L] raw products awaiting the epilogue, or null without one
+  int64_t nv_ = 1;            // vectors per full column block
+  Value* panel_ = nullptr;    // [M, nv_ * L] raw products awaiting the epilogue, or null without one
+  int64_t kc_ = 0;            // chunk length of K, 0 when K is summed in one go
+  Value* acc_ = nullptr;      // chunked: [M, ldc_] partial sums of C
+  int64_t ldc_ = 0;
+  Value* kStart_ = nullptr;   // chunked: first k of the current chunk
 };
 
 }  // namespace
 
 int64_t matmulScratchBytes(const Graph& g, const Node& n) {
   Dims d = dims(g, n);
-  return packedBytes(d) + d.M * 3 * kMaxLanes * 4;  // then the epilogue's panel: M rows of up to 3 vectors
+  // Then the epilogue's panel (M rows of up to 3 vectors) or, for long sums, partial sums of all of C.
+  return packedBytes(d) + d.M * std::max(3 * kMaxLanes, roundUp(d.N, kMaxLanes)) * 4;
 }
 
 void emitMatmul(KernelEmitter& k, const Node& n) {
