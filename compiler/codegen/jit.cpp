@@ -11,7 +11,6 @@
 #include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/MemoryBuffer.h>
@@ -146,21 +145,6 @@ void CompiledStep::startJit() {
 void CompiledStep::lookupStep() {
   auto addr = check(jit_->lookup(kStepFunction), "compile the step function");
   step_ = addr.toPtr<StepFn>();
-}
-
-CompiledStep::CompiledStep(StepModule m, const HostTarget& target, bool optimized) {
-  using Clock = std::chrono::steady_clock;
-  auto t0 = Clock::now();
-  if (!optimized) optimize(*m.module, target.machine());
-  auto t1 = Clock::now();
-  startJit();
-  if (llvm::Error e = jit_->addIRModule(llvm::orc::ThreadSafeModule(std::move(m.module), std::move(m.ctx))))
-    llvmFail("add the module to the JIT", std::move(e));
-  lookupStep();
-  auto t2 = Clock::now();
-  stats_.optimize = std::chrono::duration<double, std::milli>(t1 - t0).count();
-  stats_.machineCode = std::chrono::duration<double, std::milli>(t2 - t1).count();
-  stats_.wall = stats_.optimize + stats_.machineCode;
 }
 
 CompiledStep::CompiledStep(std::vector<StepModule> parts, unsigned threads) {

@@ -51,8 +51,6 @@ struct CompileStats {
 // only those registered here.
 class CompiledStep {
  public:
-  // One module, optimised here unless `optimized`.
-  CompiledStep(StepModule m, const HostTarget& target, bool optimized);
   // The modules of buildStepModules, each optimised and turned into an object file by a pool of `threads`
   // workers (0: one per hardware thread), then linked.
   CompiledStep(std::vector<StepModule> parts, unsigned threads);

@@ -29,6 +29,7 @@ struct BenchOptions {
   int64_t warmup = 200;
   bool kernels = false;
   uint64_t seed = 1;
+  unsigned vectorBits = 0;  // 0: the host's default
 };
 
 // Floating-point work of the matrix products (2*M*N*K each); the elementwise work is small beside it.
@@ -96,6 +97,7 @@ Timings timeSteps(Engine& e, MinibatchSampler& s, const BenchOptions& o,
 void printKernelBreakdown(const Graph& bound, const Model& m, const Examples& ex, const TrainingGraph& t,
                           const BenchOptions& o) {
   codegen::CodegenOptions co;
+  co.vectorBits = o.vectorBits;
   co.plan.profile = true;
   JitEngine jit(bound, co);
   loadParams(jit, initParams(m.graph, m.train.seed), "init");
@@ -136,7 +138,9 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
   int64_t batch = o.batch > 0 ? o.batch : m.train.batch;
   Graph bound = bindBatch(t.graph, batch);
   double autodiff = msSince(t1);
-  JitEngine jit(bound);
+  codegen::CodegenOptions co;
+  co.vectorBits = o.vectorBits;
+  JitEngine jit(bound, co);
   auto t2 = Clock::now();
   loadParams(jit, initParams(m.graph, m.train.seed), "init");
   std::vector<double> lr = {m.train.learningRate(0)};
@@ -182,6 +186,10 @@ void registerBench(CLI::App& app, Action& action) {
   cmd->add_option("--steps", bo->steps, "timed steps (default 2000)")->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   cmd->add_option("--warmup", bo->warmup, "untimed steps first (default 200)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
+  cmd->add_option("--vector-bits", bo->vectorBits,
+                  "vector width of the generated code: 128, 256 or 512 (default: 256 where AVX is available; "
+                  "compare 256 and 512 on AVX-512 machines)")
+      ->check(CLI::IsMember({128u, 256u, 512u}));
   cmd->add_flag("--kernels", bo->kernels, "also time every kernel of the step (a separately compiled, counting build)");
   cmd->callback([&action, opts, bo] { action = [opts, bo] { return bench(*opts, *bo); }; });
 }
