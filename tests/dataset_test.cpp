@@ -8,8 +8,10 @@
 
 #include "runtime/dataset.h"
 #include "support/diag.h"
+#include "test_util.h"
 
 using namespace netc;
+using netc::testing::errorOf;
 namespace fs = std::filesystem;
 
 namespace {
@@ -23,17 +25,6 @@ std::string writeFile(const std::string& name, const std::string& text) {
   std::string path = (dir / name).string();
   std::ofstream(path, std::ios::binary) << text;
   return path;
-}
-
-// The error message of f(), or "" when it does not throw netc::Error.
-template <class F>
-std::string errorOf(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 std::vector<std::string> words(int n) {

@@ -4,15 +4,16 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <functional>
 
 #include "autodiff/autodiff.h"
 #include "codegen/jit_engine.h"
 #include "lower/model.h"
 #include "runtime/init.h"
 #include "runtime/weights.h"
+#include "test_util.h"
 
 using namespace netc;
+using netc::testing::errorOf;
 
 namespace {
 
@@ -29,14 +30,6 @@ struct Fixture {
     jit = std::make_unique<JitEngine>(bindBatch(t.graph, B));
     loadParams(*jit, initParams(m.graph, 3), "init");
   }
-  std::string errorOf(const std::function<void()>& f) {
-    try {
-      f();
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "";
-  }
 };
 
 }  // namespace
@@ -46,15 +39,15 @@ TEST_CASE("jit errors: an out-of-range embedding index is refused when written, 
   int V = f.m.vocab.size();
   std::vector<int32_t> x(Fixture::B * 3, 1);
   x[5] = V;  // one past the last row of C
-  std::string e = f.errorOf([&] { f.jit->writeIndices(f.m.contextInput, x); });
+  std::string e = errorOf([&] { f.jit->writeIndices(f.m.contextInput, x); });
   CHECK(e.find("out of range") != std::string::npos);
   CHECK(e.find(std::to_string(V) + " rows") != std::string::npos);
   CHECK(e.find("position 5") != std::string::npos);
   x[5] = -1;
-  CHECK(f.errorOf([&] { f.jit->writeIndices(f.m.contextInput, x); }).find("out of range") != std::string::npos);
+  CHECK(errorOf([&] { f.jit->writeIndices(f.m.contextInput, x); }).find("out of range") != std::string::npos);
   // The same check through the double interface, which also refuses fractions.
   std::vector<double> xd(Fixture::B * 3, 0.5);
-  CHECK(f.errorOf([&] { f.jit->write(f.m.contextInput, xd); }).find("out of range") != std::string::npos);
+  CHECK(errorOf([&] { f.jit->write(f.m.contextInput, xd); }).find("out of range") != std::string::npos);
   // Still usable: valid indices run.
   x[5] = V - 1;
   f.jit->writeIndices(f.m.contextInput, x);
@@ -66,29 +59,29 @@ TEST_CASE("jit errors: an out-of-range cross-entropy target is refused") {
   Fixture f;
   std::vector<int32_t> y(Fixture::B, 0);
   y[2] = 1000;
-  CHECK(f.errorOf([&] { f.jit->writeIndices(f.m.targetInput, y); }).find("out of range") != std::string::npos);
+  CHECK(errorOf([&] { f.jit->writeIndices(f.m.targetInput, y); }).find("out of range") != std::string::npos);
 }
 
 TEST_CASE("jit errors: sizes, computed values and register-only values") {
   Fixture f;
   std::vector<int32_t> tooFew(3, 0);
-  CHECK(f.errorOf([&] { f.jit->writeIndices(f.m.targetInput, tooFew); }).find("cannot write 3 indices") !=
+  CHECK(errorOf([&] { f.jit->writeIndices(f.m.targetInput, tooFew); }).find("cannot write 3 indices") !=
         std::string::npos);
   std::vector<double> one = {1.0};
-  CHECK(f.errorOf([&] { f.jit->write(f.t.loss, one); }).find("only inputs and parameters") != std::string::npos);
-  CHECK(f.errorOf([&] { f.jit->write(9999, one); }).find("the graph has") != std::string::npos);
+  CHECK(errorOf([&] { f.jit->write(f.t.loss, one); }).find("only inputs and parameters") != std::string::npos);
+  CHECK(errorOf([&] { f.jit->write(9999, one); }).find("the graph has") != std::string::npos);
   // A value the planner kept in registers (here the product feeding the bias add) cannot be read back.
   const codegen::Plan& p = f.jit->plan();
   int hidden = -1;
   for (int v = 0; v < f.jit->graph().size(); ++v)
     if (!p.stored(v) && p.kernelOf[v] >= 0) hidden = v;
   REQUIRE(hidden >= 0);
-  CHECK(f.errorOf([&] { f.jit->read(hidden); }).find("only in registers") != std::string::npos);
+  CHECK(errorOf([&] { f.jit->read(hidden); }).find("only in registers") != std::string::npos);
 }
 
 TEST_CASE("jit errors: an unsupported vector width is a clear error") {
   Fixture f;
   codegen::CodegenOptions o;
   o.vectorBits = 100;
-  CHECK(f.errorOf([&] { JitEngine bad(f.jit->graph(), o); }).find("vector width 100 bits") != std::string::npos);
+  CHECK(errorOf([&] { JitEngine bad(f.jit->graph(), o); }).find("vector width 100 bits") != std::string::npos);
 }

@@ -8,14 +8,17 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "runtime/progress.h"
 #include "runtime/run_folder.h"
 #include "runtime/safetensors.h"
+#include "run_netc.h"
+#include "test_util.h"
 
 using namespace netc;
+using netc::testing::errorOf;
+using netc::testing::runNetc;
 namespace fs = std::filesystem;
 
 namespace {
@@ -40,28 +43,6 @@ Model pseudoModel() {
   LowerOptions o;
   o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
   return loadModel(NETC_SOURCE_DIR "/models/mlp_kaiming.net", o);
-}
-
-// `netc ARGS` (stdout and stderr together) and its exit status.
-std::pair<int, std::string> runNetc(const std::string& args) {
-  std::string cmd = "'" NETC_BINARY "' " + args + " 2>&1";
-  std::FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
-
-template <class F>
-std::string errorOf(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace
