@@ -9,7 +9,8 @@
 //                       each evaluation, the end), so a diverged or interrupted run keeps its last good state
 //   samples.txt         the words sampled at the end, one per line
 //   result.json         written at the end: the step-0, final and split losses, steps done, wall time,
-//                       and the divergence message when the run diverged
+//                       and the divergence message and step when the run diverged (a loss that is not
+//                       finite or exceeds divergenceLimit(), see trainer.h)
 #pragma once
 #include <cstdio>
 #include <nlohmann/json.hpp>

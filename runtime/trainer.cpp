@@ -104,18 +104,30 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
   auto diverge = [&](int64_t step, std::string what) {
     std::string where = findNonFinite();
     r.diverged = true;
+    r.divergedStep = step;
     r.divergence = fmt::format("training diverged at step {}: {}{}{}", step, what, where.empty() ? "" : "; ", where);
     r.divergence += r.lastGoodStep < 0 ? " (no finite loss before it)"
                                        : fmt::format(" (last good loss {:.5g} at step {})", r.lastLoss, r.lastGoodStep);
     return r;
   };
+  // "is 1234.5, more than 100 x max(initial loss 3.3098, ln 27 = 3.2958) = 330.98"
+  const int vocab = model_.vocab.size();
+  auto overLimit = [&](double loss) {
+    return fmt::format("is {:.5g}, more than {:g} x max(initial loss {:.5g}, ln {} = {:.4f}) = {:.5g}", loss,
+                       kDivergenceFactor, r.initialLoss, vocab, std::log(static_cast<double>(vocab)), r.lossLimit);
+  };
   auto evaluateAt = [&](int64_t done, bool last) -> bool {
     SplitLosses l = evaluate(d, last && test);
-    for (Split s : {Split::Train, Split::Dev, Split::Test})
+    for (Split s : {Split::Train, Split::Dev, Split::Test}) {
       if (std::isinf(l[s]) || (std::isnan(l[s]) && d[s].size() > 0 && (s != Split::Test || (last && test)))) {
         diverge(done - 1, fmt::format("the mean {} loss is {}", splitName(s), l[s]));
         return false;
       }
+      if (l[s] > r.lossLimit) {
+        diverge(done - 1, fmt::format("the mean {} loss {}", splitName(s), overLimit(l[s])));
+        return false;
+      }
+    }
     commit();
     if (last) r.final = l;
     for (auto* o : observers) o->onEval(done, l);
@@ -142,8 +154,9 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     const double loss = e.readScalar(lossNode);
     if (!std::isfinite(loss))
       return diverge(i, fmt::format("the minibatch loss is {}", std::isnan(loss) ? "NaN" : loss > 0 ? "+inf" : "-inf"));
+    if (loss > r.lossLimit) return diverge(i, fmt::format("the minibatch loss {}", overLimit(loss)));
     commit();
-    if (i == 0) r.initialLoss = loss;
+    if (i == 0) r.initialLoss = loss, r.lossLimit = divergenceLimit(loss, vocab);
     r.lastLoss = loss, r.lastGoodStep = i, r.done = i + 1;
     afterStep();
     for (auto* o : observers) o->onStep(i, loss, lr);

@@ -1,6 +1,7 @@
 // The training loop: minibatch SGD on the compiled training graph (forward + backward + update in one
 // engine run per step), exact full-split evaluation, divergence detection and checkpoint hooks.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -43,6 +44,15 @@ class TrainObserver {
   virtual void onCheckpoint(int64_t done, const WeightMap& weights) {}
 };
 
+// A loss can blow up and stay finite (lr 100 takes the lecture MLP from 3.3 to thousands within a few steps),
+// so a minibatch or full-split loss above this limit counts as divergence, like NaN or inf: kDivergenceFactor
+// times the larger of the step-0 loss and ln V, the loss of a uniform guess over V symbols. Generous on
+// purpose: the lecture's worst start (mlp_original, 27.5) allows 2755 and only ever goes down from there.
+inline constexpr double kDivergenceFactor = 100;
+inline double divergenceLimit(double initialLoss, int vocab) {
+  return kDivergenceFactor * std::max(initialLoss, std::log(static_cast<double>(std::max(vocab, 2))));
+}
+
 struct TrainResult {
   int64_t done = 0;  // updates applied
   double initialLoss = std::numeric_limits<double>::quiet_NaN();  // the step-0 minibatch loss
@@ -50,7 +60,9 @@ struct TrainResult {
   int64_t lastGoodStep = -1;                                      // its step
   SplitLosses final;
   bool diverged = false;
-  std::string divergence;      // the step, the offending parameter and the last good loss
+  std::string divergence;      // the step, the offending loss or parameter, and the last good loss
+  int64_t divergedStep = -1;   // the step whose loss (or update) diverged, -1 when none
+  double lossLimit = std::numeric_limits<double>::infinity();  // divergenceLimit() once step 0 has run
   int64_t lastCheckpoint = -1; // `done` of the last onCheckpoint, -1 when none
 };
 
@@ -71,7 +83,8 @@ class Trainer {
   // Train and dev (and test when `test`) losses of the current weights.
   SplitLosses evaluate(const Dataset& d, bool test);
   // spec.steps steps on d's training split; evaluates at eval_every and at the end. Stops at the first
-  // non-finite loss or parameter and reports it in the result instead of throwing.
+  // non-finite loss or parameter, or loss above divergenceLimit(), and reports it in the result instead of
+  // throwing.
   TrainResult train(const Dataset& d, const std::vector<TrainObserver*>& observers, bool test = false);
 
  private:

@@ -168,6 +168,33 @@ TEST_CASE("cli: netc run trains, evaluates, samples and saves; netc sample reads
   CHECK(diverged.find("training diverged at step 1: the minibatch loss is NaN") != std::string::npos);
   CHECK(diverged.find("smaller --lr") != std::string::npos);
 
+  // A finite blow-up (lr 100 takes the loss from 3.3 into the thousands) stops the same way, and the run
+  // folder keeps what it had: the configuration, the losses up to the limit, the statistics report, the result.
+  const std::string blowDir = (scratch() / "cli_blowup").string();
+  auto [s5, blowup] = runNetc("run " + model + " --data " + data + " --engine interp --steps 50 --batch 16 --lr 100 " +
+                              "--quiet --out " + blowDir);
+  CAPTURE(blowup);
+  CHECK(s5 == 1);
+  CHECK(blowup.find("training diverged at step ") != std::string::npos);
+  CHECK(blowup.find("more than 100 x max(initial loss ") != std::string::npos);
+  CHECK(blowup.find("no good weights were saved before it") != std::string::npos);  // log_every is 10000
+  CHECK(blowup.find(" too high? Try a smaller --lr.") != std::string::npos);
+  for (const char* f : {"config.json", "losses.csv", "result.json", "stats.jsonl", "report.html"})
+    CHECK_MESSAGE(fs::exists(blowDir + "/" + f), f);
+  CHECK_FALSE(fs::exists(blowDir + "/weights.safetensors"));
+  CHECK_FALSE(fs::exists(blowDir + "/samples.txt"));
+  nlohmann::json result = nlohmann::json::parse(std::ifstream(blowDir + "/result.json"));
+  CHECK(result["diverged"] == true);
+  const int64_t at = result["diverged_step"];
+  CHECK(at > 0);
+  CHECK(at < 50);
+  CHECK(blowup.find(fmt::format("Learning rate 100 at step {} too high?", at)) != std::string::npos);
+  CHECK(result["steps_done"] == at);
+  CHECK(lines(blowDir + "/losses.csv").size() == static_cast<size_t>(at) + 1);  // the header and steps 0..at-1
+  const double limit = 100 * std::max(double(result["initial_loss"]), std::log(27.0));
+  for (auto& l : lines(blowDir + "/losses.csv"))
+    if (l[0] != 's') CHECK(std::stod(l.substr(l.find(',') + 1)) <= limit);
+
   auto [s3, missing] = runNetc("sample " + model + " --data " + data + " --weights " + dir + "/nope.safetensors");
   CHECK(s3 == 1);
   CHECK(missing.find("nope.safetensors' not found") != std::string::npos);

@@ -142,6 +142,44 @@ TEST_CASE("trainer: a diverging run stops at the first non-finite loss and keeps
   CHECK(rec.evals.empty());
 }
 
+TEST_CASE("trainer: a loss that explodes but stays finite is divergence too, stopped at the limit") {
+  // 30 sane steps, then lr 100: the loss climbs into the thousands and stays finite (no NaN, no inf).
+  std::string net = writeMlp("blowup.net", kPseudo, 16,
+                             "steps = 200\n batch = 8\n lr = 0.1 until 30, 100\n log_every = 1\n probe_every = 1000");
+  Model m = loadModel(net);
+  Dataset d = loadDataset(m.data, m.vocab);
+  Trainer t(m, m.train, EngineKind::Interp);
+  Recorder rec;
+  TrainResult r = t.train(d, {&rec});
+  REQUIRE(r.diverged);
+  MESSAGE(r.divergence);
+  const double limit = 100 * std::max(r.initialLoss, std::log(27.0));
+  CHECK(r.lossLimit == doctest::Approx(limit));
+  CHECK(r.done > 30);
+  CHECK(r.done < 200);
+  CHECK(r.divergedStep == r.done);
+  CHECK(r.divergence.find(fmt::format("training diverged at step {}: the minibatch loss is ", r.done)) !=
+        std::string::npos);
+  CHECK(r.divergence.find(fmt::format("more than 100 x max(initial loss {:.5g}, ln 27 = 3.2958) = {:.5g}",
+                                      r.initialLoss, limit)) != std::string::npos);
+  CHECK(r.divergence.find(fmt::format("last good loss {:.5g} at step {}", r.lastLoss, r.done - 1)) !=
+        std::string::npos);
+  CHECK(r.divergence.find("parameter '") == std::string::npos);  // every parameter is still finite
+  // Every loss the observers saw is within the limit, and so was the loss computed from the last checkpoint.
+  for (double l : rec.losses) CHECK(l <= limit);
+  REQUIRE(rec.steps.size() == static_cast<size_t>(r.done));
+  REQUIRE(r.lastCheckpoint >= 30);
+  CHECK(r.lastCheckpoint == r.done - 1);  // the weights the exploding loss came from are not kept
+  CHECK(rec.checkpoints.back() == r.lastCheckpoint);
+}
+
+TEST_CASE("trainer: the divergence limit is 100 x max(initial loss, ln V)") {
+  CHECK(kDivergenceFactor == 100);
+  CHECK(divergenceLimit(27.5504, 27) == doctest::Approx(2755.04));  // mlp_original's start
+  CHECK(divergenceLimit(3.2781, 27) == doctest::Approx(100 * std::log(27.0)));  // a near-uniform start
+  CHECK(divergenceLimit(0.5, 27) == doctest::Approx(100 * std::log(27.0)));  // --init-from trained weights
+}
+
 TEST_CASE("training: the lecture MLP (hidden 64) learns names well below the uniform loss") {
   const std::string names = NETC_SOURCE_DIR "/../shared/data/names.txt";
   REQUIRE_MESSAGE(fs::exists(names), "the names dataset is expected at " << names);

@@ -134,12 +134,14 @@ int runCommand(const RunOptions& o) {
                            {"train_seconds", trainSecs},    {"diverged", r.diverged}};
   if (r.diverged) {
     result["divergence"] = r.divergence;
+    result["diverged_step"] = r.divergedStep;
     folder.writeJson("result.json", result);
     std::string kept = r.lastCheckpoint >= 0
                            ? fmt::format("the last good weights (after {} steps) are in {}", r.lastCheckpoint,
                                          folder.file("weights.safetensors"))
                            : "no good weights were saved before it";
-    fail(fmt::format("{}; {}. Try a smaller --lr.", r.divergence, kept));
+    fail(fmt::format("{}; {}. Learning rate {:g} at step {} too high? Try a smaller --lr.", r.divergence, kept,
+                     spec.learningRate(r.divergedStep), r.divergedStep));
   }
   if (r.lastCheckpoint != r.done) folder.onCheckpoint(r.done, trainer.weights());  // --steps 0 has none of its own
 
