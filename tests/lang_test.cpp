@@ -5,11 +5,14 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <unistd.h>
 
+#include "autodiff/autodiff.h"
 #include "lang/parser.h"
 #include "lower/model.h"
+#include "ops/op.h"
 
 namespace fs = std::filesystem;
 using namespace netc;
@@ -339,6 +342,63 @@ TEST_CASE("errors from inline sources name the nearest name and the defining lin
   CHECK(e.find("too large") != std::string::npos);
   e = errorOf(kPrelude + "input z : int[3, B, 2]\nparam W : [30, V] = randn\nf = flatten(z)\n" + kLoss);
   CHECK(e.find("'flatten' keeps the first axis") != std::string::npos);
+}
+
+TEST_CASE("messages describe a value without a name by the expression it came from") {
+  // Source spans as one line: a span over several lines loses its comments and indentation.
+  SourceFile src("s.net", "h = tanh(\n  (a   # comment\n   @ b) + c)\n");
+  CHECK(src.spanText({1, 5, 1, 10}) == "tanh(");
+  CHECK(src.spanText({2, 3, 3, 9}) == "(a @ b)");
+  CHECK(src.spanText({1, 5, 3, 13}) == "tanh((a @ b) + c)");
+  CHECK(src.spanText({9, 1, 9, 2}).empty());
+  CHECK(src.spanText({}).empty());
+
+  // Every expression keeps its span, parentheses included.
+  auto text = std::make_shared<SourceFile>("t.net", "h = -(a + b)[x] @ f(c, [1, 2])\n");
+  Module m = parse(text);
+  REQUIRE(m.stmts.size() == 1);
+  const Expr& mm = *m.stmts[0].value;
+  CHECK(text->spanText(mm.span) == "-(a + b)[x] @ f(c, [1, 2])");
+  CHECK(text->spanText(mm.args[0]->span) == "-(a + b)[x]");
+  CHECK(text->spanText(mm.args[0]->args[0]->span) == "(a + b)[x]");
+  CHECK(text->spanText(mm.args[0]->args[0]->args[0]->span) == "(a + b)");
+  CHECK(text->spanText(mm.args[1]->span) == "f(c, [1, 2])");
+  CHECK(text->spanText(mm.args[1]->args[1]->span) == "[1, 2]");
+
+  // Named values keep their %name; intermediates are quoted (long ones shortened), constants given by value,
+  // and nodes the compiler made (the gradients) by their op and operands.
+  Model model = lowerText(kPrelude + "param W : [30, V] = randn\n"
+                                     "logits = flatten(C[x]) @ W * 2 + flatten(C[x]) @ W * 3 + flatten(C[x]) @ W\n"
+                                     "loss = cross_entropy(logits, y)\nminimize loss\n");
+  const Graph& g = model.graph;
+  std::map<std::string, std::vector<std::string>> byOp;
+  for (int i = 0; i < g.size(); ++i) byOp[g[i].op->name].push_back(g.describe(i));
+  CHECK(byOp["embedding"].front() == "the result of 'C[x]'");
+  CHECK(byOp["reshape"].front() == "the result of 'flatten(C[x])'");
+  CHECK(byOp["matmul"].front() == "the result of 'flatten(C[x]) @ W'");
+  CHECK(byOp["const"].front() == "the constant 2");
+  CHECK(byOp["mul"].front() == "the result of 'flatten(C[x]) @ W * 2'");
+  CHECK(byOp["add"].front() == "the result of 'flatten(C[x]) @ W * 2 + flatten(C[x]) @ W * 3'");
+  CHECK(byOp["add"].back() == "%logits");
+  CHECK(g.describe(g.find("W")) == "%W");
+  CHECK(g.describe(g.loss) == "%loss");
+  // a sum of 65 characters is cut to 57 and "..."
+  Model longer = lowerText(kPrelude + "param W : [30, V] = randn\n"
+                                      "loss = cross_entropy(flatten(C[x]) @ W * 2 + flatten(C[x]) @ W * 3 + flatten(C[x]) @ W, y)\n"
+                                      "minimize loss\n");
+  int sum = -1;
+  for (int i = 0; i < longer.graph.size(); ++i)
+    if (longer.graph[i].op->name == "add") sum = i;
+  REQUIRE(sum >= 0);
+  CHECK(longer.graph.describe(sum) == "the result of 'flatten(C[x]) @ W * 2 + flatten(C[x]) @ W * 3 + flatten(C...'");
+  TrainingGraph t = buildTrainingGraph(g);
+  int grad = -1;
+  for (int i = 0; i < t.graph.size(); ++i)
+    if (t.graph[i].phase == Phase::Backward && t.graph[i].op->name == "matmul" && t.graph[i].name.empty()) grad = i;
+  REQUIRE(grad >= 0);
+  const std::string d = t.graph.describe(grad);
+  CHECK(d.rfind("the result of matmul(%", 0) == 0);
+  CHECK(d.find(", %") != std::string::npos);
 }
 
 TEST_CASE("docs/language.md: every ```net block parses and every ```net model block lowers") {

@@ -43,6 +43,21 @@ std::string Graph::valueName(int id) const {
   return n.name.empty() ? fmt::format("%{}", id) : "%" + n.name;
 }
 
+std::string Graph::describe(int id) const {
+  const Node& n = nodes.at(id);
+  if (!n.name.empty()) return valueName(id);
+  if (n.op && n.op->name == "const" && n.inputs.empty()) return fmt::format("the constant {:g}", n.attrs.value);
+  std::string text = source && !n.span.empty() ? source->spanText(n.span) : std::string();
+  if (!text.empty()) {
+    constexpr size_t kMax = 60;
+    if (text.size() > kMax) text = text.substr(0, kMax - 3) + "...";
+    return fmt::format("the result of '{}'", text);
+  }
+  std::string args;
+  for (size_t i = 0; i < n.inputs.size(); ++i) args += (i ? ", " : "") + valueName(n.inputs[i]);
+  return fmt::format("the result of {}({})", n.op ? n.op->name : "?", args);
+}
+
 void inferNode(Graph& g, int id) {
   Node& n = g[id];
   int arity = static_cast<int>(n.inputs.size());

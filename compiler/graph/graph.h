@@ -45,6 +45,7 @@ struct Node {
   Shape shape;
   std::string name;  // the .net name, or "" for intermediates
   SrcLoc loc;
+  SrcSpan span;      // the expression it was lowered from, for messages; empty for nodes the compiler made
   Phase phase = Phase::Forward;
   int gradOf = -1;  // backward nodes: the forward node whose gradient rule made this node
   // params only
@@ -68,6 +69,10 @@ class Graph {
   std::vector<int> inputs() const;    // all input nodes, in declaration order
   int find(std::string_view name) const;  // node id by .net name, -1 when none
   std::string valueName(int id) const;    // "%h" or "%12"
+  // For messages: "%h" for a named value, otherwise what it is: "the result of 'flat @ W1'" (the expression as
+  // written, shortened past 60 characters), "the constant 2", or, for nodes the compiler made,
+  // "the result of matmul(%h, %W2)".
+  std::string describe(int id) const;
 };
 
 // Shape inference for one node from its inputs (calls the op's shape rule); throws on mismatch.

@@ -14,7 +14,8 @@ using ExprPtr = std::unique_ptr<Expr>;
 
 struct Expr {
   enum Kind { Number, Name, String, Call, Binary, Unary, Index, List } kind;
-  SrcLoc loc;
+  SrcLoc loc;                        // the operator, bracket or name that errors point at
+  SrcSpan span;                      // the whole expression as written, parentheses included
   double number = 0;
   bool isInteger = false;
   std::string name;                  // Name, String, Call (callee)

@@ -226,6 +226,7 @@ class Parser {
       e->op = op.kind;
       e->loc = op.loc;
       e->args.push_back(unary());
+      e->span = joinSpans(spanOf(op.loc), e->args[0]->span);
       return measured(std::move(e));
     }
     return power();
@@ -253,6 +254,7 @@ class Parser {
     e->kind = Expr::Binary;
     e->op = op.kind;
     e->loc = op.loc;
+    e->span = joinSpans(l->span, r->span);
     e->args.push_back(std::move(l));
     e->args.push_back(std::move(r));
     return measured(std::move(e));
@@ -266,7 +268,8 @@ class Parser {
       idx->loc = open.loc;
       idx->args.push_back(std::move(e));
       idx->args.push_back(expr());
-      expect(Tok::RBrack, "']' closing the index");
+      const Token& close = expect(Tok::RBrack, "']' closing the index");
+      idx->span = joinSpans(idx->args[0]->span, spanOf(close.loc));
       e = measured(std::move(idx));
     }
     return e;
@@ -275,6 +278,7 @@ class Parser {
     const Token& t = peek();
     auto e = std::make_unique<Expr>();
     e->loc = t.loc;
+    e->span = spanOf(t.loc);
     switch (t.kind) {
       case Tok::Number:
         next();
@@ -289,9 +293,10 @@ class Parser {
         return e;
       case Tok::LParen: {
         DepthGuard g(this);  // one level per ( [ or call; each costs a few frames of recursion
-        next();
+        const Token& open = next();
         ExprPtr inner = expr();
-        expect(Tok::RParen, "')' closing the parenthesis");
+        const Token& close = expect(Tok::RParen, "')' closing the parenthesis");
+        inner->span = joinSpans(spanOf(open.loc), spanOf(close.loc));
         return inner;
       }
       case Tok::LBrack: {
@@ -302,7 +307,7 @@ class Parser {
           do e->args.push_back(expr());
           while (accept(Tok::Comma));
         }
-        expect(Tok::RBrack, "']' or ',' in the list");
+        e->span = joinSpans(e->span, spanOf(expect(Tok::RBrack, "']' or ',' in the list").loc));
         return measured(std::move(e));
       }
       case Tok::Ident: {
@@ -328,7 +333,7 @@ class Parser {
             e->keywordLocs.push_back(kwLoc);
           } while (accept(Tok::Comma));
         }
-        expect(Tok::RParen, fmt::format("')' or ',' in the arguments of '{}'", t.text));
+        e->span = joinSpans(e->span, spanOf(expect(Tok::RParen, fmt::format("')' or ',' in the arguments of '{}'", t.text)).loc));
         return measured(std::move(e));
       }
       default:

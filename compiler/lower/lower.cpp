@@ -370,8 +370,10 @@ class Lowerer {
   }
 
   // ---- tensor expressions ----
-  int add(std::string_view op, std::vector<int> inputs, Attrs attrs, SrcLoc loc) {
+  // `span`: the expression the node computes, quoted when a message describes it (Graph::describe).
+  int add(std::string_view op, std::vector<int> inputs, Attrs attrs, SrcLoc loc, SrcSpan span = {}) {
     int id = model_.graph.add(&getOp(op), std::move(inputs), std::move(attrs), loc);
+    model_.graph[id].span = span;
     inferNode(model_.graph, id);
     checkSize(model_.graph[id].shape, loc);
     return id;
@@ -394,7 +396,7 @@ class Lowerer {
       }
       case Expr::Unary: {
         int x = tensor(*e.args[0]);
-        return e.op == Tok::Minus ? add("neg", {x}, {}, e.loc) : x;
+        return e.op == Tok::Minus ? add("neg", {x}, {}, e.loc, e.span) : x;
       }
       case Expr::Binary: {
         if (e.op == Tok::Power) err(e.loc, "'**' is only allowed between constants; write x * x for a tensor square");
@@ -402,12 +404,12 @@ class Lowerer {
         int b = tensor(*e.args[1]);
         const char* op = e.op == Tok::Plus ? "add" : e.op == Tok::Minus ? "sub" : e.op == Tok::Star ? "mul"
                        : e.op == Tok::Slash ? "div" : "matmul";
-        return add(op, {a, b}, {}, e.loc);
+        return add(op, {a, b}, {}, e.loc, e.span);
       }
       case Expr::Index: {
         int table = tensor(*e.args[0]);
         int idx = tensor(*e.args[1]);
-        return add("embedding", {table, idx}, {}, e.loc);
+        return add("embedding", {table, idx}, {}, e.loc, e.span);
       }
       case Expr::Call: return call(e);
       case Expr::String: err(e.loc, fmt::format("expected a tensor expression, found the string \"{}\"", e.name));
@@ -479,7 +481,7 @@ class Lowerer {
                              op->minInputs == op->maxInputs ? std::to_string(op->minInputs)
                                                             : fmt::format("{} to {}", op->minInputs, op->maxInputs),
                              op->maxInputs == 1 ? "" : "s", arity));
-    return add(op->name, inputs, attrs, e.loc);
+    return add(op->name, inputs, attrs, e.loc, e.span);
   }
 
   // ---- sections ----

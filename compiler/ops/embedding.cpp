@@ -14,7 +14,7 @@ static void inferEmbedding(const Graph& g, Node& n) {
   requireRank(g, n, 0, 2, "the embedding table");
   const Node& x = g[n.inputs[1]];
   if (x.dtype != DType::I32)
-    shapeError(g, n, fmt::format("the index {} must be int, found {}{}", g.valueName(x.id), dtypeName(x.dtype),
+    shapeError(g, n, fmt::format("the index must be int, but {} is {}{}", g.describe(x.id), dtypeName(x.dtype),
                                  shapeStr(x.shape)));
   n.dtype = DType::F32;
   n.shape = x.shape;

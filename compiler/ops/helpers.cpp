@@ -13,14 +13,14 @@ namespace ops {
 void requireF32(const Graph& g, const Node& n, int input) {
   const Node& x = g[n.inputs[input]];
   if (x.dtype != DType::F32)
-    shapeError(g, n, fmt::format("operand {} ({}) must be float, found {}{}", input + 1, g.valueName(x.id),
+    shapeError(g, n, fmt::format("operand {} ({}) must be float, found {}{}", input + 1, g.describe(x.id),
                                  dtypeName(x.dtype), shapeStr(x.shape)));
 }
 
 void requireRank(const Graph& g, const Node& n, int input, size_t rank, const char* what) {
   const Node& x = g[n.inputs[input]];
   if (x.shape.size() != rank)
-    shapeError(g, n, fmt::format("{} must have rank {}, found {} with shape {}", what, rank, g.valueName(x.id),
+    shapeError(g, n, fmt::format("{} must have rank {}, found {} with shape {}", what, rank, g.describe(x.id),
                                  shapeStr(x.shape)));
 }
 
@@ -42,9 +42,9 @@ void inferBroadcast(const Graph& g, Node& n) {
     Shape next;
     const Node& x = g[n.inputs[i]];
     if (!broadcastShapes(out, x.shape, next))
-      shapeError(g, n, fmt::format("shapes do not broadcast: {} {}{} and {} {}{}", g.valueName(n.inputs[0]),
-                                   shapeStr(out), where(g, n.inputs[0]), g.valueName(x.id), shapeStr(x.shape),
-                                   where(g, x.id)));
+      shapeError(g, n, fmt::format("shapes do not broadcast: {} has shape {}{} and {} has shape {}{}",
+                                   g.describe(n.inputs[0]), shapeStr(out), where(g, n.inputs[0]), g.describe(x.id),
+                                   shapeStr(x.shape), where(g, x.id)));
     out = next;
   }
   n.dtype = DType::F32;

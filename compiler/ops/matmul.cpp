@@ -23,7 +23,7 @@ static void inferMatmul(const Graph& g, Node& n) {
   if (ka != kb) {
     auto line = [&](const Node& x) { return x.loc.line > 0 ? fmt::format(" (line {})", x.loc.line) : ""; };
     shapeError(g, n, fmt::format("inner dimensions differ: {} has shape {}{} and {} has shape {}{}",
-                                 g.valueName(a.id), shapeStr(a.shape), line(a), g.valueName(b.id),
+                                 g.describe(a.id), shapeStr(a.shape), line(a), g.describe(b.id),
                                  shapeStr(b.shape), line(b)));
   }
   n.dtype = DType::F32;

@@ -20,7 +20,7 @@ static void inferParamStats(const Graph& g, Node& n) {
   for (int i = 0; i < 3; ++i) requireF32(g, n, i);
   requireSameShape(g, n, 0, 1);
   if (!g[n.inputs[2]].shape.empty())
-    shapeError(g, n, fmt::format("the learning rate {} must be a scalar, found shape {}", g.valueName(n.inputs[2]),
+    shapeError(g, n, fmt::format("the learning rate {} must be a scalar, found shape {}", g.describe(n.inputs[2]),
                                  shapeStr(g[n.inputs[2]].shape)));
   n.dtype = DType::F32;
   n.shape = {probe::param::Size};

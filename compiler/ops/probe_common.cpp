@@ -25,7 +25,7 @@ int64_t unitsOf(const Graph& g, const Node& n, int input) {
   const Shape& s = g[n.inputs[input]].shape;
   if (s.empty() || s.back() == kBatch)
     shapeError(g, n, fmt::format("{} must have its units on a fixed last axis, found shape {}",
-                                 g.valueName(n.inputs[input]), shapeStr(s)));
+                                 g.describe(n.inputs[input]), shapeStr(s)));
   return s.back();
 }
 
@@ -33,8 +33,8 @@ void requireSameShape(const Graph& g, const Node& n, int a, int b) {
   const Shape& sa = g[n.inputs[a]].shape;
   const Shape& sb = g[n.inputs[b]].shape;
   if (sa != sb)
-    shapeError(g, n, fmt::format("{} {} and {} {} must have the same shape", g.valueName(n.inputs[a]), shapeStr(sa),
-                                 g.valueName(n.inputs[b]), shapeStr(sb)));
+    shapeError(g, n, fmt::format("{} {} and {} {} must have the same shape", g.describe(n.inputs[a]), shapeStr(sa),
+                                 g.describe(n.inputs[b]), shapeStr(sb)));
 }
 
 void emitZero(KernelEmitter& k, int node, int64_t count) {

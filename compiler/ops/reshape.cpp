@@ -17,7 +17,7 @@ static void inferReshape(const Graph& g, Node& n) {
   const Node& x = g[n.inputs[0]];
   const Shape& to = n.attrs.shape;
   if (hasBatch(x.shape) != hasBatch(to) || fixedPart(x.shape) != fixedPart(to))
-    shapeError(g, n, fmt::format("cannot reshape {} of shape {} ({} elements{}) to {}", g.valueName(x.id),
+    shapeError(g, n, fmt::format("cannot reshape {} of shape {} ({} elements{}) to {}", g.describe(x.id),
                                  shapeStr(x.shape), fixedPart(x.shape), hasBatch(x.shape) ? " per batch row" : "",
                                  shapeStr(to)));
   n.dtype = x.dtype;

@@ -1,6 +1,7 @@
 #include "support/diag.h"
 
 #include <algorithm>
+#include <cctype>
 #include <fmt/format.h>
 
 namespace netc {
@@ -19,6 +20,33 @@ std::string_view SourceFile::lineText(int line) const {
   std::string_view v(text_.data() + begin, end - begin);
   if (!v.empty() && v.back() == '\r') v.remove_suffix(1);
   return v;
+}
+
+std::string SourceFile::spanText(SrcSpan span) const {
+  if (span.empty() || span.endLine < span.line || static_cast<size_t>(span.endLine) > lineStarts_.size()) return "";
+  if (span.line == span.endLine) {
+    std::string_view l = lineText(span.line);
+    if (span.col < 1 || span.endCol < span.col || static_cast<size_t>(span.endCol - 1) > l.size()) return "";
+    return std::string(l.substr(span.col - 1, span.endCol - span.col));
+  }
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.remove_prefix(1);
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.remove_suffix(1);
+    return v;
+  };
+  std::string out;
+  for (int line = span.line; line <= span.endLine; ++line) {
+    std::string_view l = lineText(line);
+    if (line == span.endLine) l = l.substr(0, std::min(l.size(), static_cast<size_t>(std::max(0, span.endCol - 1))));
+    if (line == span.line) l = l.substr(std::min(l.size(), static_cast<size_t>(std::max(0, span.col - 1))));
+    if (size_t hash = l.find('#'); hash != std::string_view::npos) l = l.substr(0, hash);
+    l = trim(l);
+    if (l.empty()) continue;
+    // no space just inside brackets: "(\n  a,\n  b\n)" reads "(a, b)"
+    if (!out.empty() && out.back() != '(' && out.back() != '[' && l.front() != ')' && l.front() != ']') out += ' ';
+    out += l;
+  }
+  return out;
 }
 
 std::string formatDiag(const SourceFile* src, SrcLoc loc, std::string_view msg, std::string_view kind) {

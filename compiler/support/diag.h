@@ -15,6 +15,17 @@ struct SrcLoc {
   int len = 1;   // length of the offending text, for the underline
 };
 
+// A stretch of source text from line:col up to endLine:endCol (exclusive), 1-based; line 0 means none.
+// Expressions keep theirs so that messages can quote what the user wrote.
+struct SrcSpan {
+  int line = 0, col = 0;
+  int endLine = 0, endCol = 0;
+  bool empty() const { return line <= 0; }
+};
+// From the start of a to the end of b.
+inline SrcSpan joinSpans(SrcSpan a, SrcSpan b) { return a.empty() ? b : b.empty() ? a : SrcSpan{a.line, a.col, b.endLine, b.endCol}; }
+inline SrcSpan spanOf(SrcLoc loc) { return loc.line > 0 ? SrcSpan{loc.line, loc.col, loc.line, loc.col + loc.len} : SrcSpan{}; }
+
 // The text of one .net file, kept alive by everything that may report an error in it.
 class SourceFile {
  public:
@@ -22,6 +33,9 @@ class SourceFile {
   const std::string& path() const { return path_; }
   const std::string& text() const { return text_; }
   std::string_view lineText(int line) const;
+  // The text of a span as one line: a span over several lines has each line's comment cut and its
+  // whitespace trimmed, the lines joined by single spaces. "" when the span lies outside the file.
+  std::string spanText(SrcSpan span) const;
 
  private:
   std::string path_;
