@@ -129,14 +129,24 @@ class TiledMatmul {
     }
   }
 
-  // Rows per tile for `nv` column vectors: at most 12 accumulators, leaving registers for the row of B and the
-  // broadcast (16 vector registers on x86-64). Among the heights from half that up, one dividing M avoids a
-  // remainder; otherwise the remainder rows go one at a time.
+  // Cycles per step of k for a tile of `rows` x `nv` accumulators: two FMAs a cycle, each accumulator's FMAs
+  // 4 cycles apart (latency), two vector loads a cycle (nv rows of B plus one broadcast per row of A).
+  static double tileCost(int64_t rows, int64_t nv) {
+    return std::max({static_cast<double>(rows * nv) / 2, 4.0, static_cast<double>(rows + nv) / 2});
+  }
+
+  // Rows per tile for `nv` column vectors: the accumulators, the nv vectors of B's row and the broadcast must
+  // fit the 16 vector registers of x86-64 (at most 12 accumulators). The height with the least cost over all
+  // of M wins, counting the one shorter tile the leftover rows make (a tie goes to the taller tile).
   int64_t rowsFor(int64_t nv) const {
-    int64_t most = std::max<int64_t>(1, 12 / nv);
-    for (int64_t mr = std::min(most, d_.M); mr >= (most + 1) / 2; --mr)
-      if (d_.M % mr == 0) return mr;
-    return std::min(most, d_.M);
+    const int64_t most = std::min<int64_t>(std::max<int64_t>(1, std::min<int64_t>(12, (16 - nv - 1) / nv)), d_.M);
+    int64_t best = most;
+    double bestCost = 1e300;
+    for (int64_t mr = most; mr >= 1; --mr) {
+      double cost = static_cast<double>(d_.M / mr) * tileCost(mr, nv) + (d_.M % mr ? tileCost(d_.M % mr, nv) : 0.0);
+      if (cost < bestCost) best = mr, bestCost = cost;
+    }
+    return best;
   }
 
   void rowTiles(Value* j0, int64_t nv, Value* lastMask) {
@@ -145,9 +155,8 @@ class TiledMatmul {
     if (full > 0)
       k_.loop(base() + ".ib", full, [&](Value* ib) { tile(b_.CreateMul(ib, k_.i64(mr)), mr, j0, nv, lastMask); },
               KernelEmitter::Hint::Explicit);
-    if (rest > 0)
-      k_.loop(base() + ".row", rest, [&](Value* r) { tile(b_.CreateAdd(r, k_.i64(full * mr)), 1, j0, nv, lastMask); },
-              KernelEmitter::Hint::Explicit);
+    // The leftover rows as one shorter tile.
+    if (rest > 0) tile(k_.i64(full * mr), rest, j0, nv, lastMask);
   }
 
   // Every row of one column block, read from `buf` (row stride ld, the block's first column at col0) and handed
@@ -194,8 +203,10 @@ class TiledMatmul {
       if (kStart_) kk = b_.CreateAdd(kStart_, kk);
       std::vector<Value*> bv;
       Value* bRow = k_.at(bCols, b_.CreateMul(kk, k_.i64(ldb_)), k_.f32Ty(), "b.row");
-      for (int64_t v = 0; v < nv; ++v)
-        bv.push_back(k_.loadVec(bRow, k_.i64(v * L_), static_cast<unsigned>(L_), v == nv - 1 ? lastMask : nullptr, "b"));
+      // The last vector is loaded whole even when it is partial: its lanes past N (the next row of B, or the
+      // buffer's tail slack) only reach accumulator lanes that are never stored, and a blend per step of k
+      // would cost more than the FMAs it guards.
+      for (int64_t v = 0; v < nv; ++v) bv.push_back(k_.loadVec(bRow, k_.i64(v * L_), static_cast<unsigned>(L_), nullptr, "b"));
       Value* aOff = d_.ta ? b_.CreateMul(kk, k_.i64(d_.M)) : kk;
       std::vector<Value*> next(c.size());
       for (int64_t r = 0; r < mr; ++r) {
@@ -309,8 +320,8 @@ class TiledMatmul {
 
 int64_t matmulScratchBytes(const Graph& g, const Node& n) {
   Dims d = dims(g, n);
-  // Then the epilogue's panel (M rows of up to 3 vectors) or, for long sums, partial sums of all of C.
-  return packedBytes(d) + d.M * std::max(3 * kMaxLanes, roundUp(d.N, kMaxLanes)) * 4;
+  // Then the epilogue's panel (M rows of up to 4 vectors) or, for long sums, partial sums of all of C.
+  return packedBytes(d) + d.M * std::max(4 * kMaxLanes, roundUp(d.N, kMaxLanes)) * 4;
 }
 
 void emitMatmul(KernelEmitter& k, const Node& n) {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "autodiff/autodiff.h"
+#include "codegen/fma_peak.h"
 #include "codegen/jit_engine.h"
 #include "driver/command.h"
 #include "ops/op.h"
@@ -153,7 +154,12 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
   const Examples& train = ds[Split::Train];
   if (train.size() == 0) fail(fmt::format("netc bench: the training split of {} has no examples", ds.path));
   MinibatchSampler sampler(train, m, batch, o.seed);
+  // The yardstick is measured on both sides of the timed steps and the better taken: the machine's speed can
+  // drift while the steps run.
+  codegen::FmaPeak peak = codegen::measureFmaPeak();
   Timings steps = timeSteps(jit, sampler, o);
+  codegen::FmaPeak after = codegen::measureFmaPeak();
+  if (after.gflops > peak.gflops) peak = after;
 
   const auto& ct = jit.compileTimes();
   double flops = matmulFlops(bound);
@@ -166,8 +172,12 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
              ct.llvm.optimize, ct.llvm.machineCode, ct.llvm.link, first);
   fmt::print("step (sample minibatch + forward + backward + SGD): median {:.1f} us, min {:.1f}, p90 {:.1f}\n",
              steps.median(), steps.us.front(), steps.p90());
-  fmt::print("{:.2f} MFLOP per step in matrix products: {:.2f} GFLOP/s at the median\n", flops / 1e6,
-             flops / (steps.median() * 1e3));
+  const double atMedian = flops / (steps.median() * 1e3), atMin = flops / (steps.us.front() * 1e3);
+  fmt::print("{:.2f} MFLOP per step in matrix products: {:.2f} GFLOP/s at the median, {:.2f} at the min\n",
+             flops / 1e6, atMedian, atMin);
+  fmt::print("this core's FMA peak, measured in this run: {:.1f} GFLOP/s ({}-bit vectors); the step runs at {:.0f}% "
+             "of it (median), {:.0f}% (min)\n",
+             peak.gflops, peak.vectorBits, 100 * atMedian / peak.gflops, 100 * atMin / peak.gflops);
   double loss = jit.readScalar(t.loss);
   fmt::print("loss after {} steps: {:.4f}\n", o.steps + o.warmup + 1, loss);
   if (o.kernels) printKernelBreakdown(bound, m, train, t, o);

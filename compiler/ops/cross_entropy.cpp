@@ -16,8 +16,8 @@ static void inferCrossEntropy(const Graph& g, Node& n) {
   const Node& l = g[n.inputs[0]];
   const Node& t = g[n.inputs[1]];
   if (t.dtype != DType::I32 || t.shape.size() != 1 || t.shape[0] != l.shape[0])
-    shapeError(g, n, fmt::format("targets {} must be int[{}] to match logits {}{}, found {}{}", g.valueName(t.id),
-                                 l.shape[0] == kBatch ? "B" : std::to_string(l.shape[0]), g.valueName(l.id),
+    shapeError(g, n, fmt::format("targets {} must be int[{}] to match logits {}{}, found {}{}", g.describe(t.id),
+                                 l.shape[0] == kBatch ? "B" : std::to_string(l.shape[0]), g.describe(l.id),
                                  shapeStr(l.shape), dtypeName(t.dtype), shapeStr(t.shape)));
   n.dtype = DType::F32;
   n.shape = {};
@@ -60,42 +60,6 @@ static llvm::Value* loadLogits(KernelEmitter& k, int L, llvm::Value* at, llvm::V
   return k.loadVec(k.ptr(L), at, k.lanes(), mask, "logits", k.splat(k.f32(-INFINITY), k.lanes()));
 }
 
-struct RowStats {
-  llvm::Value* base;  // flat index of the row's first logit
-  llvm::Value* max;   // scalar
-};
-
-static RowStats rowMax(KernelEmitter& k, int L, llvm::Value* r, int64_t V) {
-  auto& b = k.b;
-  llvm::Value* base = b.CreateMul(r, k.i64(V), "row");
-  // The running maximum lives in a one-vector stack slot, so the full and masked parts can share it.
-  llvm::Value* acc = k.local(k.vecTy(k.lanes()), "max.acc");
-  b.CreateStore(k.splat(k.f32(-INFINITY), k.lanes()), acc);
-  k.forVectors("max", V, [&](llvm::Value* v, llvm::Value* mask) {
-    llvm::Value* cur = b.CreateLoad(k.vecTy(k.lanes()), acc);
-    b.CreateStore(b.CreateMaxNum(cur, loadLogits(k, L, b.CreateAdd(base, v), mask)), acc);
-  });
-  return {base, k.reduceMax(b.CreateLoad(k.vecTy(k.lanes()), acc))};
-}
-
-// sum over the row of exp(logit - max); `each` also sees every exp vector (to store it).
-static llvm::Value* rowExpSum(KernelEmitter& k, int L, const RowStats& row, int64_t V,
-                              const std::function<void(llvm::Value*, llvm::Value*, llvm::Value*)>& each = {}) {
-  auto& b = k.b;
-  llvm::Type* vt = k.vecTy(k.lanes());
-  llvm::Value* acc = k.local(vt, "sum.acc");
-  b.CreateStore(llvm::Constant::getNullValue(vt), acc);
-  llvm::Value* mx = k.splat(row.max, k.lanes());
-  k.forVectors("exp", V, [&](llvm::Value* v, llvm::Value* mask) {
-    llvm::Value* at = b.CreateAdd(row.base, v);
-    llvm::Value* e = codegen::emitExp(b, b.CreateFSub(loadLogits(k, L, at, mask), mx));
-    if (mask) e = b.CreateSelect(mask, e, llvm::Constant::getNullValue(vt));
-    if (each) each(at, e, mask);
-    b.CreateStore(b.CreateFAdd(b.CreateLoad(vt, acc), e), acc);
-  });
-  return k.reduceAdd(b.CreateLoad(vt, acc));
-}
-
 // The target class of row r; engines validate targets when written, the clamp keeps a stray one in bounds.
 static llvm::Value* targetIndex(KernelEmitter& k, int t, llvm::Value* r, int64_t V) {
   llvm::Value* idx = k.b.CreateSExt(k.load(t, r, k.name(t)), k.i64Ty());
@@ -109,41 +73,173 @@ static llvm::Value* gradScale(KernelEmitter& k, const Node& gr, int64_t N) {
   return k.b.CreateFMul(k.load(dy, k.i64(0)), k.f32(1.0 / static_cast<double>(N)), "scale");
 }
 
-// Row r of the gradient: the exps already stored there, scaled by dy / (N * sum), the target's dy / N taken off.
-static void finishGradRow(KernelEmitter& k, int gr, int t, const RowStats& row, llvm::Value* r, int64_t V,
-                          llvm::Value* sum, llvm::Value* scale) {
-  auto& b = k.b;
-  llvm::Value* out = k.ptr(gr);
-  llvm::Value* f = k.splat(b.CreateFDiv(scale, sum, "norm"), k.lanes());
-  k.forVectors("scale", V, [&](llvm::Value* v, llvm::Value* mask) {
-    llvm::Value* at = b.CreateAdd(row.base, v);
-    k.storeVec(out, at, b.CreateFMul(k.loadVec(out, at, k.lanes(), mask), f), mask);
-  });
-  llvm::Value* at = b.CreateAdd(row.base, targetIndex(k, t, r, V));
-  k.store(gr, at, b.CreateFSub(k.load(gr, at), scale));
-}
+// What one kernel computes: the loss (its sum over rows, when `loss`), the gradient rows into node `grad`
+// (when >= 0, scaled by `scale` = dy / N), or both from one pass over the logits.
+struct CrossEntropyCode {
+  KernelEmitter& k;
+  int L, t, grad;
+  bool loss;
+  int64_t V;
+  llvm::Value* scale;
+
+  // Rows with few enough vectors are unrolled, several rows at a time, each step written out for every row
+  // of the block before the next step (max, exps, then the normalisation): the rows' dependency chains
+  // (max -> exp -> sum -> log) then overlap instead of running one after another, and the per-row sums are
+  // gathered into one vector so the log and the division run once per block. Wider rows loop over vectors.
+  static constexpr int64_t kUnrolledVectors = 16;  // vectors of logits per block, all rows together
+  int64_t vecs() const { return (V + k.lanes() - 1) / k.lanes(); }
+  int64_t rowsPerBlock() const { return vecs() > kUnrolledVectors / 2 ? 0 : std::min<int64_t>(k.lanes(), kUnrolledVectors / vecs()); }
+
+  // Sum over all N rows of (log-sum-exp - target logit); the gradient rows written on the way.
+  llvm::Value* emit(int64_t N) {
+    const int64_t R = rowsPerBlock();
+    if (R == 0) {
+      auto total = k.loop("r", N, {k.f32(0)}, [&](llvm::Value* r, const std::vector<llvm::Value*>& acc) {
+        return std::vector<llvm::Value*>{k.b.CreateFAdd(acc[0], wideRow(r))};
+      });
+      return total[0];
+    }
+    auto total = k.loop("rb", N / R, {k.f32(0)}, [&](llvm::Value* rb, const std::vector<llvm::Value*>& acc) {
+      return std::vector<llvm::Value*>{k.b.CreateFAdd(acc[0], block(k.b.CreateMul(rb, k.i64(R)), R))};
+    }, KernelEmitter::Hint::Explicit);
+    llvm::Value* sum = total[0];
+    if (N % R) sum = k.b.CreateFAdd(sum, block(k.i64(N / R * R), N % R));
+    return sum;
+  }
+
+ private:
+  llvm::Value* mask(int64_t v) const {
+    return v + 1 == vecs() ? k.laneMask(k.lanes(), static_cast<unsigned>(V - v * k.lanes())) : nullptr;
+  }
+  llvm::Value* pack(const std::vector<llvm::Value*>& scalars) {
+    if (scalars.size() == 1) return scalars[0];
+    llvm::Value* v = llvm::PoisonValue::get(k.vecTy(static_cast<unsigned>(scalars.size())));
+    for (size_t i = 0; i < scalars.size(); ++i) v = k.b.CreateInsertElement(v, scalars[i], i);
+    return v;
+  }
+  llvm::Value* lane(llvm::Value* v, int64_t i) {
+    return v->getType()->isVectorTy() ? k.b.CreateExtractElement(v, static_cast<uint64_t>(i)) : v;
+  }
+  // Pairwise max / sum of a row's vectors (short chains), then across lanes.
+  llvm::Value* tree(std::vector<llvm::Value*> v, bool max) {
+    while (v.size() > 1) {
+      std::vector<llvm::Value*> next;
+      for (size_t i = 0; i + 1 < v.size(); i += 2)
+        next.push_back(max ? greater(v[i], v[i + 1]) : k.b.CreateFAdd(v[i], v[i + 1]));
+      if (v.size() % 2) next.push_back(v.back());
+      v = std::move(next);
+    }
+    if (!max) return k.reduceAdd(v[0]);
+    // Across lanes by halving: each step keeps the larger of the two halves.
+    llvm::Value* x = v[0];
+    for (unsigned n = k.lanes(); n > 1; n /= 2) {
+      std::vector<int> lo, hi;
+      for (unsigned i = 0; i < n / 2; ++i) lo.push_back(static_cast<int>(i)), hi.push_back(static_cast<int>(i + n / 2));
+      x = greater(k.b.CreateShuffleVector(x, lo), k.b.CreateShuffleVector(x, hi));
+    }
+    return x->getType()->isVectorTy() ? k.b.CreateExtractElement(x, uint64_t{0}) : x;
+  }
+  // The larger of a and b as one x86 max instruction. A NaN logit may or may not win here, which does not
+  // matter: its exp is NaN either way, so the sum, the loss and the gradient row come out NaN.
+  llvm::Value* greater(llvm::Value* a, llvm::Value* b) { return k.b.CreateSelect(k.b.CreateFCmpOGT(a, b), a, b); }
+  llvm::Value* exps(llvm::Value* base, int64_t v, llvm::Value* mx) {
+    llvm::Value* m = mask(v);
+    llvm::Value* at = k.b.CreateAdd(base, k.i64(v * k.lanes()));
+    llvm::Value* e = codegen::emitExp(k.b, k.b.CreateFSub(loadLogits(k, L, at, m), mx));
+    if (m) e = k.b.CreateSelect(m, e, llvm::Constant::getNullValue(k.vecTy(k.lanes())));
+    if (grad >= 0) k.storeVec(k.ptr(grad), at, e, m);
+    return e;
+  }
+  // Gradient row: the stored exps times dy / (N * sum), the target's dy / N taken off.
+  void scaleRow(llvm::Value* base, llvm::Value* r, llvm::Value* norm, const std::function<void(const KernelEmitter::VectorBody&)>& each) {
+    llvm::Value* f = k.splat(norm, k.lanes());
+    llvm::Value* out = k.ptr(grad);
+    each([&](llvm::Value* first, llvm::Value* m) {
+      llvm::Value* at = k.b.CreateAdd(base, first);
+      k.storeVec(out, at, k.b.CreateFMul(k.loadVec(out, at, k.lanes(), m), f), m);
+    });
+    llvm::Value* at = k.b.CreateAdd(base, targetIndex(k, t, r, V));
+    k.store(grad, at, k.b.CreateFSub(k.load(grad, at), scale));
+  }
+
+  // Rows r0 .. r0+R-1, straight-line code; returns their summed loss terms (0 without the loss).
+  llvm::Value* block(llvm::Value* r0, int64_t R) {
+    auto& b = k.b;
+    std::vector<llvm::Value*> rows, bases, maxes, sums;
+    for (int64_t i = 0; i < R; ++i) {
+      rows.push_back(b.CreateAdd(r0, k.i64(i)));
+      bases.push_back(b.CreateMul(rows.back(), k.i64(V), "row"));
+    }
+    for (int64_t i = 0; i < R; ++i) {
+      std::vector<llvm::Value*> v;
+      for (int64_t j = 0; j < vecs(); ++j) v.push_back(loadLogits(k, L, b.CreateAdd(bases[i], k.i64(j * k.lanes())), mask(j)));
+      maxes.push_back(tree(v, true));
+    }
+    for (int64_t i = 0; i < R; ++i) {
+      std::vector<llvm::Value*> e;
+      llvm::Value* mx = k.splat(maxes[i], k.lanes());
+      for (int64_t j = 0; j < vecs(); ++j) e.push_back(exps(bases[i], j, mx));
+      sums.push_back(tree(e, false));
+    }
+    llvm::Value* sum = pack(sums);
+    if (grad >= 0) {
+      llvm::Value* norm = b.CreateFDiv(k.splat(scale, static_cast<unsigned>(R)), sum, "norm");
+      for (int64_t i = 0; i < R; ++i)
+        scaleRow(bases[i], rows[i], lane(norm, i), [&](const KernelEmitter::VectorBody& body) {
+          for (int64_t j = 0; j < vecs(); ++j) body(k.i64(j * k.lanes()), mask(j));
+        });
+    }
+    if (!loss) return k.f32(0);
+    std::vector<llvm::Value*> picked;
+    for (int64_t i = 0; i < R; ++i) picked.push_back(k.load(L, b.CreateAdd(bases[i], targetIndex(k, t, rows[i], V))));
+    llvm::Value* lse = b.CreateFAdd(pack(maxes), codegen::emitLog(b, sum), "lse");
+    llvm::Value* terms = b.CreateFSub(lse, pack(picked));
+    return terms->getType()->isVectorTy() ? k.reduceAdd(terms) : terms;
+  }
+
+  // One row of many vectors, in loops over them; returns its loss term (0 without the loss).
+  llvm::Value* wideRow(llvm::Value* r) {
+    auto& b = k.b;
+    llvm::Value* base = b.CreateMul(r, k.i64(V), "row");
+    llvm::Type* vt = k.vecTy(k.lanes());
+    // Running max and sum live in one-vector stack slots, so the full and masked parts can share them.
+    llvm::Value* maxAcc = k.local(vt, "max.acc");
+    b.CreateStore(k.splat(k.f32(-INFINITY), k.lanes()), maxAcc);
+    k.forVectors("max", V, [&](llvm::Value* v, llvm::Value* m) {
+      b.CreateStore(b.CreateMaxNum(b.CreateLoad(vt, maxAcc), loadLogits(k, L, b.CreateAdd(base, v), m)), maxAcc);
+    });
+    llvm::Value* mxScalar = k.reduceMax(b.CreateLoad(vt, maxAcc));
+    llvm::Value* mx = k.splat(mxScalar, k.lanes());
+    llvm::Value* sumAcc = k.local(vt, "sum.acc");
+    b.CreateStore(llvm::Constant::getNullValue(vt), sumAcc);
+    k.forVectors("exp", V, [&](llvm::Value* v, llvm::Value* m) {
+      llvm::Value* at = b.CreateAdd(base, v);
+      llvm::Value* e = codegen::emitExp(b, b.CreateFSub(loadLogits(k, L, at, m), mx));
+      if (m) e = b.CreateSelect(m, e, llvm::Constant::getNullValue(vt));
+      if (grad >= 0) k.storeVec(k.ptr(grad), at, e, m);
+      b.CreateStore(b.CreateFAdd(b.CreateLoad(vt, sumAcc), e), sumAcc);
+    });
+    llvm::Value* sum = k.reduceAdd(b.CreateLoad(vt, sumAcc));
+    if (grad >= 0)
+      scaleRow(base, r, b.CreateFDiv(scale, sum, "norm"), [&](const KernelEmitter::VectorBody& body) {
+        k.forVectors("scale", V, body);
+      });
+    if (!loss) return k.f32(0);
+    llvm::Value* lse = b.CreateFAdd(mxScalar, codegen::emitLog(b, sum), "lse");
+    return b.CreateFSub(lse, k.load(L, b.CreateAdd(base, targetIndex(k, t, r, V))));
+  }
+};
 
 // The loss; when the planner paired it with its gradient (Kernel::partners), the gradient in the same pass.
 static void emitCrossEntropy(KernelEmitter& k, const Node& n) {
-  int L = n.inputs[0], t = n.inputs[1];
+  int L = n.inputs[0];
   int64_t N = k.g[L].shape[0], V = k.g[L].shape[1];
-  auto& b = k.b;
   int grad = -1;
   for (int p : k.kernel.partners)
     if (k.g[p].op->name == std::string_view("cross_entropy_grad")) grad = p;
   llvm::Value* scale = grad >= 0 ? gradScale(k, k.g[grad], N) : nullptr;
-  auto total = k.loop("r", N, {k.f32(0)}, [&](llvm::Value* r, const std::vector<llvm::Value*>& acc) {
-    RowStats row = rowMax(k, L, r, V);
-    llvm::Value* sum = grad < 0 ? rowExpSum(k, L, row, V)
-                                : rowExpSum(k, L, row, V, [&](llvm::Value* at, llvm::Value* e, llvm::Value* mask) {
-                                    k.storeVec(k.ptr(grad), at, e, mask);
-                                  });
-    if (grad >= 0) finishGradRow(k, grad, t, row, r, V, sum, scale);
-    llvm::Value* lse = b.CreateFAdd(row.max, codegen::emitLog(b, sum), "lse");
-    llvm::Value* picked = k.load(L, b.CreateAdd(row.base, targetIndex(k, t, r, V)));
-    return std::vector<llvm::Value*>{b.CreateFAdd(acc[0], b.CreateFSub(lse, picked))};
-  });
-  k.store(n.id, k.i64(0), b.CreateFMul(total[0], k.f32(1.0 / static_cast<double>(N))));
+  llvm::Value* total = CrossEntropyCode{k, L, n.inputs[1], grad, true, V, scale}.emit(N);
+  k.store(n.id, k.i64(0), k.b.CreateFMul(total, k.f32(1.0 / static_cast<double>(N))));
 }
 
 extern const OpDef kCrossEntropy{.name = "cross_entropy", .summary = "mean softmax cross-entropy of logits and int targets",
@@ -164,18 +260,11 @@ static void evalCrossEntropyGrad(const Node&, const std::vector<const Tensor*>& 
   }
 }
 
-// On its own (no paired loss in the kernel): each row's exps, then finishGradRow.
+// On its own (no paired loss in the kernel): the same code, writing only the gradient.
 static void emitCrossEntropyGrad(KernelEmitter& k, const Node& n) {
-  int L = n.inputs[0], t = n.inputs[1];
+  int L = n.inputs[0];
   int64_t N = k.g[L].shape[0], V = k.g[L].shape[1];
-  llvm::Value* scale = gradScale(k, n, N);
-  k.loop("r", N, [&](llvm::Value* r) {
-    RowStats row = rowMax(k, L, r, V);
-    llvm::Value* sum = rowExpSum(k, L, row, V, [&](llvm::Value* at, llvm::Value* e, llvm::Value* mask) {
-      k.storeVec(k.ptr(n.id), at, e, mask);
-    });
-    finishGradRow(k, n.id, t, row, r, V, sum, scale);
-  });
+  CrossEntropyCode{k, L, n.inputs[1], n.id, false, V, gradScale(k, n, N)}.emit(N);
 }
 
 extern const OpDef kCrossEntropyGrad{
