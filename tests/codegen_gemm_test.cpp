@@ -1,7 +1,7 @@
 // The register-tiled matrix products against the interpreter's triple loop, over the shapes that select the
 // different code paths: full and partial column vectors, leftover rows, transposed operands (A read by
-// broadcast, B packed with 8x8 register transposes plus scalar edges), long sums cut into chunks, and an
-// elementwise epilogue applied to the column panel.
+// broadcast, B packed with 8x8 register transposes plus scalar edges, or B read along its rows in the dot
+// form), long sums cut into chunks, and an elementwise epilogue applied to the column panel.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -44,25 +44,34 @@ void check(const Case& c) {
     inferNode(g, out);
   }
   Interpreter ref(g);
-  JitEngine jit(g);
   Rng rng(static_cast<uint64_t>(c.M * 131 + c.N * 17 + c.K));
+  std::vector<std::vector<double>> values;
   for (int in : {a, b, bias}) {
     std::vector<double> v(static_cast<size_t>(numel(g[in].shape)));
     for (double& x : v) x = rng.normal() * 0.3;
     ref.write(in, v);
-    jit.write(in, v);
+    values.push_back(std::move(v));
   }
   ref.run();
-  jit.run();
-  std::vector<double> want = ref.read(out), got = jit.read(out);
-  double worst = 0, scale = 1e-6;
-  for (size_t i = 0; i < want.size(); ++i) {
-    worst = std::max(worst, std::fabs(want[i] - got[i]));
-    scale = std::max(scale, std::fabs(want[i]));
+  std::vector<double> want = ref.read(out);
+  // The host's vectors, then 4- and 16-float ones: lane counts change tile shapes, masks and the lane sums.
+  for (unsigned bits : {0u, 128u, 512u}) {
+    codegen::CodegenOptions o;
+    o.vectorBits = bits;
+    JitEngine jit(g, o);
+    int i = 0;
+    for (int in : {a, b, bias}) jit.write(in, values[static_cast<size_t>(i++)]);
+    jit.run();
+    std::vector<double> got = jit.read(out);
+    double worst = 0, scale = 1e-6;
+    for (size_t i = 0; i < want.size(); ++i) {
+      worst = std::max(worst, std::fabs(want[i] - got[i]));
+      scale = std::max(scale, std::fabs(want[i]));
+    }
+    INFO(fmt::format("M={} N={} K={} ta={} tb={} epilogue={} vector bits {}: largest error {} of scale {}", c.M, c.N,
+                     c.K, c.ta, c.tb, c.epilogue, bits, worst, scale));
+    CHECK(worst <= 1e-5 * scale * std::sqrt(static_cast<double>(c.K)));
   }
-  INFO(fmt::format("M={} N={} K={} ta={} tb={} epilogue={}: largest error {} of scale {}", c.M, c.N, c.K, c.ta, c.tb,
-                   c.epilogue, worst, scale));
-  CHECK(worst <= 1e-5 * scale * std::sqrt(static_cast<double>(c.K)));
 }
 
 }  // namespace
@@ -78,6 +87,11 @@ TEST_CASE("gemm: tiled products match the interpreter across the code paths") {
       {30, 200, 256, true, false, true},  // chunks with an epilogue
       {13, 19, 131, true, true, false},   // both transposed, prime K: no chunk divides it
       {64, 9, 400, false, false, false},  // long K, narrow B: chunks
+      // B transposed with K >= max(64, M): dot products along rows of both, no packing
+      {32, 30, 200, false, true, false},  // the lecture's embedding gradient at batch 32: 3x4 tiles, 4-lane sums
+      {5, 3, 67, false, true, true},      // leftover rows and columns, masked last vector of K, epilogue
+      {64, 9, 64, false, true, false},    // K == M == 64: the smallest K taking this path
+      {100, 7, 90, false, true, false},   // K < M: packed and tiled instead
   };
   for (const Case& c : cases) check(c);
 }
