@@ -9,10 +9,12 @@
 #include "codegen/fma_peak.h"
 #include "codegen/jit_engine.h"
 #include "driver/command.h"
+#include "instrument/instrument.h"
 #include "ops/op.h"
 #include "runtime/dataset.h"
 #include "runtime/init.h"
 #include "runtime/rng.h"
+#include "runtime/stats_observer.h"
 #include "runtime/weights.h"
 
 namespace netc::driver {
@@ -29,6 +31,7 @@ struct BenchOptions {
   int64_t steps = 2000;
   int64_t warmup = 200;
   bool kernels = false;
+  bool probes = false;
   uint64_t seed = 1;
   unsigned vectorBits = 0;  // 0: the host's default
 };
@@ -126,6 +129,39 @@ void printKernelBreakdown(const Graph& bound, const Model& m, const Examples& ex
   }
 }
 
+// What statistics cost: the instrumented step (the plain step plus the probe pass's statistics nodes) as
+// `netc run` takes it at step 0, every probe_every steps and the last step, with the copies of the parameters
+// into its engine and back that the trainer makes around it.
+void printProbeCost(const Model& m, const TrainingGraph& t, JitEngine& plain, const Examples& ex,
+                    const BenchOptions& o, double plainMedianUs) {
+  Instrumented inst = instrument(t, instrumentOptions(m, m.train));
+  const int64_t batch = plain.graph()[m.targetInput].shape[0];
+  JitEngine probe(bindBatch(inst.graph, batch), [&] {
+    codegen::CodegenOptions co;
+    co.vectorBits = o.vectorBits;
+    return co;
+  }());
+  MinibatchSampler sampler(ex, m, batch, o.seed + 1);
+  const std::vector<int>& params = plain.graph().params();
+  Timings probeSteps;
+  const int64_t n = std::max<int64_t>(50, o.steps / 10);
+  for (int64_t i = 0; i < n + 10; ++i) {
+    auto t0 = Clock::now();
+    for (int p : params) probe.write(p, plain.read(p));
+    sampler.feed(probe);
+    probe.run();
+    for (int p : params) plain.write(p, probe.read(p));
+    if (i >= 10) probeSteps.us.push_back(msSince(t0) * 1000);
+  }
+  std::sort(probeSteps.us.begin(), probeSteps.us.end());
+  const double extra = probeSteps.median() - plainMedianUs;
+  const int64_t every = m.train.probeEvery;
+  fmt::print("probe step (statistics of {} probes and {} parameters, parameters copied in and out): median {:.1f} us, "
+             "{:+.1f} us over the plain step; at probe_every = {} that adds {:.2f}% to training\n",
+             inst.plan.probes.size(), inst.plan.params.size(), probeSteps.median(), extra, every,
+             100.0 * std::max(0.0, extra) / (static_cast<double>(every) * plainMedianUs));
+}
+
 int bench(const ModelOptions& mo, const BenchOptions& o) {
   // Compile time: from reading the .net file to the end of the first training step.
   auto start = Clock::now();
@@ -180,6 +216,7 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
              peak.gflops, peak.vectorBits, 100 * atMedian / peak.gflops, 100 * atMin / peak.gflops);
   double loss = jit.readScalar(t.loss);
   fmt::print("loss after {} steps: {:.4f}\n", o.steps + o.warmup + 1, loss);
+  if (o.probes) printProbeCost(m, t, jit, train, o, steps.median());
   if (o.kernels) printKernelBreakdown(bound, m, train, t, o);
   return 0;
 }
@@ -200,6 +237,8 @@ void registerBench(CLI::App& app, Action& action) {
                   "vector width of the generated code: 128, 256 or 512 (default: 256 where AVX is available; "
                   "compare 256 and 512 on AVX-512 machines)")
       ->check(CLI::IsMember({128u, 256u, 512u}));
+  cmd->add_flag("--probes", bo->probes,
+                "also time the instrumented step that `netc run` takes every probe_every steps for its statistics");
   cmd->add_flag("--kernels", bo->kernels, "also time every kernel of the step (a separately compiled, counting build)");
   cmd->callback([&action, opts, bo] { action = [opts, bo] { return bench(*opts, *bo); }; });
 }
