@@ -58,6 +58,24 @@ struct Recorder : TrainObserver {
   void onCheckpoint(int64_t done, const WeightMap& w) override { checkpoints.push_back(done), lastGood = w; }
 };
 
+// 200 steps of the small MLP at lr 0.1 for 30 steps, then at `lr`, which must make the run diverge after
+// step 30 and before the end.
+TrainResult divergingRun(const char* file, const char* lr, Recorder& rec) {
+  std::string net = writeMlp(file, kPseudo, 16,
+                             fmt::format("steps = 200\n batch = 8\n lr = 0.1 until 30, {}\n log_every = 1\n "
+                                         "probe_every = 1000",
+                                         lr));
+  Model m = loadModel(net);
+  Dataset d = loadDataset(m.data, m.vocab);
+  Trainer t(m, m.train, EngineKind::Interp);
+  TrainResult r = t.train(d, {&rec});
+  REQUIRE(r.diverged);
+  MESSAGE(r.divergence);
+  CHECK(r.done > 30);
+  CHECK(r.done < 200);
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("trainer: observers are called at step 0, every probe/log/eval interval, and the end") {
@@ -115,17 +133,8 @@ TEST_CASE("evaluator: the mean over a split is exact whatever the chunking") {
 
 TEST_CASE("trainer: a diverging run stops at the first non-finite loss and keeps the last good weights") {
   // 30 sane steps, then a learning rate that blows the parameters up.
-  std::string net = writeMlp("diverge.net", kPseudo, 16,
-                             "steps = 200\n batch = 8\n lr = 0.1 until 30, 1e200\n log_every = 1\n probe_every = 1000");
-  Model m = loadModel(net);
-  Dataset d = loadDataset(m.data, m.vocab);
-  Trainer t(m, m.train, EngineKind::Interp);
   Recorder rec;
-  TrainResult r = t.train(d, {&rec});
-  REQUIRE(r.diverged);
-  MESSAGE(r.divergence);
-  CHECK(r.done > 30);
-  CHECK(r.done < 200);
+  TrainResult r = divergingRun("diverge.net", "1e200", rec);
   CHECK(r.divergence.find(fmt::format("training diverged at step {}", r.done)) != std::string::npos);
   CHECK(r.divergence.find("parameter '") != std::string::npos);
   CHECK(r.divergence.find(fmt::format("last good loss {:.5g} at step {}", r.lastLoss, r.done - 1)) !=
@@ -144,19 +153,10 @@ TEST_CASE("trainer: a diverging run stops at the first non-finite loss and keeps
 
 TEST_CASE("trainer: a loss that explodes but stays finite is divergence too, stopped at the limit") {
   // 30 sane steps, then lr 100: the loss climbs into the thousands and stays finite (no NaN, no inf).
-  std::string net = writeMlp("blowup.net", kPseudo, 16,
-                             "steps = 200\n batch = 8\n lr = 0.1 until 30, 100\n log_every = 1\n probe_every = 1000");
-  Model m = loadModel(net);
-  Dataset d = loadDataset(m.data, m.vocab);
-  Trainer t(m, m.train, EngineKind::Interp);
   Recorder rec;
-  TrainResult r = t.train(d, {&rec});
-  REQUIRE(r.diverged);
-  MESSAGE(r.divergence);
+  TrainResult r = divergingRun("blowup.net", "100", rec);
   const double limit = 100 * std::max(r.initialLoss, std::log(27.0));
   CHECK(r.lossLimit == doctest::Approx(limit));
-  CHECK(r.done > 30);
-  CHECK(r.done < 200);
   CHECK(r.divergedStep == r.done);
   CHECK(r.divergence.find(fmt::format("training diverged at step {}: the minibatch loss is ", r.done)) !=
         std::string::npos);
