@@ -38,14 +38,17 @@ void JitEngine::FreeArena::operator()(void* p) const { std::free(p); }
 JitEngine::JitEngine(const Graph& bound, const codegen::CodegenOptions& opts) : g_(bound) {
   using clock = std::chrono::steady_clock;
   auto ms = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-  auto t0 = clock::now();
-  plan_ = codegen::makePlan(g_, opts.plan);
-  auto t1 = clock::now();
   codegen::HostTarget target(opts);
+  auto t0 = clock::now();
+  code_graph_ = g_;
+  layout_ = codegen::chooseLayout(code_graph_, opts, target.info().vectorLanes);
+  plan_ = codegen::makePlan(code_graph_, opts.plan);
+  plan_.transposed = layout_.transposed;
+  auto t1 = clock::now();
   // One module per compile thread: modules cost a fixed setup each, so no more than can run at once.
   unsigned threads = opts.compileThreads ? opts.compileThreads : std::max(1u, std::thread::hardware_concurrency());
   std::vector<codegen::StepModule> parts =
-      codegen::buildStepModules(g_, plan_, opts, target.info(), static_cast<int>(std::min(threads, 8u)));
+      codegen::buildStepModules(code_graph_, plan_, opts, target.info(), static_cast<int>(std::min(threads, 8u)));
   auto t2 = clock::now();
   code_ = std::make_unique<codegen::CompiledStep>(std::move(parts), threads);
   times_ = {ms(t0, t1), ms(t1, t2), code_->stats()};
@@ -94,6 +97,11 @@ void JitEngine::write(int node, std::span<const double> values) {
     auto* dst = static_cast<int32_t*>(p);
     for (size_t i = 0; i < values.size(); ++i) dst[i] = static_cast<int32_t>(values[i]);
   } else {
+    std::vector<double> stored;
+    if (layout_.transposed[static_cast<size_t>(node)]) {
+      codegen::toStorage(std::vector<double>(values.begin(), values.end()), n.shape[0], n.shape[1], stored);
+      values = stored;
+    }
     auto* dst = static_cast<float*>(p);
     for (size_t i = 0; i < values.size(); ++i) dst[i] = static_cast<float>(values[i]);
   }
@@ -127,6 +135,11 @@ std::vector<double> JitEngine::read(int node) {
   } else {
     auto* src = static_cast<const float*>(p);
     for (size_t i = 0; i < out.size(); ++i) out[i] = src[i];
+    if (layout_.transposed[static_cast<size_t>(node)]) {
+      std::vector<double> logical;
+      codegen::fromStorage(out, n.shape[0], n.shape[1], logical);
+      return logical;
+    }
   }
   return out;
 }

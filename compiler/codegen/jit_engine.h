@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "codegen/jit.h"
+#include "codegen/layout.h"
 #include "codegen/options.h"
 #include "codegen/plan.h"
 #include "interp/engine.h"
@@ -41,7 +42,9 @@ class JitEngine final : public Engine {
   void* bufferOf(int node, const char* what);  // checks the node and that it is stored
   void checkIndex(int node, size_t pos, double v) const;
 
-  Graph g_;
+  Graph g_;                // the graph as given: shapes and values as the model declares them
+  Graph code_graph_;       // the compiled code's copy, with the storage layout applied
+  codegen::Layout layout_;
   codegen::Plan plan_;
   std::unique_ptr<codegen::CompiledStep> code_;
   struct FreeArena {

@@ -12,6 +12,8 @@ struct CodegenOptions {
   unsigned vectorBits = 0;
   // Threads optimising and compiling the kernels' modules in parallel; 0: one per hardware thread.
   unsigned compileThreads = 0;
+  // Store narrow output-layer weights transposed (codegen/layout.h); false keeps every value as declared.
+  bool transposeNarrowParams = true;
 };
 
 }  // namespace netc::codegen

@@ -370,7 +370,10 @@ std::string printPlan(const Graph& g, const Plan& p) {
       std::string role = v == k.root ? "kernel" : partner ? "also" : k.kind == Kernel::Op ? "epilogue" : "fused";
       std::vector<std::string> args;
       for (int in : n.inputs) args.push_back(g.valueName(in));
-      out += fmt::format("  {:<8} {:<22} = {} {}  -> {}\n", role, value(v), n.op->name, fmt::join(args, ", "),
+      std::string flags;
+      if (n.op->name == std::string_view("matmul") && n.attrs.ints.size() == 2 && (n.attrs.ints[0] || n.attrs.ints[1]))
+        flags = fmt::format(" transA={} transB={}", n.attrs.ints[0], n.attrs.ints[1]);
+      out += fmt::format("  {:<8} {:<22} = {} {}{}  -> {}\n", role, value(v), n.op->name, fmt::join(args, ", "), flags,
                          where(v));
       for (int in : n.inputs)
         if (p.kernelOf[in] != p.kernelOf[v] || p.kernelOf[in] < 0)
@@ -386,8 +389,10 @@ std::string printPlan(const Graph& g, const Plan& p) {
     std::vector<std::string> views;
     for (int u = 0; u < g.size(); ++u)
       if (u != v && p.storage[u] == v) views.push_back(g.valueName(u));
-    out += fmt::format("  @{:<8} {:>8} bytes  {}{}\n", p.offset[v], p.bytes[v], value(v),
-                       views.empty() ? "" : fmt::format("  (also {})", fmt::join(views, ", ")));
+    bool transposed = static_cast<size_t>(v) < p.transposed.size() && p.transposed[static_cast<size_t>(v)];
+    out += fmt::format("  @{:<8} {:>8} bytes  {}{}{}\n", p.offset[v], p.bytes[v], value(v),
+                       views.empty() ? "" : fmt::format("  (also {})", fmt::join(views, ", ")),
+                       transposed ? "  (stored transposed)" : "");
   }
   return out;
 }

@@ -40,6 +40,7 @@ struct Plan {
   int64_t scratchOffset = 0, scratchBytes = 0;  // per-kernel temporary space (packed matrices), shared
   int64_t profileOffset = -1;                   // PlanOptions::profile: uint64 ticks per kernel, else -1
   int64_t arenaBytes = 0;
+  std::vector<char> transposed;  // node -> stored transposed (codegen/layout.h); empty when nothing is
 
   bool stored(int node) const { return storage[node] >= 0; }
   int64_t offsetOf(int node) const { return offset[storage[node]]; }

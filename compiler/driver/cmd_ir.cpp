@@ -3,6 +3,7 @@
 
 #include "autodiff/autodiff.h"
 #include "codegen/jit.h"
+#include "codegen/layout.h"
 #include "codegen/plan.h"
 #include "driver/command.h"
 
@@ -21,12 +22,15 @@ int printCodeStage(const Model& m, const IrOptions& o) {
   int64_t batch = o.batch > 0 ? o.batch : m.train.batch;
   Graph bound = bindBatch(t.graph, batch);
   codegen::CodegenOptions co;
+  codegen::HostTarget target(co);
+  // What the JIT compiles: the graph with its storage layout applied (codegen/layout.h).
+  codegen::Layout layout = codegen::chooseLayout(bound, co, target.info().vectorLanes);
   codegen::Plan plan = codegen::makePlan(bound, co.plan);
+  plan.transposed = layout.transposed;
   if (o.stage == "fused") {
     fmt::print("; training step of {} at batch {}\n{}", m.name, batch, codegen::printPlan(bound, plan));
     return 0;
   }
-  codegen::HostTarget target(co);
   codegen::StepModule mod = codegen::buildStepModule(bound, plan, co, target.info());
   if (o.stage == "llvm") {
     fmt::print("{}", codegen::printModule(*mod.module));
