@@ -330,8 +330,11 @@ class DotMatmul {
   // dot form wins when K is long enough to fill several vectors and either K >= M or N is not a whole
   // number of vectors (measured at batch 256 and 512 for N = 27, 30, 64, 100).
   static constexpr int64_t kMinK = 64;
+  // Three rows of A and four of B: 12 accumulators, and per vector of k 7 loads for 12 multiply-adds. The four
+  // sums of a row leave as one 4-lane vector, so vectors must have at least four lanes.
+  static constexpr int64_t kMR = 3, kNR = 4;
   static bool suits(const Dims& d, int64_t lanes) {
-    return d.tb && !d.ta && d.K >= kMinK && (d.K >= d.M || d.N % lanes != 0);
+    return lanes >= kNR && d.tb && !d.ta && d.K >= kMinK && (d.K >= d.M || d.N % lanes != 0);
   }
 
   DotMatmul(KernelEmitter& k, const Node& n, const Dims& d) : k_(k), b_(k.b), n_(n), d_(d), L_(k.lanes()) {}
@@ -347,9 +350,6 @@ class DotMatmul {
   }
 
  private:
-  // Three rows of A and four of B: 12 accumulators, and per vector of k 7 loads for 12 multiply-adds.
-  static constexpr int64_t kMR = 3, kNR = 4;
-
   std::string base() const { return k_.name(n_.id); }
 
   void rowBlock(Value* i0, int64_t mr) {
@@ -448,8 +448,8 @@ int64_t matmulScratchBytes(const Graph& g, const Node& n) {
   // Sized for the tiled code even where the dot form (which needs none) will be chosen: that choice depends
   // on the vector width, which the plan does not know.
   Dims d = dims(g, n);
-  // Then the epilogue's panel (M rows of up to 4 vectors) or, for long sums, partial sums of all of C.
-  return packedBytes(d) + d.M * std::max(4 * kMaxLanes, roundUp(d.N, kMaxLanes)) * 4;
+  // Then the epilogue's panel (M rows of up to 3 vectors) or, for long sums, partial sums of all of C.
+  return packedBytes(d) + d.M * std::max(3 * kMaxLanes, roundUp(d.N, kMaxLanes)) * 4;
 }
 
 void emitMatmul(KernelEmitter& k, const Node& n) {
