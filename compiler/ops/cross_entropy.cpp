@@ -88,7 +88,9 @@ struct CrossEntropyCode {
   // gathered into one vector so the log and the division run once per block. Wider rows loop over vectors.
   static constexpr int64_t kUnrolledVectors = 16;  // vectors of logits per block, all rows together
   int64_t vecs() const { return (V + k.lanes() - 1) / k.lanes(); }
-  int64_t rowsPerBlock() const { return vecs() > kUnrolledVectors / 2 ? 0 : std::min<int64_t>(k.lanes(), kUnrolledVectors / vecs()); }
+  int64_t rowsPerBlock() const {
+    return vecs() > kUnrolledVectors / 2 ? 0 : std::min<int64_t>(k.lanes(), kUnrolledVectors / vecs());
+  }
 
   // Sum over all N rows of (log-sum-exp - target logit); the gradient rows written on the way.
   llvm::Value* emit(int64_t N) {
@@ -142,16 +144,17 @@ struct CrossEntropyCode {
   // The larger of a and b as one x86 max instruction. A NaN logit may or may not win here, which does not
   // matter: its exp is NaN either way, so the sum, the loss and the gradient row come out NaN.
   llvm::Value* greater(llvm::Value* a, llvm::Value* b) { return k.b.CreateSelect(k.b.CreateFCmpOGT(a, b), a, b); }
-  llvm::Value* exps(llvm::Value* base, int64_t v, llvm::Value* mx) {
-    llvm::Value* m = mask(v);
-    llvm::Value* at = k.b.CreateAdd(base, k.i64(v * k.lanes()));
+  // exp(logit - max) for the vector of logits at flat index `at` (lanes outside `m` zero), also stored into the
+  // gradient rows when the kernel writes them (scaled later, once the row's sum is known).
+  llvm::Value* expAt(llvm::Value* at, llvm::Value* m, llvm::Value* mx) {
     llvm::Value* e = codegen::emitExp(k.b, k.b.CreateFSub(loadLogits(k, L, at, m), mx));
     if (m) e = k.b.CreateSelect(m, e, llvm::Constant::getNullValue(k.vecTy(k.lanes())));
     if (grad >= 0) k.storeVec(k.ptr(grad), at, e, m);
     return e;
   }
   // Gradient row: the stored exps times dy / (N * sum), the target's dy / N taken off.
-  void scaleRow(llvm::Value* base, llvm::Value* r, llvm::Value* norm, const std::function<void(const KernelEmitter::VectorBody&)>& each) {
+  void scaleRow(llvm::Value* base, llvm::Value* r, llvm::Value* norm,
+                const std::function<void(const KernelEmitter::VectorBody&)>& each) {
     llvm::Value* f = k.splat(norm, k.lanes());
     llvm::Value* out = k.ptr(grad);
     each([&](llvm::Value* first, llvm::Value* m) {
@@ -172,13 +175,15 @@ struct CrossEntropyCode {
     }
     for (int64_t i = 0; i < R; ++i) {
       std::vector<llvm::Value*> v;
-      for (int64_t j = 0; j < vecs(); ++j) v.push_back(loadLogits(k, L, b.CreateAdd(bases[i], k.i64(j * k.lanes())), mask(j)));
+      for (int64_t j = 0; j < vecs(); ++j)
+        v.push_back(loadLogits(k, L, b.CreateAdd(bases[i], k.i64(j * k.lanes())), mask(j)));
       maxes.push_back(tree(v, true));
     }
     for (int64_t i = 0; i < R; ++i) {
       std::vector<llvm::Value*> e;
       llvm::Value* mx = k.splat(maxes[i], k.lanes());
-      for (int64_t j = 0; j < vecs(); ++j) e.push_back(exps(bases[i], j, mx));
+      for (int64_t j = 0; j < vecs(); ++j)
+        e.push_back(expAt(b.CreateAdd(bases[i], k.i64(j * k.lanes())), mask(j), mx));
       sums.push_back(tree(e, false));
     }
     llvm::Value* sum = pack(sums);
@@ -213,11 +218,7 @@ struct CrossEntropyCode {
     llvm::Value* sumAcc = k.local(vt, "sum.acc");
     b.CreateStore(llvm::Constant::getNullValue(vt), sumAcc);
     k.forVectors("exp", V, [&](llvm::Value* v, llvm::Value* m) {
-      llvm::Value* at = b.CreateAdd(base, v);
-      llvm::Value* e = codegen::emitExp(b, b.CreateFSub(loadLogits(k, L, at, m), mx));
-      if (m) e = b.CreateSelect(m, e, llvm::Constant::getNullValue(vt));
-      if (grad >= 0) k.storeVec(k.ptr(grad), at, e, m);
-      b.CreateStore(b.CreateFAdd(b.CreateLoad(vt, sumAcc), e), sumAcc);
+      b.CreateStore(b.CreateFAdd(b.CreateLoad(vt, sumAcc), expAt(b.CreateAdd(base, v), m, mx)), sumAcc);
     });
     llvm::Value* sum = k.reduceAdd(b.CreateLoad(vt, sumAcc));
     if (grad >= 0)
