@@ -388,13 +388,13 @@ TEST_CASE("messages describe a value without a name by the expression it came fr
                                       "minimize loss\n");
   int sum = -1;
   for (int i = 0; i < longer.graph.size(); ++i)
-    if (longer.graph[i].op->name == "add") sum = i;
+    if (std::string_view(longer.graph[i].op->name) == "add") sum = i;
   REQUIRE(sum >= 0);
   CHECK(longer.graph.describe(sum) == "the result of 'flatten(C[x]) @ W * 2 + flatten(C[x]) @ W * 3 + flatten(C...'");
   TrainingGraph t = buildTrainingGraph(g);
   int grad = -1;
   for (int i = 0; i < t.graph.size(); ++i)
-    if (t.graph[i].phase == Phase::Backward && t.graph[i].op->name == "matmul" && t.graph[i].name.empty()) grad = i;
+    if (t.graph[i].phase == Phase::Backward && std::string_view(t.graph[i].op->name) == "matmul" && t.graph[i].name.empty()) grad = i;
   REQUIRE(grad >= 0);
   const std::string d = t.graph.describe(grad);
   CHECK(d.rfind("the result of matmul(%", 0) == 0);

@@ -46,7 +46,8 @@ std::string Graph::valueName(int id) const {
 std::string Graph::describe(int id) const {
   const Node& n = nodes.at(id);
   if (!n.name.empty()) return valueName(id);
-  if (n.op && n.op->name == "const" && n.inputs.empty()) return fmt::format("the constant {:g}", n.attrs.value);
+  // OpDef::name is a const char*: compare as strings (identical literals need not share an address, e.g. under ASan).
+  if (n.op && std::string_view(n.op->name) == "const" && n.inputs.empty()) return fmt::format("the constant {:g}", n.attrs.value);
   std::string text = source && !n.span.empty() ? source->spanText(n.span) : std::string();
   if (!text.empty()) {
     constexpr size_t kMax = 60;
