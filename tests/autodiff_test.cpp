@@ -250,7 +250,7 @@ TEST_CASE("gradient rules: expand (the adjoint of sum and mean) and step") {
   check(b.g);
 }
 
-TEST_CASE("autodiff: a value used twice accumulates; b = a + a, c = b + b gives dc/da = 4") {
+TEST_CASE("autodiff: a value used twice accumulates: b = a + a, c = b + b gives dc/da = 4") {
   Model m = lowerText("param a : [3, 2] = randn\nb = a + a\nc = b + b\nloss = sum(c)\nminimize loss\n");
   WeightMap w = initParams(m.graph, 5);
   WeightMap g = autodiffGradients(m.graph, w, [](Engine&) {});

@@ -87,7 +87,7 @@ TEST_CASE("cli: a missing model file or dataset exits 1 naming it") {
   CHECK(d.has("'no/such/words.txt' (from --data) not found"));
 }
 
-TEST_CASE("cli: ir --stage graph prints the graph; a bad stage is a usage error") {
+TEST_CASE("cli: ir --stage graph prints the graph, a bad stage is a usage error") {
   CommandResult r = runNetc("ir models/mlp_kaiming.net --stage graph" + kData);
   CAPTURE(r.out);
   CHECK(r.status == 0);

@@ -104,7 +104,7 @@ TEST_CASE("gradcheck: every model in models/ passes") {
   CHECK(models >= 5);
 }
 
-TEST_CASE("netc gradcheck: prints the table and exits 0; bad options are errors") {
+TEST_CASE("netc gradcheck: prints the table and exits 0, bad options are errors") {
   CommandResult r = runNetc("gradcheck models/mlp_fixed_tanh.net --batch 4 --seed 2 --data tests/data/pseudo_words.txt");
   INFO(r.out);
   CHECK(r.status == 0);

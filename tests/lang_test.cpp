@@ -121,7 +121,7 @@ TEST_CASE("lexer: tokens, '@' as annotation or product, '**' and '^', numbers") 
   CHECK(toks[6].loc.col == 7);
 }
 
-TEST_CASE("lexer: line breaks inside ( ) and [ ] do not end a statement; comments are skipped") {
+TEST_CASE("lexer: line breaks inside ( ) and [ ] do not end a statement, comments are skipped") {
   Module m = parseText("h = f(a,\n  b) # note\n# whole line\nk = [1,\n 2]\n");
   REQUIRE(m.stmts.size() == 2);
   CHECK(m.stmts[0].value->args.size() == 2);
@@ -240,7 +240,7 @@ minimize loss
   CHECK(m.graph[m.graph.loss].name == "loss");
 }
 
-TEST_CASE("probes: @probe with and without statistics; none marked probes every tanh and the logits") {
+TEST_CASE("probes: @probe with and without statistics, none marked probes every tanh and the logits") {
   Model m = lowerText(kPrelude + R"(
 param W : [30, V] = randn
 @probe
@@ -315,7 +315,7 @@ sample { count = 4
   CHECK(d.data.split[0] == 0.8);
 }
 
-TEST_CASE("data: the path is relative to the .net file; --data replaces it") {
+TEST_CASE("data: the path is relative to the .net file, --data replaces it") {
   fs::path dir = scratch().dir / "sub";
   fs::create_directories(dir);
   fs::copy_file(kWords, scratch().dir / "words.txt", fs::copy_options::overwrite_existing);

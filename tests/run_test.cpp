@@ -101,7 +101,7 @@ TEST_CASE("run folder: weights trained on another vocabulary are refused by name
   CHECK(errorOf([&] { loadWeightsFor(m, dir + "/missing.safetensors"); }).find("not found") != std::string::npos);
 }
 
-TEST_CASE("progress: plain lines every log_every and at the end, evaluations on their own line; quiet is silent") {
+TEST_CASE("progress: plain lines every log_every and at the end, evaluations on their own line, quiet is silent") {
   std::FILE* f = std::tmpfile();
   Progress p(Progress::Mode::Lines, 25, 10, f);
   for (int i = 0; i < 25; ++i) p.onStep(i, 3.0 - 0.01 * i, 0.1);
@@ -129,7 +129,7 @@ TEST_CASE("progress: plain lines every log_every and at the end, evaluations on 
   CHECK(formatDuration(3725) == "1:02:05");
 }
 
-TEST_CASE("cli: netc run trains, evaluates, samples and saves; netc sample reads the weights back") {
+TEST_CASE("cli: netc run trains, evaluates, samples and saves, netc sample reads the weights back") {
   const std::string model = NETC_SOURCE_DIR "/models/mlp_kaiming.net", data = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
   const std::string dir = (scratch() / "cli_run").string();
   auto [status, out] = runNetc("run " + model + " --data " + data +

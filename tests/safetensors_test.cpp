@@ -157,7 +157,7 @@ TEST_CASE("safetensors: malformed files are clear errors naming the file") {
   expectError(writeRaw("trunc.safetensors", ok, f32bytes({1})), "outside the 4 bytes");
 }
 
-TEST_CASE("netc init writes the initialisers' parameters; the default seed is the train section's") {
+TEST_CASE("netc init writes the initialisers' parameters, the default seed is the train section's") {
   LowerOptions lo;
   lo.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
   Model m = loadModel(NETC_SOURCE_DIR "/models/mlp_kaiming.net", lo);

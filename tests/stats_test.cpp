@@ -437,7 +437,7 @@ TEST_CASE("diagnoses: the lecture's Kaiming-initialised model starts near unifor
   CHECK(s.probe("h")->deadUnits.empty());
 }
 
-TEST_CASE("instrumentation: an int value cannot be probed; a tanh without a units axis is probed as a value") {
+TEST_CASE("instrumentation: an int value cannot be probed, a tanh without a units axis is probed as a value") {
   std::string path = (std::filesystem::temp_directory_path() / fmt::format("netc_probe_{}.net", ::getpid())).string();
   auto load = [&](const std::string& body) {
     std::ofstream(path) << "data \"" NETC_SOURCE_DIR "/tests/data/pseudo_words.txt\" { context = 3 }\n"
