@@ -8,16 +8,13 @@
 #include "autodiff/autodiff.h"
 #include "codegen/layout.h"
 #include "jit_compare.h"
+#include "test_util.h"
 
 using namespace netc;
 
 namespace {
 
-Model lecture() {
-  LowerOptions o;
-  o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
-  return loadModel(NETC_SOURCE_DIR "/models/mlp_kaiming.net", o);
-}
+Model lecture() { return testing::shippedModel("mlp_kaiming.net"); }
 
 int named(const Graph& g, const std::string& name) {
   for (const Node& n : g.nodes)

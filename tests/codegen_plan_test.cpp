@@ -10,6 +10,7 @@
 #include "codegen/plan.h"
 #include "lower/model.h"
 #include "ops/op.h"
+#include "test_util.h"
 
 using namespace netc;
 using codegen::Plan;
@@ -17,9 +18,7 @@ using codegen::Plan;
 namespace {
 
 Graph trainingStep(const std::string& file, int64_t batch) {
-  LowerOptions o;
-  o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
-  Model m = loadModel(NETC_SOURCE_DIR "/models/" + file, o);
+  Model m = testing::shippedModel(file);
   return bindBatch(buildTrainingGraph(m.graph).graph, batch);
 }
 

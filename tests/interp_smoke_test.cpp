@@ -5,14 +5,13 @@
 #include "lower/model.h"
 #include "runtime/init.h"
 #include "runtime/weights.h"
+#include "test_util.h"
 
 using namespace netc;
 
 TEST_CASE("interpreter: the original lecture model starts confidently wrong, the fixed one near ln 27") {
   for (auto [file, lo, hi] : {std::tuple{"mlp_original.net", 10.0, 60.0}, std::tuple{"mlp_fixed_output.net", 3.0, 3.6}}) {
-    LowerOptions o;
-    o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
-    Model m = loadModel(std::string(NETC_SOURCE_DIR "/models/") + file, o);
+    Model m = testing::shippedModel(file);
     Interpreter in(bindBatch(m.graph, 32));
     loadParams(in, initParams(m.graph, 1), "init");
     std::vector<int32_t> x(32 * 3), y(32);

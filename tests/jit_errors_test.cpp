@@ -23,9 +23,7 @@ struct Fixture {
   std::unique_ptr<JitEngine> jit;
   static constexpr int64_t B = 4;
   Fixture() {
-    LowerOptions o;
-    o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
-    m = loadModel(NETC_SOURCE_DIR "/models/mlp_kaiming.net", o);
+    m = testing::shippedModel("mlp_kaiming.net");
     t = buildTrainingGraph(m.graph);
     jit = std::make_unique<JitEngine>(bindBatch(t.graph, B));
     loadParams(*jit, initParams(m.graph, 3), "init");

@@ -2,14 +2,11 @@
 #include <filesystem>
 
 #include "jit_compare.h"
+#include "test_util.h"
 
 using namespace netc;
 
-static Model loadShipped(const std::string& path) {
-  LowerOptions o;
-  o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
-  return loadModel(path, o);
-}
+static Model loadShipped(const std::string& path) { return testing::loadWithPseudoWords(path); }
 
 TEST_CASE("jit: every model in models/ trains like the interpreter") {
   int seen = 0;

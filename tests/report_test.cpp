@@ -17,6 +17,7 @@
 #include "runtime/safetensors.h"
 #include "runtime/stats_observer.h"
 #include "runtime/trainer.h"
+#include "test_util.h"
 
 using namespace netc;
 namespace fs = std::filesystem;
@@ -30,11 +31,7 @@ fs::path scratch(const std::string& name) {
   return d;
 }
 
-Model lectureModel() {
-  LowerOptions o;
-  o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
-  return loadModel(NETC_SOURCE_DIR "/models/mlp_original.net", o);
-}
+Model lectureModel() { return testing::shippedModel("mlp_original.net"); }
 
 TrainSpec shortRun(const Model& m) {
   TrainSpec s = m.train;

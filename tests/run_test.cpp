@@ -39,11 +39,7 @@ std::vector<std::string> lines(const std::string& path) {
   return out;
 }
 
-Model pseudoModel() {
-  LowerOptions o;
-  o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
-  return loadModel(NETC_SOURCE_DIR "/models/mlp_kaiming.net", o);
-}
+Model pseudoModel() { return testing::shippedModel("mlp_kaiming.net"); }
 
 }  // namespace
 

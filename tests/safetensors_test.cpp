@@ -12,6 +12,7 @@
 #include "run_netc.h"
 #include "runtime/safetensors.h"
 #include "support/diag.h"
+#include "test_util.h"
 
 using namespace netc;
 using netc::testing::runNetc;
@@ -158,9 +159,7 @@ TEST_CASE("safetensors: malformed files are clear errors naming the file") {
 }
 
 TEST_CASE("netc init writes the initialisers' parameters, the default seed is the train section's") {
-  LowerOptions lo;
-  lo.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
-  Model m = loadModel(NETC_SOURCE_DIR "/models/mlp_kaiming.net", lo);
+  Model m = testing::shippedModel("mlp_kaiming.net");
   for (std::string seed : {"", "5"}) {
     std::string out = (scratch() / ("init" + seed + ".safetensors")).string();
     auto r = runNetc("init models/mlp_kaiming.net --data tests/data/pseudo_words.txt --out " + out +

@@ -3,16 +3,13 @@
 
 #include "runtime/init.h"
 #include "runtime/sampler.h"
+#include "test_util.h"
 
 using namespace netc;
 
 namespace {
 
-Model pseudoModel() {
-  LowerOptions o;
-  o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
-  return loadModel(NETC_SOURCE_DIR "/models/mlp_kaiming.net", o);
-}
+Model pseudoModel() { return testing::shippedModel("mlp_kaiming.net"); }
 
 }  // namespace
 

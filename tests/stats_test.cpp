@@ -22,6 +22,7 @@
 #include "runtime/stats.h"
 #include "runtime/stats_summary.h"
 #include "runtime/weights.h"
+#include "test_util.h"
 
 using namespace netc;
 using nlohmann::json;
@@ -55,11 +56,7 @@ json readFixture(const std::string& name) {
   return json::parse(in);
 }
 
-Model lectureModel() {
-  LowerOptions o;
-  o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
-  return loadModel(NETC_SOURCE_DIR "/models/mlp_original.net", o);
-}
+Model lectureModel() { return testing::shippedModel("mlp_original.net"); }
 
 struct Instance {
   Model model;
@@ -410,9 +407,7 @@ TEST_CASE("diagnoses: a near-uniform start and a healthy layer are said to be fi
 }
 
 TEST_CASE("diagnoses: the lecture's Kaiming-initialised model starts near uniform with a healthy layer") {
-  LowerOptions lo;
-  lo.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
-  Model m = loadModel(NETC_SOURCE_DIR "/models/mlp_kaiming.net", lo);
+  Model m = testing::shippedModel("mlp_kaiming.net");
   TrainingGraph tg = buildTrainingGraph(m.graph);
   InstrumentOptions o;
   o.logits = m.logits;

@@ -59,9 +59,22 @@ void emitNaive(KernelEmitter& k, const Node& n, const Dims& d) {
   });
 }
 
-class TiledMatmul {
+// What both product generators work with: the kernel function being built, the product node and its shape.
+class ProductCode {
+ protected:
+  ProductCode(KernelEmitter& k, const Node& n, const Dims& d) : k_(k), b_(k.b), n_(n), d_(d), L_(k.lanes()) {}
+  std::string base() const { return k_.name(n_.id); }  // the prefix of loop and block names
+
+  KernelEmitter& k_;
+  llvm::IRBuilder<>& b_;
+  const Node& n_;
+  Dims d_;
+  int64_t L_;  // floats per vector
+};
+
+class TiledMatmul : ProductCode {
  public:
-  TiledMatmul(KernelEmitter& k, const Node& n, const Dims& d) : k_(k), b_(k.b), n_(n), d_(d), L_(k.lanes()) {}
+  TiledMatmul(KernelEmitter& k, const Node& n, const Dims& d) : ProductCode(k, n, d) {}
 
   void emit() {
     a_ = k_.ptr(n_.inputs[0]);
@@ -99,8 +112,6 @@ class TiledMatmul {
   }
 
  private:
-  std::string base() const { return k_.name(n_.id); }
-
   // Chunk length for long sums, 0 for none. A tile's k loop touches, per k, one cache line of A when A is
   // stored transposed (else mr floats of its rows) plus NV vectors of B; when that exceeds what L1 keeps
   // around (~24 KB of its 32), K is cut into chunks (a divisor of K, at least 32) that fit.
@@ -302,11 +313,6 @@ class TiledMatmul {
     return out;
   }
 
-  KernelEmitter& k_;
-  llvm::IRBuilder<>& b_;
-  const Node& n_;
-  Dims d_;
-  int64_t L_;
   Value* a_ = nullptr;
   Value* bRows_ = nullptr;
   int64_t ldb_ = 0;
@@ -323,7 +329,7 @@ class TiledMatmul {
 // products over k (a masked last vector when L does not divide K), each summed across its lanes at the end.
 // For the lecture's embedding gradient at batch 32 (32x200 @ 200x30) this avoids packing 6,000 floats per
 // step and the lanes a 30-wide column block wastes.
-class DotMatmul {
+class DotMatmul : ProductCode {
  public:
   // The transposed copy of B the tiled code makes costs about N*K moves, the lane sums here about M*N
   // operations, and the tiled code wastes the lanes of a partial last vector of N on every multiply-add: the
@@ -337,7 +343,7 @@ class DotMatmul {
     return lanes >= kNR && d.tb && !d.ta && d.K >= kMinK && (d.K >= d.M || d.N % lanes != 0);
   }
 
-  DotMatmul(KernelEmitter& k, const Node& n, const Dims& d) : k_(k), b_(k.b), n_(n), d_(d), L_(k.lanes()) {}
+  DotMatmul(KernelEmitter& k, const Node& n, const Dims& d) : ProductCode(k, n, d) {}
 
   void emit() {
     a_ = k_.ptr(n_.inputs[0]);
@@ -350,8 +356,6 @@ class DotMatmul {
   }
 
  private:
-  std::string base() const { return k_.name(n_.id); }
-
   void rowBlock(Value* i0, int64_t mr) {
     const int64_t fullCols = d_.N / kNR, restCols = d_.N % kNR;
     if (fullCols > 0)
@@ -433,11 +437,6 @@ class DotMatmul {
     return abcd;
   }
 
-  KernelEmitter& k_;
-  llvm::IRBuilder<>& b_;
-  const Node& n_;
-  Dims d_;
-  int64_t L_;
   Value* a_ = nullptr;
   Value* bm_ = nullptr;
 };
