@@ -121,11 +121,12 @@ void printKernelBreakdown(const Graph& bound, const Model& m, const Examples& ex
   double stepsUs = 0;
   for (double v : steps.us) stepsUs += v;
   double ticksPerUs = static_cast<double>(total) / std::max(1.0, stepsUs);
-  fmt::print("per kernel (median us per step; the step's median {:.1f} us includes sampling and calls):\n",
-             steps.median());
+  fmt::print("per kernel, us per step (the step's median {:.1f} us includes sampling and calls):\n", steps.median());
+  fmt::print("  {:>8}  {:>8}  kernel\n", "median", "min");
   for (size_t k = 0; k < K; ++k) {
     std::sort(ticks[k].begin(), ticks[k].end());
-    fmt::print("  {:>8.2f} us  {}\n", ticks[k][ticks[k].size() / 2] / ticksPerUs, jit.plan().kernels[k].name);
+    fmt::print("  {:>8.2f}  {:>8.2f}  {}\n", ticks[k][ticks[k].size() / 2] / ticksPerUs, ticks[k].front() / ticksPerUs,
+               jit.plan().kernels[k].name);
   }
 }
 
