@@ -99,7 +99,7 @@ void JitEngine::write(int node, std::span<const double> values) {
   } else {
     std::vector<double> stored;
     if (layout_.transposed[static_cast<size_t>(node)]) {
-      codegen::toStorage(std::vector<double>(values.begin(), values.end()), n.shape[0], n.shape[1], stored);
+      codegen::toStorage(values, n.shape[0], n.shape[1], stored);
       values = stored;
     }
     auto* dst = static_cast<float*>(p);

@@ -96,7 +96,7 @@ Layout assignLayout(Graph& g, unsigned lanes) {
   return out;
 }
 
-void toStorage(const std::vector<double>& logical, int64_t rows, int64_t cols, std::vector<double>& stored) {
+void toStorage(std::span<const double> logical, int64_t rows, int64_t cols, std::vector<double>& stored) {
   stored.resize(logical.size());
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) stored[static_cast<size_t>(j * rows + i)] = logical[static_cast<size_t>(i * cols + j)];

@@ -5,6 +5,7 @@
 // and the gradient comes out [N, K] with whole vectors along K. The value is the same; only where its elements
 // live changes, so engines transpose it on the way in and out and nothing outside the JIT sees a difference.
 #pragma once
+#include <span>
 #include <vector>
 
 #include "codegen/options.h"
@@ -29,7 +30,7 @@ Layout assignLayout(Graph& g, unsigned lanes);
 Layout chooseLayout(Graph& g, const CodegenOptions& opts, unsigned lanes);
 
 // The logical row-major [rows, cols] values of a node stored transposed, to and from storage order.
-void toStorage(const std::vector<double>& logical, int64_t rows, int64_t cols, std::vector<double>& stored);
+void toStorage(std::span<const double> logical, int64_t rows, int64_t cols, std::vector<double>& stored);
 void fromStorage(const std::vector<double>& stored, int64_t rows, int64_t cols, std::vector<double>& logical);
 
 }  // namespace netc::codegen

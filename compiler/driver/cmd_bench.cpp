@@ -34,7 +34,20 @@ struct BenchOptions {
   bool probes = false;
   uint64_t seed = 1;
   unsigned vectorBits = 0;  // 0: the host's default
+
+  codegen::CodegenOptions codegen() const {
+    codegen::CodegenOptions co;
+    co.vectorBits = vectorBits;
+    return co;
+  }
 };
+
+// The state a training run starts from: the train section's initialisation and its first learning rate.
+void startTraining(Engine& e, const Model& m, const TrainingGraph& t) {
+  loadParams(e, initParams(m.graph, m.train.seed), "init");
+  std::vector<double> lr = {m.train.learningRate(0)};
+  e.write(t.lr, lr);
+}
 
 // Floating-point work of the matrix products (2*M*N*K each); the elementwise work is small beside it.
 double matmulFlops(const Graph& g) {
@@ -100,13 +113,10 @@ Timings timeSteps(Engine& e, MinibatchSampler& s, const BenchOptions& o,
 // The per-kernel breakdown: a second build of the step with a tick counter around every kernel call.
 void printKernelBreakdown(const Graph& bound, const Model& m, const Examples& ex, const TrainingGraph& t,
                           const BenchOptions& o) {
-  codegen::CodegenOptions co;
-  co.vectorBits = o.vectorBits;
+  codegen::CodegenOptions co = o.codegen();
   co.plan.profile = true;
   JitEngine jit(bound, co);
-  loadParams(jit, initParams(m.graph, m.train.seed), "init");
-  std::vector<double> lr = {m.train.learningRate(0)};
-  jit.write(t.lr, lr);
+  startTraining(jit, m, t);
   MinibatchSampler sampler(ex, m, bound[m.targetInput].shape[0], o.seed);
   const size_t K = jit.plan().kernels.size();
   std::vector<std::vector<double>> ticks(K);
@@ -137,11 +147,8 @@ void printProbeCost(const Model& m, const TrainingGraph& t, JitEngine& plain, co
                     const BenchOptions& o, double plainMedianUs) {
   Instrumented inst = instrument(t, instrumentOptions(m, m.train));
   const int64_t batch = plain.graph()[m.targetInput].shape[0];
-  JitEngine probe(bindBatch(inst.graph, batch), [&] {
-    codegen::CodegenOptions co;
-    co.vectorBits = o.vectorBits;
-    return co;
-  }());
+  JitEngine probe(bindBatch(inst.graph, batch), o.codegen());
+  startTraining(probe, m, t);
   MinibatchSampler sampler(ex, m, batch, o.seed + 1);
   const std::vector<int>& params = plain.graph().params();
   Timings probeSteps;
@@ -176,13 +183,9 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
   int64_t batch = o.batch > 0 ? o.batch : m.train.batch;
   Graph bound = bindBatch(t.graph, batch);
   double autodiff = msSince(t1);
-  codegen::CodegenOptions co;
-  co.vectorBits = o.vectorBits;
-  JitEngine jit(bound, co);
+  JitEngine jit(bound, o.codegen());
   auto t2 = Clock::now();
-  loadParams(jit, initParams(m.graph, m.train.seed), "init");
-  std::vector<double> lr = {m.train.learningRate(0)};
-  jit.write(t.lr, lr);
+  startTraining(jit, m, t);
   jit.run();
   double first = msSince(t2);
   double compile = msSince(start);
