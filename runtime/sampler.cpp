@@ -50,10 +50,15 @@ std::string Sampler::next(Rng& rng, size_t maxLength) {
   return word;
 }
 
-std::vector<std::string> Sampler::sample(int64_t count, uint64_t seed, size_t maxLength) {
+void Sampler::stream(int64_t count, uint64_t seed, const std::function<void(const std::string&)>& each,
+                     size_t maxLength) {
   Rng rng(seed);
+  for (int64_t i = 0; i < count; ++i) each(next(rng, maxLength));
+}
+
+std::vector<std::string> Sampler::sample(int64_t count, uint64_t seed, size_t maxLength) {
   std::vector<std::string> out;
-  for (int64_t i = 0; i < count; ++i) out.push_back(next(rng, maxLength));
+  stream(count, seed, [&out](const std::string& w) { out.push_back(w); }, maxLength);
   return out;
 }
 

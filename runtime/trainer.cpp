@@ -1,6 +1,7 @@
 #include "runtime/trainer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <fmt/format.h>
 
 #include "runtime/rng.h"
@@ -101,6 +102,13 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     for (auto* o : observers) o->onCheckpoint(pendingDone, pending);
     r.lastCheckpoint = pendingDone, pendingDone = -1;
   };
+  using Clock = std::chrono::steady_clock;
+  const auto loopStart = Clock::now();
+  // Every return below goes through here: the loop's time, less the evaluations', is the steps' time.
+  auto timed = [&]() -> TrainResult& {
+    r.stepSeconds = std::max(0.0, std::chrono::duration<double>(Clock::now() - loopStart).count() - r.evalSeconds);
+    return r;
+  };
   auto diverge = [&](int64_t step, std::string what) {
     std::string where = findNonFinite();
     r.diverged = true;
@@ -108,7 +116,7 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     r.divergence = fmt::format("training diverged at step {}: {}{}{}", step, what, where.empty() ? "" : "; ", where);
     r.divergence += r.lastGoodStep < 0 ? " (no finite loss before it)"
                                        : fmt::format(" (last good loss {:.5g} at step {})", r.lastLoss, r.lastGoodStep);
-    return r;
+    return timed();
   };
   // "is 1234.5, more than 100 x max(initial loss 3.3098, ln 27 = 3.2958) = 330.98"
   const int vocab = model_.vocab.size();
@@ -117,7 +125,9 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
                        kDivergenceFactor, r.initialLoss, vocab, std::log(static_cast<double>(vocab)), r.lossLimit);
   };
   auto evaluateAt = [&](int64_t done, bool last) -> bool {
+    const auto evalStart = Clock::now();
     SplitLosses l = evaluate(d, last && test);
+    r.evalSeconds += std::chrono::duration<double>(Clock::now() - evalStart).count();
     for (Split s : {Split::Train, Split::Dev, Split::Test}) {
       if (std::isinf(l[s]) || (std::isnan(l[s]) && d[s].size() > 0 && (s != Split::Test || (last && test)))) {
         diverge(done - 1, fmt::format("the mean {} loss is {}", splitName(s), l[s]));
@@ -136,7 +146,7 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
 
   if (spec_.steps == 0) {  // --steps 0: evaluate the given weights only
     evaluateAt(0, true);
-    return r;
+    return timed();
   }
   for (int64_t i = 0; i < spec_.steps; ++i) {
     for (int64_t b = 0; b < B; ++b) {
@@ -168,9 +178,9 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
       if (!allFinite(pending)) return diverge(i, "the loss was finite, but this step's update was not");
       pendingDone = i + 1;
     }
-    if (eval && !evaluateAt(i + 1, last)) return r;
+    if (eval && !evaluateAt(i + 1, last)) return timed();
   }
-  return r;
+  return timed();
 }
 
 }  // namespace netc

@@ -64,6 +64,9 @@ struct TrainResult {
   int64_t divergedStep = -1;   // the step whose loss (or update) diverged, -1 when none
   double lossLimit = std::numeric_limits<double>::infinity();  // divergenceLimit() once step 0 has run
   int64_t lastCheckpoint = -1; // `done` of the last onCheckpoint, -1 when none
+  // Wall time of the steps alone (observers included), and of the full-split evaluations, whose engines are
+  // compiled at the first one: steps / stepSeconds is the training speed, not diluted by compiling.
+  double stepSeconds = 0, evalSeconds = 0;
 };
 
 class Trainer {

@@ -461,3 +461,10 @@ TEST_CASE("robustness: byte-level damage to a model never escapes as anything bu
     }
   CHECK(n > 10000);
 }
+
+TEST_CASE("diagnostics: a suggestion is never the name itself") {
+  // `randn(5/3)` once said "unknown initialiser 'randn' (did you mean 'randn'?)": a known name used in the
+  // wrong form needs its own message, and the suggestion machinery must not offer the name back.
+  CHECK(didYouMean("randn", {"randn", "zeros", "ones", "uniform"}) == "");
+  CHECK(didYouMean("rand", {"randn", "zeros", "ones", "uniform"}) == " (did you mean 'randn'?)");
+}

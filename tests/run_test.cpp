@@ -135,6 +135,8 @@ TEST_CASE("cli: netc run trains, evaluates, samples and saves, netc sample reads
   CHECK(out.find("step 0: loss") != std::string::npos);  // not a terminal: plain lines
   CHECK(out.find("uniform baseline -ln(1/27) = 3.2958") != std::string::npos);
   CHECK(out.find("after 40 steps:  train ") != std::string::npos);
+  // 20 samples, 10 shown: the line says so and where the rest are.
+  CHECK(out.find(fmt::format("samples (10 of 20, all in {}/samples.txt): ", dir)) != std::string::npos);
   CHECK(out.find(" test ") != std::string::npos);
   for (const char* f : {"config.json", "losses.csv", "evals.csv", "weights.safetensors", "samples.txt", "result.json"})
     CHECK_MESSAGE(fs::exists(dir + "/" + f), f);
@@ -197,4 +199,74 @@ TEST_CASE("cli: netc run trains, evaluates, samples and saves, netc sample reads
   auto [s4, badStep] = runNetc("run " + model + " --data " + data + " --steps -3");
   CHECK(s4 == 1);
   CHECK(badStep.find("--steps must be 0 or more") != std::string::npos);
+}
+
+namespace {
+
+// A clock that moves only when told: `secondsPerStep` per onStep, to check the timing rules without waiting.
+struct FakeClock {
+  Progress::Clock::time_point t{};
+  Progress::Now now() {
+    return [this] { return t; };
+  }
+  void advance(double s) { t += std::chrono::duration_cast<Progress::Clock::duration>(std::chrono::duration<double>(s)); }
+};
+
+// Runs `steps` steps of `secondsPerStep` each through a Progress and returns what it printed, line by line.
+std::vector<std::string> progressLines(Progress::Mode mode, int64_t steps, int64_t logEvery, double secondsPerStep,
+                                       int64_t stopAfter = -1) {
+  std::FILE* f = std::tmpfile();
+  FakeClock clock;
+  {
+    Progress p(mode, steps, logEvery, f, clock.now());
+    for (int64_t i = 0; i < steps && i != stopAfter; ++i) {
+      p.onStep(i, 2.5, 0.1);
+      clock.advance(secondsPerStep);
+    }
+    p.finish();
+  }
+  std::rewind(f);
+  std::string text;
+  for (char buf[512]; std::fgets(buf, sizeof buf, f);) text += buf;
+  std::fclose(f);
+  std::istringstream in(text);
+  std::vector<std::string> got;
+  for (std::string s; std::getline(in, s);) got.push_back(s);
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE("progress: a slow run prints a line at least every 30 s, not only every log_every steps") {
+  // One step a second (the interpreter at batch 8192) and log_every 1000: without the time rule, nothing
+  // would show between step 0 and the end.
+  auto got = progressLines(Progress::Mode::Lines, 200, 1000, 1.0);
+  CAPTURE(got);
+  REQUIRE(got.size() >= 7);
+  CHECK(got.front().rfind("step   0/200", 0) == 0);
+  CHECK(got[1].rfind("step  30/200  loss 2.5000  lr 0.1  1.0 steps/s  2:50 left", 0) == 0);
+  CHECK(got[2].rfind("step  60/200", 0) == 0);
+  CHECK(got.back().rfind("step 199/200", 0) == 0);
+  CHECK(got.size() == 8);  // 0, 30, 60, ..., 180 and the last step
+  // A fast run keeps to log_every.
+  auto fast = progressLines(Progress::Mode::Lines, 200, 100, 0.001);
+  CHECK(fast.size() == 3);
+}
+
+TEST_CASE("progress: a run estimated at hours says so once, after its first steps, even when quiet") {
+  auto slow = progressLines(Progress::Mode::Lines, 200000, 1000, 1.0, 10);
+  CAPTURE(slow);
+  int warnings = 0;
+  for (auto& l : slow)
+    if (l.rfind("warning: at 1.0 steps/s, 200000 steps will take 56 h", 0) == 0) ++warnings;
+  CHECK(warnings == 1);
+  auto quiet = progressLines(Progress::Mode::Quiet, 200000, 1000, 1.0, 10);
+  CAPTURE(quiet);
+  REQUIRE(quiet.size() == 1);
+  CHECK(quiet[0].rfind("warning: at 1.0 steps/s, 200000 steps will take 56 h", 0) == 0);
+  // Not before kEstimateAfter (one step is no rate), and never for a run of minutes.
+  CHECK(progressLines(Progress::Mode::Quiet, 200000, 1000, 1.0, 2).empty());
+  CHECK(progressLines(Progress::Mode::Quiet, 200000, 1000, 0.01, 1000).empty());  // 2000 s in all
+  CHECK(longRunWarning(7200, 0.5).find("at 0.5 steps/s, 7200 steps will take 4 h") != std::string::npos);
+  CHECK(longRunWarning(1000, 0.5).empty());
 }

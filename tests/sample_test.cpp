@@ -59,3 +59,14 @@ TEST_CASE("sampler: draws follow the softmax of the logits") {
   s.setWeights(w, "never ends");
   CHECK(s.sample(1, 1, 12).at(0) == std::string(12, 'a'));
 }
+
+TEST_CASE("sampler: streamed words are the collected words, one at a time as they are drawn") {
+  Model m = pseudoModel();
+  Sampler s(m, EngineKind::Interp);
+  s.setWeights(initParams(m.graph, 5), "init");
+  std::vector<std::string> streamed;
+  size_t calls = 0;
+  s.stream(25, 77, [&](const std::string& w) { streamed.push_back(w), ++calls; });
+  CHECK(calls == 25);
+  CHECK(streamed == s.sample(25, 77));
+}

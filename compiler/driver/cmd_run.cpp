@@ -131,7 +131,8 @@ int runCommand(const RunOptions& o) {
 
   nlohmann::json result = {{"steps_done", r.done},          {"initial_loss", r.initialLoss},
                            {"last_minibatch_loss", r.lastLoss}, {"final", splitsJson(r.final)},
-                           {"train_seconds", trainSecs},    {"diverged", r.diverged}};
+                           {"train_seconds", trainSecs},    {"step_seconds", r.stepSeconds},
+                           {"diverged", r.diverged}};
   if (r.diverged) {
     result["divergence"] = r.divergence;
     result["diverged_step"] = r.divergedStep;
@@ -159,11 +160,15 @@ int runCommand(const RunOptions& o) {
   std::string losses;
   for (Split s : {Split::Train, Split::Dev, Split::Test})
     if (!std::isnan(r.final[s])) losses += fmt::format("  {} {:.4f}", splitName(s), r.final[s]);
+  // Steps per second over the steps alone: compiling the evaluation engines and evaluating are not training.
   fmt::print("after {} steps:{}   ({} training, {:.0f} steps/s)\n", r.done, losses, formatDuration(trainSecs),
-             trainSecs > 0 ? static_cast<double>(r.done) / trainSecs : 0.0);
+             r.stepSeconds > 0 ? static_cast<double>(r.done) / r.stepSeconds : 0.0);
   if (!words.empty()) {
-    fmt::print("samples:");
-    for (size_t i = 0; i < words.size() && i < 10; ++i) fmt::print(" {}", words[i]);
+    // The first few fit a line; say so when there are more, and where they all are.
+    constexpr size_t kShown = 10;
+    if (words.size() <= kShown) fmt::print("samples:");
+    else fmt::print("samples ({} of {}, all in {}):", kShown, words.size(), folder.file("samples.txt"));
+    for (size_t i = 0; i < words.size() && i < kShown; ++i) fmt::print(" {}", words[i]);
     fmt::print("\n");
   }
   fmt::print("saved in {}/\n", folder.path());

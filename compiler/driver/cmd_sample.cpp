@@ -23,7 +23,8 @@ int sampleCommand(const SampleOptions& o) {
   if (count < 0) fail(fmt::format("--count must be 0 or more, found {}", count));
   Sampler s(m, o.engine == "interp" ? EngineKind::Interp : EngineKind::Jit);
   s.setWeights(loadWeightsFor(m, o.weights), o.weights);
-  for (const auto& w : s.sample(count, o.seed.value_or(m.sample.seed))) fmt::print("{}\n", w);
+  // Printed as drawn: the first words show at once and memory stays flat, whatever the count.
+  s.stream(count, o.seed.value_or(m.sample.seed), [](const std::string& w) { fmt::print("{}\n", w); });
   return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "driver/command.h"
+#include "lower/builtins.h"
 #include "support/diag.h"
 
 namespace netc::driver {
@@ -48,13 +49,14 @@ int main(int argc, char** argv) {
   registerSample(app, action);
   registerBench(app, action);
 
-  auto* help = app.add_subcommand("help", "show help for a command: netc help COMMAND");
+  auto* help = app.add_subcommand("help", "show help for a command: netc help COMMAND; netc help ops lists the ops");
   std::string helpTopic;
-  help->add_option("command", helpTopic, "the command");
+  help->add_option("command", helpTopic, "the command, or ops (the ops, functions and initialisers of .net files)");
   help->callback([&] {
     action = [&]() -> int {
       // app.help() would describe the selected subcommand, `help` itself; format the top level explicitly.
       if (helpTopic.empty()) { fmt::print("{}", app.get_formatter()->make_help(&app, "netc", CLI::AppFormatMode::Normal)); return 0; }
+      if (helpTopic == "ops") { fmt::print("{}", netc::opsHelp()); return 0; }
       for (CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
         if (sub->get_name() == helpTopic) { fmt::print("{}", sub->help()); return 0; }
       fmt::print(stderr, "netc: error: unknown command '{}'{}\n", helpTopic, suggestion(app, helpTopic));

@@ -4,9 +4,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <set>
 
 #include "lang/parser.h"
+#include "lower/builtins.h"
 #include "lower/model.h"
 #include "ops/op.h"
 
@@ -115,11 +117,12 @@ class Lowerer {
         return r;
       }
       case Expr::Call: {
-        static const std::vector<std::string> fns = {"sqrt", "exp", "log", "abs", "min", "max"};
-        size_t want = (e.name == "min" || e.name == "max") ? 2 : 1;
-        if (std::find(fns.begin(), fns.end(), e.name) == fns.end())
-          err(e.loc, fmt::format("'{}' is not a constant function: expected one of sqrt, exp, log, abs, min, max{}",
-                                 e.name, didYouMean(e.name, fns)));
+        const Builtin* fn = findBuiltin(constantFunctions(), e.name);
+        const std::vector<std::string> fns = builtinNames(constantFunctions());
+        if (!fn)
+          err(e.loc, fmt::format("'{}' is not a constant function: expected one of {}{}", e.name,
+                                 fmt::join(fns, ", "), didYouMean(e.name, fns)));
+        const size_t want = static_cast<size_t>(fn->arity);
         if (e.args.size() != want)
           err(e.loc, fmt::format("'{}' takes {} argument{}, found {}", e.name, want, want == 1 ? "" : "s", e.args.size()));
         double a = constEval(*e.args[0]);
@@ -151,9 +154,8 @@ class Lowerer {
           if (!isConstExpr(*a)) return false;
         return e.op != Tok::MatMul;
       case Expr::Call: {
-        static const std::set<std::string> fns = {"sqrt", "exp", "log", "abs", "min", "max"};
         // exp(1) and log(2) fold even though exp and log are also ops; exp(h) of a tensor does not.
-        if (!fns.count(e.name)) return false;
+        if (!findBuiltin(constantFunctions(), e.name)) return false;
         for (auto& a : e.args)
           if (!isConstExpr(*a)) return false;
         return true;
@@ -304,12 +306,11 @@ class Lowerer {
   double initScale(const Expr& e, InitSpec& spec, bool& found) {
     if (isConstExpr(e)) return constEval(e);
     if (e.kind == Expr::Name || e.kind == Expr::Call) {
-      static const std::vector<std::string> dists = {"randn", "zeros", "ones", "uniform"};
-      bool isDist = e.kind == Expr::Name ? (e.name == "randn" || e.name == "zeros" || e.name == "ones") : e.name == "uniform";
-      if (!isDist) {
-        static const std::set<std::string> constFns = {"sqrt", "exp", "log", "abs", "min", "max"};
+      const std::vector<std::string> dists = builtinNames(initialisers());
+      const Builtin* dist = findBuiltin(initialisers(), e.name);
+      if (!dist) {
         // A constant function of something not constant: let constant folding say what is wrong with it.
-        if (e.kind == Expr::Call && constFns.count(e.name)) constEval(e);
+        if (e.kind == Expr::Call && findBuiltin(constantFunctions(), e.name)) constEval(e);
         // A name that is neither a distribution nor a constant: a misspelt constant gets "unknown identifier".
         if (e.kind == Expr::Name) {
           if (values_.count(e.name))
@@ -320,21 +321,20 @@ class Lowerer {
           std::string near = nearest(e.name, names);
           if (!near.empty() && std::find(dists.begin(), dists.end(), near) == dists.end()) unknownName(e);
         }
-      } else if (found) {
-        err(e.loc, "an initialiser may name only one distribution");
+        err(e.loc, fmt::format("unknown initialiser '{}': expected randn, zeros, ones or uniform(a, b){}; "
+                               "`netc help ops` lists them", e.name, didYouMean(e.name, dists)));
       }
-      if (e.name == "randn" && e.kind == Expr::Name) spec.kind = InitSpec::Randn;
-      else if (e.name == "zeros" && e.kind == Expr::Name) spec.kind = InitSpec::Zeros;
-      else if (e.name == "ones" && e.kind == Expr::Name) spec.kind = InitSpec::Ones;
-      else if (e.name == "uniform" && e.kind == Expr::Call) {
-        if (e.args.size() != 2) err(e.loc, fmt::format("'uniform' takes 2 arguments (low, high), found {}", e.args.size()));
+      if (found) err(e.loc, "an initialiser may name only one distribution");
+      checkInitialiserForm(e, *dist);
+      if (e.name == "randn") spec.kind = InitSpec::Randn;
+      else if (e.name == "zeros") spec.kind = InitSpec::Zeros;
+      else if (e.name == "ones") spec.kind = InitSpec::Ones;
+      else {
         spec.kind = InitSpec::Uniform;
         spec.a = constEval(*e.args[0]);
         spec.b = constEval(*e.args[1]);
         if (!(spec.a < spec.b)) err(e.loc, fmt::format("uniform(a, b) needs a < b, found a = {}, b = {}", spec.a, spec.b));
-      } else
-        err(e.loc, fmt::format("unknown initialiser '{}': expected randn, zeros, ones or uniform(a, b){}", e.name,
-                               didYouMean(e.name, dists)));
+      }
       found = true;
       return 1.0;
     }
@@ -348,6 +348,21 @@ class Lowerer {
     }
     if (e.kind == Expr::Unary) return (e.op == Tok::Minus ? -1 : 1) * initScale(*e.args[0], spec, found);
     err(e.loc, "expected an initialiser of the form DISTRIBUTION * constant, e.g. randn * (5/3) / sqrt(30)");
+  }
+
+  // A distribution written in the wrong form: randn(5/3) is randn scaled, uniform needs its bounds.
+  void checkInitialiserForm(const Expr& e, const Builtin& dist) {
+    const bool called = e.kind == Expr::Call;
+    if (dist.arity == 0 && called) {
+      std::string fix = e.args.empty() ? dist.name : e.args.size() == 1
+          ? fmt::format("{} * {}", dist.name, e.args[0]->kind == Expr::Binary ? "(" + exprText(*e.args[0]) + ")"
+                                                                              : exprText(*e.args[0]))
+          : fmt::format("{} * SCALE", dist.name);
+      err(e.loc, fmt::format("'{}' takes no arguments; write {}", dist.name, fix));
+    }
+    if (dist.arity > 0 && (!called || e.args.size() != static_cast<size_t>(dist.arity)))
+      err(e.loc, fmt::format("'{}' takes {} arguments ({}){}, e.g. {}(-0.1, 0.1)", dist.name, dist.arity, dist.args,
+                             called ? fmt::format(", found {}", e.args.size()) : "", dist.name));
   }
 
   std::string exprText(const Expr& e) {

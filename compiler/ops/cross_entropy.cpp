@@ -244,7 +244,7 @@ static void emitCrossEntropy(KernelEmitter& k, const Node& n) {
 }
 
 extern const OpDef kCrossEntropy{.name = "cross_entropy", .summary = "mean softmax cross-entropy of logits and int targets",
-                          .minInputs = 2, .maxInputs = 2, .cls = OpDef::Kernel,
+                          .minInputs = 2, .maxInputs = 2, .cls = OpDef::Kernel, .args = "logits, targets",
                           .infer = inferCrossEntropy, .grad = gradCrossEntropy, .eval = evalCrossEntropy,
                           .emitKernel = emitCrossEntropy};
 

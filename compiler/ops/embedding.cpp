@@ -59,7 +59,7 @@ static void gradEmbedding(GradBuilder& b, const Node& n, int dy, std::vector<int
 }
 
 extern const OpDef kEmbedding{.name = "embedding", .summary = "row lookup C[x]", .minInputs = 2, .maxInputs = 2,
-                       .cls = OpDef::Kernel,
+                       .cls = OpDef::Kernel, .args = "C, x",
                        .infer = inferEmbedding, .grad = gradEmbedding, .eval = evalEmbedding,
                        .emitKernel = emitEmbedding};
 

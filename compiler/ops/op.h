@@ -35,6 +35,7 @@ struct OpDef {
   bool internal = false;               // made by the compiler only (gradients, updates); not callable from .net
   std::vector<std::string> keywords;   // integer keyword arguments accepted from .net, stored in Attrs::ints
   bool takesShape = false;             // a trailing [dims] argument, stored in Attrs::shape
+  const char* args = nullptr;          // tensor argument names for `netc help ops`; nullptr: x, or a, b
 
   // Shape rule: sets node.dtype and node.shape from the inputs; throws via shapeError on mismatch.
   void (*infer)(const Graph& g, Node& node) = nullptr;

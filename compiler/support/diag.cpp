@@ -109,7 +109,8 @@ std::string nearest(std::string_view name, const std::vector<std::string>& candi
 
 std::string didYouMean(std::string_view name, const std::vector<std::string>& candidates) {
   std::string n = nearest(name, candidates);
-  return n.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", n);
+  // The name itself is no suggestion: a known name used wrongly needs its own message, not "did you mean it".
+  return n.empty() || n == name ? std::string() : fmt::format(" (did you mean '{}'?)", n);
 }
 
 }  // namespace netc
