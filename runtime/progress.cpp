@@ -27,7 +27,7 @@ std::string longRunWarning(int64_t steps, double rate) {
   const double secs = static_cast<double>(steps) / rate;
   if (secs < Progress::kWarnSeconds) return "";
   return fmt::format("warning: at {} steps/s, {} steps will take {:.0f} h; fewer --steps or a smaller --batch "
-                     "make it shorter, and --engine jit is much faster than interp",
+                     "make it shorter",
                      rate >= 1 ? fmt::format("{:.1f}", rate) : fmt::format("{:.2g}", rate), steps, secs / 3600);
 }
 
@@ -73,6 +73,7 @@ void Progress::estimateLength(Clock::time_point now) {
   estimated_ = true;
   std::string warning = longRunWarning(steps_, rate(now));
   if (warning.empty()) return;
+  if (!hint_.empty()) warning += ", and " + hint_;
   if (mode_ == Mode::Quiet) {
     fmt::print(out_, "{}\n", warning);
     std::fflush(out_);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <string>
 #include <string_view>
 
 #include "runtime/trainer.h"
@@ -29,6 +30,8 @@ class Progress final : public TrainObserver {
   Progress(Mode mode, int64_t steps, int64_t logEvery, std::FILE* out = stderr, Now now = Clock::now);
   void onStep(int64_t step, double loss, double lr) override;
   void onEval(int64_t done, const SplitLosses& losses) override;
+  // Appended to the long-run warning: what would make this run faster ("--engine jit is ...").
+  void setLongRunHint(std::string hint) { hint_ = std::move(hint); }
   // A line of its own (above the bar, which is redrawn after it).
   void note(std::string_view line);
   // Clears the bar; call before printing anything else to the same stream.
@@ -47,6 +50,7 @@ class Progress final : public TrainObserver {
   Now now_;
   Clock::time_point start_, lastDraw_, lastLine_;
   bool estimated_ = false;
+  std::string hint_;
   int64_t startStep_ = -1, doneSteps_ = 0;
   double lossSum_ = 0;  // minibatch losses since the last redraw, shown as their mean
   int64_t lossCount_ = 0;

@@ -269,4 +269,15 @@ TEST_CASE("progress: a run estimated at hours says so once, after its first step
   CHECK(progressLines(Progress::Mode::Quiet, 200000, 1000, 0.01, 1000).empty());  // 2000 s in all
   CHECK(longRunWarning(7200, 0.5).find("at 0.5 steps/s, 7200 steps will take 4 h") != std::string::npos);
   CHECK(longRunWarning(1000, 0.5).empty());
+  // The driver adds what would make this run faster.
+  std::FILE* f = std::tmpfile();
+  FakeClock clock;
+  Progress p(Progress::Mode::Quiet, 200000, 1000, f, clock.now());
+  p.setLongRunHint("--engine jit is much faster than interp");
+  for (int i = 0; i < 5; ++i) p.onStep(i, 2.5, 0.1), clock.advance(1.0);
+  std::rewind(f);
+  char buf[512] = {};
+  CHECK(std::fgets(buf, sizeof buf, f) != nullptr);
+  std::fclose(f);
+  CHECK(std::string(buf).find("make it shorter, and --engine jit is much faster than interp") != std::string::npos);
 }

@@ -108,6 +108,7 @@ int runCommand(const RunOptions& o) {
   RunFolder folder(o.out.empty() ? RunFolder::defaultPath("runs", m.name) : o.out);
   folder.writeJson("config.json", configJson(o, m, spec, d));
   Progress progress(Progress::detect(o.quiet), spec.steps, spec.logEvery);
+  if (kind == EngineKind::Interp) progress.setLongRunHint("--engine jit is much faster than interp");
   InitialLoss initial(progress, m.vocab.size());
   if (!o.quiet)
     progress.note(fmt::format("{}: {} parameters, vocabulary {}, {} train / {} dev / {} test examples -> {}", m.name,
