@@ -66,8 +66,8 @@ std::vector<std::string> temporariesIn(const fs::path& dir) {
 }
 
 // A short `netc run` on the synthetic words with the interpreter (no JIT compile to wait for).
-std::string runArgs(const fs::path& out, const std::string& extra = "") {
-  return fmt::format("run {} --data {} --engine interp --steps 3 --batch 8 --quiet --out {} {}", kModel, kData,
+std::string runArgs(const fs::path& out, const std::string& extra = "", int steps = 3) {
+  return fmt::format("run {} --data {} --engine interp --steps {} --batch 8 --quiet --out {} {}", kModel, kData, steps,
                      out.string(), extra);
 }
 
@@ -196,7 +196,7 @@ TEST_CASE("cli: netc run refuses a finished run's folder, --force replaces it, r
   const std::string trained = readFile(dir / "weights.safetensors");
 
   // --steps 0 into a finished run used to replace its trained weights.
-  auto again = runNetc(runArgs(dir, "--steps 0"));
+  auto again = runNetc(runArgs(dir, "", 0));
   CAPTURE(again.out);
   CHECK(again.status == 1);
   CHECK(again.has("holds the results of another run"));
