@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "runtime/atomic_file.h"
 #include "support/diag.h"
 
 namespace netc {
@@ -134,19 +133,6 @@ std::string renderReport(const ReportData& d, size_t maxLossPoints) {
   return page;
 }
 
-void writeReport(const std::string& path, const ReportData& d) {
-  namespace fs = std::filesystem;
-  std::string page = renderReport(d);
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << page;
-    out.flush();
-    if (!out) fail(fmt::format("cannot write the report '{}'", tmp));
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) fail(fmt::format("cannot move the report into place at '{}': {}", path, ec.message()));
-}
+void writeReport(const std::string& path, const ReportData& d) { writeFileAtomically(path, renderReport(d)); }
 
 }  // namespace netc

@@ -6,7 +6,11 @@
 #include <ctime>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fcntl.h>
+#include <fmt/ranges.h>
 #include <fstream>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "runtime/safetensors.h"
 #include "support/diag.h"
@@ -17,11 +21,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::FILE* openCsv(const std::string& path, const char* header) {
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  if (!f) fail(fmt::format("cannot create '{}': {}", path, std::strerror(errno)));
-  fmt::print(f, "{}\n", header);
-  return f;
+constexpr const char* kLockFile = ".netc.lock";
+
+// The pid the lock file records, for the message that names the run holding the folder.
+std::string lockHolder(int fd) {
+  char buf[32] = {};
+  ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+  std::string pid(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+  return pid.empty() ? "another process" : "process " + pid;
 }
 
 }  // namespace
@@ -32,60 +40,122 @@ std::string RunFolder::defaultPath(const std::string& root, const std::string& m
   localtime_r(&now, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  std::error_code ec;
+  fs::create_directories(root, ec);
   std::string base = (fs::path(root) / fmt::format("{}-{}", model, stamp)).string();
   std::string p = base;
-  for (int i = 2; fs::exists(p); ++i) p = fmt::format("{}-{}", base, i);
+  // create_directory is one mkdir: of two runs started in the same second, only one gets a given name.
+  for (int i = 2; !fs::create_directory(p, ec); ++i) {
+    if (ec) fail(fmt::format("cannot create the run folder '{}': {}", p, ec.message()));
+    p = fmt::format("{}-{}", base, i);
+  }
   return p;
 }
 
-RunFolder::RunFolder(std::string path) : path_(std::move(path)) {
+const std::vector<std::string>& RunFolder::runFiles() {
+  static const std::vector<std::string> files = {"config.json", "losses.csv",  "evals.csv",   "weights.safetensors",
+                                                 "samples.txt", "result.json", "stats.jsonl", "report.html"};
+  return files;
+}
+
+RunFolder::RunFolder(std::string path) : RunFolder(std::move(path), Options{}) {}
+
+RunFolder::RunFolder(std::string path, const Options& options) : path_(std::move(path)) {
   std::error_code ec;
   fs::create_directories(path_, ec);
   if (ec || !fs::is_directory(path_))
     fail(fmt::format("cannot create the run folder '{}': {}", path_, ec ? ec.message() : "not a directory"));
-  losses_ = openCsv(file("losses.csv"), "step,loss,lr");
-  evals_ = openCsv(file("evals.csv"), "done,split,loss");
+  lock();  // first: everything below looks at files that only the lock holder may touch
+  removeStaleTemporaries(path_);
+  checkInputs(options.inputs);
+  clearOrRefuse(options.force);
+  losses_ = AppendFile(file("losses.csv"));
+  losses_.print("step,loss,lr\n");
+  evals_ = AppendFile(file("evals.csv"));
+  evals_.print("done,split,loss\n");
+  syncDirectory(path_);
 }
 
-RunFolder::~RunFolder() {
-  if (losses_) std::fclose(losses_);
-  if (evals_) std::fclose(evals_);
+// The AppendFiles close themselves (quietly: an error here is already being reported), then the lock goes.
+RunFolder::~RunFolder() = default;
+
+RunFolder::LockFd::~LockFd() {
+  if (fd >= 0) ::close(fd);
+}
+
+void RunFolder::lock() {
+  const std::string lockPath = file(kLockFile);
+  int& fd = lock_.fd;
+  fd = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) fail(fmt::format("cannot create the lock file '{}': {}", lockPath, std::strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    std::string holder = lockHolder(fd);
+    if (err == EWOULDBLOCK)
+      fail(fmt::format("the run folder '{}' is in use by another netc run ({}): wait for it to finish, or choose "
+                       "another --out", path_, holder));
+    fail(fmt::format("cannot lock '{}': {}", lockPath, std::strerror(err)));
+  }
+  std::string pid = fmt::format("{}\n", ::getpid());
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+    fail(fmt::format("cannot write '{}': {}", lockPath, std::strerror(errno)));
+}
+
+void RunFolder::checkInputs(const std::vector<CommandInput>& inputs) const {
+  // Even with --force: clearing the folder would delete the model or the data the user trains on.
+  for (const std::string& f : runFiles()) refuseToOverwriteInput("the run file", file(f), inputs);
+}
+
+void RunFolder::clearOrRefuse(bool force) const {
+  std::vector<std::string> present;
+  for (const std::string& f : runFiles())
+    if (fs::exists(fs::symlink_status(file(f)))) present.push_back(f);
+  if (present.empty()) return;
+  if (!force)
+    fail(fmt::format("the run folder '{}' holds the results of another run ({}): pass --force to replace them "
+                     "(with --init-from {} to continue from its weights), or choose another --out",
+                     path_, fmt::join(present, ", "), file("weights.safetensors")));
+  for (const std::string& f : present) {
+    std::error_code ec;
+    fs::remove(file(f), ec);
+    if (ec) fail(fmt::format("cannot remove '{}' of the previous run: {}", file(f), ec.message()));
+  }
+  syncDirectory(path_);
 }
 
 std::string RunFolder::file(const std::string& name) const { return (fs::path(path_) / name).string(); }
 
 void RunFolder::writeJson(const std::string& name, const nlohmann::json& j) {
-  std::string p = file(name), tmp = p + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << j.dump(2) << "\n";
-    if (!out) fail(fmt::format("cannot write '{}'", tmp));
-  }
-  std::error_code ec;
-  fs::rename(tmp, p, ec);
-  if (ec) fail(fmt::format("cannot write '{}': {}", p, ec.message()));
+  writeFileAtomically(file(name), j.dump(2) + "\n");
 }
 
 void RunFolder::writeSamples(const std::vector<std::string>& words) {
-  std::ofstream out(file("samples.txt"));
-  for (const auto& w : words) out << w << "\n";
-  if (!out) fail(fmt::format("cannot write '{}'", file("samples.txt")));
+  std::string text;
+  for (const auto& w : words) text += w + "\n";
+  writeFileAtomically(file("samples.txt"), text);
+}
+
+void RunFolder::finish() {
+  losses_.close();
+  evals_.close();
 }
 
 void RunFolder::onStep(int64_t step, double loss, double lr) {
-  // fmt formats into a stack buffer and stdio buffers the file: no allocation per step.
-  fmt::print(losses_, "{},{:.6g},{:g}\n", step, loss, lr);
+  // fmt formats into a buffer reserved up front: no allocation per step.
+  losses_.print("{},{:.6g},{:g}\n", step, loss, lr);
 }
 
 void RunFolder::onEval(int64_t done, const SplitLosses& l) {
   for (Split s : {Split::Train, Split::Dev, Split::Test})
-    if (!std::isnan(l[s])) fmt::print(evals_, "{},{},{:.6f}\n", done, splitName(s), l[s]);
-  std::fflush(evals_);
+    if (!std::isnan(l[s])) evals_.print("{},{},{:.6f}\n", done, splitName(s), l[s]);
+  evals_.flush();
 }
 
 void RunFolder::onCheckpoint(int64_t done, const WeightMap& w) {
   saveSafetensors(file("weights.safetensors"), w);
-  std::fflush(losses_);  // the history up to the checkpoint survives a crash after it
+  // The history up to the checkpoint survives a crash after it.
+  losses_.sync();
+  evals_.sync();
 }
 
 nlohmann::json describeVocabulary(const Vocabulary& v) { return {{"chars", v.chars}, {"size", v.size()}}; }

@@ -11,22 +11,48 @@
 //   result.json         written at the end: the step-0, final and split losses, steps done, wall time,
 //                       and the divergence message and step when the run diverged (a loss that is not
 //                       finite or exceeds divergenceLimit(), see trainer.h)
+//   stats.jsonl, report.html   the probe statistics (runtime/stats_observer.h)
+//   .netc.lock          the folder's lock (below); left in place, it holds no data
+//
+// The rules of a run folder, so that results are never lost or mixed:
+//   - One run at a time: opening takes an exclusive flock on .netc.lock for the run's life, so a second
+//     `netc run` into the same folder fails at once, naming the process that holds it. The kernel drops the
+//     lock when the process ends, kill -9 included.
+//   - A folder that holds another run's results (any of the files above) is refused, unless `--force`, which
+//     removes those files first: a new run never leaves old weights beside its own config.json.
+//   - Resuming: `--init-from DIR/weights.safetensors --out DIR --force` works because `netc run` reads its
+//     inputs (model, data, starting weights, and config.json for the vocabulary check) completely before it
+//     opens the folder; the model and data files themselves may never be one of the run's files.
+//   - Every file is written through runtime/atomic_file.h: whole files atomically and fsynced, the CSVs and
+//     stats.jsonl appended in whole lines and fsynced at every checkpoint. A write that fails (a full disk)
+//     is an error naming the file and the reason, and the run exits 1 without saying "saved".
+//   - Temporaries a killed writer left behind (".NAME.tmpXXXXXX") are removed when the folder is next opened;
+//     losses.csv, evals.csv and stats.jsonl may then end in a partial line, which readers drop
+//     (readCompleteLines()).
 #pragma once
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "runtime/atomic_file.h"
 #include "runtime/trainer.h"
 
 namespace netc {
 
 class RunFolder final : public TrainObserver {
  public:
+  struct Options {
+    bool force = false;                // replace another run's results instead of refusing the folder
+    std::vector<CommandInput> inputs;  // files the run reads, which must not be among the files it writes
+  };
   // runs/<model>-<YYYYmmdd-HHMMSS> under `root`, with -2, -3, ... appended when that folder already exists.
+  // The folder is created here (one mkdir, which fails when it exists), so two runs started in the same
+  // second never pick the same one.
   static std::string defaultPath(const std::string& root, const std::string& model);
-  // Creates the folder (and its parents); an existing folder is reused and its files replaced.
-  explicit RunFolder(std::string path);
+  // Creates the folder (and its parents), locks it, removes stale temporaries, refuses it when it holds another
+  // run's results (or, with force, removes them) or when an input is one of its files, and starts the CSVs.
+  explicit RunFolder(std::string path);  // with the default Options
+  RunFolder(std::string path, const Options& options);
   ~RunFolder() override;
   RunFolder(const RunFolder&) = delete;
   RunFolder& operator=(const RunFolder&) = delete;
@@ -34,16 +60,32 @@ class RunFolder final : public TrainObserver {
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const;
   void writeJson(const std::string& name, const nlohmann::json& j);  // atomically
-  void writeSamples(const std::vector<std::string>& words);
+  void writeSamples(const std::vector<std::string>& words);  // atomically
+  // Flushes, fsyncs and closes losses.csv and evals.csv, reporting any write error. Call before result.json.
+  void finish();
+  // The files a run writes, for the checks above.
+  static const std::vector<std::string>& runFiles();
 
   void onStep(int64_t step, double loss, double lr) override;
   void onEval(int64_t done, const SplitLosses& losses) override;
   void onCheckpoint(int64_t done, const WeightMap& weights) override;
 
  private:
+  void lock();
+  void checkInputs(const std::vector<CommandInput>& inputs) const;
+  void clearOrRefuse(bool force) const;
+
+  // Closed on every way out, a constructor that throws included; declared before the files, so it goes last.
+  struct LockFd {
+    int fd = -1;
+    LockFd() = default;
+    LockFd(const LockFd&) = delete;
+    LockFd& operator=(const LockFd&) = delete;
+    ~LockFd();
+  };
   std::string path_;
-  std::FILE* losses_ = nullptr;
-  std::FILE* evals_ = nullptr;
+  LockFd lock_;
+  AppendFile losses_, evals_;
 };
 
 // Reads weights for `m` from a safetensors file. When the file sits in a run folder whose config.json records

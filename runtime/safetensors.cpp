@@ -11,9 +11,8 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "runtime/atomic_file.h"
 #include "support/diag.h"
 
 namespace netc {
@@ -102,32 +101,8 @@ void saveSafetensors(const std::string& path, const WeightMap& tensors, const st
   bytes += json;
   bytes += data;
 
-  // Write next to the destination and rename: a reader never sees a half-written file, and a crash mid-write
-  // leaves the old file intact.
-  std::filesystem::path dest(path);
-  std::filesystem::path dir = dest.has_parent_path() ? dest.parent_path() : std::filesystem::path(".");
-  std::string tmpl = (dir / ("." + dest.filename().string() + ".tmpXXXXXX")).string();
-  int fd = mkstemp(tmpl.data());
-  if (fd < 0) fail(fmt::format("{}: cannot create a temporary file in '{}': {}", path, dir.string(), std::strerror(errno)));
-  size_t written = 0;
-  while (written < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = errno;
-      ::close(fd);
-      std::remove(tmpl.c_str());
-      fail(fmt::format("{}: write failed: {}", path, std::strerror(err)));
-    }
-    written += static_cast<size_t>(n);
-  }
-  // mkstemp creates the file 0600; weights are ordinary files, readable like the rest of the user's output.
-  fchmod(fd, 0644);
-  if (::close(fd) != 0 || std::rename(tmpl.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    std::remove(tmpl.c_str());
-    fail(fmt::format("{}: cannot write: {}", path, std::strerror(err)));
-  }
+  // Atomic and fsynced: a reader never sees a half-written file, and a crash mid-write leaves the old one.
+  writeFileAtomically(path, bytes);
 }
 
 WeightMap loadSafetensors(const std::string& path) {

@@ -7,7 +7,7 @@
 
 namespace netc {
 
-// Writes F32 tensors (I32 when `asInt` names them) atomically: a temp file in the same folder, then rename.
+// Writes F32 tensors (I32 when `asInt` names them) atomically and durably (runtime/atomic_file.h).
 void saveSafetensors(const std::string& path, const WeightMap& tensors, const std::vector<std::string>& asInt = {});
 // Reads F32/F64/I32/I64 tensors into doubles. Malformed, truncated or overflowing files are clear errors.
 WeightMap loadSafetensors(const std::string& path);

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "ops/probe_layout.h"
+#include "runtime/atomic_file.h"
 #include "support/diag.h"
 
 namespace netc {
@@ -210,27 +211,25 @@ StatsSnapshot snapshotFromJson(const nlohmann::json& j) {
 
 // ---- stats.jsonl ----
 
-StatsLog::StatsLog(const std::string& path) : path_(path), out_(path, std::ios::trunc) {
-  if (!out_) fail(fmt::format("cannot write the statistics file '{}'", path));
-}
+StatsLog::StatsLog(const std::string& path) : out_(path) {}
 
 void StatsLog::append(const StatsSnapshot& s) {
-  out_ << toJson(s).dump() << '\n';
-  out_.flush();
-  if (!out_) fail(fmt::format("writing the statistics file '{}' failed (disk full?)", path_));
+  out_.print("{}\n", toJson(s).dump());
+  out_.flush();  // a killed run keeps what it measured
 }
 
+void StatsLog::close() { out_.close(); }
+
 std::vector<StatsSnapshot> readStatsLog(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail(fmt::format("cannot read the statistics file '{}'", path));
   std::vector<StatsSnapshot> out;
-  std::string line;
-  for (int n = 1; std::getline(in, line); ++n) {
-    if (line.empty()) continue;
+  // Complete lines only: a run killed mid-record leaves a partial last line, which is not an error.
+  std::vector<std::string> lines = readCompleteLines(path);
+  for (size_t n = 0; n < lines.size(); ++n) {
+    if (lines[n].empty()) continue;
     try {
-      out.push_back(snapshotFromJson(nlohmann::json::parse(line)));
+      out.push_back(snapshotFromJson(nlohmann::json::parse(lines[n])));
     } catch (const nlohmann::json::exception& e) {
-      fail(fmt::format("{}:{}: not a statistics record: {}", path, n, e.what()));
+      fail(fmt::format("{}:{}: not a statistics record: {}", path, n + 1, e.what()));
     }
   }
   return out;

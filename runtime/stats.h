@@ -10,6 +10,7 @@
 
 #include "instrument/instrument.h"
 #include "interp/engine.h"
+#include "runtime/atomic_file.h"
 
 namespace netc {
 
@@ -73,15 +74,16 @@ StatsSnapshot snapshotFromJson(const nlohmann::json& j);
 class StatsLog {
  public:
   explicit StatsLog(const std::string& path);  // truncates; throws naming the path when it cannot write
-  void append(const StatsSnapshot& s);
-  const std::string& path() const { return path_; }
+  void append(const StatsSnapshot& s);         // throws naming the path when the write fails
+  void close();                                // fsyncs; throws naming the path on failure
+  const std::string& path() const { return out_.path(); }
 
  private:
-  std::string path_;
-  std::ofstream out_;
+  AppendFile out_;
 };
 
-// Reads a stats.jsonl back (tests, and re-rendering a report); a bad line is an error naming its number.
+// Reads a stats.jsonl back (tests, and re-rendering a report); a bad line is an error naming its number, a
+// partial last line (a killed run) is left out.
 std::vector<StatsSnapshot> readStatsLog(const std::string& path);
 
 }  // namespace netc

@@ -2,8 +2,8 @@
 
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 
+#include "runtime/atomic_file.h"
 #include "runtime/report.h"
 #include "runtime/stats_summary.h"
 
@@ -23,15 +23,7 @@ Instrumented instrumentOneBatch(const Model& m, const TrainingGraph& t) {
 
 std::string writeOneBatchStats(Engine& e, const Model& m, const ProbePlan& plan, double loss, const std::string& path) {
   StatsSnapshot s = readStats(e, plan, 0, loss, m.train.learningRate(0));
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << toJson(s).dump(2) << "\n";
-    if (!out) fail(fmt::format("cannot write the statistics file '{}'", tmp));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) fail(fmt::format("cannot write the statistics file '{}': {}", path, ec.message()));
+  writeFileAtomically(path, toJson(s).dump(2) + "\n");
   return formatSummary(s, diagnose(s, diagnosisContext(plan, m.vocab.size()), /*initial=*/true), "this batch");
 }
 
@@ -82,6 +74,7 @@ void StatsObserver::finish() {
   d.snapshots = snapshots_;
   d.initialFindings = initial_;
   d.finalFindings = final;
+  log_->close();  // stats.jsonl complete and fsynced, or the error naming it
   writeReport(reportPath(), d);
   if (print_) print_(fmt::format("statistics: {} and {}", statsPath(), reportPath()));
 }

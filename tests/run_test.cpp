@@ -32,12 +32,8 @@ fs::path scratch() {
   return dir;
 }
 
-std::vector<std::string> lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
+// The run files as every reader takes them: complete lines only (runtime/atomic_file.h).
+std::vector<std::string> lines(const std::string& path) { return readCompleteLines(path); }
 
 Model pseudoModel() { return testing::shippedModel("mlp_kaiming.net"); }
 

@@ -6,6 +6,7 @@
 
 #include "autodiff/autodiff.h"
 #include "driver/command.h"
+#include "runtime/atomic_file.h"
 #include "runtime/batch_feed.h"
 #include "runtime/safetensors.h"
 #include "runtime/stats_observer.h"
@@ -21,6 +22,13 @@ struct GradOptions : ModelOptions {
 
 int runGrad(const GradOptions& o) {
   Model m = o.load();
+  const std::vector<CommandInput> inputs = {{"the model file", o.model}, {"the data file", m.data.path},
+                                            {"--weights", o.weights}, {"--inputs", o.inputs}};
+  refuseToOverwriteInput("--out", o.out, inputs);
+  if (!o.stats.empty()) {
+    refuseToOverwriteInput("--stats", o.stats, inputs);
+    refuseToOverwriteInput("--stats", o.stats, {{"--out", o.out}});
+  }
   WeightMap weights = loadSafetensors(o.weights);
   WeightMap batch = loadSafetensors(o.inputs);
   TrainingGraph t = buildTrainingGraph(m.graph);

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "driver/command.h"
+#include "runtime/atomic_file.h"
 #include "runtime/init.h"
 #include "runtime/safetensors.h"
 
@@ -25,6 +26,7 @@ void registerInit(CLI::App& app, Action& action) {
   cmd->callback([&action, opts] {
     action = [opts] {
       Model m = opts->load();
+      refuseToOverwriteInput("--out", opts->out, {{"the model file", opts->model}, {"the data file", m.data.path}});
       uint64_t seed = opts->seed.value_or(m.train.seed);
       WeightMap w = initParams(m.graph, seed);
       saveSafetensors(opts->out, w);

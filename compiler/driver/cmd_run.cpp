@@ -23,7 +23,7 @@ struct RunOptions {
   std::optional<double> lr;
   std::optional<uint64_t> seed;
   std::string out, initFrom, engine = "jit";
-  bool quiet = false, test = false, noStats = false;
+  bool quiet = false, test = false, noStats = false, force = false;
 };
 
 // Prints the step-0 loss beside the loss of a uniform guess, -ln(1/V): far above it means a confidently wrong
@@ -105,8 +105,15 @@ int runCommand(const RunOptions& o) {
   if (!o.initFrom.empty()) trainer.setWeights(loadWeightsFor(m, o.initFrom), o.initFrom);
   if (!o.noStats) trainer.enableProbes(instrumentOptions(m, spec));
 
-  RunFolder folder(o.out.empty() ? RunFolder::defaultPath("runs", m.name) : o.out);
+  // Opened only now: the inputs are read completely, so resuming from this very folder (--init-from
+  // DIR/weights.safetensors --force) is safe. The rules are in runtime/run_folder.h.
+  RunFolder folder(o.out.empty() ? RunFolder::defaultPath("runs", m.name) : o.out,
+                   {o.force, {{"the model file", o.model.model}, {"the data file", d.path}}});
   folder.writeJson("config.json", configJson(o, m, spec, d));
+  // Starting weights from a file are on disk at once, so a run that diverges before its first checkpoint
+  // still leaves the weights its config.json names (and a resumed folder keeps them).
+  int64_t savedAt = -1;
+  if (!o.initFrom.empty()) folder.onCheckpoint(0, trainer.weights()), savedAt = 0;
   Progress progress(Progress::detect(o.quiet), spec.steps, spec.logEvery);
   if (kind == EngineKind::Interp) progress.setLongRunHint("--engine jit is much faster than interp");
   InitialLoss initial(progress, m.vocab.size());
@@ -129,6 +136,8 @@ int runCommand(const RunOptions& o) {
   const double trainSecs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   progress.finish();
   if (stats) stats->finish();
+  folder.finish();
+  if (r.lastCheckpoint >= 0) savedAt = r.lastCheckpoint;
 
   nlohmann::json result = {{"steps_done", r.done},          {"initial_loss", r.initialLoss},
                            {"last_minibatch_loss", r.lastLoss}, {"final", splitsJson(r.final)},
@@ -138,14 +147,14 @@ int runCommand(const RunOptions& o) {
     result["divergence"] = r.divergence;
     result["diverged_step"] = r.divergedStep;
     folder.writeJson("result.json", result);
-    std::string kept = r.lastCheckpoint >= 0
-                           ? fmt::format("the last good weights (after {} steps) are in {}", r.lastCheckpoint,
+    std::string kept = savedAt >= 0
+                           ? fmt::format("the last good weights (after {} steps) are in {}", savedAt,
                                          folder.file("weights.safetensors"))
                            : "no good weights were saved before it";
     fail(fmt::format("{}; {}. Learning rate {:g} at step {} too high? Try a smaller --lr.", r.divergence, kept,
                      spec.learningRate(r.divergedStep), r.divergedStep));
   }
-  if (r.lastCheckpoint != r.done) folder.onCheckpoint(r.done, trainer.weights());  // --steps 0 has none of its own
+  if (savedAt != r.done) folder.onCheckpoint(r.done, trainer.weights());  // --steps 0 has none of its own
 
   // Sampled from the saved (F32) weights, so `netc sample` with the same seed prints the same words.
   Sampler sampler(m, kind);
@@ -189,6 +198,7 @@ void registerRun(CLI::App& app, Action& action) {
   cmd->add_option("--out", o->out, "run folder (default runs/<model>-<YYYYmmdd-HHMMSS>)");
   cmd->add_option("--init-from", o->initFrom, "start from these weights (.safetensors) instead of the initialisers");
   cmd->add_flag("--quiet", o->quiet, "no progress bar or log lines");
+  cmd->add_flag("--force", o->force, "replace the results of another run in the --out folder (they are removed first)");
   cmd->add_flag("--test", o->test, "also evaluate the test split at the end");
   cmd->add_flag("--no-stats", o->noStats, "no probe statistics (stats.jsonl, summaries, report.html)");
   cmd->add_option("--engine", o->engine, "interp (reference, slow) or jit")->check(CLI::IsMember({"interp", "jit"}));
