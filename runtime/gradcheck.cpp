@@ -133,6 +133,20 @@ GradcheckReport gradcheck(const Graph& forward, const WeightMap& weights, const 
   return r;
 }
 
+double largestTrainable(const Graph& forward, const WeightMap& weights) {
+  double m = 0;
+  for (int p : forward.params()) {
+    auto it = weights.find(forward[p].name);
+    if (!forward[p].trainable || it == weights.end()) continue;
+    for (double x : it->second.data) m = std::max(m, std::fabs(x));
+  }
+  return m;
+}
+
+double smallestResolvableEps(const Graph& forward, const WeightMap& weights) {
+  return 2 * std::sqrt(DBL_EPSILON) * std::max(1.0, largestTrainable(forward, weights));
+}
+
 std::string formatGradcheckTable(const GradcheckReport& r, const GradcheckOptions& o) {
   size_t w = 9;
   for (const auto& p : r.params) w = std::max(w, p.name.size());

@@ -51,6 +51,13 @@ GradcheckReport checkGradients(const Graph& forward, const WeightMap& weights, c
 // The autodiff's gradients of every trainable parameter reaching the loss, and the loss, on the interpreter.
 WeightMap autodiffGradients(const Graph& forward, const WeightMap& weights, const Feed& feed, double* loss = nullptr);
 
+// The largest |value| of the trainable parameters (0 when none).
+double largestTrainable(const Graph& forward, const WeightMap& weights);
+// The smallest eps whose half-step still resolves: sqrt(DBL_EPSILON) times max(1, largestTrainable). Below it
+// theta + h*v differs from theta in fewer than half of float64's digits, so the finite difference is mostly
+// rounding, and the rounding allowance of every check grows until any gradient passes.
+double smallestResolvableEps(const Graph& forward, const WeightMap& weights);
+
 // "parameter  checks  max abs err  max rel err  status" rows, one per parameter.
 std::string formatGradcheckTable(const GradcheckReport& r, const GradcheckOptions& opts);
 

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "support/diag.h"
+
 namespace netc {
 
 Progress::Mode Progress::detect(bool quiet) {
@@ -112,7 +114,7 @@ void Progress::note(std::string_view line) {
   if (mode_ == Mode::Quiet) return;
   bool redraw = barVisible_;
   clearBar();
-  fmt::print(out_, "{}\n", line);
+  fmt::print(out_, "{}\n", printable(line));  // notes quote file names and paths
   if (redraw) drawBar(doneSteps_ + startStep_ + 1);
   std::fflush(out_);
 }

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "runtime/atomic_file.h"
 #include "support/diag.h"
@@ -114,11 +115,26 @@ WeightMap loadSafetensors(const std::string& path) {
     bad(path, fmt::format("the header length {} is larger than the file ({} bytes)", headerLen, file.size()));
 
   nlohmann::json header;
+  // JSON objects keep the last of two equal keys; a second entry for one tensor would silently replace the
+  // first, so every object's keys are tracked while parsing and a repeat is an error.
+  std::vector<std::set<std::string>> keys;
+  std::string duplicate;
+  auto noDuplicates = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    if (event == E::object_start) keys.emplace_back();
+    else if (event == E::object_end && !keys.empty()) keys.pop_back();
+    else if (event == E::key && !keys.empty() && !keys.back().insert(parsed.get<std::string>()).second &&
+             duplicate.empty())
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
   try {
-    header = nlohmann::json::parse(file.begin() + 8, file.begin() + 8 + static_cast<std::ptrdiff_t>(headerLen));
+    header = nlohmann::json::parse(file.begin() + 8, file.begin() + 8 + static_cast<std::ptrdiff_t>(headerLen),
+                                   noDuplicates);
   } catch (const nlohmann::json::exception& e) {
     bad(path, fmt::format("the header is not valid JSON ({})", e.what()));
   }
+  if (!duplicate.empty()) bad(path, fmt::format("the header has the key '{}' twice", duplicate));
   if (!header.is_object()) bad(path, "the header is not a JSON object");
 
   const uint64_t dataLen = file.size() - 8 - headerLen;
@@ -162,10 +178,20 @@ WeightMap loadSafetensors(const std::string& path) {
     for (uint64_t i = 0; i < count; ++i) t.data[i] = decode(data + begin + i * size, dtype);
     out[name] = std::move(t);
   }
+  // The tensors must tile the data exactly, as the format requires: overlapping tensors, a gap between two,
+  // or bytes after the last one mean the header does not describe the file (a truncated rewrite, two files
+  // concatenated), so none of it can be trusted.
   std::sort(ranges.begin(), ranges.end());
-  for (size_t i = 1; i < ranges.size(); ++i)
-    if (ranges[i].first < ranges[i - 1].second)
-      bad(path, fmt::format("two tensors overlap at bytes [{}, {})", ranges[i].first, ranges[i - 1].second));
+  uint64_t covered = 0;
+  for (const auto& [begin, end] : ranges) {
+    if (begin < covered) bad(path, fmt::format("two tensors overlap at bytes [{}, {})", begin, covered));
+    if (begin > covered)
+      bad(path, fmt::format("bytes [{}, {}) of the data belong to no tensor", covered, begin));
+    covered = end;
+  }
+  if (covered != dataLen)
+    bad(path, fmt::format("{} bytes follow the last tensor's data (the data is {} bytes, the tensors end at {})",
+                          dataLen - covered, dataLen, covered));
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "runtime/rng.h"
 #include "runtime/weights.h"
@@ -67,18 +68,30 @@ SplitLosses Trainer::evaluate(const Dataset& d, bool test) {
   return out;
 }
 
+// Which parameters are non-finite after the step. Once a NaN reaches the loss, the backward pass spreads it
+// into every gradient and the update into every parameter, so "the first parameter that is NaN" would always
+// blame the first one declared (C for a NaN in W1). Only a parameter that went bad on its own (others still
+// finite) is named; when all did, the message says so instead of picking one. A non-finite value that came
+// in with the weights never gets here: loadParams rejects it, naming the tensor and element.
 std::string Trainer::findNonFinite() {
   Engine& e = ran_ ? *ran_ : *engine_;
   const Graph& g = e.graph();
+  std::vector<std::string> bad;
+  size_t total = 0;
   for (int p : g.params()) {
+    ++total;
     bool value = !allFinite(e.read(p));
     auto it = tg_.grads.find(p);
     bool grad = it != tg_.grads.end() && !allFinite(e.read(it->second));
     if (value || grad)
-      return fmt::format("parameter '{}' (line {}) has non-finite {}", g[p].name, g[p].loc.line,
-                         value && grad ? "values and gradient" : value ? "values" : "gradient");
+      bad.push_back(fmt::format("parameter '{}' (line {}) has non-finite {}", g[p].name, g[p].loc.line,
+                                value && grad ? "values and gradient" : value ? "values" : "gradient"));
   }
-  return "";
+  if (bad.empty()) return "";
+  if (bad.size() == total && total > 1)
+    return fmt::format("all {} parameters are non-finite after it (the NaN spreads from the loss through every "
+                       "gradient into every update)", total);
+  return fmt::format("{}", fmt::join(bad, "; "));
 }
 
 TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& observers, bool test) {
@@ -113,7 +126,8 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     std::string where = findNonFinite();
     r.diverged = true;
     r.divergedStep = step;
-    r.divergence = fmt::format("training diverged at step {}: {}{}{}", step, what, where.empty() ? "" : "; ", where);
+    r.divergence = step < 0 ? fmt::format("the given weights, before any step: {}", what)
+                            : fmt::format("training diverged at step {}: {}{}{}", step, what, where.empty() ? "" : "; ", where);
     r.divergence += r.lastGoodStep < 0 ? " (no finite loss before it)"
                                        : fmt::format(" (last good loss {:.5g} at step {})", r.lastLoss, r.lastGoodStep);
     return timed();

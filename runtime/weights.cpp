@@ -1,19 +1,59 @@
 #include "runtime/weights.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "ops/op.h"
 
 namespace netc {
 
+namespace {
+
+// "[3, 17]": the position of row-major element `flat` in `shape`.
+std::string position(const Shape& shape, size_t flat) {
+  std::vector<int64_t> idx(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    int64_t n = std::max<int64_t>(shape[d], 1);
+    idx[d] = static_cast<int64_t>(flat) % n;
+    flat /= static_cast<size_t>(n);
+  }
+  return fmt::format("[{}]", fmt::join(idx, ", "));
+}
+
+}  // namespace
+
+// Every parameter must be finite where it enters an engine: a NaN or inf read from a file (or drawn by an
+// initialiser that overflows float) would otherwise surface steps later as a divergence blamed on whichever
+// tensor the NaN reached first. Checked in declaration order, so the message names the first bad element.
+void requireFinite(const Graph& g, const WeightMap& w, const std::string& what) {
+  for (int p : g.params()) {
+    auto it = w.find(g[p].name);
+    if (it == w.end()) continue;
+    const std::vector<double>& v = it->second.data;
+    for (size_t i = 0; i < v.size(); ++i)
+      if (!std::isfinite(v[i]))
+        fail(fmt::format("{}: parameter '{}' element {} (flat index {}) is {}: the input holds a non-finite value, "
+                         "so nothing can be computed from it",
+                         what, g[p].name, position(it->second.shape, i), i, v[i]));
+  }
+}
+
 void loadParams(Engine& e, const WeightMap& w, const std::string& what) {
   const Graph& g = e.graph();
   std::vector<std::string> names;
   for (int p : g.params()) names.push_back(g[p].name);
+  // Only parameters: a tensor named like another value of the model (`h`, `x`) would be ignored, so it is an
+  // error like any other stray name.
   for (auto& [name, t] : w)
-    if (std::find(names.begin(), names.end(), name) == names.end() && g.find(name) < 0)
-      fail(fmt::format("{}: tensor '{}' is not a parameter of the model{}", what, name, didYouMean(name, names)));
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      int other = g.find(name);
+      fail(fmt::format("{}: tensor '{}' is not a parameter of the model{}", what, name,
+                       other >= 0 ? fmt::format(" (the model's '{}' is {} value, not a parameter)", name,
+                                                g[other].op->name == std::string_view("input") ? "an input" : "a computed")
+                                  : didYouMean(name, names)));
+    }
   for (int p : g.params()) {
     const Node& n = g[p];
     auto it = w.find(n.name);
@@ -21,8 +61,9 @@ void loadParams(Engine& e, const WeightMap& w, const std::string& what) {
     if (it->second.shape != n.shape)
       fail(fmt::format("{}: parameter '{}' has shape {}, but the model declares {}", what, n.name,
                        shapeStr(it->second.shape), shapeStr(n.shape)));
-    e.write(p, it->second.data);
   }
+  requireFinite(g, w, what);
+  for (int p : g.params()) e.write(p, w.at(g[p].name).data);
 }
 
 WeightMap readParams(Engine& e) {

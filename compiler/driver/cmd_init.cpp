@@ -21,7 +21,7 @@ void registerInit(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("init", "write initialised parameters: netc init MODEL.net --seed S --out W.safetensors");
   auto opts = std::make_shared<InitOptions>();
   opts->add(cmd);
-  cmd->add_option("--seed", opts->seed, "random seed (default: the train section's seed)");
+  addSeedOption(cmd, opts->seed, "random seed (default: the train section's seed)");
   cmd->add_option("--out", opts->out, "the safetensors file to write")->required();
   cmd->callback([&action, opts] {
     action = [opts] {

@@ -151,6 +151,7 @@ int runCommand(const RunOptions& o) {
                            ? fmt::format("the last good weights (after {} steps) are in {}", savedAt,
                                          folder.file("weights.safetensors"))
                            : "no good weights were saved before it";
+    if (r.divergedStep < 0) fail(r.divergence);  // --steps 0: no step ran, no learning rate to blame
     fail(fmt::format("{}; {}. Learning rate {:g} at step {} too high? Try a smaller --lr.", r.divergence, kept,
                      spec.learningRate(r.divergedStep), r.divergedStep));
   }
@@ -194,7 +195,7 @@ void registerRun(CLI::App& app, Action& action) {
   cmd->add_option("--steps", o->steps, "training steps (replaces the train section's)");
   cmd->add_option("--batch", o->batch, "minibatch size");
   cmd->add_option("--lr", o->lr, "a constant learning rate (replaces the schedule)");
-  cmd->add_option("--seed", o->seed, "seed of the initial weights and the minibatches");
+  addSeedOption(cmd, o->seed, "seed of the initial weights and the minibatches");
   cmd->add_option("--out", o->out, "run folder (default runs/<model>-<YYYYmmdd-HHMMSS>)");
   cmd->add_option("--init-from", o->initFrom, "start from these weights (.safetensors) instead of the initialisers");
   cmd->add_flag("--quiet", o->quiet, "no progress bar or log lines");

@@ -37,7 +37,7 @@ void registerSample(CLI::App& app, Action& action) {
   cmd->add_option("--weights", o->weights, "trained weights (.safetensors), e.g. runs/NAME/weights.safetensors")
       ->required();
   cmd->add_option("--count", o->count, "how many words (default: the sample section's count)");
-  cmd->add_option("--seed", o->seed, "sampling seed (default: the sample section's seed)");
+  addSeedOption(cmd, o->seed, "sampling seed (default: the sample section's seed)");
   cmd->add_option("--engine", o->engine, "interp (reference) or jit")->check(CLI::IsMember({"interp", "jit"}));
   cmd->callback([&action, o] { action = [o] { return sampleCommand(*o); }; });
 }

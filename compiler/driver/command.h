@@ -1,7 +1,9 @@
 // Each `netc COMMAND` lives in its own driver/cmd_*.cpp and registers itself with the CLI in main.cpp.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "lower/model.h"
@@ -15,6 +17,12 @@ struct ModelOptions {
   void add(CLI::App* cmd);
   Model load() const;
 };
+
+// --seed, checked to be a whole number in 0..2^64-1 (a usage error otherwise); checkSeed gives the message,
+// or "" for a valid seed.
+std::string checkSeed(const std::string& text);
+CLI::Option* addSeedOption(CLI::App* cmd, uint64_t& seed, const std::string& help);
+CLI::Option* addSeedOption(CLI::App* cmd, std::optional<uint64_t>& seed, const std::string& help);
 
 // The action run after parsing; commands set it in their register function. Returns the exit status.
 using Action = std::function<int()>;

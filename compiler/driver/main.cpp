@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
       if (helpTopic == "ops") { fmt::print("{}", netc::opsHelp()); return 0; }
       for (CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
         if (sub->get_name() == helpTopic) { fmt::print("{}", sub->help()); return 0; }
-      fmt::print(stderr, "netc: error: unknown command '{}'{}\n", helpTopic, suggestion(app, helpTopic));
+      fmt::print(stderr, "netc: error: unknown command '{}'{}\n", netc::printable(helpTopic), suggestion(app, helpTopic));
       return 2;
     };
   });
@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
       for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
         if (sub->get_name() == argv[1]) known = true;
       if (!known) {
-        fmt::print(stderr, "netc: error: unknown command '{}'{}; `netc --help` lists the commands\n", argv[1],
+        fmt::print(stderr, "netc: error: unknown command '{}'{}; `netc --help` lists the commands\n", netc::printable(argv[1]),
                    suggestion(app, argv[1]));
         return 2;
       }
@@ -95,12 +95,12 @@ int main(int argc, char** argv) {
               for (const auto& ln : o->get_lnames()) flags.push_back("--" + ln);
             std::string flag = argv[i];
             flag = flag.substr(0, flag.find('='));
-            fmt::print(stderr, "netc {}: error: unknown option '{}'{}\n", sub->get_name(), flag,
+            fmt::print(stderr, "netc {}: error: unknown option '{}'{}\n", sub->get_name(), netc::printable(flag),
                        netc::didYouMean(flag, flags));
             return 2;
           }
     }
-    fmt::print(stderr, "netc: error: {}\n", msg);
+    fmt::print(stderr, "netc: error: {}\n", netc::printable(msg));  // it quotes the command line
     return 2;
   }
   try {

@@ -129,9 +129,8 @@ std::vector<Token> lex(const SourceRef& src) {
         break;
       }
       default: {
-        std::string shown = std::isprint(static_cast<unsigned char>(c)) ? std::string(1, c)
-                                                                         : fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
-        fail(src, SrcLoc{line, startCol, 1}, fmt::format("unexpected character '{}'", shown));
+        // As it is: formatDiag escapes a control byte in the message (and in the quoted line) as \xNN.
+        fail(src, SrcLoc{line, startCol, 1}, fmt::format("unexpected character '{}'", std::string(1, c)));
       }
     }
     i += n, col += static_cast<int>(n);

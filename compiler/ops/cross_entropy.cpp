@@ -1,6 +1,8 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include <llvm/IR/Intrinsics.h>
+
 #include "autodiff/grad_builder.h"
 #include "codegen/fast_math.h"
 #include "codegen/kernel_emitter.h"
@@ -9,7 +11,7 @@
 namespace netc::ops {
 
 // cross_entropy(logits [N, V], targets int [N]): mean over rows of -log softmax(logits)[target], with the
-// softmax fused in (computed stably by subtracting the row max). Gradient: (softmax - onehot) / N * dy.
+// softmax fused in (computed stably by subtracting the row max; see RowLogSumExp for the loss term). Gradient: (softmax - onehot) / N * dy.
 static void inferCrossEntropy(const Graph& g, Node& n) {
   requireF32(g, n, 0);
   requireRank(g, n, 0, 2, "the logits");
@@ -23,13 +25,24 @@ static void inferCrossEntropy(const Graph& g, Node& n) {
   n.shape = {};
 }
 
-// Row r's log-sum-exp, shared by the forward and the gradient.
-static double logSumExp(const double* row, int64_t V) {
+// A row's log-sum-exp in two parts, max and log(sum exp(x - max)), shared by the forward and the gradient.
+// They are never added up into one number before the target logit is taken off: max + log(sum) rounds
+// log(sum) away once the max is large (a shared offset of 1e8 in float, 1e30 in double), so the loss term is
+// formed as (max - target logit) + log(sum), whose first part is exact when the two logits are close.
+// A non-finite logit makes logSum NaN: overflowed logits are a diverged run, never a finite loss.
+struct RowLogSumExp {
+  double max, logSum;
+};
+
+static RowLogSumExp logSumExp(const double* row, int64_t V) {
   double mx = row[0];
   for (int64_t v = 1; v < V; ++v) mx = std::max(mx, row[v]);
   double s = 0;
-  for (int64_t v = 0; v < V; ++v) s += std::exp(row[v] - mx);
-  return mx + std::log(s);
+  for (int64_t v = 0; v < V; ++v) {
+    if (!std::isfinite(row[v])) return {mx, std::nan("")};
+    s += std::exp(row[v] - mx);
+  }
+  return {mx, std::log(s)};
 }
 
 static int64_t target(const Tensor& t, int64_t r, int64_t V) {
@@ -45,7 +58,8 @@ static void evalCrossEntropy(const Node&, const std::vector<const Tensor*>& in, 
   double total = 0;
   for (int64_t r = 0; r < N; ++r) {
     const double* row = &L.data[r * V];
-    total += logSumExp(row, V) - row[target(*in[1], r, V)];
+    RowLogSumExp lse = logSumExp(row, V);
+    total += (lse.max - row[target(*in[1], r, V)]) + lse.logSum;
   }
   out.data = {total / static_cast<double>(N)};
 }
@@ -146,8 +160,13 @@ struct CrossEntropyCode {
   llvm::Value* greater(llvm::Value* a, llvm::Value* b) { return k.b.CreateSelect(k.b.CreateFCmpOGT(a, b), a, b); }
   // exp(logit - max) for the vector of logits at flat index `at` (lanes outside `m` zero), also stored into the
   // gradient rows when the kernel writes them (scaled later, once the row's sum is known).
+  // A non-finite logit turns its exp NaN (d * 0 is NaN only for an infinite or NaN d; one FMA, and no flag
+  // here lets LLVM fold it away), so the row's sum, loss term and gradient are NaN, as in the interpreter:
+  // an overflowed logit, -inf included, shows as divergence instead of a finite loss.
   llvm::Value* expAt(llvm::Value* at, llvm::Value* m, llvm::Value* mx) {
-    llvm::Value* e = codegen::emitExp(k.b, k.b.CreateFSub(loadLogits(k, L, at, m), mx));
+    llvm::Value* d = k.b.CreateFSub(loadLogits(k, L, at, m), mx);
+    llvm::Value* e = k.b.CreateIntrinsic(llvm::Intrinsic::fma, {d->getType()},
+                                         {d, llvm::ConstantFP::get(d->getType(), 0.0), codegen::emitExp(k.b, d)});
     if (m) e = k.b.CreateSelect(m, e, llvm::Constant::getNullValue(k.vecTy(k.lanes())));
     if (grad >= 0) k.storeVec(k.ptr(grad), at, e, m);
     return e;
@@ -197,8 +216,8 @@ struct CrossEntropyCode {
     if (!loss) return k.f32(0);
     std::vector<llvm::Value*> picked;
     for (int64_t i = 0; i < R; ++i) picked.push_back(k.load(L, b.CreateAdd(bases[i], targetIndex(k, t, rows[i], V))));
-    llvm::Value* lse = b.CreateFAdd(pack(maxes), codegen::emitLog(b, sum), "lse");
-    llvm::Value* terms = b.CreateFSub(lse, pack(picked));
+    // (max - target) + log(sum), not (max + log(sum)) - target: see RowLogSumExp.
+    llvm::Value* terms = b.CreateFAdd(b.CreateFSub(pack(maxes), pack(picked), "gap"), codegen::emitLog(b, sum));
     return terms->getType()->isVectorTy() ? k.reduceAdd(terms) : terms;
   }
 
@@ -226,8 +245,8 @@ struct CrossEntropyCode {
         k.forVectors("scale", V, body);
       });
     if (!loss) return k.f32(0);
-    llvm::Value* lse = b.CreateFAdd(mxScalar, codegen::emitLog(b, sum), "lse");
-    return b.CreateFSub(lse, k.load(L, b.CreateAdd(base, targetIndex(k, t, r, V))));
+    llvm::Value* gap = b.CreateFSub(mxScalar, k.load(L, b.CreateAdd(base, targetIndex(k, t, r, V))), "gap");
+    return b.CreateFAdd(gap, codegen::emitLog(b, sum));
   }
 };
 
@@ -255,8 +274,8 @@ static void evalCrossEntropyGrad(const Node&, const std::vector<const Tensor*>& 
   out.data.assign(N * V, 0.0);
   for (int64_t r = 0; r < N; ++r) {
     const double* row = &L.data[r * V];
-    double lse = logSumExp(row, V);
-    for (int64_t v = 0; v < V; ++v) out.data[r * V + v] = std::exp(row[v] - lse) * scale;
+    RowLogSumExp lse = logSumExp(row, V);
+    for (int64_t v = 0; v < V; ++v) out.data[r * V + v] = std::exp((row[v] - lse.max) - lse.logSum) * scale;
     out.data[r * V + target(*in[1], r, V)] -= scale;
   }
 }

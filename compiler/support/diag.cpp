@@ -49,14 +49,64 @@ std::string SourceFile::spanText(SrcSpan span) const {
   return out;
 }
 
+// One byte sequence of valid UTF-8 starting at s[i] that is printable (not a C1 control), or 0.
+static size_t printableUtf8(std::string_view s, size_t i) {
+  auto cont = [&](size_t k) { return i + k < s.size() && (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80; };
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+  for (size_t k = 1; k < n; ++k)
+    if (!cont(k)) return 0;
+  if (n == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0) return 0;  // U+0080..U+009F
+  if (n == 3 && ((c == 0xe0 && static_cast<unsigned char>(s[i + 1]) < 0xa0) ||      // overlong
+                 (c == 0xed && static_cast<unsigned char>(s[i + 1]) >= 0xa0)))       // surrogates
+    return 0;
+  if (n == 4 && ((c == 0xf0 && static_cast<unsigned char>(s[i + 1]) < 0x90) ||
+                 (c == 0xf4 && static_cast<unsigned char>(s[i + 1]) >= 0x90)))
+    return 0;
+  return n;
+}
+
+// Appends text[i...] escaped as one unit (a byte, or a whole printable UTF-8 character); returns its length.
+static size_t escapeUnit(std::string_view text, size_t i, bool keepNewlines, std::string& out) {
+  unsigned char c = static_cast<unsigned char>(text[i]);
+  if (c >= 0x20 && c < 0x7f && c != '\\') return out += static_cast<char>(c), 1;
+  if (c == '\\') return out += "\\\\", 1;
+  if (c == '\n' && keepNewlines) return out += '\n', 1;
+  if (size_t n = c >= 0x80 ? printableUtf8(text, i) : 0) return out.append(text.substr(i, n)), n;
+  out += c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : fmt::format("\\x{:02x}", c);
+  return 1;
+}
+
+std::string printable(std::string_view text, bool keepNewlines) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) i += escapeUnit(text, i, keepNewlines, out);
+  return out;
+}
+
 std::string formatDiag(const SourceFile* src, SrcLoc loc, std::string_view msg, std::string_view kind) {
   std::string out;
+  // Every message passes here, so this is where the user's text in it (file names, data words, values) is
+  // made printable: a control byte or escape sequence from a file must not reach the terminal, nor a NUL cut
+  // the message off. Messages keep their own line breaks; file names and the quoted line do not have any.
+  const std::string text = printable(msg, /*keepNewlines=*/true);
+  msg = text;
   if (src && loc.line > 0) {
-    out = fmt::format("{}:{}:{}: {}: {}\n", src->path(), loc.line, loc.col, kind, msg);
-    std::string_view text = src->lineText(loc.line);
+    out = fmt::format("{}:{}:{}: {}: {}\n", printable(src->path()), loc.line, loc.col, kind, msg);
+    std::string_view line = src->lineText(loc.line);
+    // The quoted line, escaped byte by byte (a tab as a space), with the caret's column and length moved to
+    // where the escapes put the offending text.
     std::string shown;
-    for (char c : text) shown += (c == '\t') ? ' ' : c;  // keep the caret aligned
-    int col = std::max(1, loc.col);
+    int col = std::max(1, loc.col), end = col + std::max(1, loc.len), shownCol = 0, shownEnd = 0;
+    for (size_t i = 0; i <= line.size();) {
+      if (static_cast<int>(i) + 1 <= col) shownCol = static_cast<int>(shown.size()) + 1;
+      if (static_cast<int>(i) + 1 <= end) shownEnd = static_cast<int>(shown.size()) + 1;
+      if (i == line.size()) break;
+      if (line[i] == '\t') shown += ' ', ++i;
+      else i += escapeUnit(line, i, false, shown);
+    }
+    loc.len = std::max(1, shownEnd - shownCol);
+    col = shownCol;
     // A very long line is shown as a window around the column, marked with "...".
     constexpr size_t kWidth = 100, kBefore = 40;
     if (shown.size() > kWidth) {
@@ -71,7 +121,7 @@ std::string formatDiag(const SourceFile* src, SrcLoc loc, std::string_view msg, 
     int len = std::max(1, std::min<int>(loc.len, static_cast<int>(shown.size()) - col + 1));
     out += fmt::format("      | {}^{}\n", std::string(col - 1, ' '), std::string(std::max(0, len - 1), '~'));
   } else if (src) {
-    out = fmt::format("{}: {}: {}\n", src->path(), kind, msg);
+    out = fmt::format("{}: {}: {}\n", printable(src->path()), kind, msg);
   } else {
     out = fmt::format("netc: {}: {}\n", kind, msg);
   }

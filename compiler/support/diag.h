@@ -50,6 +50,12 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& formatted) : std::runtime_error(formatted) {}
 };
 
+// `text` as it may be shown on a terminal: printable ASCII and valid UTF-8 unchanged, a backslash doubled,
+// every other byte escaped (\n \t \r, or \xNN: control bytes, escape sequences, NUL, invalid UTF-8, C1
+// controls). Newlines are kept when `keepNewlines`. formatDiag applies it to every message and quoted line, so
+// user text goes into messages as it is and is escaped exactly once.
+std::string printable(std::string_view text, bool keepNewlines = false);
+
 // "file:line:col: error: msg" followed by the line and a caret under the offending text.
 std::string formatDiag(const SourceFile* src, SrcLoc loc, std::string_view msg,
                        std::string_view kind = "error");
