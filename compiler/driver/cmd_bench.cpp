@@ -9,6 +9,7 @@
 #include "codegen/fma_peak.h"
 #include "codegen/jit_engine.h"
 #include "driver/command.h"
+#include "modes/specialize.h"
 #include "instrument/instrument.h"
 #include "ops/op.h"
 #include "runtime/dataset.h"
@@ -44,7 +45,7 @@ struct BenchOptions {
 
 // The state a training run starts from: the train section's initialisation and its first learning rate.
 void startTraining(Engine& e, const Model& m, const TrainingGraph& t) {
-  loadParams(e, initParams(m.graph, m.train.seed), "init");
+  loadParams(e, initParams(t.graph, m.train.seed), "init");
   std::vector<double> lr = {m.train.learningRate(0)};
   e.write(t.lr, lr);
 }
@@ -179,7 +180,9 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
     fail(fmt::format("netc bench: {} needs a context input (int[B, T]) and targets (int[B]) fed from its dataset",
                      mo.model));
   auto t1 = Clock::now();
-  TrainingGraph t = buildTrainingGraph(m.graph);
+  TrainForm form = trainForm(m);
+  m = form.model;  // node ids from here on refer to the train form
+  const TrainingGraph& t = form.step;
   int64_t batch = o.batch > 0 ? o.batch : m.train.batch;
   Graph bound = bindBatch(t.graph, batch);
   double autodiff = msSince(t1);

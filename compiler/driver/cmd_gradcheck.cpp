@@ -5,6 +5,7 @@
 
 #include "autodiff/autodiff.h"
 #include "driver/command.h"
+#include "modes/specialize.h"
 #include "runtime/batch_feed.h"
 #include "runtime/gradcheck.h"
 #include "runtime/safetensors.h"
@@ -22,7 +23,7 @@ struct GradcheckCmdOptions : ModelOptions {
 int runGradcheck(const GradcheckCmdOptions& o) {
   if (o.batch < 1) fail(fmt::format("--batch must be at least 1, found {}", o.batch));
   if (!(o.check.eps > 0)) fail(fmt::format("--eps must be positive, found {}", o.check.eps));
-  Model m = o.load();
+  Model m = specializeModel(o.load(), Mode::Train);  // the gradients training uses
   Graph bound = bindBatch(m.graph, o.batch);
   WeightMap weights = o.weights.empty() ? initParams(m.graph, o.seed) : loadSafetensors(o.weights);
   // Random valid indices rather than dataset rows: the check is about derivatives, not about the data.

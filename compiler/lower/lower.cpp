@@ -13,9 +13,19 @@
 namespace netc {
 
 double TrainSpec::learningRate(int64_t step) const {
+  double rate = lr.back().lr;
   for (const auto& seg : lr)
-    if (seg.until < 0 || step < seg.until) return seg.lr;
-  return lr.back().lr;
+    if (seg.until < 0 || step < seg.until) {
+      rate = seg.lr;
+      break;
+    }
+  // As makemore and nanoGPT write it: warmup ramps linearly to the rate, then cosine decays it to min_lr.
+  if (warmup > 0 && step < warmup) return rate * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  if (cosine && steps > warmup) {
+    double progress = static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, steps - warmup));
+    return minLr + 0.5 * (rate - minLr) * (1 + std::cos(M_PI * std::min(1.0, progress)));
+  }
+  return rate;
 }
 
 namespace {
@@ -29,7 +39,8 @@ class Lowerer {
     model_.name = std::filesystem::path(src_->path()).stem().string();
     // Names assigned anywhere, so a use before the definition says where the definition is.
     for (const Stmt& s : m_.stmts)
-      if (s.kind == Stmt::Assign || s.kind == Stmt::Param || s.kind == Stmt::Input) laterDefs_.emplace(s.name, s.nameLoc.line);
+      if (s.kind == Stmt::Assign || s.kind == Stmt::Param || s.kind == Stmt::State || s.kind == Stmt::Input)
+        laterDefs_.emplace(s.name, s.nameLoc.line);
     for (const Stmt& s : m_.stmts) statement(s);
     finish();
     return std::move(model_);
@@ -232,6 +243,19 @@ class Lowerer {
         values_[s.name] = id;
         break;
       }
+      case Stmt::State: {
+        defineName(s.name, s.nameLoc);
+        Shape sh = shape(s.dims, false);
+        int id = model_.graph.add(&getOp("state"), {}, {}, s.nameLoc, s.name);
+        Node& n = model_.graph[id];
+        n.dtype = DType::F32;
+        n.shape = sh;
+        n.init = initSpec(*s.value);
+        n.trainable = false;
+        values_[s.name] = id;
+        break;
+      }
+      case Stmt::Update: update(s); break;
       case Stmt::Assign: {
         defineName(s.name, s.nameLoc);
         int id = tensor(*s.value);
@@ -248,18 +272,16 @@ class Lowerer {
         break;
       }
       case Stmt::Minimize: {
-        auto it = values_.find(s.name);
-        if (it == values_.end()) {
-          Expr e;
-          e.kind = Expr::Name, e.name = s.name, e.loc = s.nameLoc;
-          currentDef_.clear();
-          unknownName(e);
-        }
         if (model_.graph.loss >= 0) err(s.loc, "only one 'minimize' statement is allowed");
-        const Node& n = model_.graph[it->second];
+        currentDef_.clear();
+        if (isConstExpr(*s.value)) err(s.nameLoc, "'minimize' needs a value that depends on the model, found a constant");
+        int id = tensor(*s.value);
+        const Node& n = model_.graph[id];
         if (!n.shape.empty())
-          err(s.nameLoc, fmt::format("'minimize' needs a scalar, but '{}' has shape {}", s.name, shapeStr(n.shape)));
-        model_.graph.loss = it->second;
+          err(s.nameLoc, fmt::format("'minimize' needs a scalar, but {} has shape {}", model_.graph.describe(id),
+                                     shapeStr(n.shape)));
+        if (n.dtype != DType::F32) err(s.nameLoc, "'minimize' needs a float value");
+        model_.graph.loss = id;
         minimizeLoc_ = s.nameLoc;
         break;
       }
@@ -268,6 +290,37 @@ class Lowerer {
         else sampleSection(s);
         break;
     }
+  }
+
+  // `update S = expr`: S must be a declared state, updated once. The nodes made for the expression belong to
+  // the update phase: they run after the forward pass and receive no gradient.
+  void update(const Stmt& s) {
+    auto it = values_.find(s.name);
+    if (it == values_.end()) {
+      Expr e;
+      e.kind = Expr::Name, e.name = s.name, e.loc = s.nameLoc;
+      currentDef_.clear();
+      unknownName(e);
+    }
+    const Node& target = model_.graph[it->second];
+    std::string_view op = target.op->name;
+    if (op == "param")
+      err(s.nameLoc, fmt::format("'{}' is a parameter: the optimizer updates parameters from their gradients; declare "
+                                 "values the step changes itself with `state {} : [...] = zeros`", s.name, s.name));
+    if (op == "input") err(s.nameLoc, fmt::format("'{}' is an input, fed by the driver: only a state can be updated", s.name));
+    if (op != "state")
+      err(s.nameLoc, fmt::format("'{}' is a computed value: only a state (declared with `state {} : [...] = init`) can "
+                                 "be updated", s.name, s.name));
+    auto prev = updated_.find(s.name);
+    if (prev != updated_.end())
+      err(s.nameLoc, fmt::format("state '{}' is updated twice: first on line {}; a state has one next value per step",
+                                 s.name, prev->second));
+    updated_[s.name] = s.nameLoc.line;
+    const int first = model_.graph.size();
+    int value = tensor(*s.value);
+    int id = add("assign", {it->second, value}, {}, s.nameLoc, s.value->span);
+    model_.graph[id].name = s.name + ".next";
+    for (int v = first; v < model_.graph.size(); ++v) model_.graph[v].phase = Phase::Update;
   }
 
   void annotate(int id, const Annotation& a) {
@@ -425,7 +478,27 @@ class Lowerer {
     return out;
   }
 
+  // mode(train = a, eval = b): the two forms of a value, chosen when the graph is specialised (modes/).
+  int modeCall(const Expr& e) {
+    int forms[2] = {-1, -1};
+    static const std::vector<std::string> kForms = {"train", "eval"};
+    for (size_t i = 0; i < e.args.size(); ++i) {
+      const std::string& kw = e.keywords[i];
+      if (kw.empty()) err(e.args[i]->loc, "'mode' takes named forms: mode(train = ..., eval = ...)");
+      auto it = std::find(kForms.begin(), kForms.end(), kw);
+      if (it == kForms.end())
+        err(e.keywordLocs[i], fmt::format("'mode' has no form '{}': expected train or eval{}", kw, didYouMean(kw, kForms)));
+      int& slot = forms[it - kForms.begin()];
+      if (slot >= 0) err(e.keywordLocs[i], fmt::format("the {} form is given twice", kw));
+      slot = tensor(*e.args[i]);
+    }
+    for (int k = 0; k < 2; ++k)
+      if (forms[k] < 0) err(e.loc, fmt::format("'mode' needs both forms: mode(train = ..., eval = ...); the {} form is missing", kForms[k]));
+    return add("mode", {forms[0], forms[1]}, {}, e.loc, e.span);
+  }
+
   int call(const Expr& e) {
+    if (e.name == "mode") return modeCall(e);
     std::string name = e.name == "flatten" ? "reshape" : e.name;
     const OpDef* op = findOp(name);
     if (!op || op->internal) {
@@ -550,7 +623,8 @@ class Lowerer {
   }
 
   void trainSection(const Stmt& s) {
-    checkKeys(s, {"steps", "batch", "optimizer", "lr", "seed", "log_every", "eval_every", "probe_every", "saturation"});
+    checkKeys(s, {"steps", "batch", "optimizer", "lr", "seed", "log_every", "eval_every", "probe_every", "saturation",
+                  "momentum", "nesterov", "betas", "eps", "weight_decay", "clip_norm", "warmup", "decay", "min_lr"});
     TrainSpec& t = model_.train;
     if (auto* e = entry(s, "steps")) t.steps = constInt(single(*e), "steps", 1);
     if (auto* e = entry(s, "batch")) t.batch = constInt(single(*e), "the batch size", 1);
@@ -563,11 +637,7 @@ class Lowerer {
       if (!(t.saturation > 0 && t.saturation < 1))
         err(e->loc, fmt::format("saturation threshold must lie in (0, 1), found {}", t.saturation));
     }
-    if (auto* e = entry(s, "optimizer")) {
-      const Expr& v = single(*e);
-      if (v.kind != Expr::Name || v.name != "sgd")
-        err(v.loc, fmt::format("unknown optimizer '{}': expected sgd", v.kind == Expr::Name ? v.name : "?"));
-    }
+    optimizerSettings(s, t);
     if (auto* e = entry(s, "lr")) {
       t.lr.clear();
       int64_t prev = 0;
@@ -585,6 +655,70 @@ class Lowerer {
         }
         t.lr.push_back({lr, until});
       }
+    }
+  }
+
+  // optimizer = sgd | momentum | adam | adamw and the settings each takes, named as torch.optim names them.
+  void optimizerSettings(const Stmt& s, TrainSpec& t) {
+    OptimizerSpec& o = t.optimizer;
+    static const std::vector<std::string> kinds = {"sgd", "momentum", "adam", "adamw"};
+    if (auto* e = entry(s, "optimizer")) {
+      const Expr& v = single(*e);
+      auto it = v.kind == Expr::Name ? std::find(kinds.begin(), kinds.end(), v.name) : kinds.end();
+      if (it == kinds.end())
+        err(v.loc, fmt::format("unknown optimizer '{}': expected sgd, momentum, adam or adamw{}",
+                               v.kind == Expr::Name ? v.name : exprText(v), didYouMean(v.kind == Expr::Name ? v.name : "", kinds)));
+      o.kind = static_cast<OptimizerSpec::Kind>(it - kinds.begin());
+    }
+    const bool adam = o.kind == OptimizerSpec::Adam || o.kind == OptimizerSpec::AdamW;
+    if (o.kind == OptimizerSpec::AdamW) o.weightDecay = 0.01;  // torch.optim.AdamW's default
+    auto onlyFor = [&](const char* key, bool ok, const char* which) {
+      const SectionEntry* e = entry(s, key);
+      if (e && !ok)
+        err(e->loc, fmt::format("'{}' is a setting of {}, but the optimizer is {}", key, which, optimizerName(o.kind)));
+      return e;
+    };
+    auto fraction = [&](const Expr& x, const char* what) {
+      double v = constEval(x);
+      if (!(v >= 0 && v < 1)) err(x.loc, fmt::format("{} must lie in [0, 1), found {}", what, v));
+      return v;
+    };
+    if (auto* e = onlyFor("momentum", o.kind == OptimizerSpec::Momentum, "optimizer = momentum"))
+      o.momentum = fraction(single(*e), "momentum");
+    if (auto* e = onlyFor("nesterov", o.kind == OptimizerSpec::Momentum, "optimizer = momentum")) {
+      const Expr& v = single(*e);
+      if (v.kind != Expr::Name || (v.name != "true" && v.name != "false"))
+        err(v.loc, "nesterov takes true or false");
+      o.nesterov = v.name == "true";
+    }
+    if (auto* e = onlyFor("betas", adam, "adam and adamw")) {
+      if (e->items.size() != 2) err(e->loc, fmt::format("'betas' takes two values (beta1, beta2), found {}", e->items.size()));
+      o.beta1 = fraction(*e->items[0].value, "beta1");
+      o.beta2 = fraction(*e->items[1].value, "beta2");
+    }
+    if (auto* e = onlyFor("eps", adam, "adam and adamw")) {
+      o.eps = constEval(single(*e));
+      if (!(o.eps > 0)) err(e->loc, fmt::format("eps must be positive, found {}", o.eps));
+    }
+    if (auto* e = entry(s, "weight_decay")) {
+      o.weightDecay = constEval(single(*e));
+      if (!(o.weightDecay >= 0)) err(e->loc, fmt::format("weight_decay must be 0 or more, found {}", o.weightDecay));
+    }
+    if (auto* e = entry(s, "clip_norm")) {
+      o.clipNorm = constEval(single(*e));
+      if (!(o.clipNorm > 0)) err(e->loc, fmt::format("clip_norm must be positive, found {}", o.clipNorm));
+    }
+    if (auto* e = entry(s, "warmup")) t.warmup = constInt(single(*e), "warmup", 0);
+    if (auto* e = entry(s, "decay")) {
+      const Expr& v = single(*e);
+      if (v.kind != Expr::Name || (v.name != "cosine" && v.name != "none"))
+        err(v.loc, fmt::format("unknown decay '{}': expected cosine or none", v.kind == Expr::Name ? v.name : exprText(v)));
+      t.cosine = v.name == "cosine";
+    }
+    if (auto* e = entry(s, "min_lr")) {
+      if (!t.cosine) err(e->loc, "'min_lr' is the end of the cosine decay: it needs decay = cosine");
+      t.minLr = constEval(single(*e));
+      if (!(t.minLr >= 0)) err(e->loc, fmt::format("min_lr must be 0 or more, found {}", t.minLr));
     }
   }
 
@@ -607,10 +741,25 @@ class Lowerer {
       fail(src_, at, fmt::format("no 'minimize' statement: say which scalar to train, e.g. `minimize {}`{}",
                                  haveLoss ? "loss" : "NAME", haveLoss ? " after this line" : ""));
     }
-    const Node& loss = g[g.loss];
-    if (loss.op->name == std::string_view("cross_entropy")) {
-      model_.logits = loss.inputs[0];
-      model_.targetInput = loss.inputs[1];
+    // The data loss: the cross-entropy the minimized value contains (itself, or one term of a regularised sum).
+    // Split losses report it, and its logits are what sampling draws from.
+    std::vector<bool> toLoss(g.size(), false);
+    toLoss[g.loss] = true;
+    std::vector<int> ces;
+    for (int i = g.loss; i >= 0; --i) {
+      if (!toLoss[i]) continue;
+      if (g[i].op->name == std::string_view("cross_entropy")) ces.push_back(i);
+      for (int in : g[i].inputs) toLoss[in] = true;
+    }
+    if (ces.size() == 1) {
+      const Node& ce = g[ces[0]];
+      model_.dataLoss = ce.id;
+      model_.logits = ce.inputs[0];
+      model_.targetInput = ce.inputs[1];
+    } else if (ces.size() > 1) {
+      err(g[ces[1]].loc, fmt::format("the minimized value contains {} cross-entropies (lines {} and {}): netc reports "
+                                     "one data loss per split, so one cross_entropy may feed the loss",
+                                     ces.size(), g[ces[1]].loc.line, g[ces[0]].loc.line));
     }
     for (int id : g.inputs())
       if (g[id].dtype == DType::I32 && id != model_.targetInput) model_.contextInput = id;
@@ -630,6 +779,7 @@ class Lowerer {
   std::map<std::string, int> values_;
   std::map<std::string, int> defLines_;
   std::map<std::string, int> laterDefs_;
+  std::map<std::string, int> updated_;  // state -> line of its update
   std::string currentDef_;
   SrcLoc minimizeLoc_;
   bool haveData_ = false;

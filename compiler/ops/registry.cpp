@@ -5,25 +5,27 @@
 
 namespace netc {
 namespace ops {
-extern const OpDef kInput, kParam, kConst;
+extern const OpDef kInput, kParam, kState, kConst;
 extern const OpDef kAdd, kSub, kMul, kDiv, kNeg;
-extern const OpDef kTanh, kSigmoid, kExp, kLog, kRelu, kStep;
+extern const OpDef kTanh, kSigmoid, kExp, kLog, kRelu, kStep, kSqrt;
 extern const OpDef kMatmul, kEmbedding, kScatterAdd, kReshape;
 extern const OpDef kSum, kMean, kExpand, kSumTo;
 extern const OpDef kCrossEntropy, kCrossEntropyGrad, kSgd;
+extern const OpDef kAssign, kMode;
 extern const OpDef kTanhStats, kValueStats, kParamStats, kAbsGt;
 }  // namespace ops
 
 const std::vector<const OpDef*>& allOps() {
   using namespace ops;
   static const std::vector<const OpDef*> all = {
-      &kInput, &kParam, &kConst,                              // sources
+      &kInput, &kParam, &kState, &kConst,                     // sources
       &kAdd, &kSub, &kMul, &kDiv, &kNeg,                      // arithmetic
-      &kTanh, &kSigmoid, &kExp, &kLog, &kRelu, &kStep,        // activations
+      &kTanh, &kSigmoid, &kExp, &kLog, &kRelu, &kStep, &kSqrt, // activations and functions
       &kMatmul, &kEmbedding, &kScatterAdd, &kReshape,         // linear algebra and layout
       &kSum, &kMean, &kExpand, &kSumTo,                       // reductions
       &kCrossEntropy, &kCrossEntropyGrad,                     // losses
       &kSgd,                                                  // optimiser
+      &kAssign, &kMode,                                       // state and modes
       &kTanhStats, &kValueStats, &kParamStats, &kAbsGt,       // probe statistics (instrument/)
   };
   return all;
