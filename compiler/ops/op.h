@@ -33,7 +33,9 @@ struct OpDef {
     Kernel,       // everything else: its own loop nest
   } cls;
   bool internal = false;               // made by the compiler only (gradients, updates); not callable from .net
-  std::vector<std::string> keywords;   // integer keyword arguments accepted from .net, stored in Attrs::ints
+  // Integer keyword arguments accepted from .net, stored in Attrs::ints in this order; except keepdim (the
+  // lowering reshapes the result) and correction (stored in Attrs::value), which the lowering takes out.
+  std::vector<std::string> keywords;
   bool takesShape = false;             // a trailing [dims] argument, stored in Attrs::shape
 
   // Shape rule: sets node.dtype and node.shape from the inputs; throws via shapeError on mismatch.
