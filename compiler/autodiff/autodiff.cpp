@@ -102,6 +102,11 @@ Graph bindBatch(const Graph& g, int64_t batch) {
   for (Node& n : out.nodes) {
     n.shape = netc::bindBatch(n.shape, batch);
     n.attrs.shape = netc::bindBatch(n.attrs.shape, batch);
+    // `B` used as a value: now a constant.
+    if (n.op->name == std::string_view("batch_size")) {
+      n.op = &getOp("const");
+      n.attrs.value = static_cast<double>(batch);
+    }
   }
   verify(out);
   return out;

@@ -25,7 +25,9 @@ std::map<int, int> differentiate(Graph& g);
 // `forward` must have no mode nodes (specializeMode(Train) first).
 TrainingGraph buildTrainingGraph(const Graph& forward, const OptimizerSpec& optimizer = {});
 
-// A copy of g with the batch dimension B replaced by `batch` everywhere (shapes and shape attributes).
+// A copy of g with the batch dimension B replaced by `batch` everywhere (shapes and shape attributes), and every
+// batch_size node (B used as a value) made a constant of that value. Verifies the copy, so shape rules that
+// need the batch size (var's n - correction > 0) check it here.
 Graph bindBatch(const Graph& g, int64_t batch);
 
 }  // namespace netc

@@ -123,7 +123,9 @@ static std::string attrText(const Graph& g, const Node& n) {
   if (op == "state") return fmt::format(" init={}", n.init.text);
   if (op == "matmul" && n.attrs.ints.size() == 2 && (n.attrs.ints[0] || n.attrs.ints[1]))
     s += fmt::format(" transA={} transB={}", n.attrs.ints[0], n.attrs.ints[1]);
-  if ((op == "sum" || op == "mean" || op == "expand") && !n.attrs.ints.empty()) s += fmt::format(" axis={}", n.attrs.ints[0]);
+  if ((op == "sum" || op == "mean" || op == "var" || op == "expand") && !n.attrs.ints.empty())
+    s += fmt::format(" axis={}", n.attrs.ints[0]);
+  if (op == "var") s += fmt::format(" correction={}", n.attrs.value);
   if (op == "expand" && n.attrs.value != 0) s += " mean";
   if (op == "scatter_add") s += fmt::format(" rows={}", n.attrs.ints.at(0));
   if (op == "tanh_stats") s += fmt::format(" saturation={}", n.attrs.value);

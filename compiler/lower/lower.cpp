@@ -444,7 +444,8 @@ class Lowerer {
       case Expr::Name: {
         auto it = values_.find(e.name);
         if (it != values_.end()) return it->second;
-        if (e.name == "B") err(e.loc, "'B' is the batch dimension, not a value");
+        // B as a value (1 / (B - 1)): a constant once the batch is bound (bindBatch).
+        if (e.name == "B") return add("batch_size", {}, {}, e.loc, e.span);
         unknownName(e);
       }
       case Expr::Unary: {
@@ -452,7 +453,7 @@ class Lowerer {
         return e.op == Tok::Minus ? add("neg", {x}, {}, e.loc, e.span) : x;
       }
       case Expr::Binary: {
-        if (e.op == Tok::Power) err(e.loc, "'**' is only allowed between constants; write x * x for a tensor square");
+        if (e.op == Tok::Power) return power(e);
         int a = tensor(*e.args[0]);
         int b = tensor(*e.args[1]);
         const char* op = e.op == Tok::Plus ? "add" : e.op == Tok::Minus ? "sub" : e.op == Tok::Star ? "mul"
@@ -471,8 +472,23 @@ class Lowerer {
     }
   }
 
+  // x ** c for a constant c: the cheap exact forms where there is one, pow otherwise (and for a tensor
+  // exponent, which must be a scalar: pow's shape rule says so).
+  int power(const Expr& e) {
+    int x = tensor(*e.args[0]);
+    const Expr& ye = *e.args[1];
+    if (!isConstExpr(ye)) return add("pow", {x, tensor(ye)}, {}, e.loc, e.span);
+    double c = constEval(ye);
+    if (c == 1) return x;
+    if (c == 2) return add("mul", {x, x}, {}, e.loc, e.span);
+    if (c == 0.5) return add("sqrt", {x}, {}, e.loc, e.span);
+    if (c == -0.5) return add("rsqrt", {x}, {}, e.loc, e.span);
+    if (c == -1) return add("div", {constant(1.0, ye.loc), x}, {}, e.loc, e.span);
+    return add("pow", {x, constant(c, ye.loc)}, {}, e.loc, e.span);
+  }
+
   std::vector<std::string> publicOps() const {
-    std::vector<std::string> out = {"flatten"};
+    std::vector<std::string> out = {"flatten", "std"};
     for (const OpDef* op : allOps())
       if (!op->internal) out.push_back(op->name);
     return out;
@@ -498,8 +514,13 @@ class Lowerer {
   }
 
   int call(const Expr& e) {
+<<<<<<< HEAD
     if (e.name == "mode") return modeCall(e);
     std::string name = e.name == "flatten" ? "reshape" : e.name;
+=======
+    // std(x, ...) is sqrt(var(x, ...)).
+    std::string name = e.name == "flatten" ? "reshape" : e.name == "std" ? "var" : e.name;
+>>>>>>> norm-ops
     const OpDef* op = findOp(name);
     if (!op || op->internal) {
       if (op) err(e.loc, fmt::format("'{}' is an internal op made by the compiler; it cannot be called from a .net file", e.name));
@@ -531,6 +552,21 @@ class Lowerer {
         inputs.push_back(tensor(a));
       }
     }
+    // keepdim reshapes the result below; correction (var, std) goes to Attrs::value, 1 unless given.
+    bool keepdim = false;
+    for (size_t k = op->keywords.size(); k-- > 0;) {
+      const std::string& kw = op->keywords[k];
+      if (kw != "keepdim" && kw != "correction") continue;
+      if (kw == "keepdim") {
+        if (given[k] && attrs.ints[k] != 0 && attrs.ints[k] != 1)
+          err(e.loc, fmt::format("'keepdim' must be 0 or 1, found {}", attrs.ints[k]));
+        keepdim = given[k] && attrs.ints[k] == 1;
+      } else {
+        attrs.value = given[k] ? static_cast<double>(attrs.ints[k]) : 1.0;
+      }
+      attrs.ints.erase(attrs.ints.begin() + static_cast<std::ptrdiff_t>(k));
+      given.erase(given.begin() + static_cast<std::ptrdiff_t>(k));
+    }
     // Reductions without axis= reduce everything; keywords not given are dropped.
     if (!given.empty() && !given[0]) attrs.ints.clear();
     if (e.name == "flatten") {
@@ -554,7 +590,21 @@ class Lowerer {
                              op->minInputs == op->maxInputs ? std::to_string(op->minInputs)
                                                             : fmt::format("{} to {}", op->minInputs, op->maxInputs),
                              op->maxInputs == 1 ? "" : "s", arity));
-    return add(op->name, inputs, attrs, e.loc, e.span);
+    int out = e.name == "std" ? add("sqrt", {add(op->name, inputs, attrs, e.loc)}, {}, e.loc, e.span)
+                              : add(op->name, inputs, attrs, e.loc, e.span);
+    return keepdim ? keepDim(out, inputs[0], attrs, e) : out;
+  }
+
+  // keepdim=1: the reduced axis (every axis, without axis=) comes back as size 1, [B, H] -> [1, H].
+  int keepDim(int reduced, int x, const Attrs& attrs, const Expr& e) {
+    Attrs at;
+    at.shape = model_.graph[x].shape;
+    if (attrs.ints.empty()) std::fill(at.shape.begin(), at.shape.end(), 1);
+    else {
+      int64_t ax = attrs.ints[0] < 0 ? attrs.ints[0] + static_cast<int64_t>(at.shape.size()) : attrs.ints[0];
+      at.shape[ax] = 1;
+    }
+    return add("reshape", {reduced}, at, e.loc, e.span);
   }
 
   // ---- sections ----

@@ -33,7 +33,9 @@ struct OpDef {
     Kernel,       // everything else: its own loop nest
   } cls;
   bool internal = false;               // made by the compiler only (gradients, updates); not callable from .net
-  std::vector<std::string> keywords;   // integer keyword arguments accepted from .net, stored in Attrs::ints
+  // Integer keyword arguments accepted from .net, stored in Attrs::ints in this order; except keepdim (the
+  // lowering reshapes the result) and correction (stored in Attrs::value), which the lowering takes out.
+  std::vector<std::string> keywords;
   bool takesShape = false;             // a trailing [dims] argument, stored in Attrs::shape
   // State update: the node's value becomes the value of input 0 (a param or state) for the next step. Every
   // engine gives all updates of a step the same semantics: each reads the values the step started with, and

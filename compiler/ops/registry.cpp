@@ -5,11 +5,11 @@
 
 namespace netc {
 namespace ops {
-extern const OpDef kInput, kParam, kState, kConst;
-extern const OpDef kAdd, kSub, kMul, kDiv, kNeg;
-extern const OpDef kTanh, kSigmoid, kExp, kLog, kRelu, kStep, kSqrt;
+extern const OpDef kInput, kParam, kState, kConst, kBatchSize;
+extern const OpDef kAdd, kSub, kMul, kDiv, kNeg, kPow;
+extern const OpDef kTanh, kSigmoid, kExp, kLog, kRelu, kStep, kSqrt, kRsqrt;
 extern const OpDef kMatmul, kEmbedding, kScatterAdd, kReshape;
-extern const OpDef kSum, kMean, kExpand, kSumTo;
+extern const OpDef kSum, kMean, kVar, kExpand, kSumTo;
 extern const OpDef kCrossEntropy, kCrossEntropyGrad, kSgd;
 extern const OpDef kAssign, kMode;
 extern const OpDef kTanhStats, kValueStats, kParamStats, kAbsGt;
@@ -18,11 +18,12 @@ extern const OpDef kTanhStats, kValueStats, kParamStats, kAbsGt;
 const std::vector<const OpDef*>& allOps() {
   using namespace ops;
   static const std::vector<const OpDef*> all = {
-      &kInput, &kParam, &kState, &kConst,                     // sources
-      &kAdd, &kSub, &kMul, &kDiv, &kNeg,                      // arithmetic
-      &kTanh, &kSigmoid, &kExp, &kLog, &kRelu, &kStep, &kSqrt, // activations and functions
+      &kInput, &kParam, &kState, &kConst, &kBatchSize,        // sources
+      &kAdd, &kSub, &kMul, &kDiv, &kNeg, &kPow,               // arithmetic
+      &kTanh, &kSigmoid, &kExp, &kLog, &kRelu, &kStep,        // activations
+      &kSqrt, &kRsqrt,                                        // roots
       &kMatmul, &kEmbedding, &kScatterAdd, &kReshape,         // linear algebra and layout
-      &kSum, &kMean, &kExpand, &kSumTo,                       // reductions
+      &kSum, &kMean, &kVar, &kExpand, &kSumTo,                // reductions
       &kCrossEntropy, &kCrossEntropyGrad,                     // losses
       &kSgd,                                                  // optimiser
       &kAssign, &kMode,                                       // state and modes
