@@ -77,6 +77,7 @@ class Trainer {
   std::vector<std::string> setWeights(const WeightMap& w, const std::string& what);
   WeightMap weights();
   Engine& engine() { return *engine_; }
+  const Model& model() const { return model_; }  // the train form: its ids are the engine graph's
   // Compiles a second variant of the step with the statistics nodes of instrument/ appended, run instead of
   // the plain step at every probe step (the plain step's code is left exactly as it was).
   void enableProbes(const InstrumentOptions& options);

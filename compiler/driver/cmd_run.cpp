@@ -120,7 +120,7 @@ int runCommand(const RunOptions& o) {
                          o.initFrom, freshState.front()));
     }
   }
-  if (!o.noStats) trainer.enableProbes(instrumentOptions(m, spec));
+  if (!o.noStats) trainer.enableProbes(instrumentOptions(trainer.model(), spec));
 
   RunFolder folder(o.out.empty() ? RunFolder::defaultPath("runs", m.name) : o.out);
   folder.writeJson("config.json", configJson(o, m, spec, d));

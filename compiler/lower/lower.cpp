@@ -8,6 +8,7 @@
 
 #include "lang/parser.h"
 #include "lower/model.h"
+#include "ops/batchnorm.h"
 #include "ops/op.h"
 
 namespace netc {
@@ -488,7 +489,7 @@ class Lowerer {
   }
 
   std::vector<std::string> publicOps() const {
-    std::vector<std::string> out = {"flatten", "std"};
+    std::vector<std::string> out = {"flatten", "std", "batchnorm"};
     for (const OpDef* op : allOps())
       if (!op->internal) out.push_back(op->name);
     return out;
@@ -513,14 +514,49 @@ class Lowerer {
     return add("mode", {forms[0], forms[1]}, {}, e.loc, e.span);
   }
 
+  // batchnorm(x, gamma, beta, running_mean, running_var, eps=, momentum=, correction=, running_correction=,
+  // running=var|std): built by ops/batchnorm.cpp from general ops, a mode node and two state updates.
+  int batchnormCall(const Expr& e) {
+    static const std::vector<std::string> kKeys = {"eps", "momentum", "correction", "running_correction", "running"};
+    std::vector<int> in;
+    BatchnormOptions o;
+    bool runningCorrectionGiven = false;
+    const int first = model_.graph.size();
+    for (size_t i = 0; i < e.args.size(); ++i) {
+      const Expr& a = *e.args[i];
+      const std::string& kw = e.keywords[i];
+      if (kw.empty()) {
+        in.push_back(tensor(a));
+        continue;
+      }
+      if (std::find(kKeys.begin(), kKeys.end(), kw) == kKeys.end())
+        err(e.keywordLocs[i], fmt::format("'batchnorm' has no argument '{}'{}", kw, didYouMean(kw, kKeys)));
+      if (kw == "running") {
+        if (a.kind != Expr::Name || (a.name != "var" && a.name != "std"))
+          err(a.loc, "running= says what the running statistic holds: var (the variance) or std (the standard deviation)");
+        o.runningStd = a.name == "std";
+        continue;
+      }
+      double v = constEval(a);
+      if (kw == "eps") o.eps = v;
+      else if (kw == "momentum") o.momentum = v;
+      else if (kw == "correction") o.correction = v;
+      else o.runningCorrection = v, runningCorrectionGiven = true;
+    }
+    if (!runningCorrectionGiven && o.correction == 1) o.runningCorrection = 1;
+    if (in.size() != 5)
+      err(e.loc, fmt::format("'batchnorm' takes 5 tensors (x, gamma, beta, running_mean, running_var), found {}", in.size()));
+    BatchnormArgs args{in[0], in[1], in[2], in[3], in[4]};
+    int out = buildBatchnorm(model_.graph, args, o, e.loc, e.span);
+    for (int v = first; v < model_.graph.size(); ++v) checkSize(model_.graph[v].shape, e.loc);
+    return out;
+  }
+
   int call(const Expr& e) {
-<<<<<<< HEAD
     if (e.name == "mode") return modeCall(e);
-    std::string name = e.name == "flatten" ? "reshape" : e.name;
-=======
+    if (e.name == "batchnorm") return batchnormCall(e);
     // std(x, ...) is sqrt(var(x, ...)).
     std::string name = e.name == "flatten" ? "reshape" : e.name == "std" ? "var" : e.name;
->>>>>>> norm-ops
     const OpDef* op = findOp(name);
     if (!op || op->internal) {
       if (op) err(e.loc, fmt::format("'{}' is an internal op made by the compiler; it cannot be called from a .net file", e.name));

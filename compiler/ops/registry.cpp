@@ -11,7 +11,7 @@ extern const OpDef kTanh, kSigmoid, kExp, kLog, kRelu, kStep, kSqrt, kRsqrt;
 extern const OpDef kMatmul, kEmbedding, kScatterAdd, kReshape;
 extern const OpDef kSum, kMean, kVar, kExpand, kSumTo;
 extern const OpDef kCrossEntropy, kCrossEntropyGrad, kSgd;
-extern const OpDef kAssign, kMode;
+extern const OpDef kAssign, kMode, kBnNormalize;
 extern const OpDef kTanhStats, kValueStats, kParamStats, kAbsGt;
 }  // namespace ops
 
@@ -27,6 +27,7 @@ const std::vector<const OpDef*>& allOps() {
       &kCrossEntropy, &kCrossEntropyGrad,                     // losses
       &kSgd,                                                  // optimiser
       &kAssign, &kMode,                                       // state and modes
+      &kBnNormalize,                                          // batchnorm (ops/batchnorm.h)
       &kTanhStats, &kValueStats, &kParamStats, &kAbsGt,       // probe statistics (instrument/)
   };
   return all;
