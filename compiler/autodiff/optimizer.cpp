@@ -56,7 +56,7 @@ class UpdateBuilder {
   int mul(int a, int b) { return op("mul", {a, b}); }
   int div(int a, int b) { return op("div", {a, b}); }
   // A zero-initialised state named `name` shaped like `like`.
-  int state(const std::string& name, const Shape& shape) {
+  int state(const std::string& name, Shape shape) {  // by value: adding a node may move g_[p].shape
     int id = g_.add(&getOp("state"), {}, {}, loc, name);
     Node& n = g_[id];
     n.phase = Phase::Update;
@@ -107,7 +107,7 @@ std::map<int, int> appendOptimizer(Graph& g, const std::map<int, int>& grads, in
   }
   for (auto [p, dp] : grads) {
     b.loc = g[p].loc;
-    const std::string& name = g[p].name;
+    const std::string name = g[p].name;  // a copy: adding nodes moves g.nodes
     int grad = clip >= 0 ? b.mul(dp, clip) : dp;
     const bool l2 = o.weightDecay != 0 && o.kind != OptimizerSpec::AdamW;
     if (l2) grad = b.add(grad, b.mul(b.c(o.weightDecay), p));

@@ -7,7 +7,7 @@ namespace netc {
 Interpreter::Interpreter(Graph bound) : g_(std::move(bound)), values_(g_.size()) {
   for (const Node& n : g_.nodes) {
     if (hasBatch(n.shape)) fail("internal error: the interpreter needs a graph with the batch size bound");
-    if (!n.op->eval) fail(fmt::format("internal error: op '{}' cannot run (a mode node left unspecialised?)", n.op->name));
+    if (n.op->cls != OpDef::Source && !n.op->eval) fail(fmt::format("internal error: op '{}' cannot run (a mode node left unspecialised?)", n.op->name));
     values_[n.id].shape = n.shape;
     values_[n.id].data.assign(numel(n.shape), 0.0);
   }

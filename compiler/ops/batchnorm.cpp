@@ -90,7 +90,7 @@ struct Builder {
 
 int buildBatchnorm(Graph& g, const BatchnormArgs& a, const BatchnormOptions& o, SrcLoc loc, SrcSpan span) {
   auto bad = [&](const std::string& msg) { fail(g.source, loc, msg); };
-  const Shape& xs = g[a.x].shape;
+  const Shape xs = g[a.x].shape;
   if (xs.size() != 2 || g[a.x].dtype != DType::F32)
     bad(fmt::format("batchnorm normalises float [B, H] values over the batch, but {} is {}{}", g.describe(a.x),
                     dtypeName(g[a.x].dtype), shapeStr(xs)));

@@ -13,7 +13,7 @@ extern const OpDef kMode{
       const Node& a = g[n.inputs[0]];
       const Node& b = g[n.inputs[1]];
       if (a.dtype != b.dtype || a.shape != b.shape)
-        shapeError(g, n, fmt::format("the train form {} is {}{} but the eval form {} is {}{}: both must have one type",
+        shapeError(g, n, fmt::format("the two forms differ: train = {} is {}{}, eval = {} is {}{}; both must have one type",
                                      g.describe(a.id), dtypeName(a.dtype), shapeStr(a.shape), g.describe(b.id),
                                      dtypeName(b.dtype), shapeStr(b.shape)));
       n.dtype = a.dtype;
