@@ -46,7 +46,9 @@ void gradNormalize(GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) 
   axis0.ints = {0};
   int s1 = b.op("sum", {dy}, axis0);
   int s2 = b.op("sum", {b.mul(dy, xhat)}, axis0);
-  int count = b.op("batch_size", {});
+  // The batch: B's value once bound, or the number itself when the graph is differentiated after binding.
+  const int64_t rows = g[n.inputs[0]].shape[0];
+  int count = rows == kBatch ? b.op("batch_size", {}) : b.constant(static_cast<double>(rows));
   int a = b.div(s1, count);
   int k = b.div(s2, b.sub(count, b.constant(c)));
   dx[0] = b.mul(r, b.sub(b.sub(dy, a), b.mul(xhat, k)));
