@@ -200,3 +200,47 @@ train {
   for (double v : tp.weights().at("W").data) sqPlain += v * v;
   CHECK(sq < sqPlain);
 }
+
+TEST_CASE("batchnorm: its fused gradient equals the chain of primitives, in every convention") {
+  // The same normalisation written by hand from mean, var and rsqrt, differentiated op by op.
+  struct Form {
+    const char* op;
+    const char* byHand;
+  } forms[] = {
+      {"batchnorm(hpre, g, b, rm, rv, eps=0, momentum=0.001, correction=1, running=std)",
+       "g * (hpre - mean(hpre, axis=0)) / std(hpre, axis=0, correction=1) + b"},
+      {"batchnorm(hpre, g, b, rm, rv, eps=1e-5, momentum=0.1, correction=1)",
+       "g * (hpre - mean(hpre, axis=0)) * rsqrt(var(hpre, axis=0, correction=1) + 1e-5) + b"},
+      {"batchnorm(hpre, g, b, rm, rv)",
+       "g * (hpre - mean(hpre, axis=0)) * rsqrt(var(hpre, axis=0, correction=0) + 1e-5) + b"},
+  };
+  const std::string decls = kHeader + "param W1 : [30, 12] = randn * 0.3\nparam g : [12] = ones\n"
+                                      "param b : [12] = randn * 0.1\nparam W3 : [12, V] = randn * 0.3\n"
+                                      "state rm : [12] = zeros\nstate rv : [12] = ones\nhpre = flatten(C[x]) @ W1\n";
+  int k = 0;
+  for (const Form& f : forms) {
+    auto gradients = [&](const std::string& bn) {
+      Model m = modelFrom(decls + "hbn = " + bn + "\nlogits = tanh(hbn) @ W3\nminimize cross_entropy(logits, y)\n",
+                          fmt::format("bn_form_{}", k++));
+      TrainForm t = trainForm(m);
+      Interpreter e(bindBatch(t.step.graph, 6));
+      loadParams(e, initParams(t.step.graph, 5), "init");
+      Rng rng(9);
+      e.writeIndices(t.model.contextInput, randomIndices(rng, 18, m.vocab.size()));
+      e.writeIndices(t.model.targetInput, randomIndices(rng, 6, m.vocab.size()));
+      e.run();
+      std::map<std::string, std::vector<double>> out;
+      for (auto [p, dp] : t.step.grads) out[t.step.graph[p].name] = e.read(dp);
+      return std::pair{out, t.step.graph};
+    };
+    auto [fused, fusedGraph] = gradients(f.op);
+    auto [chain, chainGraph] = gradients(f.byHand);
+    CHECK(countOps(fusedGraph, "bn_normalize") == 1);
+    CHECK(countOps(chainGraph, "bn_normalize") == 0);
+    REQUIRE(fused.size() == chain.size());
+    for (auto& [name, g] : fused) {
+      INFO(f.op, ": gradient of ", name);
+      CHECK(testing::relError(chain.at(name), g) <= 1e-9);
+    }
+  }
+}
