@@ -95,7 +95,7 @@ std::map<int, int> appendOptimizer(Graph& g, const std::map<int, int>& grads, in
   const bool adam = o.kind == OptimizerSpec::Adam || o.kind == OptimizerSpec::AdamW;
   // Adam's bias corrections from the shared step count t (incremented first, as torch does): 1 - beta^t as
   // 1 - exp(t ln beta), and the step lr / (1 - beta1^t) and denominator scale sqrt(1 - beta2^t).
-  int stepSize = -1, bc2sqrt = -1;
+  int stepSize = -1, bc2sqrt = -1;  // lr / (1 - beta1^t), 1 / sqrt(1 - beta2^t)
   if (adam) {
     b.loc = g[grads.begin()->first].loc;
     int t = b.state("optimizer.step", {});
@@ -103,7 +103,7 @@ std::map<int, int> appendOptimizer(Graph& g, const std::map<int, int>& grads, in
     int bc1 = b.sub(b.c(1), b.op("exp", {b.mul(t1, b.c(std::log(o.beta1)))}));
     int bc2 = b.sub(b.c(1), b.op("exp", {b.mul(t1, b.c(std::log(o.beta2)))}));
     stepSize = b.div(lr, bc1);
-    bc2sqrt = b.op("sqrt", {bc2});
+    bc2sqrt = b.op("rsqrt", {bc2});  // 1 / sqrt(1 - beta2^t): a multiply per element instead of a division
   }
   for (auto [p, dp] : grads) {
     b.loc = g[p].loc;
@@ -130,7 +130,7 @@ std::map<int, int> appendOptimizer(Graph& g, const std::map<int, int>& grads, in
         int v = b.state(name + ".exp_avg_sq", g[p].shape);
         int m1 = b.assign(m, b.add(b.mul(b.c(o.beta1), m), b.mul(b.c(1 - o.beta1), grad)));
         int v1 = b.assign(v, b.add(b.mul(b.c(o.beta2), v), b.mul(b.c(1 - o.beta2), b.mul(grad, grad))));
-        int denom = b.add(b.div(b.op("sqrt", {v1}), bc2sqrt), b.c(o.eps));
+        int denom = b.add(b.mul(b.op("sqrt", {v1}), bc2sqrt), b.c(o.eps));
         int base = p;
         if (o.kind == OptimizerSpec::AdamW && o.weightDecay != 0)  // decoupled: p * (1 - lr * wd) first
           base = b.mul(p, b.sub(b.c(1), b.mul(lr, b.c(o.weightDecay))));
