@@ -244,3 +244,18 @@ TEST_CASE("batchnorm: its fused gradient equals the chain of primitives, in ever
     }
   }
 }
+
+TEST_CASE("schedule: linear warmup, then cosine decay to min_lr at the last step") {
+  TrainSpec t;
+  t.steps = 110;
+  t.lr = {{0.5, -1}};
+  t.warmup = 10;
+  t.cosine = true;
+  t.minLr = 0.05;
+  CHECK(t.learningRate(0) == doctest::Approx(0.05));   // (0 + 1) / 10 of the rate
+  CHECK(t.learningRate(9) == doctest::Approx(0.5));
+  CHECK(t.learningRate(10) == doctest::Approx(0.5));   // the decay starts at the top
+  CHECK(t.learningRate(60) == doctest::Approx(0.05 + 0.5 * 0.45 * (1 + std::cos(M_PI * 0.5))));
+  CHECK(t.learningRate(110) == doctest::Approx(0.05));
+  for (int64_t i = 11; i < 110; ++i) CHECK(t.learningRate(i) <= t.learningRate(i - 1));
+}
