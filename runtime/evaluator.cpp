@@ -7,7 +7,8 @@
 
 namespace netc {
 
-Evaluator::Evaluator(const Model& m, EngineKind kind, int64_t maxBatch) : model_(m), kind_(kind), maxBatch_(maxBatch) {}
+Evaluator::Evaluator(const Model& m, EngineKind kind, int64_t maxBatch)
+    : model_(specializeModel(m, Mode::Eval)), kind_(kind), maxBatch_(maxBatch) {}
 
 Engine& Evaluator::engineFor(int64_t batch) {
   auto& e = engines_[batch];
@@ -27,7 +28,7 @@ double Evaluator::meanLoss(const WeightMap& weights, const Examples& ex) {
     e.writeIndices(model_.contextInput, std::span(ex.x).subspan(start * T, b * T));
     e.writeIndices(model_.targetInput, std::span(ex.y).subspan(start, b));
     e.run();
-    total += e.readScalar(model_.graph.loss) * static_cast<double>(b);
+    total += e.readScalar(model_.dataLoss >= 0 ? model_.dataLoss : model_.graph.loss) * static_cast<double>(b);
   }
   return total / static_cast<double>(n);
 }

@@ -1,11 +1,13 @@
-// The exact mean loss of a model over a whole split, with forward-only engines: one bound to a large batch
-// for the bulk of the examples, and one bound to the remainder, so no example is padded or dropped.
+// The exact mean data loss (the cross-entropy) of a model's eval form over a whole split, with forward-only
+// engines: one bound to a large batch for the bulk of the examples, and one bound to the remainder, so no
+// example is padded or dropped.
 #pragma once
 #include <map>
 #include <memory>
 
 #include "interp/engine.h"
 #include "lower/model.h"
+#include "modes/specialize.h"
 #include "runtime/dataset.h"
 #include "runtime/init.h"
 
@@ -20,7 +22,7 @@ class Evaluator {
 
  private:
   Engine& engineFor(int64_t batch);
-  const Model& model_;
+  Model model_;  // the eval form
   EngineKind kind_;
   int64_t maxBatch_;
   std::map<int64_t, std::unique_ptr<Engine>> engines_;  // by batch size, compiled once each

@@ -1,5 +1,6 @@
 #include "runtime/init.h"
 
+#include "ops/op.h"
 #include "runtime/rng.h"
 
 namespace netc {
@@ -7,9 +8,9 @@ namespace netc {
 WeightMap initParams(const Graph& g, uint64_t seed) {
   Rng rng(seed);
   WeightMap out;
-  for (int p : g.params()) {
+  for (int p : g.persistent()) {
     const Node& n = g[p];
-    NamedTensor t{n.shape, std::vector<double>(numel(n.shape))};
+    NamedTensor t{n.shape, std::vector<double>(numel(n.shape)), n.op->name == std::string_view("state")};
     for (double& v : t.data) {
       switch (n.init.kind) {
         case InitSpec::Randn: v = rng.normal(); break;

@@ -12,10 +12,11 @@ namespace netc {
 struct NamedTensor {
   Shape shape;
   std::vector<double> data;
+  bool state = false;  // a buffer the step updates without a gradient (safetensors metadata "netc.state")
 };
 using WeightMap = std::map<std::string, NamedTensor>;
 
-// Draws every parameter in declaration order from one seeded generator.
+// Initialises every param and state in declaration order, drawing from one seeded generator.
 WeightMap initParams(const Graph& g, uint64_t seed);
 
 }  // namespace netc

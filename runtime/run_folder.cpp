@@ -152,7 +152,8 @@ void RunFolder::onEval(int64_t done, const SplitLosses& l) {
 }
 
 void RunFolder::onCheckpoint(int64_t done, const WeightMap& w) {
-  saveSafetensors(file("weights.safetensors"), w);
+  // The steps done let `netc run --init-from ... --resume` continue the schedule and the minibatch stream.
+  saveSafetensors(file("weights.safetensors"), w, {}, {{"netc.steps_done", std::to_string(done)}});
   // The history up to the checkpoint survives a crash after it.
   losses_.sync();
   evals_.sync();

@@ -72,10 +72,20 @@ std::string readAll(const std::string& path) {
 
 }  // namespace
 
-void saveSafetensors(const std::string& path, const WeightMap& tensors, const std::vector<std::string>& asInt) {
+void saveSafetensors(const std::string& path, const WeightMap& tensors, const std::vector<std::string>& asInt,
+                     const std::map<std::string, std::string>& metadata) {
   for (const auto& name : asInt)
     if (!tensors.count(name)) fail(fmt::format("{}: asked to write '{}' as int32, but there is no such tensor", path, name));
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  // Which tensors are state (running statistics, optimizer moments) rather than parameters; the format's
+  // metadata is a map of strings.
+  std::string states;
+  for (const auto& [name, t] : tensors)
+    if (t.state) states += (states.empty() ? "" : ",") + name;
+  nlohmann::ordered_json meta = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : metadata) meta[k] = v;
+  if (!states.empty()) meta["netc.state"] = states;
+  if (!meta.empty()) header["__metadata__"] = meta;
   std::string data;
   for (const auto& [name, t] : tensors) {
     if (static_cast<int64_t>(t.data.size()) != numel(t.shape))
@@ -104,6 +114,18 @@ void saveSafetensors(const std::string& path, const WeightMap& tensors, const st
 
   // Atomic and fsynced: a reader never sees a half-written file, and a crash mid-write leaves the old one.
   writeFileAtomically(path, bytes);
+}
+
+std::map<std::string, std::string> loadSafetensorsMetadata(const std::string& path) {
+  loadSafetensors(path);  // the whole file checked first
+  std::string file = readAll(path);
+  uint64_t headerLen = getLE(reinterpret_cast<const unsigned char*>(file.data()), 8);
+  nlohmann::json header = nlohmann::json::parse(file.begin() + 8, file.begin() + 8 + static_cast<std::ptrdiff_t>(headerLen));
+  std::map<std::string, std::string> out;
+  if (header.contains("__metadata__") && header["__metadata__"].is_object())
+    for (auto& [k, v] : header["__metadata__"].items())
+      if (v.is_string()) out[k] = v.get<std::string>();
+  return out;
 }
 
 WeightMap loadSafetensors(const std::string& path) {
@@ -177,6 +199,18 @@ WeightMap loadSafetensors(const std::string& path) {
     NamedTensor t{shape, std::vector<double>(count)};
     for (uint64_t i = 0; i < count; ++i) t.data[i] = decode(data + begin + i * size, dtype);
     out[name] = std::move(t);
+  }
+  if (header.contains("__metadata__") && header["__metadata__"].is_object() &&
+      header["__metadata__"].contains("netc.state") && header["__metadata__"]["netc.state"].is_string()) {
+    std::string list = header["__metadata__"]["netc.state"];
+    for (size_t at = 0; at <= list.size();) {
+      size_t end = std::min(list.find(',', at), list.size());
+      std::string name = list.substr(at, end - at);
+      auto it = out.find(name);
+      if (!name.empty() && it == out.end()) bad(path, fmt::format("the metadata names state '{}', but there is no such tensor", name));
+      if (it != out.end()) it->second.state = true;
+      at = end + 1;
+    }
   }
   // The tensors must tile the data exactly, as the format requires: overlapping tensors, a gap between two,
   // or bytes after the last one mean the header does not describe the file (a truncated rewrite, two files

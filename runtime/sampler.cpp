@@ -8,7 +8,8 @@
 
 namespace netc {
 
-Sampler::Sampler(const Model& m, EngineKind kind) : model_(m) {
+Sampler::Sampler(const Model& generic, EngineKind kind) : model_(specializeModel(generic, Mode::Eval)) {
+  const Model& m = model_;
   if (m.logits < 0 || m.contextInput < 0 || m.targetInput < 0)
     fail(fmt::format("{}: sampling needs a model with inputs x (int[B, T]), y (int[B]) and a cross_entropy(logits, y) "
                      "loss whose logits give the next character",

@@ -8,6 +8,7 @@
 
 #include "interp/engine.h"
 #include "lower/model.h"
+#include "modes/specialize.h"
 #include "runtime/init.h"
 #include "runtime/rng.h"
 
@@ -15,7 +16,7 @@ namespace netc {
 
 class Sampler {
  public:
-  // Compiles the forward graph bound to batch 1. The model needs x, y and cross_entropy logits.
+  // Compiles the eval form bound to batch 1. The model needs x, y and cross_entropy logits.
   Sampler(const Model& m, EngineKind kind);
   void setWeights(const WeightMap& w, const std::string& what);
   // One word (without the final '.'). A word that reaches maxLength characters is cut there.
@@ -27,7 +28,7 @@ class Sampler {
   std::vector<std::string> sample(int64_t count, uint64_t seed, size_t maxLength = 100);
 
  private:
-  const Model& model_;
+  Model model_;  // the eval form
   std::unique_ptr<Engine> engine_;
   std::vector<int32_t> context_;
   std::vector<double> probs_;

@@ -27,12 +27,15 @@ bool allFinite(const WeightMap& w) {
 }  // namespace
 
 Trainer::Trainer(const Model& m, const TrainSpec& spec, EngineKind kind)
-    : model_(m), spec_(spec), kind_(kind), tg_(buildTrainingGraph(m.graph)), eval_(m, kind) {
-  if (m.contextInput < 0 || m.targetInput < 0)
-    fail(fmt::format("{}: training needs the inputs x (int[B, T]) and y (int[B])", m.name));
+    : model_(specializeModel(m, Mode::Train)), spec_(spec), kind_(kind),
+      tg_(buildTrainingGraph(model_.graph, spec.optimizer)), eval_(m, kind) {
+  if (model_.contextInput < 0 || model_.targetInput < 0)
+    fail(fmt::format("{}: training needs an int[B, T] context input and a cross_entropy(logits, y) in the minimized "
+                     "value, whose y is the int[B] target input", m.name));
   engine_ = makeEngine(bindBatch(tg_.graph, spec_.batch), kind);
-  // The same seed as `netc init --seed`, so a run starts from the weights that command writes.
-  loadParams(*engine_, initParams(m.graph, spec_.seed), "initialisation");
+  // The same seed as `netc init --seed`, so a run starts from the weights that command writes; the optimizer's
+  // state (declared after the model's own) starts at its initial zeros.
+  loadParams(*engine_, initParams(tg_.graph, spec_.seed), "initialisation");
 }
 
 void Trainer::enableProbes(const InstrumentOptions& options) {
@@ -45,16 +48,18 @@ void Trainer::enableProbes(const InstrumentOptions& options) {
 Engine& Trainer::stepEngine(bool probe) {
   ran_ = probe && probeEngine_ ? probeEngine_.get() : engine_.get();
   if (ran_ != engine_.get())
-    for (int p : engine_->graph().params()) ran_->write(p, engine_->read(p));
+    for (int p : engine_->graph().persistent()) ran_->write(p, engine_->read(p));
   return *ran_;
 }
 
 void Trainer::afterStep() {
   if (ran_ != engine_.get())
-    for (int p : engine_->graph().params()) engine_->write(p, ran_->read(p));
+    for (int p : engine_->graph().persistent()) engine_->write(p, ran_->read(p));
 }
 
-void Trainer::setWeights(const WeightMap& w, const std::string& what) { loadParams(*engine_, w, what); }
+std::vector<std::string> Trainer::setWeights(const WeightMap& w, const std::string& what) {
+  return loadParams(*engine_, w, what);
+}
 
 WeightMap Trainer::weights() { return readParams(*engine_); }
 
@@ -94,7 +99,8 @@ std::string Trainer::findNonFinite() {
   return fmt::format("{}", fmt::join(bad, "; "));
 }
 
-TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& observers, bool test) {
+TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& observers, bool test,
+                           int64_t firstStep) {
   const Examples& tr = d[Split::Train];
   const int64_t B = spec_.batch, T = tr.context, n = tr.size();
   if (n == 0) fail(fmt::format("{}: the training split has no examples", d.path));
@@ -102,6 +108,9 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     fail(fmt::format("internal error: dataset context {} but the model declares {}", T, model_.data.context));
   TrainResult r;
   Rng rng(spec_.seed + 1);  // the minibatch stream; seed itself draws the initial weights
+  if (firstStep < 0 || firstStep > spec_.steps)
+    fail(fmt::format("cannot resume at step {}: the run has {} steps", firstStep, spec_.steps));
+  for (int64_t i = 0; i < firstStep * B; ++i) rng.below(static_cast<uint64_t>(n));  // the draws already made
   // Preallocated: the loop itself neither allocates nor dispatches per op; the engine does the work.
   std::vector<int32_t> xb(B * T), yb(B);
   const int contextIn = model_.contextInput, targetIn = model_.targetInput, lossNode = tg_.loss, lrIn = tg_.lr;
@@ -158,18 +167,19 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     return true;
   };
 
-  if (spec_.steps == 0) {  // --steps 0: evaluate the given weights only
-    evaluateAt(0, true);
+  r.done = firstStep;
+  if (spec_.steps == firstStep) {  // --steps 0 (or a finished run): evaluate the given weights only
+    evaluateAt(firstStep, true);
     return timed();
   }
-  for (int64_t i = 0; i < spec_.steps; ++i) {
+  for (int64_t i = firstStep; i < spec_.steps; ++i) {
     for (int64_t b = 0; b < B; ++b) {
       const int64_t k = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
       std::copy_n(tr.x.begin() + k * T, T, xb.begin() + b * T);
       yb[b] = tr.y[k];
     }
     const double lr = spec_.learningRate(i);
-    const bool last = i + 1 == spec_.steps, probe = i % spec_.probeEvery == 0 || last;
+    const bool last = i + 1 == spec_.steps, probe = i % spec_.probeEvery == 0 || last || i == firstStep;
     Engine& e = stepEngine(probe);
     e.writeIndices(contextIn, xb);
     e.writeIndices(targetIn, yb);
@@ -180,7 +190,7 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
       return diverge(i, fmt::format("the minibatch loss is {}", std::isnan(loss) ? "NaN" : loss > 0 ? "+inf" : "-inf"));
     if (loss > r.lossLimit) return diverge(i, fmt::format("the minibatch loss {}", overLimit(loss)));
     commit();
-    if (i == 0) r.initialLoss = loss, r.lossLimit = divergenceLimit(loss, vocab);
+    if (i == firstStep) r.initialLoss = loss, r.lossLimit = divergenceLimit(loss, vocab);
     r.lastLoss = loss, r.lastGoodStep = i, r.done = i + 1;
     afterStep();
     for (auto* o : observers) o->onStep(i, loss, lr);

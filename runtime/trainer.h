@@ -12,6 +12,7 @@
 #include "instrument/instrument.h"
 #include "interp/engine.h"
 #include "lower/model.h"
+#include "modes/specialize.h"
 #include "runtime/dataset.h"
 #include "runtime/evaluator.h"
 #include "runtime/init.h"
@@ -71,12 +72,15 @@ struct TrainResult {
 
 class Trainer {
  public:
-  // Compiles the training graph bound to spec.batch, and initialises the parameters with spec.seed.
+  // Compiles the train form's training graph (with spec's optimizer) bound to spec.batch, and initialises the
+  // parameters and state with spec.seed.
   Trainer(const Model& m, const TrainSpec& spec, EngineKind kind);
-  // Replaces the parameters (e.g. --init-from); shape mismatches are errors naming `what`.
-  void setWeights(const WeightMap& w, const std::string& what);
+  // Replaces the parameters and state (e.g. --init-from); shape mismatches are errors naming `what`. Returns
+  // the optimizer states `w` lacked (they start from zero).
+  std::vector<std::string> setWeights(const WeightMap& w, const std::string& what);
   WeightMap weights();
   Engine& engine() { return *engine_; }
+  const Model& model() const { return model_; }  // the train form: its ids are the engine graph's
   // Compiles a second variant of the step with the statistics nodes of instrument/ appended, run instead of
   // the plain step at every probe step (the plain step's code is left exactly as it was).
   void enableProbes(const InstrumentOptions& options);
@@ -88,13 +92,16 @@ class Trainer {
   // spec.steps steps on d's training split; evaluates at eval_every and at the end. Stops at the first
   // non-finite loss or parameter, or loss above divergenceLimit(), and reports it in the result instead of
   // throwing.
-  TrainResult train(const Dataset& d, const std::vector<TrainObserver*>& observers, bool test = false);
+  // `firstStep` > 0 resumes a run that had done that many steps (its weights and state set by setWeights):
+  // the schedule and the minibatch stream continue where it stopped, so the losses are the uninterrupted run's.
+  TrainResult train(const Dataset& d, const std::vector<TrainObserver*>& observers, bool test = false,
+                    int64_t firstStep = 0);
 
  private:
   std::string findNonFinite();  // "parameter 'W1' has non-finite values", or ""
   Engine& stepEngine(bool probe);  // the engine for this step; the probe engine gets the parameters first
   void afterStep();                // and hands the updated parameters back
-  const Model& model_;
+  Model model_;  // the train form (specializeMode): node ids below refer to its graph
   TrainSpec spec_;
   EngineKind kind_;
   TrainingGraph tg_;

@@ -28,7 +28,7 @@ std::string position(const Shape& shape, size_t flat) {
 // initialiser that overflows float) would otherwise surface steps later as a divergence blamed on whichever
 // tensor the NaN reached first. Checked in declaration order, so the message names the first bad element.
 void requireFinite(const Graph& g, const WeightMap& w, const std::string& what) {
-  for (int p : g.params()) {
+  for (int p : g.persistent()) {
     auto it = w.find(g[p].name);
     if (it == w.end()) continue;
     const std::vector<double>& v = it->second.data;
@@ -40,36 +40,48 @@ void requireFinite(const Graph& g, const WeightMap& w, const std::string& what) 
   }
 }
 
-void loadParams(Engine& e, const WeightMap& w, const std::string& what) {
+// Optimizer state is named "<param>.<slot>" by the compiler ('.' cannot occur in a .net name).
+static bool optimizerState(const std::string& name) { return name.find('.') != std::string::npos; }
+
+std::vector<std::string> loadParams(Engine& e, const WeightMap& w, const std::string& what) {
   const Graph& g = e.graph();
   std::vector<std::string> names;
-  for (int p : g.params()) names.push_back(g[p].name);
-  // Only parameters: a tensor named like another value of the model (`h`, `x`) would be ignored, so it is an
-  // error like any other stray name.
+  for (int p : g.persistent()) names.push_back(g[p].name);
+  // Only parameters and state: a tensor named like another value of the model (`h`, `x`) would be ignored, so
+  // it is an error like any other stray name. Another optimizer's state is not the model's business.
   for (auto& [name, t] : w)
-    if (std::find(names.begin(), names.end(), name) == names.end()) {
+    if (std::find(names.begin(), names.end(), name) == names.end() && !optimizerState(name)) {
       int other = g.find(name);
-      fail(fmt::format("{}: tensor '{}' is not a parameter of the model{}", what, name,
+      fail(fmt::format("{}: tensor '{}' is not a parameter or state of the model{}", what, name,
                        other >= 0 ? fmt::format(" (the model's '{}' is {} value, not a parameter)", name,
                                                 g[other].op->name == std::string_view("input") ? "an input" : "a computed")
                                   : didYouMean(name, names)));
     }
-  for (int p : g.params()) {
+  std::vector<std::string> fresh;
+  for (int p : g.persistent()) {
     const Node& n = g[p];
+    const char* kind = n.op->name == std::string_view("state") ? "state" : "parameter";
     auto it = w.find(n.name);
-    if (it == w.end()) fail(fmt::format("{}: parameter '{}' is missing", what, n.name));
+    if (it == w.end() && optimizerState(n.name)) {
+      fresh.push_back(n.name);  // e.g. weights from `netc init` or an SGD run: the moments start from zero
+      continue;
+    }
+    if (it == w.end()) fail(fmt::format("{}: {} '{}' is missing", what, kind, n.name));
     if (it->second.shape != n.shape)
-      fail(fmt::format("{}: parameter '{}' has shape {}, but the model declares {}", what, n.name,
+      fail(fmt::format("{}: {} '{}' has shape {}, but the model declares {}", what, kind, n.name,
                        shapeStr(it->second.shape), shapeStr(n.shape)));
   }
   requireFinite(g, w, what);
-  for (int p : g.params()) e.write(p, w.at(g[p].name).data);
+  for (int p : g.persistent())
+    if (w.count(g[p].name)) e.write(p, w.at(g[p].name).data);
+  return fresh;
 }
 
 WeightMap readParams(Engine& e) {
   const Graph& g = e.graph();
   WeightMap out;
-  for (int p : g.params()) out[g[p].name] = NamedTensor{g[p].shape, e.read(p)};
+  for (int p : g.persistent())
+    out[g[p].name] = NamedTensor{g[p].shape, e.read(p), g[p].op->name == std::string_view("state")};
   return out;
 }
 

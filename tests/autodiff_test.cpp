@@ -171,6 +171,79 @@ TEST_CASE("gradient rules: cross_entropy (repeated targets, scaled by a random u
   });
 }
 
+TEST_CASE("gradient rules: sqrt, rsqrt, powers and pow, with constant and tensor exponents") {
+  checkCases({
+      {"sqrt", {"p"}, "sqrt(p)", "[4, 5]"},
+      {"x ** 0.5 (sqrt)", {"p"}, "p ** 0.5", "[4, 5]"},
+      {"rsqrt", {"p"}, "rsqrt(p)", "[4, 5]"},
+      {"x ** -0.5 (rsqrt)", {"q"}, "q ** -0.5", "[5]"},
+      {"x ** 2 (x * x)", {"a"}, "a ** 2", "[4, 5]"},
+      {"x ** -1 (1 / x)", {"p"}, "p ** -1", "[4, 5]"},
+      {"x ** 1.7 (pow)", {"p"}, "p ** 1.7", "[4, 5]"},
+      {"x ** -2.5 (pow)", {"p"}, "p ** -2.5", "[4, 5]"},
+      {"x ** 3 of a negative base (pow)", {"a"}, "a ** 3", "[4, 5]"},
+      {"tensor base and tensor exponent", {"p", "s"}, "p ** s", "[4, 5]"},
+      {"constant base, tensor exponent", {"s"}, "0.9 ** (s * 3)", "[1]"},
+      {"the exponent is a sum", {"q", "b"}, "q ** (sum(b) * 0.1)", "[5]"},
+  });
+}
+
+TEST_CASE("gradient rules: var and std over each axis and over everything, keepdim, B as a value") {
+  checkCases({
+      {"var axis 0", {"a"}, "var(a, axis=0)", "[5]"},
+      {"var axis 1", {"a"}, "var(a, axis=1)", "[4]"},
+      {"var axis -1, biased", {"a"}, "var(a, axis=-1, correction=0)", "[4]"},
+      {"var all", {"a"}, "var(a) * a", "[4, 5]"},
+      {"var correction 2", {"a"}, "var(a, axis=0, correction=2)", "[5]"},
+      {"var rank 3, axis 1", {"C", "x"}, "var(C[x], axis=1)", "[B, 2]"},
+      {"var over the batch", {"h", "W"}, "var(h @ W, axis=0)", "[3]"},
+      {"std axis 0", {"a"}, "std(a, axis=0)", "[5]"},
+      {"std all, biased", {"p"}, "std(p, correction=0) * p", "[4, 5]"},
+      {"sum keepdim", {"a"}, "sum(a, axis=0, keepdim=1)", "[1, 5]"},
+      {"mean keepdim, broadcast back", {"a"}, "a - mean(a, axis=1, keepdim=1)", "[4, 5]"},
+      {"mean keepdim over everything", {"a"}, "a * mean(a, keepdim=1)", "[4, 5]"},
+      {"var keepdim", {"a"}, "var(a, axis=0, keepdim=1)", "[1, 5]"},
+      {"std keepdim axis 1", {"a"}, "a / std(a, axis=1, keepdim=1)", "[4, 5]"},
+      {"batch normalisation", {"h", "W"},
+       "(h @ W - mean(h @ W, axis=0, keepdim=1)) * (var(h @ W, axis=0, keepdim=1) + 1e-5) ** -0.5", "[B, 3]"},
+      {"B as a value", {"h", "b"}, "h * b / (B - 1) + B", "[B, 5]"},
+      {"B in a pow", {"q"}, "q ** (B * 0.5)", "[5]"},
+  });
+}
+
+// The training graph is differentiated before B is bound, so there the gradients of var over the batch
+// and of B used as a value are built from batch_size nodes; finite differences check them after binding.
+TEST_CASE("gradient rules: gradients built before the batch is bound (var over B, B as a value)") {
+  Model m = lowerText(
+      "input h : float[B, 5]\ninput R : float[B, 3]\nparam W : [5, 3] = randn\n"
+      "z = h @ W\nn = (z - mean(z, axis=0, keepdim=1)) / std(z, axis=0, keepdim=1)\n"
+      "loss = sum(n * R) + var(z) * 2 + sum(z * R) / (B - 1) + mean(z * z) ** 1.5\nminimize loss\n");
+  TrainingGraph t = buildTrainingGraph(m.graph);
+  int batchSizes = 0;
+  for (const Node& n : t.graph.nodes) batchSizes += n.op->name == std::string_view("batch_size");
+  CHECK(batchSizes >= 2);  // the forward B and the backward counts of var over B
+  Graph bound = bindBatch(t.graph, 4);
+  for (const Node& n : bound.nodes) CHECK(n.op->name != std::string_view("batch_size"));
+  Graph forward = bindBatch(m.graph, 4);
+  WeightMap w = initParams(m.graph, 7);
+  WeightMap batch = randomBatch(forward, 11);
+  Feed feed = [&](Engine& e) { feedBatch(e, batch, "random batch"); };
+  Interpreter ip(bound);
+  loadParams(ip, w, "init");
+  WeightMap withLr = batch;
+  withLr["lr"] = NamedTensor{{}, {0.0}};
+  feedBatch(ip, withLr, "random batch");
+  ip.run();
+  WeightMap analytic;
+  for (auto [p, dp] : t.grads) analytic[bound[p].name] = NamedTensor{bound[dp].shape, ip.read(dp)};
+  REQUIRE(analytic.count("W"));
+  GradcheckOptions o;
+  o.directions = 3;
+  GradcheckReport r = checkGradients(forward, w, feed, analytic, o);
+  INFO(formatGradcheckTable(r, o));
+  CHECK(r.ok());
+}
+
 // ---- graphs built node by node: the attributes .net cannot express ----
 
 namespace {

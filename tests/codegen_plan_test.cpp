@@ -8,6 +8,7 @@
 
 #include "autodiff/autodiff.h"
 #include "codegen/plan.h"
+#include "modes/specialize.h"
 #include "lower/model.h"
 #include "ops/op.h"
 #include "test_util.h"
@@ -19,7 +20,7 @@ namespace {
 
 Graph trainingStep(const std::string& file, int64_t batch) {
   Model m = testing::shippedModel(file);
-  return bindBatch(buildTrainingGraph(m.graph).graph, batch);
+  return bindBatch(trainForm(m).step.graph, batch);
 }
 
 bool is(const Graph& g, int v, std::string_view op) { return g[v].op->name == op; }
@@ -107,7 +108,14 @@ TEST_CASE("plan: invariants hold for every shipped model, fused and not, at batc
   for (const auto& entry : std::filesystem::directory_iterator(NETC_SOURCE_DIR "/models")) {
     if (entry.path().extension() != ".net") continue;
     for (int64_t batch : {1, 7}) {
-      Graph g = trainingStep(entry.path().filename().string(), batch);
+      Graph g;
+      // BatchNorm's train form is refused at batch 1 (the unbiased variance of one example).
+      std::string error = testing::errorOf([&] { g = trainingStep(entry.path().filename().string(), batch); });
+      if (!error.empty()) {
+        CHECK(batch == 1);
+        CHECK(error.find("one example is undefined") != std::string::npos);
+        continue;
+      }
       INFO(entry.path().filename().string(), " batch ", batch);
       checkInvariants(g, codegen::makePlan(g));
       checkInvariants(g, codegen::makePlan(g, {.fuse = false}));

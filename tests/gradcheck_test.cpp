@@ -11,6 +11,7 @@
 #include "autodiff/autodiff.h"
 #include "lower/model.h"
 #include "runtime/batch_feed.h"
+#include "modes/specialize.h"
 #include "runtime/gradcheck.h"
 #include "run_netc.h"
 
@@ -37,7 +38,7 @@ struct Setup {
 
 Setup setup(const std::string& file, int64_t B, uint64_t seed) {
   Setup s;
-  Model m = model(file);
+  Model m = specializeModel(model(file), Mode::Train);  // the gradients training uses
   s.g = bindBatch(m.graph, B);
   s.weights = initParams(m.graph, seed);
   s.batch = randomBatch(s.g, seed + 1);

@@ -12,6 +12,7 @@
 #include "codegen/jit_engine.h"
 #include "interp/interpreter.h"
 #include "lower/model.h"
+#include "modes/specialize.h"
 #include "runtime/init.h"
 #include "runtime/rng.h"
 #include "runtime/weights.h"
@@ -54,12 +55,14 @@ inline void feedBatch(const Model& m, Engine& a, Engine& b, Rng& rng) {
 }
 
 // Trains `opts.steps` SGD steps in both engines and checks loss, gradients and parameters after each.
-inline void compareTraining(const Model& m, const std::string& label, const CompareOptions& opts) {
-  TrainingGraph t = buildTrainingGraph(m.graph);
+inline void compareTraining(const Model& generic, const std::string& label, const CompareOptions& opts) {
+  TrainForm form = trainForm(generic);  // with the model's own optimizer
+  const Model& m = form.model;
+  const TrainingGraph& t = form.step;
   Graph bound = bindBatch(t.graph, opts.batch);
   Interpreter ref(bound);
   JitEngine jit(bound, opts.codegen);
-  WeightMap w = initParams(m.graph, opts.seed);
+  WeightMap w = initParams(t.graph, opts.seed);
   loadParams(ref, w, "init");
   loadParams(jit, w, "init");
   std::vector<double> lr = {opts.lr};
@@ -78,8 +81,8 @@ inline void compareTraining(const Model& m, const std::string& label, const Comp
       INFO(at, ": gradient ", bound.valueName(dp));
       CHECK(relError(ref.read(dp), jit.read(dp)) <= opts.tol);
     }
-    for (int p : bound.params()) {
-      INFO(at, ": parameter ", bound.valueName(p), " after the update");
+    for (int p : bound.persistent()) {
+      INFO(at, ": parameter or state ", bound.valueName(p), " after the update");
       CHECK(relError(ref.read(p), jit.read(p)) <= opts.tol);
     }
   }

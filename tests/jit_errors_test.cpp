@@ -66,7 +66,7 @@ TEST_CASE("jit errors: sizes, computed values and register-only values") {
   CHECK(errorOf([&] { f.jit->writeIndices(f.m.targetInput, tooFew); }).find("cannot write 3 indices") !=
         std::string::npos);
   std::vector<double> one = {1.0};
-  CHECK(errorOf([&] { f.jit->write(f.t.loss, one); }).find("only inputs and parameters") != std::string::npos);
+  CHECK(errorOf([&] { f.jit->write(f.t.loss, one); }).find("only inputs, parameters and states") != std::string::npos);
   CHECK(errorOf([&] { f.jit->write(9999, one); }).find("the graph has") != std::string::npos);
   // A value the planner kept in registers (here the product feeding the bias add) cannot be read back.
   const codegen::Plan& p = f.jit->plan();

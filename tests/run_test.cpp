@@ -276,4 +276,46 @@ TEST_CASE("progress: a run estimated at hours says so once, after its first step
   CHECK(std::fgets(buf, sizeof buf, f) != nullptr);
   std::fclose(f);
   CHECK(std::string(buf).find("make it shorter, and --engine jit is much faster than interp") != std::string::npos);
+
+TEST_CASE("cli: a run resumed with --init-from --resume continues exactly as the uninterrupted run") {
+  // Adam, so the moments and the step count are state that must come back too.
+  const std::string model = (scratch() / "resume_model.net").string();
+  {
+    std::ifstream in(NETC_SOURCE_DIR "/models/mlp_batchnorm.net");
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string s = text.str();
+    s.replace(s.find("optimizer = sgd"), std::string("optimizer = sgd").size(), "optimizer = adamw\n  betas = 0.9, 0.99");
+    s.replace(s.find("lr = 0.1 until 100000, 0.01"), std::string("lr = 0.1 until 100000, 0.01").size(), "lr = 0.01");
+    std::ofstream(model) << s;
+  }
+  const std::string data = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
+  const std::string full = (scratch() / "resume_full").string(), half = (scratch() / "resume_half").string(),
+                    rest = (scratch() / "resume_rest").string();
+  const std::string common = "run " + model + " --data " + data + " --batch 16 --quiet --no-stats ";
+  REQUIRE(runNetc(common + "--steps 60 --out " + full).status == 0);
+  REQUIRE(runNetc(common + "--steps 30 --out " + half).status == 0);
+  auto resumed = runNetc(common + "--steps 60 --init-from " + half + "/weights.safetensors --resume --out " + rest);
+  CAPTURE(resumed.out);
+  REQUIRE(resumed.status == 0);
+  auto lines = [](const std::string& f) {
+    std::vector<std::string> out;
+    std::ifstream in(f);
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  };
+  std::vector<std::string> a = lines(full + "/losses.csv"), b = lines(rest + "/losses.csv");
+  REQUIRE(a.size() == 61);  // header + 60 steps
+  REQUIRE(b.size() == 31);  // header + steps 30..59
+  for (size_t i = 1; i < b.size(); ++i) CHECK(b[i] == a[i + 30]);
+  CHECK(lines(full + "/evals.csv") == lines(rest + "/evals.csv"));
+  // The saved file marks the state (running statistics and Adam's moments) and the steps done.
+  WeightMap w = loadSafetensors(full + "/weights.safetensors");
+  CHECK(w.at("bnmean_running").state);
+  CHECK(w.at("W1.exp_avg_sq").state);
+  CHECK(w.at("optimizer.step").data[0] == 60);
+  CHECK_FALSE(w.at("W1").state);
+  CHECK(loadSafetensorsMetadata(full + "/weights.safetensors").at("netc.steps_done") == "60");
+  // Without --resume the same weights start a new run from step 0.
+  CHECK(runNetc(common + "--steps 5 --resume --out " + (scratch() / "resume_bad").string()).has("--resume continues"));
 }

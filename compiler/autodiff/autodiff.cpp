@@ -79,7 +79,10 @@ std::map<int, int> differentiate(Graph& g) {
   return out;
 }
 
-TrainingGraph buildTrainingGraph(const Graph& forward) {
+TrainingGraph buildTrainingGraph(const Graph& forward, const OptimizerSpec& optimizer) {
+  for (const Node& n : forward.nodes)
+    if (n.op->name == std::string_view("mode"))
+      fail("internal error: buildTrainingGraph needs a graph specialised to its train form");
   TrainingGraph t;
   t.graph = forward;
   Graph& g = t.graph;
@@ -89,12 +92,7 @@ TrainingGraph buildTrainingGraph(const Graph& forward) {
   g[t.lr].dtype = DType::F32;
   g[t.lr].shape = {};
   g[t.lr].phase = Phase::Update;
-  for (auto [p, dp] : t.grads) {
-    int u = g.add(&getOp("sgd"), {p, dp, t.lr}, {}, g[p].loc, g[p].name + ".next");
-    g[u].phase = Phase::Update;
-    inferNode(g, u);
-    t.updates[p] = u;
-  }
+  t.updates = appendOptimizer(g, t.grads, t.lr, optimizer);
   verify(g);
   return t;
 }
@@ -104,6 +102,11 @@ Graph bindBatch(const Graph& g, int64_t batch) {
   for (Node& n : out.nodes) {
     n.shape = netc::bindBatch(n.shape, batch);
     n.attrs.shape = netc::bindBatch(n.attrs.shape, batch);
+    // `B` used as a value: now a constant.
+    if (n.op->name == std::string_view("batch_size")) {
+      n.op = &getOp("const");
+      n.attrs.value = static_cast<double>(batch);
+    }
   }
   verify(out);
   return out;

@@ -2,27 +2,32 @@
 #pragma once
 #include <map>
 
+#include "autodiff/optimizer.h"
 #include "graph/graph.h"
 
 namespace netc {
 
-// The forward graph extended by the backward graph and the SGD update of every trainable parameter.
+// The forward graph (specialised to its train form) extended by the backward graph and the optimizer's update
+// of every trainable parameter.
 struct TrainingGraph {
   Graph graph;
   int loss = -1;
   int lr = -1;                 // scalar input: the learning rate of this step
   std::map<int, int> grads;    // trainable param node -> its gradient node
-  std::map<int, int> updates;  // trainable param node -> its sgd node (the new value)
+  std::map<int, int> updates;  // trainable param node -> the node holding its next value (sgd or assign)
 };
 
 // Appends the backward graph for d(g.loss)/d(param) of every trainable parameter on a path to the loss.
 // Returns param -> gradient node. Throws, naming the op and line, when a needed op has no gradient rule.
 std::map<int, int> differentiate(Graph& g);
 
-// differentiate() plus an `lr` input and one sgd node per trainable parameter.
-TrainingGraph buildTrainingGraph(const Graph& forward);
+// differentiate() plus an `lr` input and the optimizer's updates (and state) for every trainable parameter.
+// `forward` must have no mode nodes (specializeMode(Train) first).
+TrainingGraph buildTrainingGraph(const Graph& forward, const OptimizerSpec& optimizer = {});
 
-// A copy of g with the batch dimension B replaced by `batch` everywhere (shapes and shape attributes).
+// A copy of g with the batch dimension B replaced by `batch` everywhere (shapes and shape attributes), and every
+// batch_size node (B used as a value) made a constant of that value. Verifies the copy, so shape rules that
+// need the batch size (var's n - correction > 0) check it here.
 Graph bindBatch(const Graph& g, int64_t batch);
 
 }  // namespace netc

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <fmt/format.h>
@@ -138,6 +139,8 @@ void CompiledStep::startJit() {
   add("memset", reinterpret_cast<void*>(&std::memset));
   add("memcpy", reinterpret_cast<void*>(&std::memcpy));
   add("memmove", reinterpret_cast<void*>(&std::memmove));
+  // The pow op's llvm.pow (ops/pow.cpp) calls the C library's: accurate where exp(y * log x) would not be.
+  add("powf", reinterpret_cast<void*>(static_cast<float (*)(float, float)>(&powf)));
   if (llvm::Error e = jit_->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols))))
     llvmFail("register runtime symbols", std::move(e));
 }

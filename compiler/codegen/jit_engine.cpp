@@ -88,8 +88,8 @@ void JitEngine::checkIndex(int node, size_t pos, double v) const {
 void JitEngine::write(int node, std::span<const double> values) {
   void* p = bufferOf(node, "write");
   const Node& n = g_[node];
-  if (!isOp(n, "input") && !isOp(n, "param"))
-    fail(fmt::format("cannot write {}: only inputs and parameters can be written", g_.valueName(node)));
+  if (!isOp(n, "input") && !isOp(n, "param") && !isOp(n, "state"))
+    fail(fmt::format("cannot write {}: only inputs, parameters and states can be written", g_.valueName(node)));
   if (static_cast<int64_t>(values.size()) != numel(n.shape))
     fail(fmt::format("cannot write {} values into {} of shape {}", values.size(), g_.valueName(node), shapeStr(n.shape)));
   if (n.dtype == DType::I32) {

@@ -65,10 +65,10 @@ class Planner {
   void buildDeps() {
     deps_.resize(n_);
     for (const Node& n : g_.nodes) deps_[n.id] = n.inputs;
-    // sgd overwrites its parameter's buffer, so every other reader of the parameter must run first.
+    // An update (sgd, assign) overwrites its target's buffer, so every other reader of the target runs first.
     for (const Node& s : g_.nodes) {
-      if (!isOp(s, "sgd")) continue;
-      int p = s.inputs[0];
+      int p = assignTarget(s);
+      if (p < 0) continue;
       for (const Node& r : g_.nodes)
         if (r.id != s.id && !isOp(r, "reshape"))
           for (int in : r.inputs)
@@ -219,8 +219,8 @@ class Planner {
         for (int v : group) {
           loopOnly = loopOnly && isElementwise(g_[v]);
           // An in-place update must not run inside a kernel whose main loop still reads the old parameter.
-          if (isOp(g_[v], "sgd"))
-            for (int r : m.inputs) readsUpdated = readsUpdated || aliasRoot(g_, r) == g_[v].inputs[0];
+          if (int target = assignTarget(g_[v]); target >= 0)
+            for (int r : m.inputs) readsUpdated = readsUpdated || aliasRoot(g_, r) == target;
         }
         if (!loopOnly || readsUpdated || !canMerge(membersOf(km), group)) continue;
         mergeInto(km, ku);
@@ -300,7 +300,7 @@ class Planner {
     plan_.offset.assign(n_, -1);
     plan_.bytes.assign(n_, 0);
     for (const Node& n : g_.nodes) {
-      if (isOp(n, "sgd")) plan_.storage[n.id] = n.inputs[0];  // in place: the parameter's buffer
+      if (assignTarget(n) >= 0) plan_.storage[n.id] = n.inputs[0];  // in place: the target's buffer
       else if (isOp(n, "reshape")) plan_.storage[n.id] = plan_.storage[n.inputs[0]];
       else if (needed[n.id]) plan_.storage[n.id] = n.id;
     }
@@ -310,8 +310,8 @@ class Planner {
       plan_.bytes[v] = std::max<int64_t>(numel(g_[v].shape), 1) * 4;  // f32 and i32 alike
       at += (plan_.bytes[v] + kTailSlack + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
     };
-    // Parameters first, then inputs and constants, then computed values in execution order.
-    for (int p : g_.params()) place(p);
+    // Parameters and states first, then inputs and constants, then computed values in execution order.
+    for (int p : g_.persistent()) place(p);
     for (const Node& n : g_.nodes)
       if ((isOp(n, "input") || isOp(n, "const")) && plan_.storage[n.id] == n.id) place(n.id);
     for (const Kernel& k : plan_.kernels)

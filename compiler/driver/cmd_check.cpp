@@ -3,6 +3,7 @@
 
 #include "autodiff/autodiff.h"
 #include "driver/command.h"
+#include "modes/specialize.h"
 
 namespace netc::driver {
 
@@ -13,7 +14,9 @@ void registerCheck(CLI::App& app, Action& action) {
   cmd->callback([&action, opts] {
     action = [opts] {
       Model m = opts->load();
-      TrainingGraph t = buildTrainingGraph(m.graph);  // also proves every op on the loss path is differentiable
+      // Also proves that both forms specialise and every op on the loss path is differentiable.
+      specializeModel(m, Mode::Eval);
+      TrainingGraph t = trainForm(m).step;
       int64_t params = 0;
       for (int p : m.graph.params()) params += numel(m.graph[p].shape);
       fmt::print("{}: ok: {} nodes forward, {} with backward and update, {} parameters ({} values), vocabulary {}\n",

@@ -7,6 +7,7 @@
 #include "autodiff/autodiff.h"
 #include "driver/command.h"
 #include "runtime/atomic_file.h"
+#include "modes/specialize.h"
 #include "runtime/batch_feed.h"
 #include "runtime/safetensors.h"
 #include "runtime/stats_observer.h"
@@ -17,11 +18,12 @@ namespace netc::driver {
 namespace {
 struct GradOptions : ModelOptions {
   std::string weights, inputs, out, stats;
-  bool interp = false;
+  bool interp = false, eval = false;
 };
 
 int runGrad(const GradOptions& o) {
-  Model m = o.load();
+  // The gradients of the train form (BatchNorm with batch statistics), or with --eval of the eval form.
+  Model m = specializeModel(o.load(), o.eval ? Mode::Eval : Mode::Train);
   const std::vector<CommandInput> inputs = {{"the model file", o.model}, {"the data file", m.data.path},
                                             {"--weights", o.weights}, {"--inputs", o.inputs}};
   refuseToOverwriteInput("--out", o.out, inputs);
@@ -71,6 +73,7 @@ void registerGrad(CLI::App& app, Action& action) {
       ->required();
   cmd->add_option("--out", opts->out, "where to write the gradients (safetensors)")->required();
   cmd->add_option("--stats", opts->stats, "also write the probe statistics of this batch (JSON, docs/stats.md) and print them");
+  cmd->add_flag("--eval", opts->eval, "differentiate the eval form (BatchNorm with its running statistics)");
   cmd->add_flag("--interp", opts->interp, "run on the reference interpreter (double precision) instead of the JIT");
   cmd->callback([&action, opts] { action = [opts] { return runGrad(*opts); }; });
 }

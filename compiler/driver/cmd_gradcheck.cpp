@@ -7,6 +7,7 @@
 
 #include "autodiff/autodiff.h"
 #include "driver/command.h"
+#include "modes/specialize.h"
 #include "runtime/batch_feed.h"
 #include "runtime/gradcheck.h"
 #include "runtime/safetensors.h"
@@ -43,7 +44,7 @@ int runGradcheck(const GradcheckCmdOptions& o) {
   if (o.check.directions + static_cast<int64_t>(o.check.elements) < 1)
     return usageError(fmt::format("--directions {} and --elements {}: nothing would be checked (at least one "
                                   "of them must be 1 or more)", o.check.directions, o.check.elements));
-  Model m = o.load();
+  Model m = specializeModel(o.load(), Mode::Train);  // the gradients training uses
   Graph bound = bindBatch(m.graph, o.batch);
   WeightMap weights = o.weights.empty() ? initParams(m.graph, o.seed) : loadSafetensors(o.weights);
   requireFinite(m.graph, weights, o.weights.empty() ? "the initialised weights" : o.weights);

@@ -6,6 +6,7 @@
 #include "codegen/layout.h"
 #include "codegen/plan.h"
 #include "driver/command.h"
+#include "modes/specialize.h"
 
 namespace netc::driver {
 
@@ -13,14 +14,17 @@ namespace {
 
 struct IrOptions {
   std::string stage = "graph";
+  std::string mode;  // "" : the graph as written (both forms); train or eval: specialised
   int64_t batch = 0;  // 0: the train section's batch size
 };
 
-// The code stages compile the training step (forward, backward, update) for one batch size.
+// The code stages compile, for one batch size, the training step (forward, backward, update) or, with
+// --mode eval, the eval form's forward pass (what evaluation and sampling run).
 int printCodeStage(const Model& m, const IrOptions& o) {
-  TrainingGraph t = buildTrainingGraph(m.graph);
+  const bool eval = o.mode == "eval";
+  Graph g = eval ? specializeModel(m, Mode::Eval).graph : trainForm(m).step.graph;
   int64_t batch = o.batch > 0 ? o.batch : m.train.batch;
-  Graph bound = bindBatch(t.graph, batch);
+  Graph bound = bindBatch(g, batch);
   codegen::CodegenOptions co;
   codegen::HostTarget target(co);
   // What the JIT compiles: the graph with its storage layout applied (codegen/layout.h).
@@ -28,7 +32,8 @@ int printCodeStage(const Model& m, const IrOptions& o) {
   codegen::Plan plan = codegen::makePlan(bound, co.plan);
   plan.transposed = layout.transposed;
   if (o.stage == "fused") {
-    fmt::print("; training step of {} at batch {}\n{}", m.name, batch, codegen::printPlan(bound, plan));
+    fmt::print("; {} of {} at batch {}\n{}", eval ? "eval form" : "training step", m.name, batch,
+               codegen::printPlan(bound, plan));
     return 0;
   }
   codegen::StepModule mod = codegen::buildStepModule(bound, plan, co, target.info());
@@ -53,14 +58,23 @@ void registerIr(CLI::App& app, Action& action) {
                   "graph (forward), grad (+ backward and update), fused (kernels and buffer plan), llvm (IR before "
                   "optimisation), llvm-opt (after), asm (host assembly)")
       ->check(CLI::IsMember({"graph", "grad", "fused", "llvm", "llvm-opt", "asm"}));
+  cmd->add_option("--mode", ir->mode,
+                  "train or eval: the graph specialised to one form (graph: default both forms, as written; code "
+                  "stages: default train, the training step; eval compiles the forward pass of evaluation)")
+      ->check(CLI::IsMember({"train", "eval"}));
   cmd->add_option("--batch", ir->batch, "batch size the code stages compile for (default: the train section's)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   cmd->callback([&action, opts, ir] {
     action = [opts, ir] {
       Model m = opts->load();
-      if (ir->stage == "graph") fmt::print("{}", printGraph(m.graph));
-      else if (ir->stage == "grad") fmt::print("{}", printGraph(buildTrainingGraph(m.graph).graph));
-      else return printCodeStage(m, *ir);
+      if (ir->stage == "graph") {
+        fmt::print("{}", printGraph(ir->mode.empty() ? m.graph : specializeModel(m, ir->mode == "eval" ? Mode::Eval : Mode::Train).graph));
+      } else if (ir->stage == "grad") {
+        if (ir->mode == "eval") fail("--stage grad is the training step, which is the train form: drop --mode eval");
+        fmt::print("{}", printGraph(trainForm(m).step.graph));
+      } else {
+        return printCodeStage(m, *ir);
+      }
       return 0;
     };
   });

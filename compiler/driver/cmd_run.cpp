@@ -23,7 +23,7 @@ struct RunOptions {
   std::optional<double> lr;
   std::optional<uint64_t> seed;
   std::string out, initFrom, engine = "jit";
-  bool quiet = false, test = false, noStats = false, force = false;
+  bool quiet = false, test = false, noStats = false, force = false, resume = false;
 };
 
 // Prints the step-0 loss beside the loss of a uniform guess, -ln(1/V): far above it means a confidently wrong
@@ -70,7 +70,8 @@ nlohmann::json configJson(const RunOptions& o, const Model& m, const TrainSpec& 
       {"vocabulary", describeVocabulary(m.vocab)},
       {"train",
        {{"steps", t.steps}, {"batch", t.batch}, {"lr", lr}, {"seed", t.seed}, {"log_every", t.logEvery},
-        {"eval_every", t.evalEvery}, {"probe_every", t.probeEvery}, {"saturation", t.saturation}}},
+        {"eval_every", t.evalEvery}, {"probe_every", t.probeEvery}, {"saturation", t.saturation},
+        {"optimizer", describeOptimizer(t.optimizer)}, {"warmup", t.warmup}, {"decay", t.cosine ? "cosine" : "none"}}},
       {"sample", {{"count", m.sample.count}, {"seed", m.sample.seed}}},
       {"engine", o.engine},
       {"init_from", o.initFrom.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.initFrom)},
@@ -102,8 +103,24 @@ int runCommand(const RunOptions& o) {
     fail(fmt::format("--test: the test split is empty (split {}/{}/{} in the data section)", m.data.split[0],
                      m.data.split[1], m.data.split[2]));
   Trainer trainer(m, spec, kind);
-  if (!o.initFrom.empty()) trainer.setWeights(loadWeightsFor(m, o.initFrom), o.initFrom);
-  if (!o.noStats) trainer.enableProbes(instrumentOptions(m, spec));
+  std::vector<std::string> freshState;
+  int64_t firstStep = 0;
+  if (o.resume && o.initFrom.empty()) fail("--resume continues the run whose weights --init-from names: give both");
+  if (!o.initFrom.empty()) {
+    freshState = trainer.setWeights(loadWeightsFor(m, o.initFrom), o.initFrom);
+    if (o.resume) {
+      auto meta = loadSafetensorsMetadata(o.initFrom);
+      auto it = meta.find("netc.steps_done");
+      if (it == meta.end()) fail(fmt::format("--resume: {} does not record how many steps were done (not saved by netc run)", o.initFrom));
+      firstStep = std::stoll(it->second);
+      if (firstStep > spec.steps)
+        fail(fmt::format("--resume: {} was saved after {} steps, more than the {} steps of this run", o.initFrom, firstStep, spec.steps));
+      if (!freshState.empty())
+        fail(fmt::format("--resume: {} lacks the optimizer state '{}' this run needs (saved with another optimizer?)",
+                         o.initFrom, freshState.front()));
+    }
+  }
+  if (!o.noStats) trainer.enableProbes(instrumentOptions(trainer.model(), spec));
 
   // Opened only now: the inputs are read completely, so resuming from this very folder (--init-from
   // DIR/weights.safetensors --force) is safe. The rules are in runtime/run_folder.h.
@@ -113,10 +130,13 @@ int runCommand(const RunOptions& o) {
   // Starting weights from a file are on disk at once, so a run that diverges before its first checkpoint
   // still leaves the weights its config.json names (and a resumed folder keeps them).
   int64_t savedAt = -1;
-  if (!o.initFrom.empty()) folder.onCheckpoint(0, trainer.weights()), savedAt = 0;
+  if (!o.initFrom.empty()) folder.onCheckpoint(firstStep, trainer.weights()), savedAt = firstStep;
   Progress progress(Progress::detect(o.quiet), spec.steps, spec.logEvery);
   if (kind == EngineKind::Interp) progress.setLongRunHint("--engine jit is much faster than interp");
   InitialLoss initial(progress, m.vocab.size());
+  if (!o.quiet && !freshState.empty())
+    progress.note(fmt::format("{} has no optimizer state ({} ...): it starts from zero", o.initFrom, freshState.front()));
+  if (!o.quiet && firstStep > 0) progress.note(fmt::format("resuming after step {} of {}", firstStep, spec.steps));
   if (!o.quiet)
     progress.note(fmt::format("{}: {} parameters, vocabulary {}, {} train / {} dev / {} test examples -> {}", m.name,
                               parameterCount(m.graph), m.vocab.size(),
@@ -132,7 +152,7 @@ int runCommand(const RunOptions& o) {
   }
 
   const auto t1 = std::chrono::steady_clock::now();
-  TrainResult r = trainer.train(d, observers, o.test);
+  TrainResult r = trainer.train(d, observers, o.test, firstStep);
   const double trainSecs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   progress.finish();
   if (stats) stats->finish();
@@ -198,6 +218,9 @@ void registerRun(CLI::App& app, Action& action) {
   addSeedOption(cmd, o->seed, "seed of the initial weights and the minibatches");
   cmd->add_option("--out", o->out, "run folder (default runs/<model>-<YYYYmmdd-HHMMSS>)");
   cmd->add_option("--init-from", o->initFrom, "start from these weights (.safetensors) instead of the initialisers");
+  cmd->add_flag("--resume", o->resume,
+                "with --init-from RUN/weights.safetensors: continue that run after its last saved step (schedule, "
+                "minibatch stream and optimizer state), as if it had not stopped");
   cmd->add_flag("--quiet", o->quiet, "no progress bar or log lines");
   cmd->add_flag("--force", o->force, "replace the results of another run in the --out folder (they are removed first)");
   cmd->add_flag("--test", o->test, "also evaluate the test split at the end");

@@ -25,6 +25,20 @@ std::vector<int> Graph::params() const {
   return out;
 }
 
+std::vector<int> Graph::states() const {
+  std::vector<int> out;
+  for (const Node& n : nodes)
+    if (n.op->name == std::string_view("state")) out.push_back(n.id);
+  return out;
+}
+
+std::vector<int> Graph::persistent() const {
+  std::vector<int> out;
+  for (const Node& n : nodes)
+    if (n.op->name == std::string_view("param") || n.op->name == std::string_view("state")) out.push_back(n.id);
+  return out;
+}
+
 std::vector<int> Graph::inputs() const {
   std::vector<int> out;
   for (const Node& n : nodes)
@@ -106,9 +120,12 @@ static std::string attrText(const Graph& g, const Node& n) {
   std::string_view op = n.op->name;
   if (op == "const") return fmt::format(" {}", n.attrs.value);
   if (op == "param") return fmt::format(" init={}{}", n.init.text, n.trainable ? "" : " frozen");
+  if (op == "state") return fmt::format(" init={}", n.init.text);
   if (op == "matmul" && n.attrs.ints.size() == 2 && (n.attrs.ints[0] || n.attrs.ints[1]))
     s += fmt::format(" transA={} transB={}", n.attrs.ints[0], n.attrs.ints[1]);
-  if ((op == "sum" || op == "mean" || op == "expand") && !n.attrs.ints.empty()) s += fmt::format(" axis={}", n.attrs.ints[0]);
+  if ((op == "sum" || op == "mean" || op == "var" || op == "expand") && !n.attrs.ints.empty())
+    s += fmt::format(" axis={}", n.attrs.ints[0]);
+  if (op == "var") s += fmt::format(" correction={}", n.attrs.value);
   if (op == "expand" && n.attrs.value != 0) s += " mean";
   if (op == "scatter_add") s += fmt::format(" rows={}", n.attrs.ints.at(0));
   if (op == "tanh_stats") s += fmt::format(" saturation={}", n.attrs.value);
@@ -123,7 +140,10 @@ std::string printGraph(const Graph& g) {
   for (const Node& n : g.nodes) {
     if (n.phase != phase) {
       phase = n.phase;
-      out += phase == Phase::Backward ? "  // backward\n" : phase == Phase::Update ? "  // update\n" : "  // probes\n";
+      out += phase == Phase::Forward    ? "  // forward\n"
+             : phase == Phase::Backward ? "  // backward\n"
+             : phase == Phase::Update   ? "  // update\n"
+                                        : "  // probes\n";
     }
     std::string lhs = fmt::format("{} : {}{}", g.valueName(n.id), dtypeName(n.dtype), shapeStr(n.shape));
     std::string rhs = n.op->name;
@@ -133,6 +153,7 @@ std::string printGraph(const Graph& g) {
     if (n.loc.line > 0) note = fmt::format("line {}", n.loc.line);
     if (n.phase == Phase::Backward) note += fmt::format("{}grad of {}", note.empty() ? "" : ", ", g.valueName(n.gradOf));
     if (n.probe) note += note.empty() ? "probe" : ", probe";
+    if (n.op->assigns) note += fmt::format("{}next {}", note.empty() ? "" : ", ", g.valueName(n.inputs[0]));
     out += fmt::format("  {:<28} = {:<40}{}\n", lhs, rhs, note.empty() ? "" : "  # " + note);
   }
   if (g.loss >= 0) out += fmt::format("  minimize {}\n", g.valueName(g.loss));

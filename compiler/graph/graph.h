@@ -48,7 +48,7 @@ struct Node {
   SrcSpan span;      // the expression it was lowered from, for messages; empty for nodes the compiler made
   Phase phase = Phase::Forward;
   int gradOf = -1;  // backward nodes: the forward node whose gradient rule made this node
-  // params only
+  // params and states only
   InitSpec init;
   bool trainable = true;
   std::optional<ProbeSpec> probe;
@@ -66,6 +66,8 @@ class Graph {
   int size() const { return static_cast<int>(nodes.size()); }
 
   std::vector<int> params() const;    // all param nodes, in declaration order
+  std::vector<int> states() const;    // all state nodes (declared and optimizer-made), in order
+  std::vector<int> persistent() const;  // params and states: what a step carries over and a checkpoint saves
   std::vector<int> inputs() const;    // all input nodes, in declaration order
   int find(std::string_view name) const;  // node id by .net name, -1 when none
   std::string valueName(int id) const;    // "%h" or "%12"

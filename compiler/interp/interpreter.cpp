@@ -7,6 +7,7 @@ namespace netc {
 Interpreter::Interpreter(Graph bound) : g_(std::move(bound)), values_(g_.size()) {
   for (const Node& n : g_.nodes) {
     if (hasBatch(n.shape)) fail("internal error: the interpreter needs a graph with the batch size bound");
+    if (n.op->cls != OpDef::Source && !n.op->eval) fail(fmt::format("internal error: op '{}' cannot run (a mode node left unspecialised?)", n.op->name));
     values_[n.id].shape = n.shape;
     values_[n.id].data.assign(numel(n.shape), 0.0);
   }
@@ -34,9 +35,9 @@ void Interpreter::run() {
     out.shape = n.shape;
     n.op->eval(n, ins, out);
   }
-  // The update phase's results become the parameters of the next step.
+  // Every update read the values the step started with; now they all become the next step's values.
   for (const Node& n : g_.nodes)
-    if (n.op->name == std::string_view("sgd")) values_[n.inputs[0]].data = values_[n.id].data;
+    if (int target = assignTarget(n); target >= 0) values_[target].data = values_[n.id].data;
 }
 
 }  // namespace netc

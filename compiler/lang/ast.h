@@ -44,13 +44,13 @@ struct Annotation {
 };
 
 struct Stmt {
-  enum Kind { Const, Data, Input, Param, Assign, Minimize, Section } kind;
+  enum Kind { Const, Data, Input, Param, State, Update, Assign, Minimize, Section } kind;
   SrcLoc loc;      // the statement keyword / first token
-  std::string name;     // Const/Input/Param/Assign/Minimize name; Section: "train"/"sample"; Data: path
+  std::string name;     // Const/Input/Param/State/Update/Assign name; Section: "train"/"sample"; Data: path
   SrcLoc nameLoc;
-  ExprPtr value;        // Const value, Param initialiser, Assign expression
+  ExprPtr value;        // Const value, Param/State initialiser, Update/Assign/Minimize expression
   std::string dtype;    // Input: "int" or "float"
-  std::vector<ExprPtr> dims;  // Input/Param shape
+  std::vector<ExprPtr> dims;  // Input/Param/State shape
   bool trainable = true;      // Param
   std::vector<SectionEntry> entries;  // Data/Section
   std::vector<Annotation> annotations;  // Assign

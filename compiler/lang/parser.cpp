@@ -73,7 +73,7 @@ class Parser {
       skipNewlines();
     }
     const Token& first = peek();
-    if (first.kind != Tok::Ident) unexpected("a statement (const, data, input, param, minimize, train, sample or NAME = ...)");
+    if (first.kind != Tok::Ident) unexpected("a statement (const, data, input, param, state, update, minimize, train, sample or NAME = ...)");
     Stmt s;
     s.loc = first.loc;
     bool isDecl = peek(1).kind != Tok::Assign;  // `const = 3` is an assignment to a value named const
@@ -113,10 +113,29 @@ class Parser {
       else if (peek().kind == Tok::Ident)
         fail(src_, peek().loc, fmt::format("expected 'frozen' or the end of the line after the initialiser, found '{}'{}",
                                            peek().text, didYouMean(peek().text, {"frozen", "trainable"})));
+    } else if (isDecl && first.text == "state") {
+      // Non-trainable values the step carries over: running statistics, counters.
+      next();
+      s.kind = Stmt::State;
+      nameInto(s, "a state name");
+      expect(Tok::Colon, "':' and a shape, e.g. `state running_mean : [H] = zeros`");
+      s.dims = shapeList();
+      expect(Tok::Assign, "'=' and an initialiser, e.g. `= zeros`");
+      s.value = expr();
+    } else if (isDecl && first.text == "update") {
+      // `update S = expr`: the value S holds in the next step (no gradient flows through it).
+      next();
+      s.kind = Stmt::Update;
+      nameInto(s, "the name of the state to update");
+      expect(Tok::Assign, "'=' and the state's next value, e.g. `update m = 0.9 * m + 0.1 * mean(h, axis=0)`");
+      s.value = expr();
     } else if (isDecl && first.text == "minimize") {
+      // `minimize loss`, or any scalar expression: `minimize cross_entropy(logits, y) + 1e-4 * sum(W * W)`.
       next();
       s.kind = Stmt::Minimize;
-      nameInto(s, "the name of the loss value");
+      s.nameLoc = peek().loc;
+      s.value = expr();
+      if (s.value->kind == Expr::Name) s.name = s.value->name;
     } else if (isDecl && (first.text == "train" || first.text == "sample")) {
       next();
       s.kind = Stmt::Section;
@@ -128,8 +147,8 @@ class Parser {
       nameInto(s, "a value name");
       if (peek().kind != Tok::Assign) {
         if (peek().kind == Tok::Ident || peek().kind == Tok::String)
-          fail(src_, first.loc, fmt::format("unknown statement '{}': expected const, data, input, param, minimize, train, sample or NAME = ...{}",
-                                            first.text, didYouMean(first.text, {"const", "data", "input", "param", "minimize", "train", "sample"})));
+          fail(src_, first.loc, fmt::format("unknown statement '{}': expected const, data, input, param, state, update, minimize, train, sample or NAME = ...{}",
+                                            first.text, didYouMean(first.text, {"const", "data", "input", "param", "state", "update", "minimize", "train", "sample"})));
         unexpected("'=' after the value name");
       }
       next();

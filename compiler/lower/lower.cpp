@@ -10,14 +10,25 @@
 #include "lang/parser.h"
 #include "lower/builtins.h"
 #include "lower/model.h"
+#include "ops/batchnorm.h"
 #include "ops/op.h"
 
 namespace netc {
 
 double TrainSpec::learningRate(int64_t step) const {
+  double rate = lr.back().lr;
   for (const auto& seg : lr)
-    if (seg.until < 0 || step < seg.until) return seg.lr;
-  return lr.back().lr;
+    if (seg.until < 0 || step < seg.until) {
+      rate = seg.lr;
+      break;
+    }
+  // As makemore and nanoGPT write it: warmup ramps linearly to the rate, then cosine decays it to min_lr.
+  if (warmup > 0 && step < warmup) return rate * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  if (cosine && steps > warmup) {
+    double progress = static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, steps - warmup));
+    return minLr + 0.5 * (rate - minLr) * (1 + std::cos(M_PI * std::min(1.0, progress)));
+  }
+  return rate;
 }
 
 namespace {
@@ -31,7 +42,8 @@ class Lowerer {
     model_.name = std::filesystem::path(src_->path()).stem().string();
     // Names assigned anywhere, so a use before the definition says where the definition is.
     for (const Stmt& s : m_.stmts)
-      if (s.kind == Stmt::Assign || s.kind == Stmt::Param || s.kind == Stmt::Input) laterDefs_.emplace(s.name, s.nameLoc.line);
+      if (s.kind == Stmt::Assign || s.kind == Stmt::Param || s.kind == Stmt::State || s.kind == Stmt::Input)
+        laterDefs_.emplace(s.name, s.nameLoc.line);
     for (const Stmt& s : m_.stmts) statement(s);
     finish();
     return std::move(model_);
@@ -234,6 +246,19 @@ class Lowerer {
         values_[s.name] = id;
         break;
       }
+      case Stmt::State: {
+        defineName(s.name, s.nameLoc);
+        Shape sh = shape(s.dims, false);
+        int id = model_.graph.add(&getOp("state"), {}, {}, s.nameLoc, s.name);
+        Node& n = model_.graph[id];
+        n.dtype = DType::F32;
+        n.shape = sh;
+        n.init = initSpec(*s.value);
+        n.trainable = false;
+        values_[s.name] = id;
+        break;
+      }
+      case Stmt::Update: update(s); break;
       case Stmt::Assign: {
         defineName(s.name, s.nameLoc);
         int id = tensor(*s.value);
@@ -250,18 +275,16 @@ class Lowerer {
         break;
       }
       case Stmt::Minimize: {
-        auto it = values_.find(s.name);
-        if (it == values_.end()) {
-          Expr e;
-          e.kind = Expr::Name, e.name = s.name, e.loc = s.nameLoc;
-          currentDef_.clear();
-          unknownName(e);
-        }
         if (model_.graph.loss >= 0) err(s.loc, "only one 'minimize' statement is allowed");
-        const Node& n = model_.graph[it->second];
+        currentDef_.clear();
+        if (isConstExpr(*s.value)) err(s.nameLoc, "'minimize' needs a value that depends on the model, found a constant");
+        int id = tensor(*s.value);
+        const Node& n = model_.graph[id];
         if (!n.shape.empty())
-          err(s.nameLoc, fmt::format("'minimize' needs a scalar, but '{}' has shape {}", s.name, shapeStr(n.shape)));
-        model_.graph.loss = it->second;
+          err(s.nameLoc, fmt::format("'minimize' needs a scalar, but {} has shape {}", model_.graph.describe(id),
+                                     shapeStr(n.shape)));
+        if (n.dtype != DType::F32) err(s.nameLoc, "'minimize' needs a float value");
+        model_.graph.loss = id;
         minimizeLoc_ = s.nameLoc;
         break;
       }
@@ -270,6 +293,37 @@ class Lowerer {
         else sampleSection(s);
         break;
     }
+  }
+
+  // `update S = expr`: S must be a declared state, updated once. The nodes made for the expression belong to
+  // the update phase: they run after the forward pass and receive no gradient.
+  void update(const Stmt& s) {
+    auto it = values_.find(s.name);
+    if (it == values_.end()) {
+      Expr e;
+      e.kind = Expr::Name, e.name = s.name, e.loc = s.nameLoc;
+      currentDef_.clear();
+      unknownName(e);
+    }
+    const Node& target = model_.graph[it->second];
+    std::string_view op = target.op->name;
+    if (op == "param")
+      err(s.nameLoc, fmt::format("'{}' is a parameter: the optimizer updates parameters from their gradients; declare "
+                                 "values the step changes itself with `state {} : [...] = zeros`", s.name, s.name));
+    if (op == "input") err(s.nameLoc, fmt::format("'{}' is an input, fed by the driver: only a state can be updated", s.name));
+    if (op != "state")
+      err(s.nameLoc, fmt::format("'{}' is a computed value: only a state (declared with `state {} : [...] = init`) can "
+                                 "be updated", s.name, s.name));
+    auto prev = updated_.find(s.name);
+    if (prev != updated_.end())
+      err(s.nameLoc, fmt::format("state '{}' is updated twice: first on line {}; a state has one next value per step",
+                                 s.name, prev->second));
+    updated_[s.name] = s.nameLoc.line;
+    const int first = model_.graph.size();
+    int value = tensor(*s.value);
+    int id = add("assign", {it->second, value}, {}, s.nameLoc, s.value->span);
+    model_.graph[id].name = s.name + ".next";
+    for (int v = first; v < model_.graph.size(); ++v) model_.graph[v].phase = Phase::Update;
   }
 
   void annotate(int id, const Annotation& a) {
@@ -406,7 +460,8 @@ class Lowerer {
       case Expr::Name: {
         auto it = values_.find(e.name);
         if (it != values_.end()) return it->second;
-        if (e.name == "B") err(e.loc, "'B' is the batch dimension, not a value");
+        // B as a value (1 / (B - 1)): a constant once the batch is bound (bindBatch).
+        if (e.name == "B") return add("batch_size", {}, {}, e.loc, e.span);
         unknownName(e);
       }
       case Expr::Unary: {
@@ -414,7 +469,7 @@ class Lowerer {
         return e.op == Tok::Minus ? add("neg", {x}, {}, e.loc, e.span) : x;
       }
       case Expr::Binary: {
-        if (e.op == Tok::Power) err(e.loc, "'**' is only allowed between constants; write x * x for a tensor square");
+        if (e.op == Tok::Power) return power(e);
         int a = tensor(*e.args[0]);
         int b = tensor(*e.args[1]);
         const char* op = e.op == Tok::Plus ? "add" : e.op == Tok::Minus ? "sub" : e.op == Tok::Star ? "mul"
@@ -433,15 +488,90 @@ class Lowerer {
     }
   }
 
+  // x ** c for a constant c: the cheap exact forms where there is one, pow otherwise (and for a tensor
+  // exponent, which must be a scalar: pow's shape rule says so).
+  int power(const Expr& e) {
+    int x = tensor(*e.args[0]);
+    const Expr& ye = *e.args[1];
+    if (!isConstExpr(ye)) return add("pow", {x, tensor(ye)}, {}, e.loc, e.span);
+    double c = constEval(ye);
+    if (c == 1) return x;
+    if (c == 2) return add("mul", {x, x}, {}, e.loc, e.span);
+    if (c == 0.5) return add("sqrt", {x}, {}, e.loc, e.span);
+    if (c == -0.5) return add("rsqrt", {x}, {}, e.loc, e.span);
+    if (c == -1) return add("div", {constant(1.0, ye.loc), x}, {}, e.loc, e.span);
+    return add("pow", {x, constant(c, ye.loc)}, {}, e.loc, e.span);
+  }
+
   std::vector<std::string> publicOps() const {
-    std::vector<std::string> out = {"flatten"};
+    std::vector<std::string> out = {"flatten", "std", "batchnorm"};
     for (const OpDef* op : allOps())
       if (!op->internal) out.push_back(op->name);
     return out;
   }
 
+  // mode(train = a, eval = b): the two forms of a value, chosen when the graph is specialised (modes/).
+  int modeCall(const Expr& e) {
+    int forms[2] = {-1, -1};
+    static const std::vector<std::string> kForms = {"train", "eval"};
+    for (size_t i = 0; i < e.args.size(); ++i) {
+      const std::string& kw = e.keywords[i];
+      if (kw.empty()) err(e.args[i]->loc, "'mode' takes named forms: mode(train = ..., eval = ...)");
+      auto it = std::find(kForms.begin(), kForms.end(), kw);
+      if (it == kForms.end())
+        err(e.keywordLocs[i], fmt::format("'mode' has no form '{}': expected train or eval{}", kw, didYouMean(kw, kForms)));
+      int& slot = forms[it - kForms.begin()];
+      if (slot >= 0) err(e.keywordLocs[i], fmt::format("the {} form is given twice", kw));
+      slot = tensor(*e.args[i]);
+    }
+    for (int k = 0; k < 2; ++k)
+      if (forms[k] < 0) err(e.loc, fmt::format("'mode' needs both forms: mode(train = ..., eval = ...); the {} form is missing", kForms[k]));
+    return add("mode", {forms[0], forms[1]}, {}, e.loc, e.span);
+  }
+
+  // batchnorm(x, gamma, beta, running_mean, running_var, eps=, momentum=, correction=, running_correction=,
+  // running=var|std): built by ops/batchnorm.cpp from general ops, a mode node and two state updates.
+  int batchnormCall(const Expr& e) {
+    static const std::vector<std::string> kKeys = {"eps", "momentum", "correction", "running_correction", "running"};
+    std::vector<int> in;
+    BatchnormOptions o;
+    bool runningCorrectionGiven = false;
+    const int first = model_.graph.size();
+    for (size_t i = 0; i < e.args.size(); ++i) {
+      const Expr& a = *e.args[i];
+      const std::string& kw = e.keywords[i];
+      if (kw.empty()) {
+        in.push_back(tensor(a));
+        continue;
+      }
+      if (std::find(kKeys.begin(), kKeys.end(), kw) == kKeys.end())
+        err(e.keywordLocs[i], fmt::format("'batchnorm' has no argument '{}'{}", kw, didYouMean(kw, kKeys)));
+      if (kw == "running") {
+        if (a.kind != Expr::Name || (a.name != "var" && a.name != "std"))
+          err(a.loc, "running= says what the running statistic holds: var (the variance) or std (the standard deviation)");
+        o.runningStd = a.name == "std";
+        continue;
+      }
+      double v = constEval(a);
+      if (kw == "eps") o.eps = v;
+      else if (kw == "momentum") o.momentum = v;
+      else if (kw == "correction") o.correction = v;
+      else o.runningCorrection = v, runningCorrectionGiven = true;
+    }
+    if (!runningCorrectionGiven && o.correction == 1) o.runningCorrection = 1;
+    if (in.size() != 5)
+      err(e.loc, fmt::format("'batchnorm' takes 5 tensors (x, gamma, beta, running_mean, running_var), found {}", in.size()));
+    BatchnormArgs args{in[0], in[1], in[2], in[3], in[4]};
+    int out = buildBatchnorm(model_.graph, args, o, e.loc, e.span);
+    for (int v = first; v < model_.graph.size(); ++v) checkSize(model_.graph[v].shape, e.loc);
+    return out;
+  }
+
   int call(const Expr& e) {
-    std::string name = e.name == "flatten" ? "reshape" : e.name;
+    if (e.name == "mode") return modeCall(e);
+    if (e.name == "batchnorm") return batchnormCall(e);
+    // std(x, ...) is sqrt(var(x, ...)).
+    std::string name = e.name == "flatten" ? "reshape" : e.name == "std" ? "var" : e.name;
     const OpDef* op = findOp(name);
     if (!op || op->internal) {
       if (op) err(e.loc, fmt::format("'{}' is an internal op made by the compiler; it cannot be called from a .net file", e.name));
@@ -473,6 +603,21 @@ class Lowerer {
         inputs.push_back(tensor(a));
       }
     }
+    // keepdim reshapes the result below; correction (var, std) goes to Attrs::value, 1 unless given.
+    bool keepdim = false;
+    for (size_t k = op->keywords.size(); k-- > 0;) {
+      const std::string& kw = op->keywords[k];
+      if (kw != "keepdim" && kw != "correction") continue;
+      if (kw == "keepdim") {
+        if (given[k] && attrs.ints[k] != 0 && attrs.ints[k] != 1)
+          err(e.loc, fmt::format("'keepdim' must be 0 or 1, found {}", attrs.ints[k]));
+        keepdim = given[k] && attrs.ints[k] == 1;
+      } else {
+        attrs.value = given[k] ? static_cast<double>(attrs.ints[k]) : 1.0;
+      }
+      attrs.ints.erase(attrs.ints.begin() + static_cast<std::ptrdiff_t>(k));
+      given.erase(given.begin() + static_cast<std::ptrdiff_t>(k));
+    }
     // Reductions without axis= reduce everything; keywords not given are dropped.
     if (!given.empty() && !given[0]) attrs.ints.clear();
     if (e.name == "flatten") {
@@ -496,7 +641,21 @@ class Lowerer {
                              op->minInputs == op->maxInputs ? std::to_string(op->minInputs)
                                                             : fmt::format("{} to {}", op->minInputs, op->maxInputs),
                              op->maxInputs == 1 ? "" : "s", arity));
-    return add(op->name, inputs, attrs, e.loc, e.span);
+    int out = e.name == "std" ? add("sqrt", {add(op->name, inputs, attrs, e.loc)}, {}, e.loc, e.span)
+                              : add(op->name, inputs, attrs, e.loc, e.span);
+    return keepdim ? keepDim(out, inputs[0], attrs, e) : out;
+  }
+
+  // keepdim=1: the reduced axis (every axis, without axis=) comes back as size 1, [B, H] -> [1, H].
+  int keepDim(int reduced, int x, const Attrs& attrs, const Expr& e) {
+    Attrs at;
+    at.shape = model_.graph[x].shape;
+    if (attrs.ints.empty()) std::fill(at.shape.begin(), at.shape.end(), 1);
+    else {
+      int64_t ax = attrs.ints[0] < 0 ? attrs.ints[0] + static_cast<int64_t>(at.shape.size()) : attrs.ints[0];
+      at.shape[ax] = 1;
+    }
+    return add("reshape", {reduced}, at, e.loc, e.span);
   }
 
   // ---- sections ----
@@ -565,7 +724,8 @@ class Lowerer {
   }
 
   void trainSection(const Stmt& s) {
-    checkKeys(s, {"steps", "batch", "optimizer", "lr", "seed", "log_every", "eval_every", "probe_every", "saturation"});
+    checkKeys(s, {"steps", "batch", "optimizer", "lr", "seed", "log_every", "eval_every", "probe_every", "saturation",
+                  "momentum", "nesterov", "betas", "eps", "weight_decay", "clip_norm", "warmup", "decay", "min_lr"});
     TrainSpec& t = model_.train;
     if (auto* e = entry(s, "steps")) t.steps = constInt(single(*e), "steps", 1);
     if (auto* e = entry(s, "batch")) t.batch = constInt(single(*e), "the batch size", 1);
@@ -578,11 +738,7 @@ class Lowerer {
       if (!(t.saturation > 0 && t.saturation < 1))
         err(e->loc, fmt::format("saturation threshold must lie in (0, 1), found {}", t.saturation));
     }
-    if (auto* e = entry(s, "optimizer")) {
-      const Expr& v = single(*e);
-      if (v.kind != Expr::Name || v.name != "sgd")
-        err(v.loc, fmt::format("unknown optimizer '{}': expected sgd", v.kind == Expr::Name ? v.name : "?"));
-    }
+    optimizerSettings(s, t);
     if (auto* e = entry(s, "lr")) {
       t.lr.clear();
       int64_t prev = 0;
@@ -600,6 +756,70 @@ class Lowerer {
         }
         t.lr.push_back({lr, until});
       }
+    }
+  }
+
+  // optimizer = sgd | momentum | adam | adamw and the settings each takes, named as torch.optim names them.
+  void optimizerSettings(const Stmt& s, TrainSpec& t) {
+    OptimizerSpec& o = t.optimizer;
+    static const std::vector<std::string> kinds = {"sgd", "momentum", "adam", "adamw"};
+    if (auto* e = entry(s, "optimizer")) {
+      const Expr& v = single(*e);
+      auto it = v.kind == Expr::Name ? std::find(kinds.begin(), kinds.end(), v.name) : kinds.end();
+      if (it == kinds.end())
+        err(v.loc, fmt::format("unknown optimizer '{}': expected sgd, momentum, adam or adamw{}",
+                               v.kind == Expr::Name ? v.name : exprText(v), didYouMean(v.kind == Expr::Name ? v.name : "", kinds)));
+      o.kind = static_cast<OptimizerSpec::Kind>(it - kinds.begin());
+    }
+    const bool adam = o.kind == OptimizerSpec::Adam || o.kind == OptimizerSpec::AdamW;
+    if (o.kind == OptimizerSpec::AdamW) o.weightDecay = 0.01;  // torch.optim.AdamW's default
+    auto onlyFor = [&](const char* key, bool ok, const char* which) {
+      const SectionEntry* e = entry(s, key);
+      if (e && !ok)
+        err(e->loc, fmt::format("'{}' is a setting of {}, but the optimizer is {}", key, which, optimizerName(o.kind)));
+      return e;
+    };
+    auto fraction = [&](const Expr& x, const char* what) {
+      double v = constEval(x);
+      if (!(v >= 0 && v < 1)) err(x.loc, fmt::format("{} must lie in [0, 1), found {}", what, v));
+      return v;
+    };
+    if (auto* e = onlyFor("momentum", o.kind == OptimizerSpec::Momentum, "optimizer = momentum"))
+      o.momentum = fraction(single(*e), "momentum");
+    if (auto* e = onlyFor("nesterov", o.kind == OptimizerSpec::Momentum, "optimizer = momentum")) {
+      const Expr& v = single(*e);
+      if (v.kind != Expr::Name || (v.name != "true" && v.name != "false"))
+        err(v.loc, "nesterov takes true or false");
+      o.nesterov = v.name == "true";
+    }
+    if (auto* e = onlyFor("betas", adam, "adam and adamw")) {
+      if (e->items.size() != 2) err(e->loc, fmt::format("'betas' takes two values (beta1, beta2), found {}", e->items.size()));
+      o.beta1 = fraction(*e->items[0].value, "beta1");
+      o.beta2 = fraction(*e->items[1].value, "beta2");
+    }
+    if (auto* e = onlyFor("eps", adam, "adam and adamw")) {
+      o.eps = constEval(single(*e));
+      if (!(o.eps > 0)) err(e->loc, fmt::format("eps must be positive, found {}", o.eps));
+    }
+    if (auto* e = entry(s, "weight_decay")) {
+      o.weightDecay = constEval(single(*e));
+      if (!(o.weightDecay >= 0)) err(e->loc, fmt::format("weight_decay must be 0 or more, found {}", o.weightDecay));
+    }
+    if (auto* e = entry(s, "clip_norm")) {
+      o.clipNorm = constEval(single(*e));
+      if (!(o.clipNorm > 0)) err(e->loc, fmt::format("clip_norm must be positive, found {}", o.clipNorm));
+    }
+    if (auto* e = entry(s, "warmup")) t.warmup = constInt(single(*e), "warmup", 0);
+    if (auto* e = entry(s, "decay")) {
+      const Expr& v = single(*e);
+      if (v.kind != Expr::Name || (v.name != "cosine" && v.name != "none"))
+        err(v.loc, fmt::format("unknown decay '{}': expected cosine or none", v.kind == Expr::Name ? v.name : exprText(v)));
+      t.cosine = v.name == "cosine";
+    }
+    if (auto* e = entry(s, "min_lr")) {
+      if (!t.cosine) err(e->loc, "'min_lr' is the end of the cosine decay: it needs decay = cosine");
+      t.minLr = constEval(single(*e));
+      if (!(t.minLr >= 0)) err(e->loc, fmt::format("min_lr must be 0 or more, found {}", t.minLr));
     }
   }
 
@@ -622,10 +842,25 @@ class Lowerer {
       fail(src_, at, fmt::format("no 'minimize' statement: say which scalar to train, e.g. `minimize {}`{}",
                                  haveLoss ? "loss" : "NAME", haveLoss ? " after this line" : ""));
     }
-    const Node& loss = g[g.loss];
-    if (loss.op->name == std::string_view("cross_entropy")) {
-      model_.logits = loss.inputs[0];
-      model_.targetInput = loss.inputs[1];
+    // The data loss: the cross-entropy the minimized value contains (itself, or one term of a regularised sum).
+    // Split losses report it, and its logits are what sampling draws from.
+    std::vector<bool> toLoss(g.size(), false);
+    toLoss[g.loss] = true;
+    std::vector<int> ces;
+    for (int i = g.loss; i >= 0; --i) {
+      if (!toLoss[i]) continue;
+      if (g[i].op->name == std::string_view("cross_entropy")) ces.push_back(i);
+      for (int in : g[i].inputs) toLoss[in] = true;
+    }
+    if (ces.size() == 1) {
+      const Node& ce = g[ces[0]];
+      model_.dataLoss = ce.id;
+      model_.logits = ce.inputs[0];
+      model_.targetInput = ce.inputs[1];
+    } else if (ces.size() > 1) {
+      err(g[ces[1]].loc, fmt::format("the minimized value contains {} cross-entropies (lines {} and {}): netc reports "
+                                     "one data loss per split, so one cross_entropy may feed the loss",
+                                     ces.size(), g[ces[1]].loc.line, g[ces[0]].loc.line));
     }
     for (int id : g.inputs())
       if (g[id].dtype == DType::I32 && id != model_.targetInput) model_.contextInput = id;
@@ -645,6 +880,7 @@ class Lowerer {
   std::map<std::string, int> values_;
   std::map<std::string, int> defLines_;
   std::map<std::string, int> laterDefs_;
+  std::map<std::string, int> updated_;  // state -> line of its update
   std::string currentDef_;
   SrcLoc minimizeLoc_;
   bool haveData_ = false;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "autodiff/optimizer.h"
 #include "graph/graph.h"
 #include "lower/vocab.h"
 
@@ -31,6 +32,12 @@ struct TrainSpec {
   int64_t evalEvery = 0;     // 0: evaluate at the end only
   int64_t probeEvery = 1000;
   double saturation = 0.97;  // |t| above this counts as saturated in the share
+  OptimizerSpec optimizer;
+  // Learning-rate schedule on top of the steps of `lr`: a linear warmup from 0 over `warmup` steps, then (with
+  // cosine) a cosine decay from the scheduled rate to minLr at the last step.
+  int64_t warmup = 0;
+  bool cosine = false;
+  double minLr = 0;
   double learningRate(int64_t step) const;
 };
 
@@ -50,6 +57,7 @@ struct Model {
   int contextInput = -1;  // x: int[B, T]
   int targetInput = -1;   // y: int[B]
   int logits = -1;        // the cross-entropy's logits, used for sampling
+  int dataLoss = -1;      // the cross-entropy in the minimized value (graph.loss itself when that is all of it)
 };
 
 struct LowerOptions {

@@ -33,9 +33,15 @@ struct OpDef {
     Kernel,       // everything else: its own loop nest
   } cls;
   bool internal = false;               // made by the compiler only (gradients, updates); not callable from .net
-  std::vector<std::string> keywords;   // integer keyword arguments accepted from .net, stored in Attrs::ints
+  // Integer keyword arguments accepted from .net, stored in Attrs::ints in this order; except keepdim (the
+  // lowering reshapes the result) and correction (stored in Attrs::value), which the lowering takes out.
+  std::vector<std::string> keywords;
   bool takesShape = false;             // a trailing [dims] argument, stored in Attrs::shape
   const char* args = nullptr;          // tensor argument names for `netc help ops`; nullptr: x, or a, b
+  // State update: the node's value becomes the value of input 0 (a param or state) for the next step. Every
+  // engine gives all updates of a step the same semantics: each reads the values the step started with, and
+  // the writes land together at its end (the JIT writes in place, after every other reader of the target).
+  bool assigns = false;
 
   // Shape rule: sets node.dtype and node.shape from the inputs; throws via shapeError on mismatch.
   void (*infer)(const Graph& g, Node& node) = nullptr;
@@ -50,6 +56,9 @@ struct OpDef {
   // Kernel ops: emit the loop nest computing the node into its output buffer.
   void (*emitKernel)(KernelEmitter& k, const Node& node) = nullptr;
 };
+
+// The param or state a node writes for the next step (OpDef::assigns), -1 for every other node.
+inline int assignTarget(const Node& n) { return n.op->assigns ? n.inputs.at(0) : -1; }
 
 const OpDef* findOp(std::string_view name);
 const std::vector<const OpDef*>& allOps();

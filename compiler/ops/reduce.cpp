@@ -8,7 +8,8 @@
 
 namespace netc::ops {
 
-// Attrs::ints = {axis} reduces one axis; empty reduces everything to a scalar.
+// Attrs::ints = {axis} reduces one axis; empty reduces everything to a scalar. keepdim=1 is not an attribute:
+// the lowering reshapes the result (lower/lower.cpp).
 static bool allAxes(const Node& n) { return n.attrs.ints.empty(); }
 
 static void inferReduce(const Graph& g, Node& n) {
@@ -192,16 +193,16 @@ static int expandGrad(GradBuilder& b, const Node& n, int dy, bool divideByCount 
 }
 
 extern const OpDef kSum{
-    .name = "sum", .summary = "sum over an axis (axis=k) or over everything", .minInputs = 1, .maxInputs = 1,
-    .cls = OpDef::Kernel, .keywords = {"axis"},
+    .name = "sum", .summary = "sum over an axis (axis=k) or over everything; keepdim=1 keeps it as size 1", .minInputs = 1,
+    .maxInputs = 1, .cls = OpDef::Kernel, .keywords = {"axis", "keepdim"},
     .infer = inferReduce,
     .grad = [](GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) { dx[0] = expandGrad(b, n, dy); },
     .eval = [](const Node& n, const std::vector<const Tensor*>& in, Tensor& out) { evalReduce(n, in, out, false); },
     .emitKernel = [](KernelEmitter& k, const Node& n) { emitReduce(k, n, false); }};
 
 extern const OpDef kMean{
-    .name = "mean", .summary = "mean over an axis (axis=k) or over everything", .minInputs = 1, .maxInputs = 1,
-    .cls = OpDef::Kernel, .keywords = {"axis"},
+    .name = "mean", .summary = "mean over an axis (axis=k) or over everything; keepdim=1 keeps it as size 1", .minInputs = 1,
+    .maxInputs = 1, .cls = OpDef::Kernel, .keywords = {"axis", "keepdim"},
     .infer = inferReduce,
     .grad = [](GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
       dx[0] = expandGrad(b, n, dy, /*divideByCount=*/true);

@@ -5,25 +5,29 @@
 
 namespace netc {
 namespace ops {
-extern const OpDef kInput, kParam, kConst;
-extern const OpDef kAdd, kSub, kMul, kDiv, kNeg;
-extern const OpDef kTanh, kSigmoid, kExp, kLog, kRelu, kStep;
+extern const OpDef kInput, kParam, kState, kConst, kBatchSize;
+extern const OpDef kAdd, kSub, kMul, kDiv, kNeg, kPow;
+extern const OpDef kTanh, kSigmoid, kExp, kLog, kRelu, kStep, kSqrt, kRsqrt;
 extern const OpDef kMatmul, kEmbedding, kScatterAdd, kReshape;
-extern const OpDef kSum, kMean, kExpand, kSumTo;
+extern const OpDef kSum, kMean, kVar, kExpand, kSumTo;
 extern const OpDef kCrossEntropy, kCrossEntropyGrad, kSgd;
+extern const OpDef kAssign, kMode, kBnNormalize;
 extern const OpDef kTanhStats, kValueStats, kParamStats, kAbsGt;
 }  // namespace ops
 
 const std::vector<const OpDef*>& allOps() {
   using namespace ops;
   static const std::vector<const OpDef*> all = {
-      &kInput, &kParam, &kConst,                              // sources
-      &kAdd, &kSub, &kMul, &kDiv, &kNeg,                      // arithmetic
+      &kInput, &kParam, &kState, &kConst, &kBatchSize,        // sources
+      &kAdd, &kSub, &kMul, &kDiv, &kNeg, &kPow,               // arithmetic
       &kTanh, &kSigmoid, &kExp, &kLog, &kRelu, &kStep,        // activations
+      &kSqrt, &kRsqrt,                                        // roots
       &kMatmul, &kEmbedding, &kScatterAdd, &kReshape,         // linear algebra and layout
-      &kSum, &kMean, &kExpand, &kSumTo,                       // reductions
+      &kSum, &kMean, &kVar, &kExpand, &kSumTo,                // reductions
       &kCrossEntropy, &kCrossEntropyGrad,                     // losses
       &kSgd,                                                  // optimiser
+      &kAssign, &kMode,                                       // state and modes
+      &kBnNormalize,                                          // batchnorm (ops/batchnorm.h)
       &kTanhStats, &kValueStats, &kParamStats, &kAbsGt,       // probe statistics (instrument/)
   };
   return all;

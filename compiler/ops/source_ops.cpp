@@ -16,6 +16,12 @@ extern const OpDef kParam{.name = "param", .summary = "a parameter tensor", .min
                    .cls = OpDef::Source, .internal = true,
                    .infer = [](const Graph&, Node&) {}};
 
+// state: a tensor the training step carries over without a gradient (running statistics, optimizer moments,
+// step counts). Initialised like a parameter, saved with the weights, changed only by `assign` nodes.
+extern const OpDef kState{.name = "state", .summary = "a non-trainable tensor carried from step to step", .minInputs = 0,
+                   .maxInputs = 0, .cls = OpDef::Source, .internal = true,
+                   .infer = [](const Graph&, Node&) {}};
+
 // const: a scalar constant (Attrs::value), broadcast wherever it is used.
 extern const OpDef kConst{.name = "const", .summary = "a scalar constant", .minInputs = 0, .maxInputs = 0,
                    .cls = OpDef::Source, .internal = true,
