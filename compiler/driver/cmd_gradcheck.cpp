@@ -20,9 +20,9 @@ struct GradcheckCmdOptions : ModelOptions {
 };
 
 int runGradcheck(const GradcheckCmdOptions& o) {
-  if (o.batch < 1) fail(fmt::format("--batch must be at least 1, found {}", o.batch));
-  if (!(o.check.eps > 0)) fail(fmt::format("--eps must be positive, found {}", o.check.eps));
+  if (!(o.check.eps > 0)) usageFail(fmt::format("--eps must be positive, found {}", o.check.eps));
   Model m = o.load();
+  checkBatchFlag(m.graph, o.batch);
   Graph bound = bindBatch(m.graph, o.batch);
   WeightMap weights = o.weights.empty() ? initParams(m.graph, o.seed) : loadSafetensors(o.weights);
   // Random valid indices rather than dataset rows: the check is about derivatives, not about the data.

@@ -19,7 +19,7 @@ struct IrOptions {
 // The code stages compile the training step (forward, backward, update) for one batch size.
 int printCodeStage(const Model& m, const IrOptions& o) {
   TrainingGraph t = buildTrainingGraph(m.graph);
-  int64_t batch = o.batch > 0 ? o.batch : m.train.batch;
+  int64_t batch = o.batch > 0 ? checkBatchFlag(m.graph, o.batch) : m.train.batch;
   Graph bound = bindBatch(t.graph, batch);
   codegen::CodegenOptions co;
   codegen::HostTarget target(co);
