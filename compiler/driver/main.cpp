@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
+#include <limits>
 #include <new>
 #include <system_error>
 #include <typeinfo>
@@ -26,6 +27,9 @@ Model ModelOptions::load() const {
 }
 
 int64_t checkFlag(const char* flag, int64_t value, int64_t lo, int64_t hi) {
+  // CLI11 clamps a number beyond int64 (--steps 99999999999999999999) to the type's limit.
+  if (value == std::numeric_limits<int64_t>::max() || value == std::numeric_limits<int64_t>::min())
+    usageFail(fmt::format("{} must be between {} and {}, found a number beyond 64 bits", flag, lo, hi));
   if (value < lo) usageFail(fmt::format("{} must be {} or more, found {}", flag, lo, value));
   if (value > hi) usageFail(fmt::format("{} must be at most {}, found {}", flag, hi, value));
   return value;
@@ -49,8 +53,9 @@ std::string suggestion(const CLI::App& app, const std::string& word) {
 
 // stdout is buffered: a full disk or a closed pipe shows only when it is flushed, so a command that printed
 // everything "successfully" must still check, or `netc ir ... > /dev/full` exits 0 having written nothing.
+// (After an error the status is already non-zero and the message said what failed.)
 int finishOutput(int status) {
-  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+  if ((std::fflush(stdout) != 0 || std::ferror(stdout)) && status == 0) {
     const int err = errno;
     fmt::print(stderr, "netc: error: cannot write to standard output: {}\n", err ? std::strerror(err) : "write error");
     return status == 0 ? 1 : status;
@@ -81,9 +86,9 @@ int runAction(const netc::driver::Action& action) {
     std::fflush(stdout);
     fmt::print(stderr, "netc: error: {}\n", e.what());
     return 1;
-  } catch (const std::system_error& e) {  // e.g. fmt's failed write to a full disk
+  } catch (const std::system_error& e) {  // e.g. fmt's failed write to stdout on a full disk
     std::fflush(stdout);
-    fmt::print(stderr, "netc: error: {}\n", e.what());
+    fmt::print(stderr, "netc: error: {}{}\n", std::ferror(stdout) ? "standard output: " : "", e.what());
     return 1;
   } catch (const std::exception& e) {
     std::fflush(stdout);

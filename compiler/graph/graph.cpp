@@ -152,13 +152,15 @@ int64_t perBatchRow(const Shape& s) {
   return n;
 }
 
-// The node whose values grow fastest with B: the one that first runs out of room.
+// The node whose values grow fastest with B: the one that first runs out of room (a named one among equals,
+// so the message can say 'h').
 int widestBatchNode(const Graph& g, int64_t& widest) {
   int at = -1;
   widest = 0;
   for (const Node& n : g.nodes)
     for (const Shape* s : {&n.shape, &n.attrs.shape})
-      if (int64_t row = perBatchRow(*s); row > widest) widest = row, at = n.id;
+      if (int64_t row = perBatchRow(*s); row > widest || (row == widest && row > 0 && g[at].name.empty() && !n.name.empty()))
+        widest = row, at = n.id;
   return at;
 }
 
