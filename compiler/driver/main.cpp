@@ -36,6 +36,7 @@ int64_t checkFlag(const char* flag, int64_t value, int64_t lo, int64_t hi) {
 }
 
 int64_t checkBatchFlag(const Graph& g, int64_t batch, const char* flag) {
+  if (batch < 1) usageFail(fmt::format("{} must be at least 1, found {}", flag, batch));
   if (std::string why = batchProblem(g, batch); !why.empty()) usageFail(fmt::format("{}: {}", flag, why));
   return batch;
 }
