@@ -40,6 +40,10 @@ class StatsObserver final : public TrainObserver {
   void finish();
 
   const std::vector<StatsSnapshot>& snapshots() const { return snapshots_; }
+  // The minibatch-loss points held for the report so far, and the room reserved for them (bounded, not one
+  // per step: a 10^9-step run must not reserve 16 GB).
+  const std::vector<std::pair<int64_t, double>>& lossCurve() const { return train_; }
+  size_t lossCurveCapacity() const { return train_.capacity(); }
   std::string reportPath() const;
   std::string statsPath() const;
 

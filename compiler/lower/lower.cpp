@@ -7,10 +7,10 @@
 #include <set>
 
 #include "lang/parser.h"
-#include "support/files.h"
-#include "support/sizes.h"
 #include "lower/model.h"
 #include "ops/op.h"
+#include "support/files.h"
+#include "support/sizes.h"
 
 namespace netc {
 
