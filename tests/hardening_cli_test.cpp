@@ -150,7 +150,10 @@ TEST_CASE("cli: a directory, a symlink loop or a too-long name as an input file 
     {
       std::ifstream in(NETC_SOURCE_DIR "/" + kModel);
       std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      text.replace(text.find("\"../data/names.txt\""), 19, "\"" + b.path.string() + "\"");
+      std::string quoted = b.path.string();
+      quoted.insert(quoted.begin(), '"');
+      quoted.push_back('"');
+      text.replace(text.find("\"../data/names.txt\""), 19, quoted);
       std::ofstream(model) << text;
     }
     CommandResult r = runNetc("check '" + model.string() + "'");
@@ -205,7 +208,7 @@ TEST_CASE("cli: the data file is read exactly once: a FIFO and /dev/stdin from a
 }
 
 TEST_CASE("cli: a write error on stdout (a full device) is reported and exits non-zero") {
-  for (const std::string& stage : {"graph", "asm"}) {
+  for (const char* stage : {"graph", "asm"}) {
     CAPTURE(stage);
     CommandResult r = runShell("\"$NETC\" ir " + kModel + kData + " --stage " + stage + " 2>&1 >/dev/full");
     CAPTURE(r.out);
