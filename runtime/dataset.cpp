@@ -5,6 +5,7 @@
 
 #include "runtime/rng.h"
 #include "support/diag.h"
+#include "support/sizes.h"
 
 namespace netc {
 
@@ -12,10 +13,15 @@ Examples buildExamples(const std::vector<std::string>& words, const Vocabulary& 
   if (context < 1) fail(fmt::format("the context length must be at least 1, found {}", context));
   Examples ex;
   ex.context = context;
-  size_t total = 0;
-  for (const auto& w : words) total += w.size() + 1;
-  ex.x.reserve(total * context);
-  ex.y.reserve(total);
+  int64_t total = 0;
+  for (const auto& w : words) total = checkedAdd(total, static_cast<int64_t>(w.size()) + 1, "the number of examples");
+  // x holds total * context indices: checked, and checked against memory before it is reserved.
+  const int64_t indices = checkedMul(total, context, "the examples' contexts");
+  checkFitsInMemory(checkedMul(checkedAdd(indices, total, "the examples"), 4, "the examples"),
+                    fmt::format("the dataset's {} examples with a context of {}", total, context),
+                    ": use a shorter context or a smaller dataset");
+  ex.x.reserve(static_cast<size_t>(indices));
+  ex.y.reserve(static_cast<size_t>(total));
   std::vector<int32_t> ctx(context);
   for (const auto& w : words) {
     std::fill(ctx.begin(), ctx.end(), 0);
@@ -62,7 +68,9 @@ std::array<std::vector<std::string>, 3> splitWords(const std::vector<std::string
 }
 
 Dataset loadDataset(const DataSpec& spec, const Vocabulary& vocab) {
-  WordFile wf = readWordFile(spec.path);
+  // The words lowering read (a FIFO or /dev/stdin cannot be read twice); a spec made by hand reads its file.
+  std::shared_ptr<const WordFile> file = spec.file ? spec.file : std::make_shared<const WordFile>(readWordFile(spec.path));
+  const WordFile& wf = *file;
   Vocabulary own(wf.words);
   if (own.chars != vocab.chars)
     fail(fmt::format("{}: the file's vocabulary \"{}\" ({} characters) is not the model's \"{}\" ({}): was the "

@@ -2,10 +2,15 @@
 
 #include "ops/op.h"
 #include "runtime/rng.h"
+#include "support/sizes.h"
 
 namespace netc {
 
 WeightMap initParams(const Graph& g, uint64_t seed) {
+  // The parameters in double precision, counted before they are drawn (a [46000, 46000] matrix is 17 GB).
+  int64_t bytes = 0;
+  for (int p : g.params()) bytes = checkedAdd(bytes, checkedMul(numel(g[p].shape), 8, "a parameter"), "the parameters");
+  checkFitsInMemory(bytes, "the parameters (in double precision)", ": use smaller layers");
   Rng rng(seed);
   WeightMap out;
   for (int p : g.persistent()) {

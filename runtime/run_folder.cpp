@@ -14,6 +14,7 @@
 
 #include "runtime/safetensors.h"
 #include "support/diag.h"
+#include "support/files.h"
 
 namespace netc {
 
@@ -162,7 +163,9 @@ void RunFolder::onCheckpoint(int64_t done, const WeightMap& w) {
 nlohmann::json describeVocabulary(const Vocabulary& v) { return {{"chars", v.chars}, {"size", v.size()}}; }
 
 WeightMap loadWeightsFor(const Model& m, const std::string& path) {
-  if (!fs::exists(path)) fail(fmt::format("weights file '{}' not found", path));
+  if (std::string why = inputFileProblem(path); !why.empty())
+    fail(why == "no such file" ? fmt::format("weights file '{}' not found", path)
+                               : fmt::format("cannot read weights file '{}': {}", path, why));
   WeightMap w = loadSafetensors(path);
   fs::path config = fs::path(path).parent_path() / "config.json";
   std::ifstream in(config);

@@ -15,6 +15,7 @@
 
 #include "runtime/atomic_file.h"
 #include "support/diag.h"
+#include "support/files.h"
 
 namespace netc {
 
@@ -63,6 +64,8 @@ int dtypeSize(const std::string& dtype) {
 }
 
 std::string readAll(const std::string& path) {
+  if (std::string why = inputFileProblem(path); !why.empty() && why != "no such file")
+    fail(fmt::format("{}: cannot read: {}", path, why));
   std::ifstream f(path, std::ios::binary);
   if (!f) fail(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
   std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
+#include <limits>
 
 #include "runtime/atomic_file.h"
 #include "runtime/report.h"
@@ -32,26 +34,58 @@ StatsObserver::StatsObserver(const Model& m, const TrainSpec& spec, const ProbeP
     : model_(m), plan_(plan), context_(diagnosisContext(plan, m.vocab.size())), folder_(std::move(folder)),
       print_(std::move(print)) {
   log_ = std::make_unique<StatsLog>(statsPath());
-  train_.reserve(static_cast<size_t>(std::max<int64_t>(spec.steps, 0)));  // onStep must not allocate
+  const int64_t steps = std::max<int64_t>(spec.steps, 0);
+  per_ = std::max<int64_t>(1, (steps + kMaxCurvePoints - 1) / kMaxCurvePoints);
+  train_.reserve(static_cast<size_t>(steps / per_ + 1));  // onStep must not allocate
 }
 
 std::string StatsObserver::reportPath() const { return (std::filesystem::path(folder_) / "report.html").string(); }
 std::string StatsObserver::statsPath() const { return (std::filesystem::path(folder_) / "stats.jsonl").string(); }
 
 void StatsObserver::onStep(int64_t step, double loss, double lr) {
-  train_.emplace_back(step, loss);
   lr_ = lr;
+  if (per_ == 1) {
+    train_.emplace_back(step, loss);
+    return;
+  }
+  if (runSteps_ == 0) runStart_ = step;
+  if (std::isfinite(loss)) runSum_ += loss, ++runFinite_;
+  if (++runSteps_ == per_) flushRun();
+}
+
+// The mean of the run of steps gathered so far (NaN when none of its losses was finite; the report skips it).
+void StatsObserver::flushRun() {
+  if (runSteps_ == 0) return;
+  train_.emplace_back(runStart_, runFinite_ > 0 ? runSum_ / static_cast<double>(runFinite_)
+                                                : std::numeric_limits<double>::quiet_NaN());
+  runSteps_ = runFinite_ = 0, runSum_ = 0;
 }
 
 void StatsObserver::onProbe(Engine& e, int64_t step, double loss) {
   // onStep of this step ran just before, so lr_ is this step's learning rate.
-  snapshots_.push_back(readStats(e, plan_, step, loss, lr_));
-  log_->append(snapshots_.back());
+  StatsSnapshot s = readStats(e, plan_, step, loss, lr_);
+  log_->append(s);
   if (step == 0) {
-    initial_ = diagnose(snapshots_.back(), context_, /*initial=*/true);
-    std::string text = formatSummary(snapshots_.back(), initial_, "step 0 (initialisation)");
+    initial_ = diagnose(s, context_, /*initial=*/true);
+    std::string text = formatSummary(s, initial_, "step 0 (initialisation)");
     if (print_) print_(std::string_view(text).substr(0, text.size() - 1));  // the printer adds the newline
   }
+  keep(std::move(s));
+}
+
+void StatsObserver::keep(StatsSnapshot s) {
+  if (collections_++ % stride_ != 0) {
+    latest_ = std::move(s);
+    return;
+  }
+  latest_.reset();
+  if (snapshots_.size() >= kMaxSnapshots) {
+    std::vector<StatsSnapshot> half;
+    for (size_t i = 0; i < snapshots_.size(); i += 2) half.push_back(std::move(snapshots_[i]));
+    snapshots_ = std::move(half);
+    stride_ *= 2;
+  }
+  snapshots_.push_back(std::move(s));
 }
 
 void StatsObserver::onEval(int64_t done, const SplitLosses& losses) {
@@ -59,6 +93,7 @@ void StatsObserver::onEval(int64_t done, const SplitLosses& losses) {
 }
 
 void StatsObserver::finish() {
+  if (latest_) snapshots_.push_back(std::move(*latest_)), latest_.reset();  // the last collection is always shown
   std::vector<Finding> final;
   if (!snapshots_.empty() && snapshots_.back().step > 0) {
     const StatsSnapshot& last = snapshots_.back();
@@ -66,6 +101,7 @@ void StatsObserver::finish() {
     std::string text = formatSummary(last, final, fmt::format("step {} (the last collection)", last.step));
     if (print_) print_(std::string_view(text).substr(0, text.size() - 1));
   }
+  flushRun();
   ReportData d;
   d.model = model_.name;
   d.vocab = model_.vocab.size();

@@ -4,6 +4,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,18 +40,34 @@ class StatsObserver final : public TrainObserver {
   void finish();
 
   const std::vector<StatsSnapshot>& snapshots() const { return snapshots_; }
+  // The minibatch-loss points held for the report so far, and the room reserved for them (bounded, not one
+  // per step: a 10^9-step run must not reserve 16 GB).
+  const std::vector<std::pair<int64_t, double>>& lossCurve() const { return train_; }
+  size_t lossCurveCapacity() const { return train_.capacity(); }
   std::string reportPath() const;
   std::string statsPath() const;
 
  private:
+  void flushRun();
   const Model& model_;
   ProbePlan plan_;
   DiagnosisContext context_;
   std::string folder_;
   std::function<void(std::string_view)> print_;
   std::unique_ptr<StatsLog> log_;
+  // Every collection goes to stats.jsonl; memory keeps at most kMaxSnapshots of them for the report, evenly
+  // spread (when full, every second one goes and from then on only every stride_-th is kept), plus the latest.
+  static constexpr size_t kMaxSnapshots = 4096;
+  void keep(StatsSnapshot s);
   std::vector<StatsSnapshot> snapshots_;
+  std::optional<StatsSnapshot> latest_;  // the newest collection when the stride skipped it
+  int64_t collections_ = 0, stride_ = 1;
+  // The minibatch losses for the report: every step up to kMaxCurvePoints steps, beyond that the means of
+  // runs of per_ steps, so memory stays bounded whatever the number of steps (the page shows ~1000 points).
+  static constexpr int64_t kMaxCurvePoints = 1'000'000;
   std::vector<std::pair<int64_t, double>> train_, dev_;
+  int64_t per_ = 1, runStart_ = 0, runSteps_ = 0, runFinite_ = 0;
+  double runSum_ = 0;
   std::vector<Finding> initial_;
   double lr_ = 0;
 };

@@ -123,6 +123,24 @@ TEST_CASE("training with probes: statistics at step 0, every probe_every steps a
   CHECK(!fs::exists(dir / "report.html.tmp"));
 }
 
+TEST_CASE("statistics: the loss curve's memory does not grow with the number of steps") {
+  Model m = lectureModel();
+  TrainSpec spec = shortRun(m);
+  Trainer t(m, spec, EngineKind::Interp);
+  t.enableProbes(instrumentOptions(m, spec));
+  spec.steps = kMaxSteps;  // 10^9 steps: one reserved point per step was 16 GB
+  fs::path dir = scratch("bounded");
+  StatsObserver obs(m, spec, *t.probePlan(), dir.string(), nullptr);
+  CHECK(obs.lossCurveCapacity() <= 1'000'001);
+  for (int64_t i = 0; i < 5000; ++i) obs.onStep(i, i < 1000 ? 3.0 : 2.0, 0.1);
+  obs.finish();
+  // Means over runs of 1000 steps, each at the run's first step.
+  REQUIRE(obs.lossCurve().size() == 5);
+  CHECK(obs.lossCurve()[0] == std::pair<int64_t, double>{0, 3.0});
+  CHECK(obs.lossCurve()[4] == std::pair<int64_t, double>{4000, 2.0});
+  CHECK(fs::exists(dir / "report.html"));
+}
+
 TEST_CASE("the instrumented step trains exactly like the plain one") {
   Model m = lectureModel();
   TrainSpec spec = shortRun(m);

@@ -193,7 +193,7 @@ TEST_CASE("cli: netc run trains, evaluates, samples and saves, netc sample reads
   CHECK(s3 == 1);
   CHECK(missing.find("nope.safetensors' not found") != std::string::npos);
   auto [s4, badStep] = runNetc("run " + model + " --data " + data + " --steps -3");
-  CHECK(s4 == 1);
+  CHECK(s4 == 2);  // a usage error (README)
   CHECK(badStep.find("--steps must be 0 or more") != std::string::npos);
 }
 

@@ -98,6 +98,9 @@ TrainingGraph buildTrainingGraph(const Graph& forward, const OptimizerSpec& opti
 }
 
 Graph bindBatch(const Graph& g, int64_t batch) {
+  // Every caller's batch (train section, --batch, evaluation chunks) passes here: no value may outgrow
+  // kMaxElements, so no size computed from the bound shapes overflows.
+  if (std::string why = batchProblem(g, batch); !why.empty()) fail(why);
   Graph out = g;
   for (Node& n : out.nodes) {
     n.shape = netc::bindBatch(n.shape, batch);

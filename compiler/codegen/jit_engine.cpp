@@ -9,6 +9,7 @@
 
 #include "codegen/module_builder.h"
 #include "ops/op.h"
+#include "support/sizes.h"
 
 namespace netc {
 
@@ -44,6 +45,9 @@ JitEngine::JitEngine(const Graph& bound, const codegen::CodegenOptions& opts) : 
   layout_ = codegen::chooseLayout(code_graph_, opts, target.info().vectorLanes);
   plan_ = codegen::makePlan(code_graph_, opts.plan);
   plan_.transposed = layout_.transposed;
+  // Before compiling and allocating: an arena beyond the machine's memory would fail late, or be overcommitted
+  // and get the process killed.
+  checkFitsInMemory(plan_.arenaBytes, "the compiled step's arena", ": use a smaller batch size or smaller layers");
   auto t1 = clock::now();
   // One module per compile thread: modules cost a fixed setup each, so no more than can run at once.
   unsigned threads = opts.compileThreads ? opts.compileThreads : std::max(1u, std::thread::hardware_concurrency());

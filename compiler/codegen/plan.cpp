@@ -14,6 +14,7 @@
 
 #include "codegen/gemm.h"
 #include "ops/op.h"
+#include "support/sizes.h"
 
 namespace netc::codegen {
 
@@ -304,11 +305,16 @@ class Planner {
       else if (isOp(n, "reshape")) plan_.storage[n.id] = plan_.storage[n.inputs[0]];
       else if (needed[n.id]) plan_.storage[n.id] = n.id;
     }
+    // Sizes and offsets in checked arithmetic: shapes come from the user's numbers (bindBatch bounds each
+    // value, but the sum over all of them must not wrap either, or the arena comes out too small).
     int64_t at = 0;
+    auto advance = [&](int64_t bytes) {
+      at = checkedAdd(at, alignedSpan(bytes), "the compiled step's memory (arena)");
+    };
     auto place = [&](int v) {
       plan_.offset[v] = at;
-      plan_.bytes[v] = std::max<int64_t>(numel(g_[v].shape), 1) * 4;  // f32 and i32 alike
-      at += (plan_.bytes[v] + kTailSlack + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
+      plan_.bytes[v] = checkedMul(std::max<int64_t>(numel(g_[v].shape), 1), 4, "a buffer");  // f32 and i32 alike
+      advance(plan_.bytes[v]);
     };
     // Parameters and states first, then inputs and constants, then computed values in execution order.
     for (int p : g_.persistent()) place(p);
@@ -322,12 +328,18 @@ class Planner {
       if (k.kind == Kernel::Op && isOp(g_[k.root], "matmul")) scratch = std::max(scratch, matmulScratchBytes(g_, g_[k.root]));
     plan_.scratchOffset = at;
     plan_.scratchBytes = scratch;
-    at += (scratch + kTailSlack + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
+    advance(scratch);
     if (opts_.profile) {
       plan_.profileOffset = at;
-      at += (static_cast<int64_t>(plan_.kernels.size()) * 8 + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
+      advance(static_cast<int64_t>(plan_.kernels.size()) * 8);
     }
     plan_.arenaBytes = std::max<int64_t>(at, kArenaAlign);
+  }
+
+  // A buffer's bytes plus the readable tail, rounded up to whole cache lines (kArenaAlign).
+  static int64_t alignedSpan(int64_t bytes) {
+    const int64_t padded = checkedAdd(bytes, kTailSlack + kArenaAlign - 1, "a buffer");
+    return padded / kArenaAlign * kArenaAlign;
   }
 
   const Graph& g_;

@@ -27,6 +27,8 @@ double msSince(Clock::time_point a, Clock::time_point b = Clock::now()) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
+constexpr int64_t kMaxBenchSteps = 10'000'000;
+
 struct BenchOptions {
   int64_t batch = 0;  // 0: the train section's
   int64_t steps = 2000;
@@ -183,7 +185,7 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
   TrainForm form = trainForm(m);
   m = form.model;  // node ids from here on refer to the train form
   const TrainingGraph& t = form.step;
-  int64_t batch = o.batch > 0 ? o.batch : m.train.batch;
+  int64_t batch = o.batch > 0 ? checkBatchFlag(m.graph, o.batch) : m.train.batch;
   Graph bound = bindBatch(t.graph, batch);
   double autodiff = msSince(t1);
   JitEngine jit(bound, o.codegen());
@@ -241,9 +243,10 @@ void registerBench(CLI::App& app, Action& action) {
   opts->add(cmd);
   cmd->add_option("--batch", bo->batch, "batch size (default: the train section's)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
-  cmd->add_option("--steps", bo->steps, "timed steps (default 2000)")->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  // Every timed step's time is kept (for the median), so their number is bounded.
+  cmd->add_option("--steps", bo->steps, "timed steps (default 2000)")->check(CLI::Range(int64_t{1}, kMaxBenchSteps));
   cmd->add_option("--warmup", bo->warmup, "untimed steps first (default 200)")
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
+      ->check(CLI::Range(int64_t{0}, kMaxBenchSteps));
   cmd->add_option("--vector-bits", bo->vectorBits,
                   "vector width of the generated code: 128, 256 or 512 (default: 256 where AVX is available; "
                   "compare 256 and 512 on AVX-512 machines)")

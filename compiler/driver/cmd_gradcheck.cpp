@@ -39,12 +39,13 @@ int usageError(const std::string& msg) {
 }
 
 int runGradcheck(const GradcheckCmdOptions& o) {
-  if (o.batch < 1) fail(fmt::format("--batch must be at least 1, found {}", o.batch));
+  if (!(o.check.eps > 0)) usageFail(fmt::format("--eps must be positive, found {}", o.check.eps));
   // A check that checks nothing must not print "ok".
   if (o.check.directions + static_cast<int64_t>(o.check.elements) < 1)
     return usageError(fmt::format("--directions {} and --elements {}: nothing would be checked (at least one "
                                   "of them must be 1 or more)", o.check.directions, o.check.elements));
   Model m = specializeModel(o.load(), Mode::Train);  // the gradients training uses
+  checkBatchFlag(m.graph, o.batch);
   Graph bound = bindBatch(m.graph, o.batch);
   WeightMap weights = o.weights.empty() ? initParams(m.graph, o.seed) : loadSafetensors(o.weights);
   requireFinite(m.graph, weights, o.weights.empty() ? "the initialised weights" : o.weights);

@@ -23,7 +23,7 @@ struct IrOptions {
 int printCodeStage(const Model& m, const IrOptions& o) {
   const bool eval = o.mode == "eval";
   Graph g = eval ? specializeModel(m, Mode::Eval).graph : trainForm(m).step.graph;
-  int64_t batch = o.batch > 0 ? o.batch : m.train.batch;
+  int64_t batch = o.batch > 0 ? checkBatchFlag(g, o.batch) : m.train.batch;
   Graph bound = bindBatch(g, batch);
   codegen::CodegenOptions co;
   codegen::HostTarget target(co);

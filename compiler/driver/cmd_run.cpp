@@ -83,16 +83,10 @@ int runCommand(const RunOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   Model m = o.model.load();
   TrainSpec spec = m.train;
-  if (o.steps) {
-    if (*o.steps < 0) fail(fmt::format("--steps must be 0 or more, found {}", *o.steps));
-    spec.steps = *o.steps;
-  }
-  if (o.batch) {
-    if (*o.batch < 1) fail(fmt::format("--batch must be at least 1, found {}", *o.batch));
-    spec.batch = *o.batch;
-  }
+  if (o.steps) spec.steps = checkFlag("--steps", *o.steps, 0, kMaxSteps);
+  if (o.batch) spec.batch = checkBatchFlag(m.graph, *o.batch);
   if (o.lr) {
-    if (!(*o.lr > 0) || !std::isfinite(*o.lr)) fail(fmt::format("--lr must be a positive number, found {}", *o.lr));
+    if (!(*o.lr > 0) || !std::isfinite(*o.lr)) usageFail(fmt::format("--lr must be a positive number, found {}", *o.lr));
     spec.lr = {{*o.lr, -1}};
   }
   if (o.seed) spec.seed = *o.seed;

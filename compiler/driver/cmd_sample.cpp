@@ -1,5 +1,6 @@
 // netc sample: generate words from trained weights: netc sample MODEL.net --weights W --count N --seed S.
 #include <fmt/format.h>
+#include <limits>
 #include <optional>
 
 #include "driver/command.h"
@@ -20,7 +21,7 @@ struct SampleOptions {
 int sampleCommand(const SampleOptions& o) {
   Model m = o.model.load();
   const int64_t count = o.count.value_or(m.sample.count);
-  if (count < 0) fail(fmt::format("--count must be 0 or more, found {}", count));
+  if (o.count) checkFlag("--count", *o.count, 0, std::numeric_limits<int64_t>::max());
   Sampler s(m, o.engine == "interp" ? EngineKind::Interp : EngineKind::Jit);
   s.setWeights(loadWeightsFor(m, o.weights), o.weights);
   // Printed as drawn: the first words show at once and memory stays flat, whatever the count.

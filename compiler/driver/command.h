@@ -23,6 +23,11 @@ struct ModelOptions {
 std::string checkSeed(const std::string& text);
 CLI::Option* addSeedOption(CLI::App* cmd, uint64_t& seed, const std::string& help);
 CLI::Option* addSeedOption(CLI::App* cmd, std::optional<uint64_t>& seed, const std::string& help);
+// Checks of command-line values: a bad one is a usage error (netc::UsageError, exit status 2) naming the flag.
+// `value` in [lo, hi], or "--steps must be 0 or more, found -5" / "--steps must be at most 1000000000, found ...".
+int64_t checkFlag(const char* flag, int64_t value, int64_t lo, int64_t hi);
+// A --batch for this graph: at least 1, and small enough for every value to fit (graph.h, batchProblem).
+int64_t checkBatchFlag(const Graph& g, int64_t batch, const char* flag = "--batch");
 
 // The action run after parsing; commands set it in their register function. Returns the exit status.
 using Action = std::function<int()>;

@@ -1,6 +1,13 @@
 // netc: the command-line driver. Commands register themselves; errors become one clear message.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fmt/format.h>
+#include <limits>
+#include <new>
+#include <system_error>
+#include <typeinfo>
 
 #include "driver/command.h"
 #include "lower/builtins.h"
@@ -20,6 +27,21 @@ Model ModelOptions::load() const {
   return loadModel(model, lo);
 }
 
+int64_t checkFlag(const char* flag, int64_t value, int64_t lo, int64_t hi) {
+  // CLI11 clamps a number beyond int64 (--steps 99999999999999999999) to the type's limit.
+  if (value == std::numeric_limits<int64_t>::max() || value == std::numeric_limits<int64_t>::min())
+    usageFail(fmt::format("{} must be between {} and {}, found a number beyond 64 bits", flag, lo, hi));
+  if (value < lo) usageFail(fmt::format("{} must be {} or more, found {}", flag, lo, value));
+  if (value > hi) usageFail(fmt::format("{} must be at most {}, found {}", flag, hi, value));
+  return value;
+}
+
+int64_t checkBatchFlag(const Graph& g, int64_t batch, const char* flag) {
+  if (batch < 1) usageFail(fmt::format("{} must be at least 1, found {}", flag, batch));
+  if (std::string why = batchProblem(g, batch); !why.empty()) usageFail(fmt::format("{}: {}", flag, why));
+  return batch;
+}
+
 }  // namespace netc::driver
 
 namespace {
@@ -29,6 +51,56 @@ std::string suggestion(const CLI::App& app, const std::string& word) {
   std::vector<std::string> names;
   for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
   return netc::didYouMean(word, names);
+}
+
+// stdout is buffered: a full disk or a closed pipe shows only when it is flushed, so a command that printed
+// everything "successfully" must still check, or `netc ir ... > /dev/full` exits 0 having written nothing.
+// (After an error the status is already non-zero and the message said what failed.)
+int finishOutput(int status) {
+  if ((std::fflush(stdout) != 0 || std::ferror(stdout)) && status == 0) {
+    const int err = errno;
+    fmt::print(stderr, "netc: error: cannot write to standard output: {}\n", err ? std::strerror(err) : "write error");
+    return status == 0 ? 1 : status;
+  }
+  return status;
+}
+
+// The last line of defence: every exception becomes one `netc: error:` line and an exit status documented in
+// README.md (1 for a problem with the input, the files or the machine, 3 for an internal error). Known
+// failures are caught where they arise and say what was wrong; this only keeps the others from aborting.
+int runAction(const netc::driver::Action& action) {
+  try {
+    return action ? action() : 0;
+  } catch (const netc::UsageError& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "{}", e.what());
+    return 2;
+  } catch (const netc::Error& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "{}", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fflush(stdout);
+    fmt::print(stderr, "netc: error: out of memory: this machine cannot hold what the command needs (a smaller "
+                       "batch size, context or model needs less)\n");
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "netc: error: {}\n", e.what());
+    return 1;
+  } catch (const std::system_error& e) {  // e.g. fmt's failed write to stdout on a full disk
+    std::fflush(stdout);
+    fmt::print(stderr, "netc: error: {}{}\n", std::ferror(stdout) ? "standard output: " : "", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "netc: error: internal error ({}): {}; please report it\n", typeid(e).name(), e.what());
+    return 3;
+  } catch (...) {
+    std::fflush(stdout);
+    fmt::print(stderr, "netc: error: internal error: an unknown exception; please report it\n");
+    return 3;
+  }
 }
 
 }  // namespace
@@ -67,11 +139,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return finishOutput(app.exit(e));
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return finishOutput(app.exit(e));
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return finishOutput(app.exit(e));
   } catch (const CLI::ParseError& e) {
     std::string msg = e.what();
     // CLI11 reports an unknown command as an extra positional of the top-level app.
@@ -103,11 +175,5 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "netc: error: {}\n", netc::printable(msg));  // it quotes the command line
     return 2;
   }
-  try {
-    return action ? action() : 0;
-  } catch (const netc::Error& e) {
-    std::fflush(stdout);
-    fmt::print(stderr, "{}", e.what());
-    return 1;
-  }
+  return finishOutput(runAction(action));
 }

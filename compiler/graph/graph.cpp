@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "ops/op.h"
+#include "support/sizes.h"
 
 namespace netc {
 
@@ -159,6 +160,47 @@ std::string printGraph(const Graph& g) {
   if (g.loss >= 0) out += fmt::format("  minimize {}\n", g.valueName(g.loss));
   out += "}\n";
   return out;
+}
+
+namespace {
+
+// Elements per unit of B of a shape with B in it (0 for one without).
+int64_t perBatchRow(const Shape& s) {
+  if (!hasBatch(s)) return 0;
+  int64_t n = 1;
+  for (int64_t d : s)
+    if (d != kBatch) n = checkedMul(n, d, fmt::format("the element count of shape {}", shapeStr(s)));
+  return n;
+}
+
+// The node whose values grow fastest with B: the one that first runs out of room (a named one among equals,
+// so the message can say 'h').
+int widestBatchNode(const Graph& g, int64_t& widest) {
+  int at = -1;
+  widest = 0;
+  for (const Node& n : g.nodes)
+    for (const Shape* s : {&n.shape, &n.attrs.shape})
+      if (int64_t row = perBatchRow(*s); row > widest || (row == widest && row > 0 && g[at].name.empty() && !n.name.empty()))
+        widest = row, at = n.id;
+  return at;
+}
+
+}  // namespace
+
+int64_t maxBatch(const Graph& g) {
+  int64_t widest = 0;
+  widestBatchNode(g, widest);
+  return widest > 0 ? kMaxElements / widest : kMaxElements;
+}
+
+std::string batchProblem(const Graph& g, int64_t batch) {
+  if (batch < 1) return fmt::format("the batch size must be at least 1, found {}", batch);
+  int64_t widest = 0;
+  const int at = widestBatchNode(g, widest);
+  if (at < 0 || batch <= kMaxElements / widest) return "";
+  return fmt::format("batch size {} is too large: {} ({}) would hold {} x {} elements, more than the {} one value "
+                     "may hold; the largest batch size this model allows is {}",
+                     batch, g.describe(at), shapeStr(g[at].shape), batch, widest, kMaxElements, maxBatch(g));
 }
 
 }  // namespace netc

@@ -84,4 +84,11 @@ void verify(const Graph& g);
 // Stable, diffable text; golden tests depend on its format.
 std::string printGraph(const Graph& g);
 
+// The largest batch size at which every value of g (shapes with B, and shape attributes) still holds at most
+// kMaxElements (support/sizes.h); a graph without B allows any. Lowering checks the train section's batch
+// against it, the commands their --batch, bindBatch every batch.
+int64_t maxBatch(const Graph& g);
+// "" when `batch` is allowed, else why not: "batch size N is too large: 'h' ([B,200]) would hold ..."
+std::string batchProblem(const Graph& g, int64_t batch);
+
 }  // namespace netc

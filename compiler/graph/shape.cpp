@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <fmt/format.h>
 
+#include "support/diag.h"
+#include "support/sizes.h"
+
 namespace netc {
 
 const char* dtypeName(DType t) { return t == DType::F32 ? "f32" : "i32"; }
@@ -18,7 +21,10 @@ std::string shapeStr(const Shape& s) {
 
 int64_t numel(const Shape& s) {
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s) {
+    if (d < 0) fail(fmt::format("internal error: the element count of {} needs the batch size bound", shapeStr(s)));
+    n = checkedMul(n, d, fmt::format("the element count of shape {}", shapeStr(s)));
+  }
   return n;
 }
 

@@ -2,9 +2,16 @@
 
 #include <fmt/format.h>
 
+#include "support/sizes.h"
+
 namespace netc {
 
 Interpreter::Interpreter(Graph bound) : g_(std::move(bound)), values_(g_.size()) {
+  // One double per element of every value, counted before anything is allocated.
+  int64_t bytes = 0;
+  for (const Node& n : g_.nodes)
+    if (!hasBatch(n.shape)) bytes = checkedAdd(bytes, checkedMul(numel(n.shape), 8, "a value"), "the interpreter's values");
+  checkFitsInMemory(bytes, "the interpreter's values", ": use a smaller batch size or smaller layers");
   for (const Node& n : g_.nodes) {
     if (hasBatch(n.shape)) fail("internal error: the interpreter needs a graph with the batch size bound");
     if (n.op->cls != OpDef::Source && !n.op->eval) fail(fmt::format("internal error: op '{}' cannot run (a mode node left unspecialised?)", n.op->name));

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/files.h"
+
 namespace netc {
 namespace {
 
@@ -386,6 +388,8 @@ Module parse(const SourceRef& src) {
 }
 
 Module parseFile(const std::string& path) {
+  if (std::string why = inputFileProblem(path); !why.empty() && why != "no such file")
+    fail(fmt::format("cannot read model file '{}': {}", path, why));
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(fmt::format("cannot open model file '{}'", path));
   std::stringstream ss;

@@ -12,6 +12,8 @@
 #include "lower/model.h"
 #include "ops/batchnorm.h"
 #include "ops/op.h"
+#include "support/files.h"
+#include "support/sizes.h"
 
 namespace netc {
 
@@ -176,11 +178,14 @@ class Lowerer {
     }
   }
 
-  int64_t constInt(const Expr& e, const char* what, int64_t min) {
+  // `max`: the sane limit of this setting (lower/model.h), so nothing sized from it can overflow or exhaust
+  // memory later.
+  int64_t constInt(const Expr& e, const char* what, int64_t min, int64_t max = kMaxWholeNumber) {
     double v = constEval(e);
-    if (v != std::floor(v) || std::fabs(v) > 9e15)
+    if (v != std::floor(v) || std::fabs(v) > static_cast<double>(kMaxWholeNumber))
       err(e.loc, fmt::format("{} must be a whole number, found {}", what, v));
     if (v < static_cast<double>(min)) err(e.loc, fmt::format("{} must be at least {}, found {}", what, min, v));
+    if (v > static_cast<double>(max)) err(e.loc, fmt::format("{} must be at most {}, found {}", what, max, v));
     return static_cast<int64_t>(v);
   }
 
@@ -205,7 +210,6 @@ class Lowerer {
 
   // Every value fits in 2^31 - 1 elements (per batch row when it has B), so no size computation overflows.
   void checkSize(const Shape& s, SrcLoc loc) {
-    constexpr int64_t kMaxElements = 2147483647;
     int64_t n = 1;
     for (int64_t d : s)
       if (d != kBatch && (__builtin_mul_overflow(n, d, &n) || n > kMaxElements))
@@ -687,7 +691,7 @@ class Lowerer {
     checkKeys(s, {"context", "split", "seed"});
     DataSpec& d = model_.data;
     d.loc = s.nameLoc;
-    if (auto* e = entry(s, "context")) d.context = constInt(single(*e), "the context length", 1);
+    if (auto* e = entry(s, "context")) d.context = constInt(single(*e), "the context length", 1, kMaxContext);
     if (auto* e = entry(s, "seed")) d.seed = static_cast<uint64_t>(constInt(single(*e), "the split seed", 0));
     if (auto* e = entry(s, "split")) {
       if (e->items.size() != 3)
@@ -710,13 +714,19 @@ class Lowerer {
       fs::path p(s.name);
       d.path = p.is_absolute() ? p.string() : (fs::path(src_->path()).parent_path() / p).lexically_normal().string();
     }
-    if (!fs::exists(d.path)) {
+    if (std::string why = inputFileProblem(d.path); !why.empty()) {
+      const bool missing = why == "no such file";
       if (opts_.dataOverride.empty())
-        err(s.nameLoc, fmt::format("dataset file '{}' not found (resolved to '{}'): run tools/get-names.sh, or pass --data FILE",
-                                   s.name, d.path));
-      fail(fmt::format("dataset file '{}' (from --data) not found", d.path));
+        err(s.nameLoc, missing ? fmt::format("dataset file '{}' not found (resolved to '{}'): run tools/get-names.sh, "
+                                             "or pass --data FILE", s.name, d.path)
+                               : fmt::format("cannot read dataset file '{}' (resolved to '{}'): {}", s.name, d.path, why));
+      fail(missing ? fmt::format("dataset file '{}' (from --data) not found", d.path)
+                   : fmt::format("cannot read dataset file '{}' (from --data): {}", d.path, why));
     }
-    model_.vocab = Vocabulary(readWordFile(d.path).words);
+    // Read once, here: the vocabulary and later the examples come from these words, so a FIFO or /dev/stdin
+    // works and a file that changes in between cannot give the two different contents.
+    d.file = std::make_shared<const WordFile>(readWordFile(d.path));
+    model_.vocab = Vocabulary(d.file->words);
     consts_["V"] = model_.vocab.size();
     consts_["T"] = static_cast<double>(d.context);
     model_.constants["V"] = consts_["V"];
@@ -727,12 +737,15 @@ class Lowerer {
     checkKeys(s, {"steps", "batch", "optimizer", "lr", "seed", "log_every", "eval_every", "probe_every", "saturation",
                   "momentum", "nesterov", "betas", "eps", "weight_decay", "clip_norm", "warmup", "decay", "min_lr"});
     TrainSpec& t = model_.train;
-    if (auto* e = entry(s, "steps")) t.steps = constInt(single(*e), "steps", 1);
-    if (auto* e = entry(s, "batch")) t.batch = constInt(single(*e), "the batch size", 1);
+    if (auto* e = entry(s, "steps")) t.steps = constInt(single(*e), "steps", 1, kMaxSteps);
+    if (auto* e = entry(s, "batch")) {
+      t.batch = constInt(single(*e), "the batch size", 1);
+      batchLoc_ = single(*e).loc;
+    }
     if (auto* e = entry(s, "seed")) t.seed = static_cast<uint64_t>(constInt(single(*e), "the seed", 0));
-    if (auto* e = entry(s, "log_every")) t.logEvery = constInt(single(*e), "log_every", 1);
-    if (auto* e = entry(s, "eval_every")) t.evalEvery = constInt(single(*e), "eval_every", 0);
-    if (auto* e = entry(s, "probe_every")) t.probeEvery = constInt(single(*e), "probe_every", 1);
+    if (auto* e = entry(s, "log_every")) t.logEvery = constInt(single(*e), "log_every", 1, kMaxSteps);
+    if (auto* e = entry(s, "eval_every")) t.evalEvery = constInt(single(*e), "eval_every", 0, kMaxSteps);
+    if (auto* e = entry(s, "probe_every")) t.probeEvery = constInt(single(*e), "probe_every", 1, kMaxSteps);
     if (auto* e = entry(s, "saturation")) {
       t.saturation = constEval(single(*e));
       if (!(t.saturation > 0 && t.saturation < 1))
@@ -748,7 +761,7 @@ class Lowerer {
         if (!(lr > 0)) err(it.value->loc, fmt::format("learning rate must be positive, found {}", lr));
         int64_t until = -1;
         if (it.until) {
-          until = constInt(*it.until, "the step of a learning-rate change", 1);
+          until = constInt(*it.until, "the step of a learning-rate change", 1, kMaxSteps);
           if (until <= prev) err(it.until->loc, fmt::format("learning-rate steps must increase: {} after {}", until, prev));
           prev = until;
         } else if (i + 1 != e->items.size()) {
@@ -825,7 +838,7 @@ class Lowerer {
 
   void sampleSection(const Stmt& s) {
     checkKeys(s, {"count", "seed"});
-    if (auto* e = entry(s, "count")) model_.sample.count = constInt(single(*e), "count", 0);
+    if (auto* e = entry(s, "count")) model_.sample.count = constInt(single(*e), "count", 0, kMaxSampleCount);
     if (auto* e = entry(s, "seed")) model_.sample.seed = static_cast<uint64_t>(constInt(single(*e), "the seed", 0));
   }
 
@@ -870,6 +883,12 @@ class Lowerer {
         if (n.op->name == std::string_view("tanh") || n.id == model_.logits) n.probe = ProbeSpec{};
     }
     verify(g);
+    // The batch size is known now that every shape is: one that would make a value outgrow kMaxElements is an
+    // error at the setting, not an overflow in the storage plan.
+    if (std::string why = batchProblem(g, model_.train.batch); !why.empty()) {
+      if (batchLoc_.line > 0) err(batchLoc_, why);
+      fail(src_, {}, why);
+    }
   }
 
   const Module& m_;
@@ -883,6 +902,7 @@ class Lowerer {
   std::map<std::string, int> updated_;  // state -> line of its update
   std::string currentDef_;
   SrcLoc minimizeLoc_;
+  SrcLoc batchLoc_;  // the train section's batch setting, when given
   bool haveData_ = false;
   bool anyProbe_ = false;
 };

@@ -1,6 +1,7 @@
 // A lowered .net file: the forward graph plus the settings of its data, train and sample sections.
 #pragma once
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,8 +11,18 @@
 
 namespace netc {
 
+// Sane limits of the sections' settings and their command-line overrides: beyond them a run would take
+// longer than anyone waits, or its buffers more memory than a machine has, so they are errors at the setting.
+constexpr int64_t kMaxWholeNumber = 9'000'000'000'000'000;  // 9e15: below 2^53, exact in a double
+constexpr int64_t kMaxSteps = 1'000'000'000;     // steps, log/eval/probe_every, lr `until` (days of training)
+constexpr int64_t kMaxContext = 1024;             // the context length T (makemore's models use 3 to 32)
+constexpr int64_t kMaxSampleCount = 1'000'000;    // the sample section's count (the run keeps every word)
+
 struct DataSpec {
   std::string path;      // resolved against the .net file's folder (or --data)
+  // The words of `path`, read exactly once by lowering (the vocabulary) and used again by loadDataset: a FIFO
+  // or /dev/stdin can be read only once.
+  std::shared_ptr<const WordFile> file;
   SrcLoc loc;
   int64_t context = 3;   // T, the block size
   double split[3] = {0.8, 0.1, 0.1};

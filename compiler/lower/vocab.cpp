@@ -5,10 +5,13 @@
 #include <fstream>
 
 #include "support/diag.h"
+#include "support/files.h"
 
 namespace netc {
 
 WordFile readWordFile(const std::string& path) {
+  if (std::string why = inputFileProblem(path); !why.empty() && why != "no such file")
+    fail(fmt::format("cannot read dataset file '{}': {}", path, why));
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(fmt::format("cannot open dataset file '{}': expected a one-word-per-line text file", path));
   WordFile wf;

@@ -130,6 +130,7 @@ std::string formatDiag(const SourceFile* src, SrcLoc loc, std::string_view msg, 
 
 void fail(const SourceFile* src, SrcLoc loc, std::string_view msg) { throw Error(formatDiag(src, loc, msg)); }
 void fail(std::string_view msg) { throw Error(formatDiag(nullptr, {}, msg)); }
+void usageFail(std::string_view msg) { throw UsageError(formatDiag(nullptr, {}, msg)); }
 
 static size_t editDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);

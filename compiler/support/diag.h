@@ -66,6 +66,13 @@ std::string formatDiag(const SourceFile* src, SrcLoc loc, std::string_view msg,
 }
 [[noreturn]] void fail(std::string_view msg);  // errors with no source position
 
+// A bad value on the command line (`--steps -5`): "netc: error: msg", exit status 2 (main.cpp maps it).
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+[[noreturn]] void usageFail(std::string_view msg);
+
 // The candidate closest to `name` by edit distance, or "" when none is plausibly meant.
 std::string nearest(std::string_view name, const std::vector<std::string>& candidates);
 // " (did you mean 'x'?)" or "".

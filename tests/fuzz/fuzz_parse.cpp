@@ -1,7 +1,11 @@
-// libFuzzer target for the front end: lexer, parser, lowering (constant folding, shape inference, the
-// verifier), the graph printer and autodiff, i.e. everything `netc check` runs on a user's file.
-// Any input must either succeed or throw netc::Error; a crash, a sanitizer report, another exception,
-// a hang or a leak is a bug. Build and run: see tests/fuzz/README.md.
+// libFuzzer target for everything from a user's file to the storage plan: lexer, parser, lowering (constant
+// folding, shape inference, the verifier), the graph printer, autodiff, and then what `netc run` does before
+// it allocates anything, with the sizes the input chose: the batch bound into the training graph and its
+// instrumented copy, the layout and the storage plan of both (whose int64 size sum once overflowed into a
+// too-small arena), the dataset's examples at the input's context, and the learning-rate schedule up to its
+// steps. Any input must either succeed or throw netc::Error; a crash, a sanitizer report, another
+// exception, a hang, a leak, or a plan whose buffers do not lie inside its arena is a bug. Build and run:
+// see tests/fuzz/README.md.
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -10,11 +14,37 @@
 #include <unistd.h>
 
 #include "autodiff/autodiff.h"
+#include "codegen/layout.h"
+#include "codegen/options.h"
+#include "codegen/plan.h"
+#include "instrument/instrument.h"
 #include "lower/model.h"
+#include "runtime/dataset.h"
 
 namespace {
 
 std::filesystem::path gDir;
+
+// Every stored buffer (and the scratch and profile space) must lie inside the arena, without overlap from
+// one buffer into the next: what the JIT engine relies on when it writes through the offsets.
+void checkPlan(const netc::Graph& g, const netc::codegen::Plan& p) {
+  int64_t end = 0;
+  for (int v = 0; v < g.size(); ++v) {
+    if (p.offset[v] < 0) continue;
+    if (p.bytes[v] < 4 * netc::numel(g[v].shape) || p.offset[v] + p.bytes[v] + netc::codegen::kTailSlack > p.arenaBytes)
+      __builtin_trap();
+    end = std::max(end, p.offset[v] + p.bytes[v]);
+  }
+  if (end > p.scratchOffset || p.scratchOffset + p.scratchBytes > p.arenaBytes) __builtin_trap();
+}
+
+void plan(netc::Graph bound) {
+  netc::codegen::CodegenOptions co;
+  co.plan.profile = true;
+  netc::codegen::Layout layout = netc::codegen::chooseLayout(bound, co, 8);
+  netc::codegen::Plan p = netc::codegen::makePlan(bound, co.plan);
+  checkPlan(bound, p);
+}
 
 }  // namespace
 
@@ -42,6 +72,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     netc::TrainingGraph t = netc::buildTrainingGraph(m.graph);
     text += netc::printGraph(t.graph);
     if (text.empty()) __builtin_trap();
+    // What `netc run` sizes from the input before its first allocation.
+    netc::Dataset d = netc::loadDataset(m.data, m.vocab);
+    if (d.context != m.data.context) __builtin_trap();
+    if (!(m.train.learningRate(m.train.steps - 1) > 0)) __builtin_trap();
+    plan(netc::bindBatch(t.graph, m.train.batch));
+    netc::InstrumentOptions io;
+    io.logits = m.logits;
+    plan(netc::bindBatch(netc::instrument(t, io).graph, m.train.batch));
   } catch (const netc::Error&) {
     // the expected outcome for bad input
   }
