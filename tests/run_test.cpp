@@ -276,6 +276,7 @@ TEST_CASE("progress: a run estimated at hours says so once, after its first step
   CHECK(std::fgets(buf, sizeof buf, f) != nullptr);
   std::fclose(f);
   CHECK(std::string(buf).find("make it shorter, and --engine jit is much faster than interp") != std::string::npos);
+}
 
 TEST_CASE("cli: a run resumed with --init-from --resume continues exactly as the uninterrupted run") {
   // Adam, so the moments and the step count are state that must come back too.

@@ -70,9 +70,15 @@ std::string opsHelp() {
       line(out, opSignature(*op), op->summary);
       if (std::string_view(op->name) == "reshape")
         line(out, "flatten(x)", "keep the first axis, merge the others: [B, T, E] -> [B, T*E]");
+      if (std::string_view(op->name) == "var")
+        line(out, "std(x, axis=N, correction=N, keepdim=N)", "standard deviation: sqrt(var(x, ...))");
     }
+  line(out, "batchnorm(x, gamma, beta, running_mean, running_var, eps=, momentum=, correction=, running_correction=, running=var|std)",
+       "");
+  line(out, "", "BatchNorm over the batch: a train form, an eval form and two state updates (docs/language.md)");
   out += "\nOperators: a + b (add), a - b (sub), a * b (mul), a / b (div), -x (neg), a @ b (matmul),\n"
-         "C[x] (embedding); ** only between constants.\n";
+         "C[x] (embedding), x ** c (x*x, sqrt, rsqrt, 1/x or pow).\n"
+         "\nStatements for state: `state S : [dims] = INIT` declares it, `update S = expr` gives its next value.\n";
   out += "\nConstant functions, of constants only (folded when the model is read):\n";
   for (const Builtin& b : constantFunctions()) line(out, signature(b), b.summary);
   out += "\nInitialisers, in `param NAME : [dims] = INIT`, times constants (e.g. randn * (5/3) / sqrt(30)):\n";

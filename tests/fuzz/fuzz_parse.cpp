@@ -19,6 +19,7 @@
 #include "codegen/plan.h"
 #include "instrument/instrument.h"
 #include "lower/model.h"
+#include "modes/specialize.h"
 #include "runtime/dataset.h"
 
 namespace {
@@ -67,9 +68,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   netc::LowerOptions opts;
   opts.dataOverride = (gDir / "words.txt").string();
   try {
-    netc::Model m = netc::loadModel(path, opts);
-    std::string text = netc::printGraph(m.graph);
-    netc::TrainingGraph t = netc::buildTrainingGraph(m.graph);
+    netc::Model generic = netc::loadModel(path, opts);
+    std::string text = netc::printGraph(generic.graph);
+    // Both forms specialise; the train form is what gets differentiated and planned.
+    netc::Model eval = netc::specializeModel(generic, netc::Mode::Eval);
+    text += netc::printGraph(eval.graph);
+    netc::TrainForm form = netc::trainForm(generic);
+    const netc::Model& m = form.model;
+    netc::TrainingGraph& t = form.step;
     text += netc::printGraph(t.graph);
     if (text.empty()) __builtin_trap();
     // What `netc run` sizes from the input before its first allocation.
