@@ -18,18 +18,6 @@ namespace {
 
 const std::string kDir = NETC_SOURCE_DIR "/tests/fixtures/state/";
 
-// Largest difference over the largest expected magnitude.
-double relErr(const std::vector<double>& got, const std::vector<double>& want) {
-  REQUIRE(got.size() == want.size());
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    diff = std::max(diff, std::fabs(got[i] - want[i]));
-    scale = std::max(scale, std::fabs(want[i]));
-  }
-  if (std::isnan(diff)) return INFINITY;
-  return scale > 0 ? diff / scale : diff;
-}
-
 // Writes batch `step` of x [S, B, T] and y [S, B] into the engine's inputs.
 void feedStep(Engine& e, const Model& m, const WeightMap& batches, int step) {
   const NamedTensor& x = batches.at("x");
@@ -62,13 +50,13 @@ void checkBatchnorm(const std::string& conv, EngineKind kind, double tol) {
     if (step == 0)
       for (auto [p, dp] : f.step.grads) {
         INFO("gradient of ", f.step.graph[p].name);
-        CHECK(relErr(e->read(dp), want.at("grad." + f.step.graph[p].name).data) <= tol);
+        CHECK(testing::relError(want.at("grad." + f.step.graph[p].name).data, e->read(dp)) <= tol);
       }
   }
   WeightMap after = readParams(*e);
   for (const char* name : {"C", "W1", "gamma", "beta", "W2", "b2", "rmean", "rvar"}) {
     INFO(conv, ": ", name, " after ", losses.size(), " steps");
-    CHECK(relErr(after.at(name).data, want.at(name).data) <= tol);
+    CHECK(testing::relError(want.at(name).data, after.at(name).data) <= tol);
   }
   // The eval form (running statistics) on the next batch, as model.eval() computes it.
   Model eval = specializeModel(generic, Mode::Eval);
@@ -111,7 +99,7 @@ TEST_CASE("pytorch: every optimizer ends 20 steps where torch.optim does") {
       WeightMap got = readParams(*e);
       for (const char* p : {"C", "W1", "b1", "W2", "b2"}) {
         INFO(name, (kind == EngineKind::Jit ? " jit" : " interpreter"), ": ", p, " after ", steps, " steps");
-        CHECK(relErr(got.at(p).data, want.at(p).data) <= 1e-5);
+        CHECK(testing::relError(want.at(p).data, got.at(p).data) <= 1e-5);
       }
     }
   }

@@ -166,7 +166,7 @@ TEST_CASE("safetensors: duplicate keys, trailing bytes and unclaimed gaps are er
 
 TEST_CASE("cli: gradcheck refuses checks that check nothing or cannot resolve their step") {
   const std::string g = "gradcheck " + kModel + kData + " --batch 2";
-  for (const std::string& flags : {" --directions 0 --elements 0", " --directions -1", " --elements -3",
+  for (const std::string flags : {" --directions 0 --elements 0", " --directions -1", " --elements -3",
                                    " --eps 1e-300", " --eps 0", " --eps -1e-4", " --rtol 0"}) {
     CommandResult r = runNetc(g + flags);
     CAPTURE(flags);

@@ -110,6 +110,15 @@ void verify(const Graph& g) {
     }
     if (n.phase == Phase::Backward && (n.gradOf < 0 || n.gradOf >= g.size())) bad(n, "backward node without its forward node");
   }
+  // One next value per state and parameter per step: two writers would race for the same buffer.
+  std::map<int, int> writer;
+  for (const Node& n : g.nodes) {
+    if (!n.op->assigns) continue;
+    auto [it, first] = writer.emplace(n.inputs[0], n.id);
+    if (!first)
+      fail(g.source, n.loc, fmt::format("{} is updated twice in one step (also on line {}): a state has one next "
+                                        "value per step", g.valueName(n.inputs[0]), g[it->second].loc.line));
+  }
   if (g.loss >= 0) {
     const Node& l = g[g.loss];
     if (!l.shape.empty()) bad(l, fmt::format("the minimized value must be a scalar, found shape {}", shapeStr(l.shape)));

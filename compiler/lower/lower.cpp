@@ -238,30 +238,8 @@ class Lowerer {
         values_[s.name] = id;
         break;
       }
-      case Stmt::Param: {
-        defineName(s.name, s.nameLoc);
-        Shape sh = shape(s.dims, false);
-        int id = model_.graph.add(&getOp("param"), {}, {}, s.nameLoc, s.name);
-        Node& n = model_.graph[id];
-        n.dtype = DType::F32;
-        n.shape = sh;
-        n.init = initSpec(*s.value);
-        n.trainable = s.trainable;
-        values_[s.name] = id;
-        break;
-      }
-      case Stmt::State: {
-        defineName(s.name, s.nameLoc);
-        Shape sh = shape(s.dims, false);
-        int id = model_.graph.add(&getOp("state"), {}, {}, s.nameLoc, s.name);
-        Node& n = model_.graph[id];
-        n.dtype = DType::F32;
-        n.shape = sh;
-        n.init = initSpec(*s.value);
-        n.trainable = false;
-        values_[s.name] = id;
-        break;
-      }
+      case Stmt::Param: declareTensor(s, "param", s.trainable); break;
+      case Stmt::State: declareTensor(s, "state", false); break;
       case Stmt::Update: update(s); break;
       case Stmt::Assign: {
         defineName(s.name, s.nameLoc);
@@ -297,6 +275,19 @@ class Lowerer {
         else sampleSection(s);
         break;
     }
+  }
+
+  // `param` and `state`: a float tensor of constant shape with an initialiser.
+  void declareTensor(const Stmt& s, std::string_view op, bool trainable) {
+    defineName(s.name, s.nameLoc);
+    Shape sh = shape(s.dims, false);
+    int id = model_.graph.add(&getOp(op), {}, {}, s.nameLoc, s.name);
+    Node& n = model_.graph[id];
+    n.dtype = DType::F32;
+    n.shape = sh;
+    n.init = initSpec(*s.value);
+    n.trainable = trainable;
+    values_[s.name] = id;
   }
 
   // `update S = expr`: S must be a declared state, updated once. The nodes made for the expression belong to
