@@ -118,7 +118,7 @@ TEST_CASE("cli: the JIT's loss with logits sharing a huge offset is the interpre
   std::string offset = editedWeights("b2offset.safetensors", [](WeightMap& w) {
     for (double& x : w["b2"].data) x += 1e8;
   });
-  for (const std::string& engine : {"jit", "interp"}) {
+  for (const std::string engine : {"jit", "interp"}) {
     CommandResult r = runNetc("run " + kModel + kData + " --steps 0 --quiet --no-stats --engine " + engine +
                               " --init-from " + same + " --out " + (scratch() / ("same-" + engine)).string());
     CAPTURE(r.out);
