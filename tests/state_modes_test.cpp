@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 #include "autodiff/autodiff.h"
 #include "codegen/jit_engine.h"
@@ -14,6 +15,7 @@
 #include "runtime/safetensors.h"
 #include "runtime/trainer.h"
 #include "runtime/weights.h"
+#include "run_netc.h"
 #include "test_util.h"
 
 using namespace netc;
@@ -258,4 +260,44 @@ TEST_CASE("schedule: linear warmup, then cosine decay to min_lr at the last step
   CHECK(t.learningRate(60) == doctest::Approx(0.05 + 0.5 * 0.45 * (1 + std::cos(M_PI * 0.5))));
   CHECK(t.learningRate(110) == doctest::Approx(0.05));
   for (int64_t i = 11; i < 110; ++i) CHECK(t.learningRate(i) <= t.learningRate(i - 1));
+}
+
+TEST_CASE("cli: netc grad differentiates the train form, and with --eval the eval form") {
+  const std::string dir = NETC_SOURCE_DIR "/tests/fixtures/state/";
+  fs::path tmp = fs::temp_directory_path() / fmt::format("netc_grad_eval_{}", ::getpid());
+  fs::create_directories(tmp);
+  // One batch of the fixture's, as [B, T] and [B] int32.
+  WeightMap batches = loadSafetensors(dir + "bn_class_batches.safetensors");
+  const int64_t B = batches.at("x").shape[1], T = batches.at("x").shape[2];
+  WeightMap one;
+  one["x"] = NamedTensor{{B, T}, std::vector<double>(batches.at("x").data.begin(), batches.at("x").data.begin() + B * T)};
+  one["y"] = NamedTensor{{B}, std::vector<double>(batches.at("y").data.begin(), batches.at("y").data.begin() + B)};
+  saveSafetensors((tmp / "batch.safetensors").string(), one, {"x", "y"});
+  // Running statistics far from the batch's, so the two forms must differ.
+  WeightMap w = loadSafetensors(dir + "bn_class_weights.safetensors");
+  for (double& v : w.at("rmean").data) v = 0.5;
+  for (double& v : w.at("rvar").data) v = 4.0;
+  saveSafetensors((tmp / "w.safetensors").string(), w);
+  auto grad = [&](const std::string& flag, const std::string& out) {
+    auto r = testing::runNetc(fmt::format("grad {}bn_class.net --weights {} --inputs {} --out {} {}", dir,
+                                          (tmp / "w.safetensors").string(), (tmp / "batch.safetensors").string(),
+                                          (tmp / out).string(), flag));
+    CAPTURE(r.out);
+    REQUIRE(r.status == 0);
+    double loss = 0;
+    REQUIRE(std::sscanf(r.out.c_str(), "loss %lf", &loss) == 1);
+    return std::pair{loss, loadSafetensors((tmp / out).string())};
+  };
+  auto [trainLoss, trainGrads] = grad("--interp", "train.safetensors");
+  auto [evalLoss, evalGrads] = grad("--interp --eval", "eval.safetensors");
+  // The eval form's loss, computed here from the running statistics.
+  Model eval = specializeModel(loadModel(dir + "bn_class.net"), Mode::Eval);
+  Interpreter e(bindBatch(eval.graph, B));
+  loadParams(e, w, "weights");
+  for (const char* in : {"x", "y"}) loadInput(e, in, one.at(in), "batch");
+  e.run();
+  CHECK(evalLoss == doctest::Approx(e.readScalar(eval.graph.loss)).epsilon(1e-7));
+  CHECK(trainLoss != doctest::Approx(evalLoss));
+  CHECK(testing::relError(trainGrads.at("W1").data, evalGrads.at("W1").data) > 1e-3);
+  fs::remove_all(tmp);
 }
