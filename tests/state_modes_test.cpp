@@ -23,11 +23,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A private folder per test process: ctest runs the cases of this file in parallel processes.
+fs::path scratch() {
+  static testing::ScratchDir dir("netc_state_");
+  return dir.path();
+}
+
 // A model from text, reading the synthetic words.
 Model modelFrom(const std::string& body, const std::string& name = "state_model") {
-  fs::path dir = fs::temp_directory_path() / "netc_state_test";
-  fs::create_directories(dir);
-  fs::path p = dir / (name + ".net");
+  fs::path p = scratch() / (name + ".net");
   std::ofstream(p) << "data \"words.txt\" {\n  context = 3\n}\n" << body;
   return testing::loadWithPseudoWords(p.string());
 }
@@ -157,7 +161,7 @@ TEST_CASE("state: saved with the parameters, marked as state, and read back") {
   Model m = modelFrom(kRunning);
   WeightMap w = initParams(m.graph, 2);
   w["running"].data[3] = 1.25;
-  fs::path file = fs::temp_directory_path() / "netc_state_test" / "w.safetensors";
+  fs::path file = scratch() / "w.safetensors";
   saveSafetensors(file.string(), w, {}, {{"netc.steps_done", "17"}});
   WeightMap back = loadSafetensors(file.string());
   CHECK(back.at("running").state);
