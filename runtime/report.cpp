@@ -57,14 +57,14 @@ json reportJson(const ReportData& d, size_t maxLossPoints) {
       for (const StatsSnapshot& s : d.snapshots)
         if (const ProbeStats* p = s.probe(p0.name)) {
           steps.push_back(s.step);
-          sat.push_back(num(p->saturatedShare)), beyond.push_back(num(p->beyond99Share));
+          sat.push_back(num(p->saturatedShare)), beyond.push_back(num(p->flatShare));
           dead.push_back(p->deadUnits.size());
         }
-      json pj = {{"name", p0.name}, {"tanh", p0.tanh}, {"logits", p0.logits}, {"units", p0.units}, {"rows", p0.rows},
+      json pj = {{"name", p0.name}, {"tanh", p0.layer}, {"kind", p0.kind}, {"logits", p0.logits}, {"units", p0.units}, {"rows", p0.rows},
                  {"hist", p0.spec.hist}, {"saturation", p0.spec.saturation}, {"dead", p0.spec.dead},
                  {"threshold", p0.saturation}, {"first", first.step}, {"last", last.step},
                  {"hist0", histJson(p0.hist)}, {"histN", histJson(pn->hist)}};
-      if (p0.tanh) {
+      if (p0.layer) {
         pj["pre0"] = histJson(p0.preHist), pj["preN"] = histJson(pn->preHist);
         pj["steps"] = steps, pj["sat"] = sat, pj["beyond99"] = beyond, pj["dead_counts"] = dead;
         pj["mask0"] = p0.mask, pj["maskN"] = pn->mask;
@@ -104,9 +104,9 @@ int reportFigureCount(const ReportData& d) {
   const StatsSnapshot& last = d.snapshots.back();
   for (const ProbeStats& p : d.snapshots.front().probes) {
     if (!last.probe(p.name)) continue;
-    if (p.spec.hist) n += p.tanh ? 2 : 1;                    // outputs (and pre-activations)
-    if (p.tanh && p.spec.saturation) n += 1;                 // saturation over time
-    if (p.tanh && !p.mask.empty()) n += 1;                   // the dead-neuron images
+    if (p.spec.hist) n += p.layer ? 2 : 1;                   // outputs (and pre-activations)
+    if (p.layer && p.spec.saturation) n += 1;                // saturation over time
+    if (p.layer && !p.mask.empty()) n += 1;                  // the dead-neuron images
   }
   if (!d.snapshots.front().params.empty()) n += 1;           // update-to-data ratios
   return n;

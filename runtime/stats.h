@@ -21,32 +21,50 @@ struct Histogram {
   double under = 0, over = 0;
 };
 
+// The gradient of the loss with respect to a value or a parameter (grad_stats). Its histogram is of log10|g|
+// (hist.lo, hist.hi in decades); exact zeros are counted apart.
+struct GradStats {
+  bool present = false;  // false: the loss does not depend on the value (or it is not a rank-2 parameter)
+  double mean = 0, std = 0;
+  double zeroShare = 0;  // share of exact zeros
+  Histogram hist;        // log10|g|; under: 0 < |g| < 10^lo (and NaN); over: |g| >= 10^hi
+};
+
 struct ProbeStats {
   std::string name;
-  bool tanh = false;    // a tanh layer (pre-activations, saturation, dead units) or any other value
-  bool logits = false;  // the model's logits
+  std::string kind = "value";  // "tanh", "sigmoid", "relu" (activation layers) or "value"
+  bool layer = false;          // an activation layer: pre-activations, saturation, dead units
+  bool logits = false;         // the model's logits
   ProbeSpec spec;
-  int64_t rows = 0, units = 0;      // tanh: examples x units; value: units = element count
-  double mean = 0, std = 0;         // of the values (tanh: the outputs)
+  int64_t rows = 0, units = 0;      // layer: examples x units; value: units = element count
+  double mean = 0, std = 0;         // of the values (layer: the outputs)
   double min = 0, max = 0;          // value probes only
-  double preMean = 0, preStd = 0;   // tanh: the pre-activations
-  double saturation = 0;            // tanh: the threshold of saturatedShare
-  double saturatedShare = 0;        // tanh: share of |t| > saturation
-  double beyond99Share = 0;         // tanh: share of |t| > 0.99
-  std::vector<int64_t> deadUnits;   // tanh: units with |t| > 0.99 for every example, ascending
-  Histogram hist;                   // the values (tanh: outputs over [-1, 1])
-  Histogram preHist;                // tanh: pre-activations
-  // tanh: the dead-neuron image, one string per example; each hex digit holds 4 units, the first unit in
-  // its highest bit, so the string read as bits left to right is units 0, 1, 2, ... (1: |t| > 0.99).
+  double preMean = 0, preStd = 0;   // layer: the pre-activations
+  double saturation = 0;            // layer: the threshold of the saturated shares
+  // layer: share saturated (tanh |t| > saturation; sigmoid s < 1 - saturation or s > saturation; relu exactly 0),
+  // and its low and high sides (relu: all low).
+  double saturatedShare = 0, saturatedLowShare = 0, saturatedHighShare = 0;
+  // layer: share in the flat region (tanh |t| > 0.99, sigmoid within 0.01 of 0 or 1, relu exactly 0).
+  double flatShare = 0;
+  std::vector<int64_t> deadUnits;   // layer: units flat for every example, ascending
+  Histogram hist;                   // the values (layer: outputs over the activation's range)
+  Histogram preHist;                // layer: pre-activations
+  // layer: the dead-neuron image, one string per example; each hex digit holds 4 units, the first unit in
+  // its highest bit, so the string read as bits left to right is units 0, 1, 2, ... (1: flat).
   std::vector<std::string> mask;
+  GradStats grad;                   // d loss / d value
 };
 
 struct ParamStats {
   std::string name;
+  Shape shape;
+  double initGain = 0;               // randn * s of rank 2: s * sqrt(fan_in); NaN otherwise (ParamProbe)
+  bool fanInScaled = false;          // initGain in [0.3, 3]
   double gradMean = 0, gradStd = 0;
   double dataMean = 0, dataStd = 0;  // the parameter after this step's update
   double gradToData = 0;             // std(grad) / std(data)
   double updateToData = 0;           // log10(std(lr * grad) / std(data)); about -3 is healthy
+  GradStats grad;                    // rank 2: the weight gradient's histogram (grad.present)
 };
 
 // One collection: everything the probes measured at one step.

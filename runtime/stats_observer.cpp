@@ -20,7 +20,7 @@ InstrumentOptions instrumentOptions(const Model& m, const TrainSpec& spec) {
 }
 
 Instrumented instrumentOneBatch(const Model& m, const TrainingGraph& t) {
-  return instrument(t.graph, t.grads, t.updates, /*lrNode=*/-1, instrumentOptions(m, m.train));
+  return instrument(t.graph, t.grads, t.updates, /*lrNode=*/-1, instrumentOptions(m, m.train), t.adjoints);
 }
 
 std::string writeOneBatchStats(Engine& e, const Model& m, const ProbePlan& plan, double loss, const std::string& path) {
@@ -34,6 +34,7 @@ StatsObserver::StatsObserver(const Model& m, const TrainSpec& spec, const ProbeP
     : model_(m), plan_(plan), context_(diagnosisContext(plan, m.vocab.size())), folder_(std::move(folder)),
       print_(std::move(print)) {
   log_ = std::make_unique<StatsLog>(statsPath());
+  lr_ = spec.learningRate(0);  // a --steps 0 run probes without a step
   const int64_t steps = std::max<int64_t>(spec.steps, 0);
   per_ = std::max<int64_t>(1, (steps + kMaxCurvePoints - 1) / kMaxCurvePoints);
   train_.reserve(static_cast<size_t>(steps / per_ + 1));  // onStep must not allocate

@@ -60,20 +60,20 @@ std::string formatSummary(const StatsSnapshot& s, const std::vector<Finding>& fi
     out += fmt::format("    {:<14}{:>9}{:>9}{:>9}{:>11}{:>11}\n", "probe", "mean", "std", "pre std", "saturated",
                        "dead");
     for (const ProbeStats& p : s.probes) {
-      std::string sat = p.tanh && p.spec.saturation ? fmt::format("{:.1f}%", 100 * p.saturatedShare) : "-";
-      std::string dead = p.tanh && p.spec.dead ? fmt::format("{}/{}", p.deadUnits.size(), p.units) : "-";
+      std::string sat = p.layer && p.spec.saturation ? fmt::format("{:.1f}%", 100 * p.saturatedShare) : "-";
+      std::string dead = p.layer && p.spec.dead ? fmt::format("{}/{}", p.deadUnits.size(), p.units) : "-";
       bool moments = p.spec.stats;  // @probe(...) without `stats`: no moments shown
       out += fmt::format("    {:<14}{:>9}{:>9}{:>9}{:>11}{:>11}\n", p.name, moments ? fixed(p.mean) : "-",
-                         moments ? fixed(p.std) : "-", p.tanh && moments ? fixed(p.preStd) : "-", sat, dead);
+                         moments ? fixed(p.std) : "-", p.layer && moments ? fixed(p.preStd) : "-", sat, dead);
     }
-    auto tanh = std::find_if(s.probes.begin(), s.probes.end(), [](const ProbeStats& p) { return p.tanh; });
+    auto tanh = std::find_if(s.probes.begin(), s.probes.end(), [](const ProbeStats& p) { return p.layer; });
     if (tanh != s.probes.end())
       out += fmt::format("    (saturated: |t| > {}; dead: |t| > 0.99 for every example of the batch)\n",
                          tanh->saturation);
     for (const ProbeStats& p : s.probes) {
       if (!p.spec.hist) continue;
       out += histLine(p.name, p.hist);
-      if (p.tanh) out += histLine(p.name + " pre", p.preHist);
+      if (p.layer) out += histLine(p.name + " pre", p.preHist);
     }
   }
   if (!s.params.empty()) {

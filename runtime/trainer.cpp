@@ -167,17 +167,37 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     return true;
   };
 
-  r.done = firstStep;
-  if (spec_.steps == firstStep) {  // --steps 0 (or a finished run): evaluate the given weights only
-    evaluateAt(firstStep, true);
-    return timed();
-  }
-  for (int64_t i = firstStep; i < spec_.steps; ++i) {
+  auto drawBatch = [&] {
     for (int64_t b = 0; b < B; ++b) {
       const int64_t k = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
       std::copy_n(tr.x.begin() + k * T, T, xb.begin() + b * T);
       yb[b] = tr.y[k];
     }
+  };
+
+  r.done = firstStep;
+  if (spec_.steps == firstStep) {  // --steps 0 (or a finished run): evaluate the given weights only
+    // At initialisation with probes (the natural way to look at a start, as the lecture breaks after one step):
+    // the first step's batch through the instrumented step, its update left out. The probe engine computes the
+    // update (the update ratios say what the first step would do), but the parameters stay the plain engine's.
+    if (firstStep == 0 && probeEngine_) {
+      drawBatch();
+      const double lr = spec_.learningRate(0);
+      Engine& e = stepEngine(true);
+      e.writeIndices(contextIn, xb);
+      e.writeIndices(targetIn, yb);
+      e.write(lrIn, std::span(&lr, 1));
+      e.run();
+      const double loss = e.readScalar(lossNode);
+      if (std::isfinite(loss)) r.initialLoss = loss, r.lossLimit = divergenceLimit(loss, vocab);
+      for (auto* o : observers) o->onProbe(e, 0, loss);  // no onStep: no step was taken
+      ran_ = engine_.get();  // the parameters were not updated: no afterStep()
+    }
+    evaluateAt(firstStep, true);
+    return timed();
+  }
+  for (int64_t i = firstStep; i < spec_.steps; ++i) {
+    drawBatch();
     const double lr = spec_.learningRate(i);
     const bool last = i + 1 == spec_.steps, probe = i % spec_.probeEvery == 0 || last || i == firstStep;
     Engine& e = stepEngine(probe);

@@ -240,7 +240,7 @@ minimize loss
   CHECK(m.graph[m.graph.loss].name == "loss");
 }
 
-TEST_CASE("probes: @probe with and without statistics, none marked probes every tanh and the logits") {
+TEST_CASE("probes: @probe with and without statistics adds to the default probes (every activation and the logits)") {
   Model m = lowerText(kPrelude + R"(
 param W : [30, V] = randn
 @probe
@@ -257,7 +257,9 @@ g = tanh(h)
   CHECK(g.probe->dead);
   CHECK_FALSE(g.probe->saturation);
   CHECK_FALSE(g.probe->stats);
-  CHECK_FALSE(m.graph[m.graph.find("logits")].probe);
+  CHECK(h.probe->marked);
+  REQUIRE(m.graph[m.graph.find("logits")].probe);  // a default probe beside the marked ones
+  CHECK_FALSE(m.graph[m.graph.find("logits")].probe->marked);
 
   Model d = lowerText(kPrelude + "param W : [30, V] = randn\nh = tanh(flatten(C[x]))\n" + kLoss);
   CHECK(d.graph[d.graph.find("h")].probe);

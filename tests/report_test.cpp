@@ -257,6 +257,6 @@ TEST_CASE("netc grad --stats: the probe statistics of one batch, consistent with
       CHECK(std::isfinite(p.updateToData));  // the model's learning rate, not the lr = 0 the pass runs with
     }
     REQUIRE(!s.probes.empty());
-    CHECK(s.probes[0].tanh);
+    CHECK(s.probes[0].layer);
   }
 }

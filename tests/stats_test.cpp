@@ -122,7 +122,7 @@ void compareWithTorch(const StatsSnapshot& s, const json& fx) {
   CHECK(close(h->mean, eh.at("mean")));
   CHECK(close(h->std, eh.at("std")));
   CHECK(h->saturatedShare == doctest::Approx(eh.at("saturated_share").get<double>()));
-  CHECK(h->beyond99Share * 32 * 200 == doctest::Approx(eh.at("beyond99").get<double>()));
+  CHECK(h->flatShare * 32 * 200 == doctest::Approx(eh.at("beyond99").get<double>()));
   CHECK(h->deadUnits == eh.at("dead").get<std::vector<int64_t>>());
   checkCounts(h->hist.counts, eh.at("hist"), "tanh output");
   checkCounts(h->preHist.counts, eh.at("pre_hist"), "pre-activation");
@@ -182,7 +182,7 @@ void compareWithTorchF32(const StatsSnapshot& s, const json& fx) {
   CHECK(close(h->preStd, eh.at("pre_std"), 0));
   CHECK(close(h->mean, eh.at("mean"), eh.at("std")));
   CHECK(close(h->std, eh.at("std"), 0));
-  CHECK(std::fabs(h->beyond99Share * 32 * 200 - eh.at("beyond99").get<double>()) <= 2);
+  CHECK(std::fabs(h->flatShare * 32 * 200 - eh.at("beyond99").get<double>()) <= 2);
   CHECK(std::fabs(h->saturatedShare * 32 * 200 - eh.at("saturated").get<double>()) <= 2);
   std::vector<int64_t> want = eh.at("dead").get<std::vector<int64_t>>(), diff;
   std::set_symmetric_difference(h->deadUnits.begin(), h->deadUnits.end(), want.begin(), want.end(),
@@ -231,7 +231,7 @@ TEST_CASE("probe statistics match PyTorch: the lecture's original initialisation
   compareWithTorch(s, fx);
   // What the lecture shows: most outputs saturated, yet no unit saturated for the whole batch.
   const ProbeStats* h = s.probe("h");
-  CHECK(h->beyond99Share > 0.5);
+  CHECK(h->flatShare > 0.5);
   CHECK(h->deadUnits.empty());
 }
 
@@ -292,7 +292,7 @@ TEST_CASE("instrumentation does not change the plain step's generated code") {
   CHECK(irOf(tg.graph) == plain);  // the same graph, compiled after the pass ran on it
   std::string probed = irOf(inst.graph);
   CHECK(probed != plain);
-  CHECK(probed.find("tanh_stats") != std::string::npos);  // kernels are named after their op
+  CHECK(probed.find("layer_stats") != std::string::npos);  // kernels are named after their op
 }
 
 TEST_CASE("instrumentation: @probe marks, the logits and the parameters feeding each layer") {
@@ -300,7 +300,7 @@ TEST_CASE("instrumentation: @probe marks, the logits and the parameters feeding 
   const ProbePlan& plan = in.inst.plan;
   REQUIRE(plan.probes.size() == 2);
   CHECK(plan.probes[0].name == "h");
-  CHECK(plan.probes[0].kind == ProbeEntry::Tanh);
+  CHECK(plan.probes[0].kind == ProbeEntry::Layer);
   CHECK(!plan.probes[0].implicit);
   CHECK(plan.probes[0].layerParams == std::vector<std::string>{"W1", "b1"});
   CHECK(plan.probes[0].mask >= 0);
@@ -320,8 +320,9 @@ TEST_CASE("probe ops reject what they cannot describe") {
   Graph g = in.inst.graph;
   int h = g.find("h");
   Attrs a;
-  a.value = 1.5;  // a share threshold must lie in (0, 1)
-  int bad = g.add(findOp("tanh_stats"), {g[h].inputs[0], h}, a, g[h].loc);
+  a.value = 1.5;  // a share threshold must lie in (0.5, 1)
+  a.ints = {0};   // tanh
+  int bad = g.add(findOp("layer_stats"), {g[h].inputs[0], h}, a, g[h].loc);
   CHECK_THROWS_WITH_AS(inferNode(g, bad), doctest::Contains("saturation threshold"), Error);
   int mismatched = g.add(findOp("param_stats"), {g.find("W1"), g.find("W2"), in.tg.lr}, {}, g[h].loc);
   CHECK_THROWS_WITH_AS(inferNode(g, mismatched), doctest::Contains("same shape"), Error);
@@ -380,7 +381,7 @@ TEST_CASE("diagnoses: a near-uniform start and a healthy layer are said to be fi
   StatsSnapshot s;
   s.loss = 3.31;
   ProbeStats h;
-  h.name = "h", h.tanh = true, h.units = 200, h.rows = 32, h.preStd = 1.1, h.saturation = 0.97;
+  h.name = "h", h.kind = "tanh", h.layer = true, h.units = 200, h.rows = 32, h.preStd = 1.1, h.saturation = 0.97;
   h.saturatedShare = 0.02;
   s.probes.push_back(h);
   ParamStats p;
@@ -426,9 +427,12 @@ TEST_CASE("diagnoses: the lecture's Kaiming-initialised model starts near unifor
   e.run();
   StatsSnapshot s = readStats(e, inst.plan, 0, e.readScalar(tg.loss), lr);
   std::vector<Finding> f = diagnose(s, diagnosisContext(inst.plan, 27), true);
-  REQUIRE(f.size() == 2);
+  // The start, the layer and the output layer's grad:data outlier (W2 = randn * 0.01), explained, not warned of.
+  REQUIRE(f.size() == 3);
   for (const Finding& x : f) CHECK_MESSAGE(x.level == Finding::Good, x.text);
   CHECK(f[1].text.find("Layer h looks healthy") != std::string::npos);
+  CHECK(f[2].text.find("W2's grad:data ratio") != std::string::npos);
+  CHECK(f[2].text.find("not a sign of a wrong learning rate") != std::string::npos);
   CHECK(s.probe("h")->deadUnits.empty());
 }
 

@@ -23,7 +23,7 @@ int GradBuilder::constant(double v) {
   return op("const", {}, a);
 }
 
-std::map<int, int> differentiate(Graph& g) {
+std::map<int, int> differentiate(Graph& g, std::map<int, int>* adjoints) {
   if (g.loss < 0) fail("internal error: differentiate() needs a graph with a loss");
   const int n = g.size();
   // Forward: which values depend on a trainable parameter.
@@ -70,6 +70,9 @@ std::map<int, int> differentiate(Graph& g) {
       grad[in] = grad[in] < 0 ? d : b.add(grad[in], d);
     }
   }
+  if (adjoints)
+    for (int i = 0; i < n; ++i)
+      if (grad[i] >= 0) (*adjoints)[i] = grad[i];
   std::map<int, int> out;
   for (int p : g.params())
     if (active[p] && grad[p] >= 0) {
@@ -87,7 +90,7 @@ TrainingGraph buildTrainingGraph(const Graph& forward, const OptimizerSpec& opti
   t.graph = forward;
   Graph& g = t.graph;
   t.loss = g.loss;
-  t.grads = differentiate(g);
+  t.grads = differentiate(g, &t.adjoints);
   t.lr = g.add(&getOp("input"), {}, {}, SrcLoc{}, "lr");
   g[t.lr].dtype = DType::F32;
   g[t.lr].shape = {};

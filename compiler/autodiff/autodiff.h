@@ -15,11 +15,15 @@ struct TrainingGraph {
   int lr = -1;                 // scalar input: the learning rate of this step
   std::map<int, int> grads;    // trainable param node -> its gradient node
   std::map<int, int> updates;  // trainable param node -> the node holding its next value (sgd or assign)
+  // Every forward value the loss depends on through a trainable parameter -> d loss / d value (its adjoint,
+  // complete: the sum over all of its uses). The probes read the gradients flowing through activations here.
+  std::map<int, int> adjoints;
 };
 
 // Appends the backward graph for d(g.loss)/d(param) of every trainable parameter on a path to the loss.
 // Returns param -> gradient node. Throws, naming the op and line, when a needed op has no gradient rule.
-std::map<int, int> differentiate(Graph& g);
+// `adjoints`, when given, receives the gradient node of every forward value that has one.
+std::map<int, int> differentiate(Graph& g, std::map<int, int>* adjoints = nullptr);
 
 // differentiate() plus an `lr` input and the optimizer's updates (and state) for every trainable parameter.
 // `forward` must have no mode nodes (specializeMode(Train) first).

@@ -179,7 +179,7 @@ int runCommand(const RunOptions& o) {
   result["total_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   folder.writeJson("result.json", result);
 
-  if (r.done > 0)
+  if (std::isfinite(r.initialLoss))  // a step ran, or --steps 0 probed the start
     fmt::print("initial loss {:.4f} (uniform -ln(1/{}) = {:.4f})\n", r.initialLoss, m.vocab.size(),
                std::log(static_cast<double>(m.vocab.size())));
   std::string losses;

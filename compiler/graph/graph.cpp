@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "ops/op.h"
+#include "ops/probe_layout.h"
 #include "support/sizes.h"
 
 namespace netc {
@@ -138,7 +139,9 @@ static std::string attrText(const Graph& g, const Node& n) {
   if (op == "var") s += fmt::format(" correction={}", n.attrs.value);
   if (op == "expand" && n.attrs.value != 0) s += " mean";
   if (op == "scatter_add") s += fmt::format(" rows={}", n.attrs.ints.at(0));
-  if (op == "tanh_stats") s += fmt::format(" saturation={}", n.attrs.value);
+  if (op == "layer_stats" && n.attrs.ints.size() == 1)
+    s += fmt::format(" {} saturation={}", probe::activationName(static_cast<probe::Activation>(n.attrs.ints[0])),
+                     n.attrs.value);
   if (op == "value_stats" && n.attrs.ints.size() == 2) s += fmt::format(" range=[{},{}]", n.attrs.ints[0], n.attrs.ints[1]);
   return s;
 }

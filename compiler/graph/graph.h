@@ -31,6 +31,7 @@ struct InitSpec {
 // Which statistics a probe collects (issue: instrumented nodes).
 struct ProbeSpec {
   bool hist = true, saturation = true, dead = true, stats = true;
+  bool marked = false;  // written with @probe (else one of the default probes)
 };
 
 // Probe: statistics appended by the instrumentation pass (instrument/); they feed nothing else.

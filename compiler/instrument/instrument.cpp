@@ -1,7 +1,9 @@
 #include "instrument/instrument.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
+#include <optional>
 #include <set>
 
 #include "ops/op.h"
@@ -26,10 +28,40 @@ int addConst(Graph& g, double v, const Node& about) {
   return addNode(g, "const", {}, a, about, {});
 }
 
-// A tanh layer in the lecture's sense: units on a fixed last axis (one dead flag each). A tanh of some other
-// shape ([B], a scalar) is still probed, as a plain value.
-bool isTanhLayer(const Node& n) {
-  return n.op->name == std::string_view("tanh") && !n.shape.empty() && n.shape.back() != kBatch;
+// An activation layer in the lecture's sense: a tanh, sigmoid or relu with units on a fixed last axis (one dead
+// flag each). One of some other shape ([B], a scalar) is still probed, as a plain value.
+std::optional<probe::Activation> layerActivation(const Node& n) {
+  if (n.shape.empty() || n.shape.back() == kBatch) return std::nullopt;
+  std::string_view op = n.op->name;
+  if (op == "tanh") return probe::Activation::Tanh;
+  if (op == "sigmoid") return probe::Activation::Sigmoid;
+  if (op == "relu") return probe::Activation::Relu;
+  return std::nullopt;
+}
+
+// 1 where the layer's output is flat (probe::flatSide), from general ops: |t| > 0.99 (tanh), |s - 0.5| > 0.49
+// (sigmoid), 1 - (|t| > 0) (relu: exactly zero).
+int addFlatMask(Graph& g, probe::Activation act, int t, const Node& about, const std::string& name) {
+  switch (act) {
+    case probe::Activation::Tanh:
+      return addNode(g, "abs_gt", {t, addConst(g, probe::kDeadThreshold, about)}, {}, about, name);
+    case probe::Activation::Sigmoid: {
+      int centred = addNode(g, "sub", {t, addConst(g, 0.5, about)}, {}, about, {});
+      return addNode(g, "abs_gt", {centred, addConst(g, 0.5 - probe::kFlatMargin, about)}, {}, about, name);
+    }
+    case probe::Activation::Relu: {
+      int positive = addNode(g, "abs_gt", {t, addConst(g, 0, about)}, {}, about, {});
+      return addNode(g, "sub", {addConst(g, 1, about), positive}, {}, about, name);
+    }
+  }
+  return -1;
+}
+
+// randn * s of rank 2: s * sqrt(fan_in), Kaiming's gain (5/3 for tanh, sqrt 2 for relu), 1 for Xavier's
+// 1 / sqrt(fan_in); NaN for any other initialisation.
+double initGain(const Node& p) {
+  if (p.init.kind != InitSpec::Randn || p.shape.size() != 2 || p.shape[0] <= 0) return std::nan("");
+  return std::fabs(p.init.scale) * std::sqrt(static_cast<double>(p.shape[0]));
 }
 
 std::string probeName(const Graph& g, int id) {
@@ -60,7 +92,7 @@ std::vector<int> linearParamsOf(const Graph& g, int node) {
 }
 
 Instrumented instrument(const Graph& g, const std::map<int, int>& grads, const std::map<int, int>& updates,
-                        int lrNode, const InstrumentOptions& o) {
+                        int lrNode, const InstrumentOptions& o, const std::map<int, int>& adjoints) {
   Instrumented r{g, {}};
   Graph& out = r.graph;
   ProbePlan& plan = r.plan;
@@ -83,22 +115,25 @@ Instrumented instrument(const Graph& g, const std::map<int, int>& grads, const s
     e.node = id;
     e.spec = node.probe.value_or(ProbeSpec{});
     e.logits = isLogits;
-    e.implicit = !node.probe;
-    if (isTanhLayer(node)) {
-      e.kind = ProbeEntry::Tanh;
+    e.implicit = !e.spec.marked;
+    if (auto act = layerActivation(node)) {
+      e.kind = ProbeEntry::Layer;
+      e.activation = *act;
       e.pre = node.inputs[0];
       for (int p : linearParamsOf(g, e.pre)) e.layerParams.push_back(g[p].name);
       Attrs a;
+      a.ints = {static_cast<int64_t>(*act)};
       a.value = o.saturation;
-      e.stats = addNode(out, "tanh_stats", {e.pre, id}, a, node, "stats." + e.name);
-      if (e.spec.dead || e.spec.saturation)
-        e.mask = addNode(out, "abs_gt", {id, addConst(out, probe::kDeadThreshold, node)}, {}, node, "mask." + e.name);
+      e.stats = addNode(out, "layer_stats", {e.pre, id}, a, node, "stats." + e.name);
+      if (e.spec.dead || e.spec.saturation) e.mask = addFlatMask(out, *act, id, node, "mask." + e.name);
     } else {
       e.kind = ProbeEntry::Value;
       Attrs a;
       a.ints = {probe::kValueLo, probe::kValueHi};
       e.stats = addNode(out, "value_stats", {id}, a, node, "stats." + e.name);
     }
+    if (auto adj = adjoints.find(id); adj != adjoints.end())
+      e.grad = addNode(out, "grad_stats", {adj->second}, {}, node, "stats.grad." + e.name);
     plan.probes.push_back(e);
   }
 
@@ -112,7 +147,12 @@ Instrumented instrument(const Graph& g, const std::map<int, int>& grads, const s
     ParamProbe pp;
     pp.name = g[p].name;
     pp.param = p;
+    pp.shape = g[p].shape;
+    pp.initGain = initGain(g[p]);
+    pp.fanInScaled = pp.initGain >= 0.3 && pp.initGain <= 3;
     pp.stats = addNode(out, "param_stats", {data, dp->second, lr}, {}, g[p], "stats." + pp.name);
+    if (g[p].shape.size() == 2)
+      pp.gradHist = addNode(out, "grad_stats", {dp->second}, {}, g[p], "stats.grad." + pp.name);
     plan.params.push_back(pp);
   }
   verify(out);
@@ -120,7 +160,7 @@ Instrumented instrument(const Graph& g, const std::map<int, int>& grads, const s
 }
 
 Instrumented instrument(const TrainingGraph& t, const InstrumentOptions& o) {
-  return instrument(t.graph, t.grads, t.updates, t.lr, o);
+  return instrument(t.graph, t.grads, t.updates, t.lr, o, t.adjoints);
 }
 
 }  // namespace netc

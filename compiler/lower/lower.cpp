@@ -337,8 +337,8 @@ class Lowerer {
                                didYouMean(arg, {"hist", "saturation", "dead", "stats"})));
       }
     }
+    p.marked = true;
     model_.graph[id].probe = p;
-    anyProbe_ = true;
   }
 
   InitSpec initSpec(const Expr& e) {
@@ -558,6 +558,7 @@ class Lowerer {
       err(e.loc, fmt::format("'batchnorm' takes 5 tensors (x, gamma, beta, running_mean, running_var), found {}", in.size()));
     BatchnormArgs args{in[0], in[1], in[2], in[3], in[4]};
     int out = buildBatchnorm(model_.graph, args, o, e.loc, e.span);
+    batchnormOutputs_.push_back(out);
     for (int v = first; v < model_.graph.size(); ++v) checkSize(model_.graph[v].shape, e.loc);
     return out;
   }
@@ -725,8 +726,8 @@ class Lowerer {
   }
 
   void trainSection(const Stmt& s) {
-    checkKeys(s, {"steps", "batch", "optimizer", "lr", "seed", "log_every", "eval_every", "probe_every", "saturation",
-                  "momentum", "nesterov", "betas", "eps", "weight_decay", "clip_norm", "warmup", "decay", "min_lr"});
+    checkKeys(s, {"steps", "batch", "optimizer", "lr", "seed", "log_every", "eval_every", "probe_every", "probes",
+                  "saturation", "momentum", "nesterov", "betas", "eps", "weight_decay", "clip_norm", "warmup", "decay", "min_lr"});
     TrainSpec& t = model_.train;
     if (auto* e = entry(s, "steps")) t.steps = constInt(single(*e), "steps", 1, kMaxSteps);
     if (auto* e = entry(s, "batch")) {
@@ -737,10 +738,21 @@ class Lowerer {
     if (auto* e = entry(s, "log_every")) t.logEvery = constInt(single(*e), "log_every", 1, kMaxSteps);
     if (auto* e = entry(s, "eval_every")) t.evalEvery = constInt(single(*e), "eval_every", 0, kMaxSteps);
     if (auto* e = entry(s, "probe_every")) t.probeEvery = constInt(single(*e), "probe_every", 1, kMaxSteps);
+    if (auto* e = entry(s, "probes")) {
+      const Expr& v = single(*e);
+      const std::vector<std::string> kinds = {"all", "marked"};
+      std::string name = v.kind == Expr::Name ? v.name : exprText(v);
+      if (v.kind != Expr::Name || (name != "all" && name != "marked"))
+        err(v.loc, fmt::format("unknown probe set '{}': expected all (every activation layer, BatchNorm output and the "
+                               "logits, plus the values marked @probe) or marked (the marked values and the logits){}",
+                               name, didYouMean(v.kind == Expr::Name ? name : "", kinds)));
+      markedProbesOnly_ = name == "marked";
+    }
     if (auto* e = entry(s, "saturation")) {
       t.saturation = constEval(single(*e));
-      if (!(t.saturation > 0 && t.saturation < 1))
-        err(e->loc, fmt::format("saturation threshold must lie in (0, 1), found {}", t.saturation));
+      // Above 0.5: a sigmoid's low side is s < 1 - saturation, which must lie below its high side.
+      if (!(t.saturation > 0.5 && t.saturation < 1))
+        err(e->loc, fmt::format("saturation threshold must lie in (0.5, 1), found {}", t.saturation));
     }
     optimizerSettings(s, t);
     if (auto* e = entry(s, "lr")) {
@@ -868,10 +880,24 @@ class Lowerer {
     }
     for (int id : g.inputs())
       if (g[id].dtype == DType::I32 && id != model_.targetInput) model_.contextInput = id;
-    if (!anyProbe_) {
-      // With nothing marked, every tanh and the logits are probed.
-      for (Node& n : g.nodes)
-        if (n.op->name == std::string_view("tanh") || n.id == model_.logits) n.probe = ProbeSpec{};
+    // The default probes, beside the values marked @probe (whose own spec stands): every activation layer,
+    // every BatchNorm output and the logits; with `probes = marked` the logits only.
+    auto isBatchnorm = [&](int id) {
+      return std::find(batchnormOutputs_.begin(), batchnormOutputs_.end(), id) != batchnormOutputs_.end();
+    };
+    auto byDefault = [&](const Node& n) {
+      if (n.id == model_.logits) return true;
+      if (markedProbesOnly_) return false;
+      std::string_view op = n.op->name;
+      return op == "tanh" || op == "relu" || op == "sigmoid" || isBatchnorm(n.id);
+    };
+    for (Node& n : g.nodes) {
+      if (n.probe || !byDefault(n)) continue;
+      n.probe = ProbeSpec{};
+      // An unnamed default probe (deep_batchnorm.net's `tanh(batchnorm(...))`) is named after what it is and where,
+      // so the statistics say "batchnorm@52", not "%145"; '@' keeps it apart from any name a file can write.
+      if (n.name.empty())
+        n.name = fmt::format("{}@{}", isBatchnorm(n.id) ? "batchnorm" : std::string(n.op->name), n.loc.line);
     }
     verify(g);
     // The batch size is known now that every shape is: one that would make a value outgrow kMaxElements is an
@@ -895,7 +921,8 @@ class Lowerer {
   SrcLoc minimizeLoc_;
   SrcLoc batchLoc_;  // the train section's batch setting, when given
   bool haveData_ = false;
-  bool anyProbe_ = false;
+  bool markedProbesOnly_ = false;     // train { probes = marked }
+  std::vector<int> batchnormOutputs_;  // probed by default
 };
 
 }  // namespace

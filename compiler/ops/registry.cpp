@@ -12,7 +12,7 @@ extern const OpDef kMatmul, kEmbedding, kScatterAdd, kReshape;
 extern const OpDef kSum, kMean, kVar, kExpand, kSumTo;
 extern const OpDef kCrossEntropy, kCrossEntropyGrad, kSgd;
 extern const OpDef kAssign, kMode, kBnNormalize;
-extern const OpDef kTanhStats, kValueStats, kParamStats, kAbsGt;
+extern const OpDef kLayerStats, kGradStats, kValueStats, kParamStats, kAbsGt;
 }  // namespace ops
 
 const std::vector<const OpDef*>& allOps() {
@@ -28,7 +28,7 @@ const std::vector<const OpDef*>& allOps() {
       &kSgd,                                                  // optimiser
       &kAssign, &kMode,                                       // state and modes
       &kBnNormalize,                                          // batchnorm (ops/batchnorm.h)
-      &kTanhStats, &kValueStats, &kParamStats, &kAbsGt,       // probe statistics (instrument/)
+      &kLayerStats, &kGradStats, &kValueStats, &kParamStats, &kAbsGt,     // probe statistics (instrument/)
   };
   return all;
 }
