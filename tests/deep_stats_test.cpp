@@ -151,10 +151,14 @@ TEST_CASE("deep tanh network: per-layer std, saturation and weight grad:data mat
         CHECK(got->at("units").get<double>() == kUnits);
         CHECK(num(*got, "std") == doctest::Approx(num(layer, "std")).epsilon(tol));
         CHECK(num(*got, "pre_std") == doctest::Approx(num(layer, "pre_std")).epsilon(tol));
-        // Shares are counts over 3200 values, and no value lies within float32 rounding of 0.97 or 0.99
-        // (the fixture's margins are 1e-5 or more): the counts are equal.
-        CHECK(std::lround(num(*got, "saturated_share") * kRows * kUnits) == layer.at("saturated").get<long>());
-        CHECK(std::lround(num(*got, "beyond99_share") * kRows * kUnits) == layer.at("beyond99").get<long>());
+        // Shares are counts over 3200 values: equal counts. The fixture's margins say how close the closest
+        // output comes to each threshold; the JIT may move one output that lies within 1e-5 of it (gain 3
+        // has outputs 2e-6 from 0.99), the interpreter none.
+        auto slack = [&](const char* margin) { return !interp && num(layer, margin) < 1e-5 ? 1 : 0; };
+        CHECK(std::labs(std::lround(num(*got, "saturated_share") * kRows * kUnits) - layer.at("saturated").get<long>()) <=
+              slack("margin"));
+        CHECK(std::labs(std::lround(num(*got, "beyond99_share") * kRows * kUnits) - layer.at("beyond99").get<long>()) <=
+              slack("margin99"));
       }
       for (const json& p : want.at("params")) {  // C and W1..W6
         const std::string name = p.at("name");
