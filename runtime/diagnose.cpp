@@ -100,6 +100,11 @@ std::string stackGain(const StatsSnapshot& s, const DiagnosisContext& c, const s
   return hi - lo < 1e-6 * hi ? fmt::format("{:.2f}", lo) : fmt::format("{:.2f} to {:.2f}", lo, hi);
 }
 
+std::string capitalised(std::string s) {
+  if (!s.empty() && s[0] >= 'a' && s[0] <= 'z') s[0] = static_cast<char>(s[0] - 'a' + 'A');
+  return s;
+}
+
 const char* kindGainAdvice(const std::string& kind) {
   if (kind == "tanh") return "the lecture's gain for tanh is 5/3 (randn * (5/3) / sqrt(fan_in))";
   if (kind == "relu") return "Kaiming's gain for relu is sqrt(2) (randn * sqrt(2) / sqrt(fan_in))";
@@ -140,7 +145,8 @@ void saturation(const StatsSnapshot& s, const DiagnosisContext& c, const std::ve
   for (const ProbeStats* p : sat) {
     LayerInit li = layerInit(s, c, *p);
     allFanIn = allFanIn && li.fanInScaled;
-    params.insert(params.end(), li.params.begin(), li.params.end());
+    for (const std::string& name : li.params)  // a stack's biases are left out: its weights make the point
+      if (const ParamStats* w = s.param(name); sat.size() == 1 || !w || w->shape.size() != 1) params.push_back(name);
   }
   std::string gain = stackGain(s, c, sat);
   std::string fix;
@@ -168,7 +174,9 @@ void saturation(const StatsSnapshot& s, const DiagnosisContext& c, const std::ve
                        kind, list, what);
   out.push_back({Finding::Warning, sat.size() == 1 ? sat[0]->name : "stack",
                  head + fmt::format(" There {}, so little gradient flows back through them{}.", local,
-                                    params.empty() ? "" : fmt::format(" and {} learn slowly", joinNames(params))) +
+                                    params.empty() ? ""
+                                                   : fmt::format(" and {} learn{} slowly", joinNames(params),
+                                                                 params.size() == 1 ? "s" : "")) +
                      fix});
 }
 
@@ -219,6 +227,17 @@ void deadUnits(const std::vector<const ProbeStats*>& layers, const StatsSnapshot
   out.push_back({Finding::Warning, dead.size() == 1 ? dead[0]->name : "stack", fmt::format("{}: {}. {}.", head, why, fix)});
 }
 
+// Beside shrinking activations, the lecture's other half of the picture: the gradients grow with depth (the
+// last layers get more than the first), "" when they do not.
+std::string gradientsGrow(const std::vector<const ProbeStats*>& layers) {
+  const GradStats& a = layers.front()->grad;
+  const GradStats& z = layers.back()->grad;
+  if (!a.present || !z.present || !(a.std > 0) || !(z.std < INFINITY) || !(a.std < 0.8 * z.std)) return "";
+  return fmt::format(" Meanwhile the gradients grow with depth: their std is {} at {} and {} at {}, so the layers "
+                     "learn at different speeds.",
+                     sig(a.std), layers.front()->name, sig(z.std), layers.back()->name);
+}
+
 // Activations that shrink or grow from layer to layer.
 void depthTrend(const StatsSnapshot& s, const DiagnosisContext& c, const std::vector<const ProbeStats*>& layers,
                 std::vector<Finding>& out) {
@@ -238,16 +257,17 @@ void depthTrend(const StatsSnapshot& s, const DiagnosisContext& c, const std::ve
     out.push_back({Finding::Warning, "stack",
                    fmt::format("The activations shrink from layer to layer: output std {} (x{:.2f} per layer){}.{} "
                                "The gain is too small{}: each layer's weights shrink the spread of their input, and "
-                               "the last layers see almost nothing. {}; or put BatchNorm before each {}.",
+                               "the last layers see almost nothing.{} {}; or put BatchNorm before each {}.",
                                stds, per, kind == "value" ? "" : fmt::format(" through the {} {} layers", layers.size(), kind),
                                small.empty() ? "" : fmt::format(" Pre-activation std far below 1: {}.", joinNames(small)),
-                               gainText, kindGainAdvice(kind), kind == "value" ? "nonlinearity" : kind)});
+                               gainText, gradientsGrow(layers), capitalised(kindGainAdvice(kind)),
+                               kind == "value" ? "nonlinearity" : kind)});
   } else if (per > kGrowPerLayer) {
     out.push_back({Finding::Warning, "stack",
                    fmt::format("The activations grow with depth: output std {} (x{:.2f} per layer). The gain is too "
                                "large{} for a stack that does not squash its values: every layer multiplies the spread "
                                "of its input. {}; or put BatchNorm after each layer.",
-                               stds, per, gainText, kindGainAdvice(kind))});
+                               stds, per, gainText, capitalised(kindGainAdvice(kind)))});
   }
 }
 
