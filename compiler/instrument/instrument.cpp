@@ -68,6 +68,14 @@ std::string probeName(const Graph& g, int id) {
   return g[id].name.empty() ? g.valueName(id) : g[id].name;
 }
 
+// grad_stats(g, log10|g|), the log from elementwise nodes the planner fuses and vectorises: log(g * g) / (2 ln 10).
+int addGradStats(Graph& g, int grad, const Node& about, const std::string& name) {
+  int squared = addNode(g, "mul", {grad, grad}, {}, about, {});
+  int lg = addNode(g, "mul", {addNode(g, "log", {squared}, {}, about, {}), addConst(g, 0.5 / std::log(10.0), about)},
+                   {}, about, {});
+  return addNode(g, "grad_stats", {grad, lg}, {}, about, name);
+}
+
 }  // namespace
 
 std::vector<int> linearParamsOf(const Graph& g, int node) {
@@ -133,7 +141,7 @@ Instrumented instrument(const Graph& g, const std::map<int, int>& grads, const s
       e.stats = addNode(out, "value_stats", {id}, a, node, "stats." + e.name);
     }
     if (auto adj = adjoints.find(id); adj != adjoints.end())
-      e.grad = addNode(out, "grad_stats", {adj->second}, {}, node, "stats.grad." + e.name);
+      e.grad = addGradStats(out, adj->second, node, "stats.grad." + e.name);
     plan.probes.push_back(e);
   }
 
@@ -152,7 +160,7 @@ Instrumented instrument(const Graph& g, const std::map<int, int>& grads, const s
     pp.fanInScaled = pp.initGain >= 0.3 && pp.initGain <= 3;
     pp.stats = addNode(out, "param_stats", {data, dp->second, lr}, {}, g[p], "stats." + pp.name);
     if (g[p].shape.size() == 2)
-      pp.gradHist = addNode(out, "grad_stats", {dp->second}, {}, g[p], "stats.grad." + pp.name);
+      pp.gradHist = addGradStats(out, dp->second, g[p], "stats.grad." + pp.name);
     plan.params.push_back(pp);
   }
   verify(out);

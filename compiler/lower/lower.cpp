@@ -896,7 +896,7 @@ class Lowerer {
       n.probe = ProbeSpec{};
       // An unnamed default probe (deep_batchnorm.net's `tanh(batchnorm(...))`) is named after what it is and where,
       // so the statistics say "batchnorm@52", not "%145"; '@' keeps it apart from any name a file can write.
-      if (n.name.empty())
+      if (n.name.empty() && n.id != model_.logits)
         n.name = fmt::format("{}@{}", isBatchnorm(n.id) ? "batchnorm" : std::string(n.op->name), n.loc.line);
     }
     verify(g);

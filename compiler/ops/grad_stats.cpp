@@ -1,11 +1,12 @@
-// grad_stats(g): the statistics of a gradient (layout probe::grad in ops/probe_layout.h): mean, unbiased std, the
-// count of exact zeros and a histogram of log10|g| over fixed decades. The instrumentation pass appends one for
-// every probed value (g = d loss / d value, the lecture's `t.grad`) and every parameter of rank 2 (its weight
-// gradient). Never differentiated.
+// grad_stats(g, lg): the statistics of a gradient (layout probe::grad in ops/probe_layout.h): mean, unbiased std,
+// the count of exact zeros and a histogram of lg = log10|g| over fixed decades. The instrumentation pass appends
+// one for every probed value (g = d loss / d value, the lecture's `t.grad`) and every parameter of rank 2 (its
+// weight gradient), with lg computed by ordinary elementwise nodes before it (log(g * g) / (2 ln 10)): fused and
+// vectorised like any other elementwise work, where a log inside this binning loop would run one element at a
+// time and cost ten times the rest of the probe step. Never differentiated.
 #include <cmath>
 #include <llvm/IR/IRBuilder.h>
 
-#include "codegen/fast_math.h"
 #include "codegen/kernel_emitter.h"
 #include "ops/helpers.h"
 #include "ops/probe_common.h"
@@ -17,6 +18,8 @@ using namespace probe_common;
 
 static void inferGradStats(const Graph& g, Node& n) {
   requireF32(g, n, 0);
+  requireF32(g, n, 1);
+  requireSameShape(g, n, 0, 1);
   n.dtype = DType::F32;
   n.shape = {probe::grad::Size};
 }
@@ -24,24 +27,25 @@ static void inferGradStats(const Graph& g, Node& n) {
 static void evalGradStats(const Node&, const std::vector<const Tensor*>& in, Tensor& out) {
   using namespace probe;
   const std::vector<double>& x = in[0]->data;
+  const std::vector<double>& lg = in[1]->data;
   out.data.assign(grad::Size, 0.0);
   double* o = out.data.data();
   Moments m = moments(x);
   o[grad::Mean] = m.mean, o[grad::Std] = m.std;
-  for (double v : x) {
-    if (v == 0) {
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (x[i] == 0) {
       o[grad::Zero] += 1;
       continue;
     }
-    int64_t b = binOf(std::log10(std::fabs(v)), kGradLo, kGradHi);  // NaN: below
-    o[b < 0 ? grad::Under : grad::Hist + b] += 1;                   // Hist + kBins is Over
+    int64_t b = binOf(lg[i], kGradLo, kGradHi);  // NaN: below
+    o[b < 0 ? grad::Under : grad::Hist + b] += 1;  // Hist + kBins is Over
   }
 }
 
 static void emitGradStats(KernelEmitter& k, const Node& n) {
   using namespace probe;
   auto& b = k.b;
-  const int x = n.inputs[0], o = n.id;
+  const int x = n.inputs[0], lgNode = n.inputs[1], o = n.id;
   const int64_t count = numel(k.g[x].shape);
   emitZero(k, o, grad::Size);
   llvm::Value* mean = emitMean(k, x, count);
@@ -49,10 +53,8 @@ static void emitGradStats(KernelEmitter& k, const Node& n) {
     llvm::Value* v = k.load(x, i);
     llvm::Value* d = b.CreateFSub(v, mean);
     llvm::Value* zero = b.CreateFCmpOEQ(v, k.f32(0));
-    // log10|g| through the generated natural log (no libm call in JIT code); a zero goes to its own slot, so the
-    // log's -inf never reaches the bins. inf stays inf (over), NaN stays NaN (under).
-    llvm::Value* mag = b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, b.CreateSelect(zero, k.f32(1), v));
-    llvm::Value* lg = b.CreateFMul(codegen::emitLog(b, mag), k.f32(1.0 / std::log(10.0)));
+    // A zero goes to its own slot, whatever its log (-inf); inf stays inf (over), NaN stays NaN (under).
+    llvm::Value* lg = k.load(lgNode, i);
     llvm::Value* slot = emitBinSlot(k, lg, kGradLo, kGradHi, grad::Under, grad::Hist, grad::Over);
     emitBump(k, o, b.CreateSelect(zero, k.i64(grad::Zero), slot), k.f32(1));
     return std::vector<llvm::Value*>{b.CreateFAdd(a[0], b.CreateFMul(d, d)), a[1]};
@@ -63,7 +65,7 @@ static void emitGradStats(KernelEmitter& k, const Node& n) {
 
 extern const OpDef kGradStats{
     .name = "grad_stats", .summary = "statistics of a gradient (probe): mean, std, zeros, histogram of log10|g|",
-    .minInputs = 1, .maxInputs = 1, .cls = OpDef::Kernel, .internal = true,
+    .minInputs = 2, .maxInputs = 2, .cls = OpDef::Kernel, .internal = true,
     .infer = inferGradStats, .eval = evalGradStats, .emitKernel = emitGradStats};
 
 }  // namespace netc::ops
