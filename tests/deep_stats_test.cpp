@@ -88,6 +88,7 @@ std::string weightsWithGain(const json& c) {
 struct Run {
   json stats;
   double loss = 0;
+  std::string out;  // what it printed: the summary and the step-0 diagnoses
 };
 
 const Run& gradStats(const std::string& gain, bool interp) {
@@ -109,6 +110,7 @@ const Run& gradStats(const std::string& gain, bool interp) {
   std::ifstream in(stats);
   REQUIRE(in.good());
   run.stats = json::parse(in);
+  run.out = r.out;
   return cache[key] = std::move(run);
 }
 
@@ -207,5 +209,66 @@ TEST_CASE("deep tanh network: netc prints the lecture's saturation at gain 5/3")
     }
     const json* h1 = findNamed(run.stats.at("probes"), "h1");
     CHECK(fmt::format("{:+.2f} {:.2f}", num(*h1, "mean"), num(*h1, "std")) == "-0.02 0.75");
+  }
+}
+
+// The diagnoses of the stack as a whole, on the lecture's own weights and batch: one finding each, in plain words.
+TEST_CASE("deep tanh network: the stack's diagnoses at each gain") {
+  auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  // The summary wraps its findings at 100 columns: compare the words, not the line breaks.
+  auto words = [](const std::string& text) {
+    std::string out;
+    for (char c : text) {
+      bool space = c == ' ' || c == '\n';
+      if (space && !out.empty() && out.back() == ' ') continue;
+      out += space ? ' ' : c;
+    }
+    return out;
+  };
+  for (bool interp : {true, false}) {
+    INFO(engineName(interp));
+    {  // 5/3: the lecture's healthy reference; the output layer's grad:data outlier explained, not warned of
+      const std::string& raw = gradStats("5/3", interp).out;
+      const std::string out = words(raw);
+      INFO(raw);
+      CHECK(raw.find("\n  !") == std::string::npos);  // no warning at all
+      CHECK(out.find("The 5 tanh layers look healthy") != std::string::npos);
+      CHECK(out.find("W6's grad:data ratio") != std::string::npos);
+      CHECK(out.find("not a sign of a wrong learning rate") != std::string::npos);
+    }
+    {  // 1: activations shrink (0.62 to 0.32) while the gradients grow with depth
+      const std::string& raw = gradStats("1", interp).out;
+      const std::string out = words(raw);
+      INFO(raw);
+      CHECK(out.find("The activations shrink from layer to layer: output std 0.62, 0.48, 0.41, 0.35, 0.32") !=
+            std::string::npos);
+      CHECK(out.find("The gain is too small (their weights start at gain 1.00)") != std::string::npos);
+      CHECK(out.find("the gradients grow with depth") != std::string::npos);
+      CHECK(out.find("looks healthy") == std::string::npos);
+      CHECK(out.find("look healthy") == std::string::npos);
+    }
+    {  // 0.5: collapse layer by layer, and the gradient at h1 vanishes next to h5's
+      const std::string& raw = gradStats("0.5", interp).out;
+      const std::string out = words(raw);
+      INFO(raw);
+      CHECK(out.find("output std 0.41, 0.20, 0.10, 0.05, 0.02") != std::string::npos);
+      CHECK(out.find("x0.49 per layer") != std::string::npos);
+      CHECK(out.find("Pre-activation std far below 1") != std::string::npos);
+      CHECK(out.find("The gradients vanish on their way back") != std::string::npos);
+    }
+    {  // 3: every layer 40-48% saturated: one finding naming the layers and the gain, not five paragraphs
+      const std::string& raw = gradStats("3", interp).out;
+      const std::string out = words(raw);
+      INFO(raw);
+      CHECK(count(out, "Every tanh layer is saturated: h1 47.7%") == 1);
+      CHECK(count(out, "saturated") >= 1);
+      CHECK(count(out, "Layer h") == 0);  // no per-layer paragraphs
+      CHECK(out.find("start fan-in scaled at gain 3.00: the gain is too large") != std::string::npos);
+      CHECK(out.find("5/3") != std::string::npos);
+    }
   }
 }
