@@ -398,8 +398,7 @@ DiagnosisContext diagnosisContext(const ProbePlan& plan, int64_t vocab) {
   DiagnosisContext c;
   c.vocab = vocab;
   c.outputParams = plan.outputParams;
-  for (const ProbeEntry& e : plan.probes)
-    if (e.kind == ProbeEntry::Layer) c.layerParams[e.name] = e.layerParams;
+  for (const ProbeEntry& e : plan.probes) c.layerParams[e.name] = e.layerParams;
   return c;
 }
 

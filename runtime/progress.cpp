@@ -110,11 +110,15 @@ void Progress::onEval(int64_t done, const SplitLosses& l) {
   note(line);
 }
 
-void Progress::note(std::string_view line) {
+void Progress::note(std::string_view line) { write(printable(line)); }  // notes quote file names and paths
+
+void Progress::noteLines(std::string_view text) { write(printable(text, /*keepNewlines=*/true)); }
+
+void Progress::write(const std::string& line) {
   if (mode_ == Mode::Quiet) return;
   bool redraw = barVisible_;
   clearBar();
-  fmt::print(out_, "{}\n", printable(line));  // notes quote file names and paths
+  fmt::print(out_, "{}\n", line);
   if (redraw) drawBar(doneSteps_ + startStep_ + 1);
   std::fflush(out_);
 }

@@ -34,10 +34,13 @@ class Progress final : public TrainObserver {
   void setLongRunHint(std::string hint) { hint_ = std::move(hint); }
   // A line of its own (above the bar, which is redrawn after it).
   void note(std::string_view line);
+  // A block of lines (the probe summary): like note, its newlines kept, every other control character escaped.
+  void noteLines(std::string_view text);
   // Clears the bar; call before printing anything else to the same stream.
   void finish();
 
  private:
+  void write(const std::string& line);  // the line (already made printable) between redraws of the bar
   void drawBar(int64_t step);
   void printLine(int64_t step, double loss, double lr, Clock::time_point now);
   void estimateLength(Clock::time_point now);

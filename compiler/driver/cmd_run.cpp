@@ -141,7 +141,7 @@ int runCommand(const RunOptions& o) {
   std::vector<TrainObserver*> observers = {&folder, &progress, &initial};
   if (!o.noStats) {
     stats = std::make_unique<StatsObserver>(m, spec, *trainer.probePlan(), folder.path(),
-                                            [&progress](std::string_view s) { progress.note(s); });
+                                            [&progress](std::string_view s) { progress.noteLines(s); });
     observers.push_back(stats.get());
   }
 

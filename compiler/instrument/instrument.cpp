@@ -136,6 +136,7 @@ Instrumented instrument(const Graph& g, const std::map<int, int>& grads, const s
       if (e.spec.dead || e.spec.saturation) e.mask = addFlatMask(out, *act, id, node, "mask." + e.name);
     } else {
       e.kind = ProbeEntry::Value;
+      for (int p : linearParamsOf(g, id)) e.layerParams.push_back(g[p].name);
       Attrs a;
       a.ints = {probe::kValueLo, probe::kValueHi};
       e.stats = addNode(out, "value_stats", {id}, a, node, "stats." + e.name);

@@ -28,8 +28,8 @@ struct ProbeEntry {
   ProbeSpec spec;
   bool logits = false;  // the model's logits (always measured: the step-0 diagnosis needs their spread)
   bool implicit = false;  // a default probe (or the logits), not marked with @probe
-  // Layer: trainable parameters feeding the pre-activation linearly (W1 and b1 of the lecture's MLP), named
-  // by the diagnoses of a saturated layer.
+  // Trainable parameters feeding the pre-activation (Layer) or the value linearly (W1 and b1 of the lecture's
+  // MLP), named by the diagnoses of a saturated layer and a stack's gain.
   std::vector<std::string> layerParams;
 };
 
