@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "runtime/dataset.h"
 #include "runtime/init.h"
 #include "runtime/python_random.h"
 #include "runtime/torch_generator.h"
@@ -131,4 +132,44 @@ TEST_CASE("streams: CPython's random.seed and random.shuffle") {
   const uint32_t top = a.getrandbits(32) >> 27;
   CHECK(top == b.getrandbits(5));
   CHECK(a.randbelow(1) == 0);
+}
+
+TEST_CASE("streams: generator = torch initialises the lecture's Kaiming MLP as the notebook does") {
+  // tools/torch_streams.py's third sequence: C, W1 * (5/3) / 30**0.5, b1 * 0.01, W2 * 0.01, b2 * 0, then a
+  // minibatch. The pseudo words have the lecture's 27 symbols, so the shapes are the lecture's.
+  Model m = testing::shippedModel("mlp_kaiming.net");
+  REQUIRE(m.train.generator == Generator::Torch);
+  std::optional<TorchGenerator> after;
+  WeightMap w = initParams(m.graph, m.train.seed, m.train.generator, &after);
+  std::vector<std::string> ls = lines(kFixtures + "torch_avx2.txt");
+  size_t at = 0;
+  for (int seen = 0; seen < 3; ++at)
+    if (ls[at].rfind("seed", 0) == 0) ++seen;
+  for (const char* name : {"C", "W1", "b1", "W2", "b2"}) {
+    CAPTURE(name);
+    REQUIRE(w.count(name));
+    std::vector<float> got(w[name].data.begin(), w[name].data.end());
+    REQUIRE(ls[at].rfind("randn " + std::to_string(got.size()), 0) == 0);
+    std::vector<std::string> want = words(ls[at + 1]);
+    auto bar = std::find(want.begin(), want.end(), std::string("|"));
+    if (bar != want.end()) CHECK(fmt::format("{:016x}", fnv1a(got)) == *(bar + 1));
+    else
+      for (size_t k = 0; k < got.size(); ++k)
+        CHECK(std::bit_cast<uint32_t>(got[k]) == static_cast<uint32_t>(std::stoul(want[k], nullptr, 16)));
+    at += 2;
+  }
+  // The minibatches continue from where the initialisation left the generator.
+  REQUIRE(ls[at] == "randint 182625 32");
+  std::vector<std::string> rows = words(ls[at + 1]);
+  for (const std::string& r : rows) CHECK(after->randint(182625) == std::stoll(r));
+}
+
+TEST_CASE("streams: shuffle = python splits the words as random.seed(42); random.shuffle(words)") {
+  std::vector<std::string> w;
+  for (int i = 0; i < 10; ++i) w.push_back(std::to_string(i));
+  const double f[3] = {0.8, 0.1, 0.1};
+  auto parts = splitWords(w, f, 42, "ten words", Shuffle::Python);  // python.txt: 7 3 2 8 5 6 9 4 0 1
+  CHECK(parts[0] == std::vector<std::string>{"7", "3", "2", "8", "5", "6", "9", "4"});
+  CHECK(parts[1] == std::vector<std::string>{"0"});
+  CHECK(parts[2] == std::vector<std::string>{"1"});
 }
