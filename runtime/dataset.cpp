@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "runtime/python_random.h"
 #include "runtime/rng.h"
 #include "support/diag.h"
 #include "support/sizes.h"
@@ -45,10 +46,15 @@ Examples buildExamples(const std::vector<std::string>& words, const Vocabulary& 
 }
 
 std::array<std::vector<std::string>, 3> splitWords(const std::vector<std::string>& words, const double fractions[3],
-                                                   uint64_t seed, const std::string& path) {
+                                                   uint64_t seed, const std::string& path, Shuffle shuffle) {
   std::vector<std::string> shuffled = words;
-  Rng rng(seed);
-  for (size_t i = shuffled.size(); i > 1; --i) std::swap(shuffled[i - 1], shuffled[rng.below(i)]);
+  if (shuffle == Shuffle::Python) {
+    if (shuffled.size() > UINT32_MAX) fail(fmt::format("{}: shuffle = python handles up to 2^32 words", path));
+    PythonRandom(static_cast<int64_t>(seed)).shuffle(shuffled);
+  } else {
+    Rng rng(seed);
+    for (size_t i = shuffled.size(); i > 1; --i) std::swap(shuffled[i - 1], shuffled[rng.below(i)]);
+  }
   const size_t n = shuffled.size();
   // The tiny epsilon keeps 0.29*100 = 28.999999999999996 from losing a word to rounding.
   auto cut = [n](double f) { return std::min(n, static_cast<size_t>(std::floor(f * static_cast<double>(n) + 1e-9))); };
@@ -81,7 +87,7 @@ Dataset loadDataset(const DataSpec& spec, const Vocabulary& vocab) {
   d.vocab = vocab;
   d.context = spec.context;
   d.wordCount = static_cast<int64_t>(wf.words.size());
-  auto parts = splitWords(wf.words, spec.split, spec.seed, spec.path);
+  auto parts = splitWords(wf.words, spec.split, spec.seed, spec.path, spec.shuffle);
   for (int s = 0; s < 3; ++s) {
     d.words[s] = static_cast<int64_t>(parts[s].size());
     d.splits[s] = buildExamples(parts[s], vocab, spec.context);

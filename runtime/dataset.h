@@ -26,11 +26,13 @@ Examples buildExamples(const std::vector<std::string>& words, const Vocabulary& 
 enum class Split { Train = 0, Dev = 1, Test = 2 };
 inline const char* splitName(Split s) { return s == Split::Train ? "train" : s == Split::Dev ? "dev" : "test"; }
 
-// The words shuffled with Rng(seed) (Fisher-Yates) and cut at floor(f0*n) and floor((f0+f1)*n), as
-// makemore does with random.shuffle and int(0.8*n), int(0.9*n). A split with a fraction above 0 that would
-// get no words is an error naming the file, the word count and the fractions.
+// The words shuffled with Rng(seed) (Fisher-Yates), or with CPython's random.seed(seed); random.shuffle()
+// for Shuffle::Python, and cut at floor(f0*n) and floor((f0+f1)*n), as makemore does with int(0.8*n),
+// int(0.9*n). A split with a fraction above 0 that would get no words is an error naming the file, the word
+// count and the fractions.
 std::array<std::vector<std::string>, 3> splitWords(const std::vector<std::string>& words, const double fractions[3],
-                                                   uint64_t seed, const std::string& path);
+                                                   uint64_t seed, const std::string& path,
+                                                   Shuffle shuffle = Shuffle::Netc);
 
 struct Dataset {
   std::string path;

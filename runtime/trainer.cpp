@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "runtime/rng.h"
+#include "runtime/minibatch_stream.h"
 #include "runtime/weights.h"
 
 namespace netc {
@@ -35,7 +35,7 @@ Trainer::Trainer(const Model& m, const TrainSpec& spec, EngineKind kind)
   engine_ = makeEngine(bindBatch(tg_.graph, spec_.batch), kind);
   // The same seed as `netc init --seed`, so a run starts from the weights that command writes; the optimizer's
   // state (declared after the model's own) starts at its initial zeros.
-  loadParams(*engine_, initParams(tg_.graph, spec_.seed), "initialisation");
+  loadParams(*engine_, initParams(tg_.graph, spec_.seed, spec_.generator, &torchAfterInit_), "initialisation");
 }
 
 void Trainer::enableProbes(const InstrumentOptions& options) {
@@ -107,10 +107,10 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
   if (T != model_.data.context)
     fail(fmt::format("internal error: dataset context {} but the model declares {}", T, model_.data.context));
   TrainResult r;
-  Rng rng(spec_.seed + 1);  // the minibatch stream; seed itself draws the initial weights
+  MinibatchStream rows(spec_.seed, torchAfterInit_, n);
   if (firstStep < 0 || firstStep > spec_.steps)
     fail(fmt::format("cannot resume at step {}: the run has {} steps", firstStep, spec_.steps));
-  for (int64_t i = 0; i < firstStep * B; ++i) rng.below(static_cast<uint64_t>(n));  // the draws already made
+  rows.skip(firstStep * B);  // the draws already made
   // Preallocated: the loop itself neither allocates nor dispatches per op; the engine does the work.
   std::vector<int32_t> xb(B * T), yb(B);
   const int contextIn = model_.contextInput, targetIn = model_.targetInput, lossNode = tg_.loss, lrIn = tg_.lr;
@@ -169,7 +169,7 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
 
   auto drawBatch = [&] {
     for (int64_t b = 0; b < B; ++b) {
-      const int64_t k = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
+      const int64_t k = rows.next();
       std::copy_n(tr.x.begin() + k * T, T, xb.begin() + b * T);
       yb[b] = tr.y[k];
     }

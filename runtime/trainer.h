@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,7 @@ class Trainer {
   std::unique_ptr<Engine> probeEngine_;  // the instrumented step, when enabled
   ProbePlan probePlan_;
   Engine* ran_ = nullptr;                // the engine that ran the last step (whose gradients are current)
+  std::optional<TorchGenerator> torchAfterInit_;  // generator = torch: where the initialisation left it
   Evaluator eval_;
 };
 

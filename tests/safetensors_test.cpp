@@ -166,7 +166,7 @@ TEST_CASE("netc init writes the initialisers' parameters, the default seed is th
                               (seed.empty() ? "" : " --seed " + seed));
     INFO(r.out);
     REQUIRE(r.status == 0);
-    WeightMap want = initParams(m.graph, seed.empty() ? m.train.seed : std::stoull(seed));
+    WeightMap want = initParams(m.graph, seed.empty() ? m.train.seed : std::stoull(seed), m.train.generator);
     WeightMap got = loadSafetensors(out);
     REQUIRE(got.size() == want.size());
     for (auto& [name, t] : want) {

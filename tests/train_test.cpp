@@ -235,3 +235,36 @@ TEST_CASE("trainer: steps/s counts the steps alone, not compiling the evaluation
   // The final evaluation compiles two engines (full chunks and the remainder): far longer than 5 small steps.
   CHECK(r.stepSeconds < r.evalSeconds);
 }
+
+TEST_CASE("trainer: generator = torch draws the batches after the weights, and a resumed run continues its stream") {
+  std::string net = writeMlp("torch_stream.net", kPseudo, 16,
+                             "steps = 20\n batch = 8\n lr = 0.1\n log_every = 10\n probe_every = 1000\n generator = torch");
+  Model m = loadModel(net);
+  REQUIRE(m.train.generator == Generator::Torch);
+  Dataset d = loadDataset(m.data, m.vocab);
+  struct AtTen : Recorder {
+    WeightMap ten;
+    void onCheckpoint(int64_t done, const WeightMap& w) override {
+      if (done == 10) ten = w;
+    }
+  } rec;
+  Trainer t(m, m.train, EngineKind::Interp);
+  REQUIRE_FALSE(t.train(d, {&rec}).diverged);
+  REQUIRE(rec.losses.size() == 20);
+  REQUIRE_FALSE(rec.ten.empty());
+
+  // Resuming at step 10 from the step-10 weights replays the 80 rows already drawn: the same 10 losses.
+  Trainer resumed(m, m.train, EngineKind::Interp);
+  resumed.setWeights(rec.ten, "step 10");
+  Recorder rest;
+  resumed.train(d, {&rest}, false, 10);
+  CHECK(rest.losses == std::vector<double>(rec.losses.begin() + 10, rec.losses.end()));
+
+  // netc's own generator draws other weights and batches from the same seed.
+  TrainSpec own = m.train;
+  own.generator = Generator::Netc;
+  Trainer netcStream(m, own, EngineKind::Interp);
+  Recorder other;
+  netcStream.train(d, {&other});
+  CHECK(other.losses != rec.losses);
+}

@@ -28,7 +28,7 @@ void registerInit(CLI::App& app, Action& action) {
       Model m = opts->load();
       refuseToOverwriteInput("--out", opts->out, {{"the model file", opts->model}, {"the data file", m.data.path}});
       uint64_t seed = opts->seed.value_or(m.train.seed);
-      WeightMap w = initParams(m.graph, seed);
+      WeightMap w = initParams(m.graph, seed, m.train.generator);
       saveSafetensors(opts->out, w);
       int64_t values = 0;
       for (auto& [name, t] : w) values += numel(t.shape);

@@ -20,12 +20,22 @@ struct Attrs {
   double value = 0;           // const
 };
 
+// One multiplication or division of an initialiser by a constant, in the order written: `randn * (5/3) /
+// sqrt(30)` is {*, 5/3}, {/, sqrt(30)}. netc's own generator only needs their product (`scale`); the torch
+// generator applies them one by one in float32, as `torch.randn(...) * (5/3) / 30**0.5` rounds after each.
+struct InitStep {
+  bool divide = false;
+  double by = 1;
+};
+
 // How a parameter starts: a distribution times a constant scale.
 struct InitSpec {
   enum Kind { Randn, Zeros, Ones, Uniform } kind = Zeros;
   double a = 0, b = 0;  // uniform bounds
   double scale = 1;
+  std::vector<InitStep> steps;  // whose product is scale
   std::string text;     // as written, for the printer
+  SrcLoc loc;           // the initialiser expression
 };
 
 // Which statistics a probe collects (issue: instrumented nodes).

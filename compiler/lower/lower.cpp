@@ -348,6 +348,7 @@ class Lowerer {
     if (!found)
       err(e.loc, "expected an initialiser: randn, zeros, ones or uniform(a, b), optionally scaled, e.g. randn * 0.01");
     spec.text = exprText(e);
+    spec.loc = e.loc;
     return spec;
   }
 
@@ -388,14 +389,23 @@ class Lowerer {
       return 1.0;
     }
     if (e.kind == Expr::Binary && (e.op == Tok::Star || e.op == Tok::Slash)) {
+      // A constant subtree returned above, so the distribution is on exactly one side: its own steps come
+      // first, then this node's factor (the constant side), as Python evaluates `c * (randn * a)`.
+      const bool before = found;
       double l = initScale(*e.args[0], spec, found);
+      const bool inLeft = found && !before;
       bool rightIsConst = isConstExpr(*e.args[1]);
       if (e.op == Tok::Slash && !rightIsConst) err(e.args[1]->loc, "an initialiser can only be divided by a constant");
       double r = initScale(*e.args[1], spec, found);
       if (e.op == Tok::Slash && r == 0) err(e.loc, "division by zero in the initialiser");
+      spec.steps.push_back({e.op == Tok::Slash, inLeft ? r : l});
       return e.op == Tok::Star ? l * r : l / r;
     }
-    if (e.kind == Expr::Unary) return (e.op == Tok::Minus ? -1 : 1) * initScale(*e.args[0], spec, found);
+    if (e.kind == Expr::Unary) {
+      double v = initScale(*e.args[0], spec, found);
+      if (e.op == Tok::Minus) spec.steps.push_back({false, -1});
+      return (e.op == Tok::Minus ? -1 : 1) * v;
+    }
     err(e.loc, "expected an initialiser of the form DISTRIBUTION * constant, e.g. randn * (5/3) / sqrt(30)");
   }
 
@@ -680,9 +690,11 @@ class Lowerer {
   void data(const Stmt& s) {
     if (haveData_) err(s.loc, "only one data section is allowed");
     haveData_ = true;
-    checkKeys(s, {"context", "split", "seed"});
+    checkKeys(s, {"context", "split", "seed", "shuffle"});
     DataSpec& d = model_.data;
     d.loc = s.nameLoc;
+    if (auto* e = entry(s, "shuffle"))
+      d.shuffle = choice(single(*e), "shuffle", {"netc", "python"}) == 0 ? Shuffle::Netc : Shuffle::Python;
     if (auto* e = entry(s, "context")) d.context = constInt(single(*e), "the context length", 1, kMaxContext);
     if (auto* e = entry(s, "seed")) d.seed = static_cast<uint64_t>(constInt(single(*e), "the split seed", 0));
     if (auto* e = entry(s, "split")) {
@@ -727,8 +739,13 @@ class Lowerer {
 
   void trainSection(const Stmt& s) {
     checkKeys(s, {"steps", "batch", "optimizer", "lr", "seed", "log_every", "eval_every", "probe_every", "probes",
-                  "saturation", "momentum", "nesterov", "betas", "eps", "weight_decay", "clip_norm", "warmup", "decay", "min_lr"});
+                  "saturation", "momentum", "nesterov", "betas", "eps", "weight_decay", "clip_norm", "warmup", "decay",
+                  "min_lr", "generator"});
     TrainSpec& t = model_.train;
+    if (auto* e = entry(s, "generator")) {
+      t.generator = choice(single(*e), "generator", {"netc", "torch"}) == 0 ? Generator::Netc : Generator::Torch;
+      generatorLoc_ = e->loc;
+    }
     if (auto* e = entry(s, "steps")) t.steps = constInt(single(*e), "steps", 1, kMaxSteps);
     if (auto* e = entry(s, "batch")) {
       t.batch = constInt(single(*e), "the batch size", 1);
@@ -773,6 +790,16 @@ class Lowerer {
         t.lr.push_back({lr, until});
       }
     }
+  }
+
+  // A setting that names one of `options` (a bare name, as `shuffle = python`): its index, else a located error
+  // listing them.
+  size_t choice(const Expr& v, const char* setting, const std::vector<std::string>& options) {
+    auto it = v.kind == Expr::Name ? std::find(options.begin(), options.end(), v.name) : options.end();
+    if (it == options.end())
+      err(v.loc, fmt::format("unknown {} '{}': expected {}{}", setting, v.kind == Expr::Name ? v.name : exprText(v),
+                             fmt::join(options, " or "), didYouMean(v.kind == Expr::Name ? v.name : "", options)));
+    return static_cast<size_t>(it - options.begin());
   }
 
   // optimizer = sgd | momentum | adam | adamw and the settings each takes, named as torch.optim names them.
@@ -900,6 +927,14 @@ class Lowerer {
         n.name = fmt::format("{}@{}", isBatchnorm(n.id) ? "batchnorm" : std::string(n.op->name), n.loc.line);
     }
     verify(g);
+    // torch's generator draws what a PyTorch script would: torch.randn for randn, nothing for zeros and ones.
+    // uniform(a, b) has no single PyTorch spelling (rand * (b - a) + a, or uniform_(a, b), draw differently).
+    if (model_.train.generator == Generator::Torch)
+      for (int p : g.persistent())
+        if (g[p].init.kind == InitSpec::Uniform)
+          err(g[p].init.loc, fmt::format("'{}' starts from uniform(a, b), which generator = torch (line {}) does not "
+                                         "draw: use randn, zeros or ones (times constants), or generator = netc",
+                                         g[p].name, generatorLoc_.line));
     // The batch size is known now that every shape is: one that would make a value outgrow kMaxElements is an
     // error at the setting, not an overflow in the storage plan.
     if (std::string why = batchProblem(g, model_.train.batch); !why.empty()) {
@@ -920,6 +955,7 @@ class Lowerer {
   std::string currentDef_;
   SrcLoc minimizeLoc_;
   SrcLoc batchLoc_;  // the train section's batch setting, when given
+  SrcLoc generatorLoc_;  // the train section's generator setting, when given
   bool haveData_ = false;
   bool markedProbesOnly_ = false;     // train { probes = marked }
   std::vector<int> batchnormOutputs_;  // probed by default

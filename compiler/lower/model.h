@@ -18,6 +18,14 @@ constexpr int64_t kMaxSteps = 1'000'000'000;     // steps, log/eval/probe_every,
 constexpr int64_t kMaxContext = 1024;             // the context length T (makemore's models use 3 to 32)
 constexpr int64_t kMaxSampleCount = 1'000'000;    // the sample section's count (the run keeps every word)
 
+// Which generator shuffles the words before the split: netc's own (runtime/rng.h), or CPython's
+// random.seed(seed); random.shuffle(words), as makemore and the lecture split them (runtime/python_random.h).
+enum class Shuffle { Netc, Python };
+
+// Which generator draws the initial weights and the minibatches: netc's own, or PyTorch's CPU generator,
+// torch.Generator().manual_seed(seed), drawing what the lecture's script draws (runtime/torch_generator.h).
+enum class Generator { Netc, Torch };
+
 struct DataSpec {
   std::string path;      // resolved against the .net file's folder (or --data)
   // The words of `path`, read exactly once by lowering (the vocabulary) and used again by loadDataset: a FIFO
@@ -27,6 +35,7 @@ struct DataSpec {
   int64_t context = 3;   // T, the block size
   double split[3] = {0.8, 0.1, 0.1};
   uint64_t seed = 42;
+  Shuffle shuffle = Shuffle::Netc;
 };
 
 struct LrSegment {
@@ -39,6 +48,7 @@ struct TrainSpec {
   int64_t batch = 32;
   std::vector<LrSegment> lr{{0.1, -1}};
   uint64_t seed = 2147483647;
+  Generator generator = Generator::Netc;
   int64_t logEvery = 1000;
   int64_t evalEvery = 0;     // 0: evaluate at the end only
   int64_t probeEvery = 1000;
