@@ -177,7 +177,8 @@ const char* const kReportPage = R"PAGE(<!doctype html>
     let yr = opt.yRange || (ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1]);
     if (yr[0] === yr[1]) yr = opt.logY ? [yr[0] / 2, yr[1] * 2] : [yr[0] - 1, yr[1] + 1];
     if (opt.logY && yr[1] < yr[0] * 1.2) yr = [yr[0] / 1.1, yr[1] * 1.1];  // one point (a --steps 0 run) beside ln V
-    const f = frame(plot, xr, yr, opt);
+    // One collection (a --steps 0 run): its step is the only tick.
+    const f = frame(plot, xr, yr, xs.length && xs.every(x => x === xs[0]) && !opt.xTicks ? { ...opt, xTicks: [xs[0]] } : opt);
     for (const g of opt.guides || []) {
       sv('line', { class: 'guide', x1: M.l, x2: W - M.r, y1: f.Y(g.y), y2: f.Y(g.y) }, f.svg);
       sv('text', { x: M.l + 6, y: f.Y(g.y) - 5, 'text-anchor': 'start', style: 'fill:#c0392b' }, f.svg, g.label);
@@ -385,9 +386,10 @@ const char* const kReportPage = R"PAGE(<!doctype html>
       'Histogram of the gradient of the loss with respect to each layer\'s outputs, one line per layer, over ' +
       'log10 |d loss / d activation|. The axis is logarithmic because gradient scales differ by orders of ' +
       'magnitude between layers and over training; the fixed bins of 0.2 decades keep every layer and every ' +
-      'step comparable bin for bin (the sign is left to the mean). Read it left to right: a layer shifted left ' +
-      'gets less gradient than the others (vanishing gradients, typical of deeper layers of a saturated or ' +
-      'shrinking stack), one shifted right more (exploding). Healthy stacks have the curves on top of each other.',
+      'step comparable bin for bin (the sign is left to the mean). A layer shifted left gets less gradient than ' +
+      'the others: vanishing gradients, which in a stack started too small hit the first layers, furthest from ' +
+      'the loss; one shifted right gets more (exploding, as in a stack started too large). In a healthy stack ' +
+      'the curves lie on top of each other.',
       plot => {
         const lo = gradLayers[0].at0.grad.hist.lo, hi = gradLayers[0].at0.grad.hist.hi;
         const all = gradLayers.flatMap(p => [p.at0.grad, p.atN.grad].filter(g => g));
