@@ -289,7 +289,9 @@ const char* const kReportPage = R"PAGE(<!doctype html>
   // ---- the lecture's four figures: every layer and every rank-2 parameter overlaid ----
   const f2 = v => (v === null || v === undefined) ? 'n/a' : v.toFixed(2);
   const pct = (v, d) => (v === null || v === undefined) ? 'n/a' : (100 * v).toFixed(d) + '%';
-  const sci = v => (v === null || v === undefined) ? 'n/a' : v === 0 ? '0' : v.toExponential(1);
+  // 1.2e-6, 3.9e-3, 2.8 (not 2.8e+0), 1.5e2
+  const sci = v => (v === null || v === undefined) ? 'n/a' : v === 0 ? '0'
+                 : v.toExponential(1).replace(/e\+0$/, '').replace('e+', 'e');
   const decade = e => e === 0 ? '1' : e === 1 ? '10' : '1e' + e;
   const total = h => h.counts.reduce((a, b) => a + b, 0) + h.under + h.over;
   // Bin centres against density (share per unit of x), as the lecture's plt.plot(hx[:-1], hy) of
