@@ -37,6 +37,22 @@ json histJson(const Histogram& h) {
   return {{"lo", h.lo}, {"hi", h.hi}, {"under", h.under}, {"over", h.over}, {"counts", h.counts}};
 }
 
+// A gradient's statistics at one collection (null when the loss does not depend on it).
+json gradJson(const GradStats& g) {
+  if (!g.present) return nullptr;
+  return {{"mean", num(g.mean)}, {"std", num(g.std)}, {"zero", num(g.zeroShare)}, {"hist", histJson(g.hist)}};
+}
+
+// What the overview figures' legends say about a probe at one collection.
+json probeMoment(const ProbeStats& p) {
+  return {{"mean", num(p.mean)}, {"std", num(p.std)}, {"sat", num(p.saturatedShare)}, {"sat_lo", num(p.saturatedLowShare)},
+          {"sat_hi", num(p.saturatedHighShare)}, {"flat", num(p.flatShare)}, {"grad", gradJson(p.grad)}};
+}
+
+json paramMoment(const ParamStats& p) {
+  return {{"grad", gradJson(p.grad)}, {"grad_to_data", num(p.gradToData)}, {"update_to_data", num(p.updateToData)}};
+}
+
 json findingsJson(const std::vector<Finding>& fs) {
   json out = json::array();
   for (const Finding& f : fs) out.push_back({{"warning", f.level == Finding::Warning}, {"topic", f.topic}, {"text", f.text}});
@@ -60,10 +76,11 @@ json reportJson(const ReportData& d, size_t maxLossPoints) {
           sat.push_back(num(p->saturatedShare)), beyond.push_back(num(p->flatShare));
           dead.push_back(p->deadUnits.size());
         }
-      json pj = {{"name", p0.name}, {"tanh", p0.layer}, {"kind", p0.kind}, {"logits", p0.logits}, {"units", p0.units}, {"rows", p0.rows},
+      json pj = {{"name", p0.name}, {"layer", p0.layer}, {"kind", p0.kind}, {"logits", p0.logits}, {"units", p0.units}, {"rows", p0.rows},
                  {"hist", p0.spec.hist}, {"saturation", p0.spec.saturation}, {"dead", p0.spec.dead},
                  {"threshold", p0.saturation}, {"first", first.step}, {"last", last.step},
-                 {"hist0", histJson(p0.hist)}, {"histN", histJson(pn->hist)}};
+                 {"hist0", histJson(p0.hist)}, {"histN", histJson(pn->hist)},
+                 {"at0", probeMoment(p0)}, {"atN", probeMoment(*pn)}};
       if (p0.layer) {
         pj["pre0"] = histJson(p0.preHist), pj["preN"] = histJson(pn->preHist);
         pj["steps"] = steps, pj["sat"] = sat, pj["beyond99"] = beyond, pj["dead_counts"] = dead;
@@ -75,9 +92,12 @@ json reportJson(const ReportData& d, size_t maxLossPoints) {
       json steps = json::array(), ratio = json::array();
       for (const StatsSnapshot& s : d.snapshots)
         if (const ParamStats* p = s.param(p0.name)) steps.push_back(s.step), ratio.push_back(num(p->updateToData));
-      params.push_back({{"name", p0.name}, {"steps", steps}, {"ratio", ratio}});
+      const ParamStats* pn = last.param(p0.name);
+      params.push_back({{"name", p0.name}, {"shape", p0.shape}, {"steps", steps}, {"ratio", ratio},
+                        {"at0", paramMoment(p0)}, {"atN", pn ? paramMoment(*pn) : paramMoment(p0)}});
     }
   }
+  if (!d.snapshots.empty()) j["first_step"] = d.snapshots.front().step, j["last_step"] = d.snapshots.back().step;
   j["probes"] = probes;
   j["params"] = params;
   j["findings"] = {{"initial", findingsJson(d.initialFindings)}, {"final", findingsJson(d.finalFindings)}};
@@ -101,14 +121,22 @@ std::string scriptSafe(const std::string& s) {
 int reportFigureCount(const ReportData& d) {
   int n = 1;  // the loss curve
   if (d.snapshots.empty()) return n;
+  const StatsSnapshot& first = d.snapshots.front();
   const StatsSnapshot& last = d.snapshots.back();
-  for (const ProbeStats& p : d.snapshots.front().probes) {
+  // The overview figures (the lecture's four): activation histograms of the layers, the gradients at them,
+  // the rank-2 parameters' gradients, and the update-to-data ratios (counted with the parameters below).
+  bool layers = false, layerGrads = false, weightGrads = false;
+  for (const ProbeStats& p : first.probes)
+    if (p.layer && last.probe(p.name)) layers = true, layerGrads = layerGrads || p.grad.present;
+  for (const ParamStats& p : first.params) weightGrads = weightGrads || p.grad.present;
+  n += layers + layerGrads + weightGrads;
+  for (const ProbeStats& p : first.probes) {
     if (!last.probe(p.name)) continue;
     if (p.spec.hist) n += p.layer ? 2 : 1;                   // outputs (and pre-activations)
     if (p.layer && p.spec.saturation) n += 1;                // saturation over time
     if (p.layer && !p.mask.empty()) n += 1;                  // the dead-neuron images
   }
-  if (!d.snapshots.front().params.empty()) n += 1;           // update-to-data ratios
+  if (!first.params.empty()) n += 1;                         // update-to-data ratios
   return n;
 }
 

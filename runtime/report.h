@@ -1,8 +1,12 @@
 // report.html: one self-contained page per run (inline SVG, canvas, CSS and JS; no server, no network) with
 // the figures the makemore lecture draws while it trains, each with a short explanation:
-//   the loss curve (train minibatch and dev), per tanh probe the output and pre-activation histograms at
-//   step 0 and at the end, its saturation share over time and the dead-neuron image (examples x units, white
-//   where |t| > 0.99), and every parameter's update-to-data ratio over time against the ~1e-3 rule.
+//   the loss curve (train minibatch and dev); the lecture's four figures over every layer and parameter at once
+//   (1. the activation layers' output histograms, 2. the histograms of log10|d loss / d output| at those layers,
+//   3. the rank-2 parameters' weight-gradient histograms, at step 0 or the last collection; 4. the update-to-data
+//   ratios over time, rank-2 parameters by default); then per probe its cards: for a tanh, relu or sigmoid
+//   layer the output and pre-activation histograms at step 0 and at the end, its saturation share over time
+//   and the dead-neuron image (examples x units, white where the output is in the flat region); for a value
+//   (logits, BatchNorm outputs) its histogram.
 // When its script has drawn every figure it sets data-figures-drawn on <body> to the count in
 // data-figures-expected (and data-errors when a figure failed), which the headless-browser test reads back.
 #pragma once

@@ -32,6 +32,11 @@ const char* const kReportPage = R"PAGE(<!doctype html>
   .masks canvas { image-rendering: pixelated; border: 1px solid #8a93a3; background: #000; }
   .legend span { display: inline-block; margin-right: 14px; font-size: 12px; }
   .legend i { display: inline-block; width: 12px; height: 3px; margin-right: 5px; vertical-align: middle; }
+  .legend.block span { display: block; margin: 1px 0; }
+  .panel { font-size: 12px; font-weight: 600; margin: 4px 0 0; }
+  .controls { font-size: 13px; margin: 0 0 10px; }
+  .controls label { margin-right: 14px; }
+  .figctl { font-size: 12.5px; margin: 0 0 4px; }
 </style>
 </head>
 <body data-figures-expected="@EXPECTED@" data-figures-drawn="0">
@@ -46,8 +51,10 @@ const char* const kReportPage = R"PAGE(<!doctype html>
   const D = JSON.parse(document.getElementById('data').textContent);
   const body = document.body;
   const NS = 'http://www.w3.org/2000/svg';
-  const W = 616, H = 260, M = { l: 58, r: 14, t: 12, b: 38 };
+  const W = 616, H0 = 260, M = { l: 58, r: 14, t: 12, b: 38 };
   const COLORS = ['#2e6fdb', '#e07b1a', '#27864a', '#b8398f', '#6b4fc8', '#c0392b', '#148f9a', '#7a6a12'];
+  // One colour per series; beyond the palette (deep stacks), hues spread evenly around the wheel.
+  const color = (i, n) => n <= COLORS.length ? COLORS[i % COLORS.length] : 'hsl(' + Math.round(360 * i / n) + ',65%,42%)';
   let drawn = 0;
   const errors = [];
 
@@ -97,24 +104,38 @@ const char* const kReportPage = R"PAGE(<!doctype html>
   }
 
   // A figure box: title, plot area, explanation. Drawing errors mark the figure instead of stopping the page.
-  function figure(parent, kind, title, explanation, draw) {
+  // `draw` may return the number of series it drew (data-series, which the test reads). The returned
+  // function draws the figure again (a switch changed what it shows); only the first drawing is counted.
+  function figure(parent, kind, title, explanation, draw, id) {
     const fig = el('figure', { class: 'fig', 'data-kind': kind }, parent);
+    if (id) fig.id = id;
     el('h3', {}, fig, title);
+    const ctl = el('div', { class: 'figctl' }, fig);
     const plot = el('div', { class: 'plot' }, fig);
     el('figcaption', {}, fig, explanation);
-    try {
-      draw(plot);
-      fig.setAttribute('data-drawn', '1');
-      drawn += 1;
-      body.setAttribute('data-figures-drawn', String(drawn));
-    } catch (e) {
-      errors.push(title + ': ' + e);
-      fig.setAttribute('data-error', String(e));
-      body.setAttribute('data-errors', errors.join('; '));
-    }
+    const run = () => {
+      try {
+        plot.textContent = '';
+        fig.removeAttribute('data-error');
+        const n = draw(plot, ctl);
+        if (typeof n === 'number') fig.setAttribute('data-series', String(n));
+        if (!fig.hasAttribute('data-drawn')) {
+          fig.setAttribute('data-drawn', '1');
+          drawn += 1;
+          body.setAttribute('data-figures-drawn', String(drawn));
+        }
+      } catch (e) {
+        errors.push(title + ': ' + e);
+        fig.setAttribute('data-error', String(e));
+        body.setAttribute('data-errors', errors.join('; '));
+      }
+    };
+    run();
+    return run;
   }
 
   function frame(plot, xr, yr, opt) {
+    const H = opt.height || H0;
     const svg = sv('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H }, plot);
     const pw = W - M.l - M.r, ph = H - M.t - M.b;
     const fy = opt.logY ? (v => Math.log10(v)) : (v => v);
@@ -127,7 +148,7 @@ const char* const kReportPage = R"PAGE(<!doctype html>
       sv('text', { x: M.l - 6, y: Y(t) + 4, 'text-anchor': 'end' }, svg, opt.yFormat ? opt.yFormat(t) : fmt(t));
     }
     for (const t of (opt.xTicks || ticks(xr[0], xr[1], 6)))
-      sv('text', { x: X(t), y: H - M.b + 15, 'text-anchor': 'middle' }, svg, fmt(t));
+      sv('text', { x: X(t), y: H - M.b + 15, 'text-anchor': 'middle' }, svg, opt.xFormat ? opt.xFormat(t) : fmt(t));
     sv('line', { class: 'axis', x1: M.l, x2: W - M.r, y1: M.t + ph, y2: M.t + ph }, svg);
     sv('line', { class: 'axis', x1: M.l, x2: M.l, y1: M.t, y2: M.t + ph }, svg);
     sv('text', { x: M.l + pw / 2, y: H - 4, 'text-anchor': 'middle' }, svg, opt.xLabel || '');
@@ -136,8 +157,8 @@ const char* const kReportPage = R"PAGE(<!doctype html>
     return { svg, X, Y };
   }
 
-  function legend(plot, items) {
-    const lg = el('div', { class: 'legend' }, plot);
+  function legend(plot, items, block) {
+    const lg = el('div', { class: block ? 'legend block' : 'legend' }, plot);
     for (const it of items) {
       const s = el('span', {}, lg);
       el('i', { style: 'background:' + it.color }, s);
@@ -151,30 +172,35 @@ const char* const kReportPage = R"PAGE(<!doctype html>
     const xs = [], ys = [];
     for (const s of series) for (const [x, y] of s.points) if (ok(y)) xs.push(x), ys.push(y);
     for (const g of opt.guides || []) ys.push(g.y);
-    let xr = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
+    let xr = opt.xRange || (xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1]);
     if (xr[0] === xr[1]) xr = [xr[0] - 1, xr[1] + 1];
     let yr = opt.yRange || (ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1]);
     if (yr[0] === yr[1]) yr = opt.logY ? [yr[0] / 2, yr[1] * 2] : [yr[0] - 1, yr[1] + 1];
-    const f = frame(plot, xr, yr, opt);
+    if (opt.logY && yr[1] < yr[0] * 1.2) yr = [yr[0] / 1.1, yr[1] * 1.1];  // one point (a --steps 0 run) beside ln V
+    // One collection (a --steps 0 run): its step is the only tick.
+    const f = frame(plot, xr, yr, xs.length && xs.every(x => x === xs[0]) && !opt.xTicks ? { ...opt, xTicks: [xs[0]] } : opt);
     for (const g of opt.guides || []) {
       sv('line', { class: 'guide', x1: M.l, x2: W - M.r, y1: f.Y(g.y), y2: f.Y(g.y) }, f.svg);
       sv('text', { x: M.l + 6, y: f.Y(g.y) - 5, 'text-anchor': 'start', style: 'fill:#c0392b' }, f.svg, g.label);
     }
+    let count = 0;
     series.forEach((s, i) => {
       const color = s.color || COLORS[i % COLORS.length];
+      if (s.points.some(([, y]) => ok(y))) count += 1;
       let d = '', pen = false;
       for (const [x, y] of s.points) {
         if (!ok(y)) { pen = false; continue; }
         d += (pen ? 'L' : 'M') + f.X(x).toFixed(1) + ' ' + f.Y(y).toFixed(1);
         pen = true;
       }
-      if (d) sv('path', { d, fill: 'none', stroke: color, 'stroke-width': s.width || 1.5 }, f.svg);
+      if (d) sv('path', { class: 'series', d, fill: 'none', stroke: color, 'stroke-width': s.width || 1.5 }, f.svg);
       if (s.dots || s.points.length === 1)
         for (const [x, y] of s.points)
           if (ok(y)) sv('circle', { cx: f.X(x), cy: f.Y(y), r: 3.5, fill: color, stroke: '#fff' }, f.svg);
       s.color = color;
     });
-    legend(plot, series);
+    legend(plot, series, opt.legendBlock);
+    return count;
   }
 
   // hists: [{label, h: {lo, hi, under, over, counts}}], drawn over each other, as shares of their totals.
@@ -233,9 +259,10 @@ const char* const kReportPage = R"PAGE(<!doctype html>
 
   // ---- the page ----
   document.getElementById('model').textContent = D.model;
-  const steps = D.probes.length ? D.probes[0].last + 1 : (D.train.length ? D.train[D.train.length - 1][0] + 1 : 0);
-  document.getElementById('subtitle').textContent =
-    'Training statistics from netc: ' + steps + ' steps; probes collected at step 0, every probe_every steps and at the last step.';
+  const steps = !D.train.length ? 0 : D.last_step !== undefined ? D.last_step + 1 : D.train[D.train.length - 1][0] + 1;
+  document.getElementById('subtitle').textContent = steps || D.last_step === undefined
+    ? 'Training statistics from netc: ' + steps + ' steps; probes collected at step 0, every probe_every steps and at the last step.'
+    : 'Statistics from netc at initialisation: one forward and backward pass on the first batch, no update.';
 
   const fd = document.getElementById('findings');
   for (const [key, title] of [['initial', 'Diagnoses at step 0'], ['final', 'Diagnoses at the end']]) {
@@ -259,39 +286,231 @@ const char* const kReportPage = R"PAGE(<!doctype html>
                                 guides: V > 1 ? [{ y: Math.log(V), label: 'uniform guess ln ' + V }] : [] });
     });
 
+  // ---- the lecture's four figures: every layer and every rank-2 parameter overlaid ----
+  const f2 = v => (v === null || v === undefined) ? 'n/a' : v.toFixed(2);
+  const pct = (v, d) => (v === null || v === undefined) ? 'n/a' : (100 * v).toFixed(d) + '%';
+  // 1.2e-6, 3.9e-3, 2.8 (not 2.8e+0), 1.5e2
+  const sci = v => (v === null || v === undefined) ? 'n/a' : v === 0 ? '0'
+                 : v.toExponential(1).replace(/e\+0$/, '').replace('e+', 'e');
+  const decade = e => e === 0 ? '1' : e === 1 ? '10' : '1e' + e;
+  const total = h => h.counts.reduce((a, b) => a + b, 0) + h.under + h.over;
+  // Bin centres against density (share per unit of x), as the lecture's plt.plot(hx[:-1], hy) of
+  // torch.histogram(..., density=True); `rest` counts values in no bin at all (a gradient's exact zeros).
+  function density(h, rest) {
+    const n = h.counts.length, bw = (h.hi - h.lo) / n, t = total(h) + (rest || 0);
+    return h.counts.map((c, b) => [h.lo + (b + 0.5) * bw, t > 0 ? c / (t * bw) : 0]);
+  }
+  // Where the histograms of either collection have values, widened to whole units (decades for gradients).
+  function occupied(hists, lo, hi) {
+    let a = Infinity, b = -Infinity;
+    for (const h of hists) {
+      const bw = (h.hi - h.lo) / h.counts.length;
+      h.counts.forEach((c, i) => { if (c > 0) a = Math.min(a, h.lo + i * bw), b = Math.max(b, h.lo + (i + 1) * bw); });
+    }
+    if (!(b > a)) return [lo, hi];
+    return [Math.max(lo, Math.floor(a)), Math.min(hi, Math.ceil(b))];
+  }
+  function outside(h, rest, loText, hiText) {
+    const t = total(h) + (rest || 0), out = [];
+    if (t > 0 && h.under > 0) out.push(pct(h.under / t, 1) + ' ' + loText);
+    if (t > 0 && h.over > 0) out.push(pct(h.over / t, 1) + ' ' + hiText);
+    return out.length ? ' (' + out.join(', ') + ')' : '';
+  }
+  const zeros = g => g.zero > 0 && g.zero < 1 ? total(g.hist) * g.zero / (1 - g.zero) : 0;
+  const layers = D.probes.filter(p => p.layer);
+  const gradLayers = layers.filter(p => p.at0.grad);
+  const weights = D.params.filter(q => q.shape.length === 2);
+  const weightGrads = D.params.filter(q => q.at0.grad);
+  const firstStep = D.first_step, lastStep = D.last_step;
+  const twoSteps = firstStep !== undefined && firstStep !== lastStep;
+  // The page's address can preset the switches: report.html#last shows the last collection in figures 1-3,
+  // #biases the rank-1 parameters in figure 4 (#last,biases both).
+  const preset = location.hash.slice(1).split(',');
+  let showLast = twoSteps && preset.includes('last');  // the switch of figures 1-3: step 0 or the last collection
+  const at = x => showLast ? x.atN : x.at0;
+  const shown = () => 'step ' + (showLast ? lastStep : firstStep);
+
+  function activationLabel(p, m) {
+    const base = p.name + ' (' + p.kind + '): mean ' + f2(m.mean) + ', std ' + f2(m.std) + ', ';
+    if (p.kind === 'relu') return base + 'zero ' + pct(m.flat, 1);
+    if (p.kind === 'sigmoid') return base + 'saturated ' + pct(m.sat_lo, 2) + ' near 0, ' + pct(m.sat_hi, 2) + ' near 1';
+    return base + 'saturated ' + pct(m.sat, 2);
+  }
+  const shapeText = q => '[' + q.shape.join(', ') + ']';
+
+  const redraws = [];
+  if (layers.length || weightGrads.length) {
+    el('h2', {}, figs, 'Activations, gradients and updates of every layer');
+    if (twoSteps) {
+      const ctl = el('div', { class: 'controls', id: 'step-switch' }, figs);
+      ctl.appendChild(document.createTextNode('Figures 1\u20133 show: '));
+      for (const [last, text] of [[false, 'step ' + firstStep + ' (initialisation)'], [true, 'step ' + lastStep + ' (the last collection)']]) {
+        const lab = el('label', {}, ctl);
+        const r = el('input', { type: 'radio', name: 'when', value: last ? 'last' : 'first' }, lab);
+        r.checked = last === showLast;
+        r.addEventListener('change', () => { showLast = last; for (const f of redraws) f(); });
+        lab.appendChild(document.createTextNode(' ' + text));
+      }
+    }
+  }
+  const overview = el('div', { class: 'grid', id: 'overview' }, figs);
+  const layerColor = p => color(layers.indexOf(p), layers.length);
+
+  if (layers.length)
+    redraws.push(figure(overview, 'activations', '1. Activation distribution of every layer',
+      'Histogram of each activation layer\'s outputs at the chosen step, one line per layer, as a density (share per ' +
+      'unit of x) so layers of different widths compare: the lecture\'s plot of torch.histogram(h, density=True). ' +
+      'Saturated: beyond the threshold train.saturation (tanh |t| > ' + (layers[0].threshold || 0.97) + '). In a ' +
+      'well-initialised stack the layers look alike, with small peaks at the ends; tall peaks at \u00b11 (tanh) or ' +
+      '0 and 1 (sigmoid) mean saturated units with little local gradient, curves that narrow layer by layer mean ' +
+      'the signal shrinks towards 0 with depth. Layers of different kinds get their own panels.',
+      plot => {
+        const kinds = [...new Set(layers.map(p => p.kind))];
+        let n = 0;
+        for (const k of kinds) {
+          const ls = layers.filter(p => p.kind === k);
+          const hists = ls.map(p => (showLast ? p.histN : p.hist0));
+          const lo = hists[0].lo, hi = hists[0].hi;
+          const xr = k === 'relu' ? occupied(ls.flatMap(p => [p.hist0, p.histN]), lo, hi) : [lo, hi];
+          const both = ls.flatMap(p => [...density(p.hist0), ...density(p.histN)].map(([, y]) => y));
+          if (kinds.length > 1) el('div', { class: 'panel' }, plot, k + ' layers');
+          n += lineChart(plot, ls.map((p, i) => ({
+            label: activationLabel(p, at(p)) + outside(hists[i], 0, 'below ' + lo, 'at or above ' + hi),
+            points: density(hists[i]), color: layerColor(p) })),
+            { xLabel: k + ' output (' + shown() + ')', yLabel: 'density', xRange: xr,
+              yRange: [0, Math.max(1e-9, ...both) * 1.05], legendBlock: true, height: kinds.length > 1 ? 200 : undefined });
+        }
+        return n;
+      }, 'fig-activations'));
+
+  if (gradLayers.length)
+    redraws.push(figure(overview, 'activation-grads', '2. Gradient distribution at every layer',
+      'Histogram of the gradient of the loss with respect to each layer\'s outputs, one line per layer, over ' +
+      'log10 |d loss / d activation|. The axis is logarithmic because gradient scales differ by orders of ' +
+      'magnitude between layers and over training; the fixed bins of 0.2 decades keep every layer and every ' +
+      'step comparable bin for bin (the sign is left to the mean). A layer shifted left gets less gradient than ' +
+      'the others: vanishing gradients, which in a stack started too small hit the first layers, furthest from ' +
+      'the loss; one shifted right gets more (exploding, as in a stack started too large). In a healthy stack ' +
+      'the curves lie on top of each other.',
+      plot => {
+        const lo = gradLayers[0].at0.grad.hist.lo, hi = gradLayers[0].at0.grad.hist.hi;
+        const all = gradLayers.flatMap(p => [p.at0.grad, p.atN.grad].filter(g => g));
+        const ys = all.flatMap(g => density(g.hist, zeros(g)).map(([, y]) => y));
+        const xr = occupied(all.map(g => g.hist), lo, hi);
+        return lineChart(plot, gradLayers.map(p => {
+          const g = at(p).grad;
+          if (!g) return { label: p.name + ': no gradient', points: [], color: layerColor(p) };
+          return { label: p.name + ': mean ' + sci(g.mean) + ', std ' + sci(g.std) + (g.zero > 0 ? ', exactly 0: ' + pct(g.zero, 1) : '') +
+                          outside(g.hist, zeros(g), 'below ' + decade(lo), 'at or above ' + decade(hi)),
+                   points: density(g.hist, zeros(g)), color: layerColor(p) };
+        }), { xLabel: '|d loss / d activation| (log scale, ' + shown() + ')', yLabel: 'density per decade', xRange: xr,
+              xTicks: ticks(xr[0], xr[1], 10).filter(Number.isInteger), xFormat: decade,
+              yRange: [0, Math.max(1e-9, ...ys) * 1.05], legendBlock: true });
+      }, 'fig-activation-grads'));
+
+  if (weightGrads.length)
+    redraws.push(figure(overview, 'weight-grads', '3. Weight-gradient distribution of every rank-2 parameter',
+      'Histogram of the gradient of the loss with respect to each matrix (the embedding table and the weights; ' +
+      'biases are left out, as in the lecture), one line per parameter, over log10 |d loss / d W| in the same fixed ' +
+      'decade bins. grad:data is std(grad) / std(W): a parameter whose gradient is large against its values ' +
+      'would move much faster than the others under one learning rate (the lecture\'s last layer at the start).',
+      plot => {
+        const lo = weightGrads[0].at0.grad.hist.lo, hi = weightGrads[0].at0.grad.hist.hi;
+        const all = weightGrads.flatMap(q => [q.at0.grad, q.atN.grad].filter(g => g));
+        const ys = all.flatMap(g => density(g.hist, zeros(g)).map(([, y]) => y));
+        const xr = occupied(all.map(g => g.hist), lo, hi);
+        return lineChart(plot, weightGrads.map((q, i) => {
+          const m = at(q), g = m.grad, c = color(i, weightGrads.length);
+          if (!g) return { label: q.name + ': no gradient', points: [], color: c };
+          return { label: q.name + ' ' + shapeText(q) + ': mean ' + sci(g.mean) + ', std ' + sci(g.std) + ', grad:data ' +
+                          sci(m.grad_to_data) + outside(g.hist, zeros(g), 'below ' + decade(lo), 'at or above ' + decade(hi)),
+                   points: density(g.hist, zeros(g)), color: c };
+        }), { xLabel: '|d loss / d W| (log scale, ' + shown() + ')', yLabel: 'density per decade', xRange: xr,
+              xTicks: ticks(xr[0], xr[1], 10).filter(Number.isInteger), xFormat: decade,
+              yRange: [0, Math.max(1e-9, ...ys) * 1.05], legendBlock: true });
+      }, 'fig-weight-grads'));
+
+  if (D.params.length) {
+    // Rank-2 parameters by default, the others (biases, BatchNorm gains) on request; all of them when the model
+    // has no matrix at all.
+    let showOthers = weights.length === 0 || preset.includes('biases');
+    const others = D.params.filter(q => q.shape.length !== 2);
+    const run = figure(overview, 'update', '4. Update-to-data ratio over time',
+      'log10 of std(lr \u00b7 grad) / std(parameter) at every collection, one line per rank-2 parameter (tick the ' +
+      'box for biases and the other vectors). The lecture\'s rule of thumb is about -3 (the dashed line: each step ' +
+      'changes a parameter by a thousandth of its spread): far below, it learns too slowly; far above, the learning ' +
+      'rate is too high for it. A ratio at step 0 is what one step at the first learning rate would do.',
+      (plot, ctl) => {
+        if (!ctl.childNodes.length && others.length && weights.length) {
+          const lab = el('label', {}, ctl);
+          const box = el('input', { type: 'checkbox', id: 'show-biases' }, lab);
+          box.checked = showOthers;
+          box.addEventListener('change', () => { showOthers = box.checked; run(); });
+          lab.appendChild(document.createTextNode(' show biases and other parameters of rank 1 (' + others.length + ')'));
+        }
+        const qs = D.params.filter(q => q.shape.length === 2 || showOthers);
+        return lineChart(plot, qs.map((q, i) => ({ label: q.name + ' ' + shapeText(q), points: q.steps.map((s, k) => [s, q.ratio[k]]),
+                                                   color: color(i, qs.length) })),
+                         { xLabel: 'step', yLabel: 'log10(update / data)', guides: [{ y: -3, label: '-3' }] });
+      }, 'fig-update');
+  }
+
+  // ---- per probe: its own cards ----
+  const KIND = {
+    tanh: { fn: 't = tanh(pre-activation)', flat: '|t| > 0.99', sat: thr => '|t| > ' + thr,
+      out: 'Histogram of the outputs at step 0 and at the end. Mass piled up at -1 and 1 means saturated units: ' +
+           'there the local gradient 1 - t\u00b2 is near 0 and the layer learns slowly. A healthy layer spreads ' +
+           'over the whole range with thin tails at \u00b11.',
+      pre: 'Histogram of the inputs to tanh. Beyond about \u00b12.5 tanh is flat: the wider this distribution, the more ' +
+           'units saturate. Kaiming initialisation (gain 5/3 over sqrt(fan_in)) keeps it near unit spread.' },
+    sigmoid: { fn: 's = sigmoid(pre-activation)', flat: 'within 0.01 of 0 or 1',
+      sat: thr => 's < ' + +(1 - thr).toPrecision(6) + ' or s > ' + thr,
+      out: 'Histogram of the outputs at step 0 and at the end. Mass piled up at 0 and 1 means saturated units: ' +
+           'there the local gradient s(1 - s) is near 0 and the layer learns slowly.',
+      pre: 'Histogram of the inputs to the sigmoid. Beyond about \u00b14.6 it is within 0.01 of 0 or 1: the wider ' +
+           'this distribution, the more units saturate.' },
+    relu: { fn: 'relu(pre-activation)', flat: 'exactly 0', sat: () => 'exactly 0',
+      out: 'Histogram of the outputs at step 0 and at the end (the first bin holds the exact zeros; outputs of 10 ' +
+           'and more are counted in the legend). A zero output passes no gradient back; a unit that is zero for ' +
+           'every example is dead.',
+      pre: 'Histogram of the inputs to relu: everything below 0 comes out exactly 0, with no gradient. Kaiming ' +
+           'initialisation (gain sqrt(2) over sqrt(fan_in)) keeps the spread near unit.' },
+  };
   for (const p of D.probes) {
-    el('h2', {}, figs, p.tanh ? 'Layer ' + p.name : p.logits ? (p.name === 'logits' ? 'Logits' : 'Logits (' + p.name + ')') : 'Value ' + p.name);
+    const K = KIND[p.kind] || KIND.tanh;
+    el('h2', {}, figs, p.layer ? 'Layer ' + p.name + ' (' + p.kind + ')' : p.logits ? (p.name === 'logits' ? 'Logits' : 'Logits (' + p.name + ')') : 'Value ' + p.name);
     const grid = el('div', { class: 'grid' }, figs);
     const when = [{ label: 'step ' + p.first }, { label: 'step ' + p.last }];
     if (p.hist)
-      figure(grid, 'hist', p.tanh ? p.name + ': tanh outputs' : p.name + ': values',
-        p.tanh ? 'Histogram of the outputs at step 0 and at the end. Mass piled up at -1 and 1 means saturated units: ' +
-                 'there the local gradient 1 - t\u00b2 is near 0 and the layer learns slowly. A healthy layer spreads ' +
-                 'over the whole range with thin tails at \u00b11.'
-               : 'Histogram of the values at step 0 and at the end (fixed bins; values outside the range are counted ' +
-                 'in the legend). For logits, a wide spread at step 0 means confident predictions before any learning.',
+      figure(grid, 'hist', p.layer ? p.name + ': ' + p.kind + ' outputs' : p.name + ': values',
+        p.layer ? K.out
+                : 'Histogram of the values at step 0 and at the end (fixed bins; values outside the range are counted ' +
+                  'in the legend). For logits, a wide spread at step 0 means confident predictions before any learning.',
         plot => histChart(plot, [{ label: when[0].label, h: p.hist0 }, { label: when[1].label, h: p.histN }],
-                          { xLabel: p.tanh ? 't = tanh(pre-activation)' : 'value' }));
-    if (p.tanh && p.hist)
-      figure(grid, 'prehist', p.name + ': pre-activations',
-        'Histogram of the inputs to tanh. Beyond about \u00b12.5 tanh is flat: the wider this distribution, the more ' +
-        'units saturate. Kaiming initialisation (gain 5/3 over sqrt(fan_in)) keeps it near unit spread.',
+                          { xLabel: p.layer ? K.fn : 'value' }));
+    if (p.layer && p.hist)
+      figure(grid, 'prehist', p.name + ': pre-activations', K.pre,
         plot => histChart(plot, [{ label: when[0].label, h: p.pre0 }, { label: when[1].label, h: p.preN }],
                           { xLabel: 'pre-activation' }));
-    if (p.tanh && p.saturation)
-      figure(grid, 'saturation', p.name + ': saturation over time',
-        'Share of outputs with |t| above the saturation threshold (train.saturation) and above 0.99, at every ' +
-        'collection. The lecture aims for a few percent; far more means the gradient through this layer is choked.',
-        plot => lineChart(plot, [
-          { label: '|t| > ' + p.threshold, points: p.steps.map((s, i) => [s, p.sat[i]]) },
-          { label: '|t| > 0.99', points: p.steps.map((s, i) => [s, p.beyond99[i]]) },
-        ], { xLabel: 'step', yLabel: 'share of outputs', yRange: [0, 1], yFormat: v => (100 * v).toFixed(0) + '%' }));
-    if (p.tanh && p.mask0 && p.mask0.length)
+    if (p.layer && p.saturation)
+      figure(grid, 'saturation', p.name + (p.kind === 'relu' ? ': zero share over time' : ': saturation over time'),
+        p.kind === 'relu'
+          ? 'Share of outputs that are exactly 0 at every collection: no gradient flows back through them. Around ' +
+            'half is usual for a relu layer; far more means many units are switched off.'
+          : 'Share of outputs beyond the saturation threshold (train.saturation) and in the flat region (' + K.flat +
+            '), at every collection. The lecture aims for a few percent; far more means the gradient through this ' +
+            'layer is choked.',
+        plot => lineChart(plot, p.kind === 'relu'
+          ? [{ label: 'exactly 0', points: p.steps.map((s, i) => [s, p.beyond99[i]]) }]
+          : [{ label: K.sat(p.threshold), points: p.steps.map((s, i) => [s, p.sat[i]]) },
+             { label: K.flat, points: p.steps.map((s, i) => [s, p.beyond99[i]]) }],
+          { xLabel: 'step', yLabel: 'share of outputs', yRange: [0, 1], yFormat: v => (100 * v).toFixed(0) + '%' }));
+    if (p.layer && p.mask0 && p.mask0.length)
       figure(grid, 'dead', p.name + ': dead-neuron image',
-        'One row per example of the batch, one column per unit; white where |t| > 0.99 (the lecture\'s ' +
-        'imshow(h.abs() > 0.99)). A column white from top to bottom is a dead unit: saturated for every example, so no ' +
-        'gradient reaches its weights. Dead units: ' + p.dead_counts[0] + ' at step ' + p.first + ', ' +
-        p.dead_counts[p.dead_counts.length - 1] + ' at step ' + p.last + '.',
+        'One row per example of the batch, one column per unit; white where the output is ' + K.flat +
+        (p.kind === 'tanh' ? ' (the lecture\'s imshow(h.abs() > 0.99))' : '') + '. A column white from top to ' +
+        'bottom is a dead unit: flat for every example, so no gradient reaches its weights. Dead units: ' +
+        p.dead_counts[0] + ' at step ' + p.first + ', ' + p.dead_counts[p.dead_counts.length - 1] + ' at step ' + p.last + '.',
         plot => {
           const row = el('div', { class: 'masks' }, plot);
           drawMask(row, p.mask0, p.units, 'step ' + p.first);
@@ -299,16 +518,6 @@ const char* const kReportPage = R"PAGE(<!doctype html>
         });
   }
 
-  if (D.params.length) {
-    el('h2', {}, figs, 'Parameters');
-    const grid = el('div', { class: 'grid' }, figs);
-    figure(grid, 'update', 'Update-to-data ratios',
-      'log10 of std(lr \u00b7 grad) / std(parameter) for every parameter at every collection. The lecture\'s rule of ' +
-      'thumb is about -3 (each step changes a parameter by a thousandth of its spread): far below, it learns too ' +
-      'slowly; far above, the learning rate is too high for it.',
-      plot => lineChart(plot, D.params.map(q => ({ label: q.name, points: q.steps.map((s, i) => [s, q.ratio[i]]) })),
-                        { xLabel: 'step', yLabel: 'log10(update / data)', guides: [{ y: -3, label: '-3' }] }));
-  }
   body.setAttribute('data-figures-drawn', String(drawn));
   body.setAttribute('data-done', '1');
 })();

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <unistd.h>
@@ -59,23 +60,24 @@ std::pair<int, std::string> shell(const std::string& cmd) {
 
 bool haveChromium() { return shell("command -v chromium >/dev/null 2>&1").first == 0; }
 
-// The <body> attributes the page's script sets once it has drawn its figures, read back from the DOM that
-// headless Chromium ends with.
-std::map<std::string, std::string> renderedBody(const fs::path& page) {
+// The DOM that headless Chromium ends with once the page's script has run; `fragment` is appended to the URL
+// (the page reads switches from it: "#last", "#biases").
+std::string renderedDom(const fs::path& page, const std::string& fragment = "") {
   fs::path profile = scratch("chromium-profile");
   std::string cmd = fmt::format(
       "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
       "--disable-background-networking --disable-component-update --disable-sync --user-data-dir={} --dump-dom "
-      "'file://{}' 2>/dev/null",
-      profile.string(), fs::absolute(page).string());
+      "'file://{}{}' 2>/dev/null",
+      profile.string(), fs::absolute(page).string(), fragment);
   auto [status, dom] = shell(cmd);
   fs::remove_all(profile);
   REQUIRE_MESSAGE(status == 0, "chromium failed: ", cmd);
-  size_t open = dom.find("<body"), close = dom.find('>', open);
-  REQUIRE_MESSAGE((open != std::string::npos && close != std::string::npos), "no <body> in the rendered page");
-  // name="value" pairs; the page's attribute values never contain quotes.
+  return dom;
+}
+
+// The name="value" pairs of a start tag's text; the page's attribute values never contain quotes.
+std::map<std::string, std::string> attributes(const std::string& text) {
   std::map<std::string, std::string> attrs;
-  std::string text = dom.substr(open + 5, close - open - 5);
   for (size_t at = 0; (at = text.find("=\"", at)) != std::string::npos;) {
     size_t nameStart = text.rfind(' ', at) + 1, end = text.find('"', at + 2);
     if (end == std::string::npos) break;
@@ -83,6 +85,37 @@ std::map<std::string, std::string> renderedBody(const fs::path& page) {
     at = end + 1;
   }
   return attrs;
+}
+
+// The <body> attributes the page's script sets once it has drawn its figures.
+std::map<std::string, std::string> bodyOf(const std::string& dom) {
+  size_t open = dom.find("<body"), close = dom.find('>', open);
+  REQUIRE_MESSAGE((open != std::string::npos && close != std::string::npos), "no <body> in the rendered page");
+  return attributes(dom.substr(open + 5, close - open - 5));
+}
+
+std::map<std::string, std::string> renderedBody(const fs::path& page) { return bodyOf(renderedDom(page)); }
+
+// The <figure> with id `id` in a rendered DOM: its attributes, its markup (empty when there is none).
+struct RenderedFigure {
+  std::map<std::string, std::string> attrs;
+  std::string html;
+  // The lines (SVG paths of class "series") drawn in it.
+  size_t lines() const {
+    size_t n = 0;
+    for (size_t at = 0; (at = html.find("class=\"series\"", at)) != std::string::npos; ++at) ++n;
+    return n;
+  }
+};
+RenderedFigure figureOf(const std::string& dom, const std::string& id) {
+  RenderedFigure f;
+  size_t at = dom.find("id=\"" + id + "\"");
+  if (at == std::string::npos) return f;
+  size_t open = dom.rfind("<figure", at), close = dom.find('>', at), end = dom.find("</figure>", at);
+  REQUIRE((open != std::string::npos && close != std::string::npos && end != std::string::npos));
+  f.attrs = attributes(dom.substr(open + 7, close - open - 7));
+  f.html = dom.substr(open, end - open);
+  return f;
 }
 
 // A short training run of the lecture's original model with probes, into `dir`.
@@ -170,8 +203,9 @@ TEST_CASE("report.html: self-contained, and every figure drawn in headless Chrom
   auto body = renderedBody(dir / "report.html");
   CHECK(body["data-errors"] == "");
   CHECK(body["data-done"] == "1");
-  // loss, h outputs, h pre-activations, saturation, dead-neuron image, logits, update ratios
-  CHECK(body["data-figures-expected"] == "7");
+  // loss; the layers' activations, their gradients, the weight gradients, the update ratios; h outputs,
+  // h pre-activations, saturation, dead-neuron image; logits
+  CHECK(body["data-figures-expected"] == "10");
   CHECK(body["data-figures-drawn"] == body["data-figures-expected"]);
 }
 
@@ -194,6 +228,147 @@ TEST_CASE("report.html: text from the run cannot break out of the page's script"
   CHECK(body["data-errors"] == "");
   CHECK(body["data-figures-expected"] == "1");  // the loss curve only: no statistics were collected
   CHECK(body["data-figures-drawn"] == "1");
+}
+
+namespace {
+
+// models/deep_tanh.net with `replace` applied (pairs of text and its replacement), into `dir`.
+fs::path deepVariant(const fs::path& dir, const std::vector<std::pair<std::string, std::string>>& replace) {
+  std::string text = readFile(NETC_SOURCE_DIR "/models/deep_tanh.net");
+  for (const auto& [from, to] : replace) {
+    size_t at = text.find(from);
+    REQUIRE_MESSAGE(at != std::string::npos, from);
+    text.replace(at, from.size(), to);
+  }
+  fs::path model = dir / "deep.net";
+  std::ofstream(model) << text;
+  return model;
+}
+
+// netc run on the synthetic words (interpreter), into dir/name; returns the run folder.
+fs::path runNetc(const fs::path& model, const fs::path& dir, const std::string& name, const std::string& args) {
+  fs::path out = dir / name;
+  auto [status, text] = shell(fmt::format("'{}' run '{}' --data '{}' --engine interp {} --out '{}' 2>&1", NETC_BINARY,
+                                          model.string(), testing::kPseudoWords, args, out.string()));
+  INFO(text);
+  REQUIRE(status == 0);
+  REQUIRE(fs::exists(out / "report.html"));
+  return out;
+}
+
+// Every figure drawn, without errors.
+void checkAllDrawn(const std::string& dom) {
+  auto body = bodyOf(dom);
+  CHECK(body["data-errors"] == "");
+  CHECK(body["data-done"] == "1");
+  CHECK(body["data-figures-drawn"] == body["data-figures-expected"]);
+}
+
+}  // namespace
+
+TEST_CASE("report.html: the lecture's four figures for the 5-layer tanh network, at step 0 and after training") {
+  fs::path dir = scratch("deep");
+  // Collections at steps 0, 10, 20 and 29.
+  fs::path model = deepVariant(dir, {{"probe_every = 1000", "probe_every = 10"}});
+  fs::path start = runNetc(model, dir, "start", "--steps 0");
+  fs::path trained = runNetc(model, dir, "trained", "--steps 30");
+  std::string page = readFile(start / "report.html");
+  CHECK(page.find("https://") == std::string::npos);
+  // The counts the page must reach: loss curve, the four figures, and per layer its four cards, the logits' one.
+  std::vector<StatsSnapshot> log = readStatsLog((start / "stats.jsonl").string());
+  REQUIRE(log.size() == 1);
+  ReportData d;
+  d.snapshots = log;
+  CHECK(reportFigureCount(d) == 1 + 4 + 5 * 4 + 1);
+  if (!haveChromium()) {
+    MESSAGE("chromium is not installed (apt-get install -y chromium): the reports were written but not rendered");
+    return;
+  }
+  const char* ids[] = {"fig-activations", "fig-activation-grads", "fig-weight-grads", "fig-update"};
+  // One line per tanh layer in figures 1 and 2, per rank-2 parameter (C, W1 ... W6) in figures 3 and 4.
+  const size_t lines[] = {5, 5, 7, 7};
+  for (const fs::path& run : {start, trained})
+    for (const char* fragment : {"", "#last,biases"}) {
+      INFO(run.filename().string(), fragment);
+      std::string dom = renderedDom(run / "report.html", fragment);
+      checkAllDrawn(dom);
+      CHECK(bodyOf(dom)["data-figures-expected"] == "26");
+      for (size_t i = 0; i < 4; ++i) {
+        INFO(ids[i]);
+        RenderedFigure f = figureOf(dom, ids[i]);
+        CHECK(f.attrs["data-drawn"] == "1");
+        CHECK(f.attrs.count("data-error") == 0);
+        // #biases adds b1 ... b6 to the update ratios.
+        size_t want = i == 3 && std::string(fragment) == "#last,biases" ? 13 : lines[i];
+        CHECK(f.attrs["data-series"] == std::to_string(want));
+        CHECK(f.lines() == want);
+      }
+      CHECK(figureOf(dom, "fig-activations").html.find("h1 (tanh): mean ") != std::string::npos);
+      CHECK(figureOf(dom, "fig-activations").html.find("saturated ") != std::string::npos);
+      CHECK(figureOf(dom, "fig-activation-grads").html.find("h5: mean ") != std::string::npos);
+      CHECK(figureOf(dom, "fig-weight-grads").html.find("W1 [30, 100]: mean ") != std::string::npos);
+      CHECK(figureOf(dom, "fig-weight-grads").html.find("grad:data ") != std::string::npos);
+      // A single collection needs no switch between step 0 and the last one.
+      CHECK((dom.find("id=\"step-switch\"") != std::string::npos) == (run == trained));
+      if (run == trained && std::string(fragment) == "#last,biases")
+        CHECK(figureOf(dom, "fig-activations").html.find("step 29") != std::string::npos);
+    }
+}
+
+TEST_CASE("report.html: relu and sigmoid layers get their own panel and legends") {
+  fs::path dir = scratch("kinds");
+  fs::path model = deepVariant(dir, {{"h2 = tanh(", "h2 = relu("}, {"h4 = tanh(", "h4 = sigmoid("}});
+  fs::path run = runNetc(model, dir, "start", "--steps 0");
+  if (!haveChromium()) {
+    MESSAGE("chromium is not installed (apt-get install -y chromium): the report was written but not rendered");
+    return;
+  }
+  std::string dom = renderedDom(run / "report.html");
+  checkAllDrawn(dom);
+  RenderedFigure act = figureOf(dom, "fig-activations");
+  CHECK(act.lines() == 5);
+  CHECK(act.html.find("relu layers") != std::string::npos);
+  CHECK(act.html.find("h2 (relu): mean ") != std::string::npos);
+  CHECK(act.html.find(", zero ") != std::string::npos);
+  CHECK(act.html.find("h4 (sigmoid): mean ") != std::string::npos);
+  CHECK(act.html.find(" near 0, ") != std::string::npos);
+  CHECK(figureOf(dom, "fig-activation-grads").lines() == 5);
+  CHECK(dom.find("Layer h2 (relu)") != std::string::npos);
+  CHECK(dom.find("white where the output is exactly 0") != std::string::npos);
+}
+
+TEST_CASE("report.html: without activation layers or rank-2 parameters the counts still match") {
+  // One value probe and one bias-like parameter: no figures 1-3, figure 4 shows the vector.
+  StatsSnapshot s;
+  s.step = 0, s.loss = 3.3, s.lr = 0.1;
+  ProbeStats v;
+  v.name = "logits", v.logits = true, v.spec.hist = true, v.units = 27, v.rows = 1;
+  v.hist = {-20, 20, std::vector<double>(50, 1.0), 0, 0};
+  v.grad.present = true, v.grad.hist = {-9, 1, std::vector<double>(50, 1.0), 0, 0};
+  s.probes = {v};
+  ParamStats b;
+  b.name = "b", b.shape = {27}, b.updateToData = -3.1;
+  s.params = {b};
+  ReportData d;
+  d.model = "tiny", d.vocab = 27, d.train = {{0, 3.3}, {1, 3.2}};
+  d.snapshots = {s, s};
+  d.snapshots[1].step = 1;
+  CHECK(reportFigureCount(d) == 1 + 1 + 1);  // loss, logits, update ratios
+  d.snapshots[0].params.clear(), d.snapshots[1].params.clear();
+  CHECK(reportFigureCount(d) == 1 + 1);
+  d.snapshots[0].params = d.snapshots[1].params = {b};
+  fs::path dir = scratch("flat");
+  writeReport((dir / "report.html").string(), d);
+  if (!haveChromium()) {
+    MESSAGE("chromium is not installed (apt-get install -y chromium): the page was not rendered");
+    return;
+  }
+  std::string dom = renderedDom(dir / "report.html");
+  checkAllDrawn(dom);
+  CHECK(bodyOf(dom)["data-figures-expected"] == "3");
+  CHECK(figureOf(dom, "fig-activations").html.empty());
+  CHECK(figureOf(dom, "fig-weight-grads").html.empty());
+  CHECK(figureOf(dom, "fig-update").lines() == 1);
 }
 
 TEST_CASE("netc run: the step-0 summary names the confident start, the saturated layer and dead units by index") {
