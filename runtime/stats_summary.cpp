@@ -57,18 +57,19 @@ std::string wrap(const std::string& text, size_t width, size_t indent) {
 std::string formatSummary(const StatsSnapshot& s, const std::vector<Finding>& findings, const std::string& title) {
   std::string out = fmt::format("probe statistics at {}: loss {}\n", title, fixed(s.loss, 4));
   if (!s.probes.empty()) {
-    out += fmt::format("    {:<14}{:>9}{:>9}{:>9}{:>11}{:>11}\n", "probe", "mean", "std", "pre std", "saturated",
-                       "dead");
+    out += fmt::format("    {:<14}{:>9}{:>9}{:>9}{:>11}{:>11}{:>11}\n", "probe", "mean", "std", "pre std", "saturated",
+                       "dead", "grad std");
     for (const ProbeStats& p : s.probes) {
       std::string sat = p.layer && p.spec.saturation ? fmt::format("{:.1f}%", 100 * p.saturatedShare) : "-";
       std::string dead = p.layer && p.spec.dead ? fmt::format("{}/{}", p.deadUnits.size(), p.units) : "-";
       bool moments = p.spec.stats;  // @probe(...) without `stats`: no moments shown
-      out += fmt::format("    {:<14}{:>9}{:>9}{:>9}{:>11}{:>11}\n", p.name, moments ? fixed(p.mean) : "-",
-                         moments ? fixed(p.std) : "-", p.layer && moments ? fixed(p.preStd) : "-", sat, dead);
+      std::string grad = p.grad.present ? fmt::format("{:.3g}", p.grad.std) : "-";
+      out += fmt::format("    {:<14}{:>9}{:>9}{:>9}{:>11}{:>11}{:>11}\n", p.name, moments ? fixed(p.mean) : "-",
+                         moments ? fixed(p.std) : "-", p.layer && moments ? fixed(p.preStd) : "-", sat, dead, grad);
     }
-    auto tanh = std::find_if(s.probes.begin(), s.probes.end(), [](const ProbeStats& p) { return p.layer; });
+    auto tanh = std::find_if(s.probes.begin(), s.probes.end(), [](const ProbeStats& p) { return p.kind == "tanh"; });
     if (tanh != s.probes.end())
-      out += fmt::format("    (saturated: |t| > {}; dead: |t| > 0.99 for every example of the batch)\n",
+      out += fmt::format("    (tanh saturated: |t| > {}; dead: |t| > 0.99 for every example of the batch; grad: d loss / d value)\n",
                          tanh->saturation);
     for (const ProbeStats& p : s.probes) {
       if (!p.spec.hist) continue;
