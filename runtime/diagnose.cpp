@@ -105,6 +105,14 @@ std::string capitalised(std::string s) {
   return s;
 }
 
+// The gain that keeps a stack of this activation's layers at a steady spread (Kaiming's for tanh and relu).
+double recommendedGain(const std::string& kind) {
+  if (kind == "tanh") return 5.0 / 3;
+  if (kind == "relu") return std::sqrt(2.0);
+  if (kind == "sigmoid") return 4;
+  return 1;
+}
+
 const char* kindGainAdvice(const std::string& kind) {
   if (kind == "tanh") return "the lecture's gain for tanh is 5/3 (randn * (5/3) / sqrt(fan_in))";
   if (kind == "relu") return "Kaiming's gain for relu is sqrt(2) (randn * sqrt(2) / sqrt(fan_in))";
@@ -137,14 +145,15 @@ void saturation(const StatsSnapshot& s, const DiagnosisContext& c, const std::ve
   std::vector<std::string> grew;
   if (first)
     for (const ProbeStats* p : sat)
-      if (const ProbeStats* p0 = first->probe(p->name);
-          p0 && p->saturatedShare - p0->saturatedShare > kSaturationGrowth && p0->saturatedShare <= kSaturatedShare)
+      if (const ProbeStats* p0 = first->probe(p->name); p0 && p0->saturatedShare <= kSaturatedShare)
         grew.push_back(fmt::format("{} from {} at step 0", p->name, percent(p0->saturatedShare)));
   bool allFanIn = true;
+  double maxGain = 0;
   std::vector<std::string> params;
   for (const ProbeStats* p : sat) {
     LayerInit li = layerInit(s, c, *p);
     allFanIn = allFanIn && li.fanInScaled;
+    if (std::isfinite(li.gain)) maxGain = std::max(maxGain, li.gain);
     for (const std::string& name : li.params)  // a stack's biases are left out: its weights make the point
       if (const ParamStats* w = s.param(name); sat.size() == 1 || !w || w->shape.size() != 1) params.push_back(name);
   }
@@ -154,10 +163,15 @@ void saturation(const StatsSnapshot& s, const DiagnosisContext& c, const std::ve
     fix = fmt::format(" Saturation grew during training ({}): the learning rate may be too high for these layers, or "
                       "their inputs drift; BatchNorm before the {} keeps the pre-activations in range.",
                       joinNames(grew), kind);
-  else if (allFanIn && !gain.empty())
+  else if (allFanIn && !gain.empty() && maxGain > 1.05 * recommendedGain(kind))
     fix = fmt::format(" Their weights start fan-in scaled at gain {}: the gain is too large, {}; or put BatchNorm "
                       "before each {}.",
                       gain, kindGainAdvice(kind), kind);
+  else if (allFanIn && !gain.empty())
+    fix = fmt::format(" Their weights already start fan-in scaled at gain {}, as the lecture's: the inputs are wider "
+                      "than one unit of spread. BatchNorm before the {} normalises the pre-activations whatever "
+                      "comes in.",
+                      gain, kind);
   else
     fix = fmt::format(" The pre-activations are too wide: scale {} down, e.g. Kaiming: {}; or put BatchNorm before "
                       "the {}.",

@@ -45,8 +45,6 @@ constexpr double kGradDepthRatio = 4;
 // weights' is the lecture's outlier of a layer scaled down on purpose.
 constexpr double kGradToDataOutlier = 3;
 constexpr double kUpdateRatioLow = -4.0, kUpdateRatioHigh = -2.0;  // log10(update/data) around the ~-3 rule
-// Saturation that grew during training by this much (share points) into a saturated layer is said at the end.
-constexpr double kSaturationGrowth = 0.10;
 
 // `initial`: the collection at step 0, when the loss is compared with the uniform baseline. Update-to-data ratios
 // are judged only later: after one step, a parameter started at zeros or shrunk on purpose (an output layer

@@ -232,6 +232,15 @@ TEST_CASE("diagnoses at the end: saturation that grew in training, never advice 
   CHECK(all.find("Saturation grew during training (h from 5.0% at step 0)") != std::string::npos);
   CHECK(all.find("Kaiming") == std::string::npos);
   CHECK(all.find("fan-in scaled") == std::string::npos);
+  // Saturated from the start with the lecture's own gain (mlp_kaiming's h at the end of a run near 29%): no advice
+  // to change a gain that is already 5/3.
+  StatsSnapshot kaiming0 = snapshot(0, 0.30), kaiming = snapshot(30000, 0.30);
+  std::string same;
+  for (const Finding& f : diagnose(kaiming, c, false, &kaiming0)) same += f.text + "\n";
+  INFO(same);
+  CHECK(same.find("already start fan-in scaled at gain 1.67") != std::string::npos);
+  CHECK(same.find("too large") == std::string::npos);
+  CHECK(same.find("Kaiming") == std::string::npos);
   // The same layer saturated from the start, with weights that are not fan-in scaled: then the advice is Kaiming.
   StatsSnapshot big = snapshot(0, 0.40);
   big.params[0].fanInScaled = false, big.params[0].initGain = 10;
