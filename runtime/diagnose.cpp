@@ -317,7 +317,8 @@ Finding healthy(const std::vector<const ProbeStats*>& layers) {
   auto range = [&](double x, double y, auto f) { return layers.size() == 1 ? f(x) : f(x) + " to " + f(y); };
   auto two = [](double v) { return fmt::format("{:.2f}", v); };
   std::string text = layers.size() == 1 ? fmt::format("Layer {} looks healthy:", a.name)
-                                        : fmt::format("The {} {} layers look healthy ({}):", layers.size(), a.kind, names(layers));
+                     : a.layer ? fmt::format("The {} {} layers look healthy ({}):", layers.size(), a.kind, names(layers))
+                               : fmt::format("The {} probed values {} keep a steady spread:", layers.size(), names(layers));
   text += fmt::format(" output std {}", range(a.std, z.std, two));
   if (a.layer) {
     text += fmt::format(", pre-activation std {}", range(a.preStd, z.preStd, two));
