@@ -21,8 +21,8 @@ void bound(const Graph& g, int id, int64_t& limit) {
       if (n.inputs[k] != id) continue;
       int64_t here = -1;
       if (isOp(n, "embedding") && k == 1) here = g[n.inputs[0]].shape[0];
-      if (isOp(n, "cross_entropy") && k == 1) here = g[n.inputs[0]].shape[1];
-      if (isOp(n, "reshape")) bound(g, n.id, limit);
+      if (isOp(n, "cross_entropy") && k == 1) here = g[n.inputs[0]].shape.back();
+      if (isOp(n, "reshape") || isOp(n, "slice")) bound(g, n.id, limit);
       if (here >= 0 && (limit < 0 || here < limit)) limit = here;
     }
 }
@@ -80,9 +80,16 @@ void feedBatch(Engine& e, const WeightMap& batch, const std::string& what, int s
     }
     // A compiled engine trusts its indices; an out-of-range one must be stopped here, not become a wild read.
     int64_t limit = indexBound(g, id);
+    int64_t ignored = 0;  // a target value a cross_entropy(..., ignore_index=K) skips is allowed
+    for (const Node& c : g.nodes)
+      if (isOp(c, "cross_entropy") && !c.attrs.ints.empty() && c.inputs[1] == id) ignored = c.attrs.ints[0];
     std::vector<int32_t> idx(t.data.size());
     for (size_t i = 0; i < t.data.size(); ++i) {
       double v = t.data[i];
+      if (v == static_cast<double>(ignored)) {
+        idx[i] = static_cast<int32_t>(v);
+        continue;
+      }
       if (v != std::floor(v) || v < 0 || (limit >= 0 && v >= static_cast<double>(limit)) || v > INT32_MAX)
         fail(fmt::format("{}: input '{}' holds {} at position {}; indices must be whole numbers in [0, {})", what,
                          n.name, v, i, limit >= 0 ? std::to_string(limit) : "2^31"));

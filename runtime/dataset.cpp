@@ -45,6 +45,33 @@ Examples buildExamples(const std::vector<std::string>& words, const Vocabulary& 
   return ex;
 }
 
+Examples buildSequences(const std::vector<std::string>& words, const Vocabulary& vocab, int64_t block) {
+  Examples ex;
+  ex.context = ex.targets = block;
+  const int64_t n = static_cast<int64_t>(words.size());
+  checkFitsInMemory(checkedMul(checkedMul(n, block, "the sequences"), 8, "the sequences"),
+                    fmt::format("the dataset's {} sequences of {}", n, block), ": use a smaller dataset");
+  ex.x.assign(static_cast<size_t>(n * block), 0);
+  ex.y.assign(static_cast<size_t>(n * block), -1);
+  for (int64_t i = 0; i < n; ++i) {
+    const std::string& w = words[i];
+    if (static_cast<int64_t>(w.size()) + 1 > block)
+      fail(fmt::format("the word '{}' has {} characters, more than the block size {} allows", w, w.size(), block));
+    for (size_t j = 0; j <= w.size(); ++j) {
+      int32_t ix = 0;
+      if (j < w.size()) {
+        ix = vocab.index[static_cast<unsigned char>(w[j])];
+        if (ix < 0)
+          fail(fmt::format("the word '{}' uses the character '{}', which is not in the model's vocabulary \"{}\"", w,
+                           w[j], vocab.chars));
+        ex.x[i * block + j + 1] = ix;
+      }
+      ex.y[i * block + j] = ix;
+    }
+  }
+  return ex;
+}
+
 std::array<std::vector<std::string>, 3> splitWords(const std::vector<std::string>& words, const double fractions[3],
                                                    uint64_t seed, const std::string& path, Shuffle shuffle) {
   std::vector<std::string> shuffled = words;
@@ -87,6 +114,18 @@ Dataset loadDataset(const DataSpec& spec, const Vocabulary& vocab) {
   d.vocab = vocab;
   d.context = spec.context;
   d.wordCount = static_cast<int64_t>(wf.words.size());
+  if (spec.form == DataForm::Sequence) {
+    // makemore.py: test_set_size = min(1000, int(len(words) * 0.1)), the rest trains; no dev split.
+    const double n = static_cast<double>(wf.words.size());
+    const double test = std::min(1000.0, std::floor(n * 0.1));
+    const double fractions[3] = {(n - test) / n, 0, test / n};
+    auto parts = splitWords(wf.words, fractions, spec.seed, spec.path, spec.shuffle);
+    for (int s = 0; s < 3; ++s) {
+      d.words[s] = static_cast<int64_t>(parts[s].size());
+      d.splits[s] = buildSequences(parts[s], vocab, spec.context);
+    }
+    return d;
+  }
   auto parts = splitWords(wf.words, spec.split, spec.seed, spec.path, spec.shuffle);
   for (int s = 0; s < 3; ++s) {
     d.words[s] = static_cast<int64_t>(parts[s].size());

@@ -12,13 +12,25 @@
 
 namespace netc {
 
-// (context, next character) pairs, row-major: x holds size()*context indices, y holds size().
+// (context, next character) pairs, row-major: x holds size()*context indices, y holds size()*targets (1 in
+// the context form; T in the sequence form, -1 marking positions past a word's end).
 struct Examples {
   int64_t context = 0;
+  int64_t targets = 1;
   std::vector<int32_t> x;
   std::vector<int32_t> y;
-  int64_t size() const { return static_cast<int64_t>(y.size()); }
+  int64_t size() const { return static_cast<int64_t>(y.size()) / targets; }
+  // Targets of examples [start, start + n) that count (not -1): what a mean loss over them divides by.
+  int64_t counted(int64_t start, int64_t n) const {
+    int64_t c = 0;
+    for (int64_t i = start * targets; i < (start + n) * targets; ++i) c += y[i] >= 0;
+    return c;
+  }
 };
+
+// The sequence form, as makemore.py's CharDataset: word w gives x = [0, w..., 0, ...] and
+// y = [w..., 0, -1, ...], both `block` long (block = longest word + 1).
+Examples buildSequences(const std::vector<std::string>& words, const Vocabulary& vocab, int64_t block);
 
 // The examples of `words` for block size `context`. Every character must be in `vocab` (checked).
 Examples buildExamples(const std::vector<std::string>& words, const Vocabulary& vocab, int64_t context);

@@ -31,6 +31,7 @@ class Sampler {
   Model model_;  // the eval form
   std::unique_ptr<Engine> engine_;
   std::vector<int32_t> context_;
+  bool sequence_ = false;  // logits [B, T, V] (the sequence form), else [B, V]
   std::vector<double> probs_;
 };
 

@@ -112,7 +112,8 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     fail(fmt::format("cannot resume at step {}: the run has {} steps", firstStep, spec_.steps));
   rows.skip(firstStep * B);  // the draws already made
   // Preallocated: the loop itself neither allocates nor dispatches per op; the engine does the work.
-  std::vector<int32_t> xb(B * T), yb(B);
+  const int64_t Y = tr.targets;  // targets per example: 1, or T in the sequence form
+  std::vector<int32_t> xb(B * T), yb(B * Y);
   const int contextIn = model_.contextInput, targetIn = model_.targetInput, lossNode = tg_.loss, lrIn = tg_.lr;
 
   // Finite is not enough for a checkpoint (one huge step leaves finite garbage): weights are only handed to
@@ -171,7 +172,7 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     for (int64_t b = 0; b < B; ++b) {
       const int64_t k = rows.next();
       std::copy_n(tr.x.begin() + k * T, T, xb.begin() + b * T);
-      yb[b] = tr.y[k];
+      std::copy_n(tr.y.begin() + k * Y, Y, yb.begin() + b * Y);
     }
   };
 

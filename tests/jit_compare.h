@@ -39,16 +39,20 @@ struct CompareOptions {
   uint64_t seed = 1;
   double tol = 1e-3;
   codegen::CodegenOptions codegen;
+  int64_t ignore = 0;  // != 0: about a quarter of the loss's targets are set to this (cross_entropy's ignore_index)
 };
 
 // Random contexts and targets (every int input) in [0, V), the same for both engines.
-inline void feedBatch(const Model& m, Engine& a, Engine& b, Rng& rng) {
+inline void feedBatch(const Model& m, Engine& a, Engine& b, Rng& rng, int64_t ignore = 0) {
   const Graph& g = a.graph();
   int V = m.vocab.size();
   for (int in : g.inputs()) {
     if (g[in].dtype != DType::I32) continue;
     std::vector<int32_t> v(static_cast<size_t>(numel(g[in].shape)));
     for (auto& x : v) x = static_cast<int32_t>(rng.below(static_cast<uint64_t>(V)));
+    if (ignore != 0 && in == m.targetInput)
+      for (auto& x : v)
+        if (rng.below(4) == 0) x = static_cast<int32_t>(ignore);
     a.writeIndices(in, v);
     b.writeIndices(in, v);
   }
@@ -70,7 +74,7 @@ inline void compareTraining(const Model& generic, const std::string& label, cons
   jit.write(t.lr, lr);
   Rng rng(opts.seed + 100);
   for (int step = 0; step < opts.steps; ++step) {
-    feedBatch(m, ref, jit, rng);
+    feedBatch(m, ref, jit, rng, opts.ignore);
     ref.run();
     jit.run();
     std::string at = fmt::format("{} B={} step {}", label, opts.batch, step);

@@ -18,18 +18,32 @@ namespace {
 bool isOp(const Node& n, std::string_view name) { return n.op->name == name; }
 
 // Which table each index input addresses: the tightest bound over all its uses (through reshapes).
+// An index value's source: through reshapes (views) and slices (x[:, t] of an index input).
+int indexRoot(const Graph& g, int idx) {
+  while (isOp(g[idx], "reshape") || isOp(g[idx], "slice")) idx = g[idx].inputs[0];
+  return idx;
+}
+
 std::vector<int64_t> indexLimits(const Graph& g) {
   std::vector<int64_t> limit(g.size(), -1);
   auto bound = [&](int idx, int64_t n) {
-    int r = codegen::aliasRoot(g, idx);
+    int r = indexRoot(g, idx);
     limit[r] = limit[r] < 0 ? n : std::min(limit[r], n);
   };
   for (const Node& n : g.nodes) {
     if (isOp(n, "embedding")) bound(n.inputs[1], g[n.inputs[0]].shape[0]);
     if (isOp(n, "scatter_add")) bound(n.inputs[1], n.attrs.ints.at(0));
-    if (isOp(n, "cross_entropy") || isOp(n, "cross_entropy_grad")) bound(n.inputs[1], g[n.inputs[0]].shape[1]);
+    if (isOp(n, "cross_entropy") || isOp(n, "cross_entropy_grad")) bound(n.inputs[1], g[n.inputs[0]].shape.back());
   }
   return limit;
+}
+
+// Targets a cross_entropy(..., ignore_index=K) skips may hold K: per node, the value allowed beside [0, limit).
+std::vector<int64_t> ignoredValues(const Graph& g) {
+  std::vector<int64_t> v(g.size(), 0);  // 0: nothing beyond the range (0 is in it anyway)
+  for (const Node& n : g.nodes)
+    if (isOp(n, "cross_entropy") && !n.attrs.ints.empty()) v[indexRoot(g, n.inputs[1])] = n.attrs.ints[0];
+  return v;
 }
 
 }  // namespace
@@ -64,6 +78,7 @@ JitEngine::JitEngine(const Graph& bound, const codegen::CodegenOptions& opts) : 
   for (const Node& n : g_.nodes)
     if (isOp(n, "const")) *static_cast<float*>(bufferOf(n.id, "initialise")) = static_cast<float>(n.attrs.value);
   indexLimit_ = indexLimits(g_);
+  ignoredValue_ = ignoredValues(g_);
 }
 
 JitEngine::~JitEngine() = default;
@@ -82,6 +97,7 @@ void* JitEngine::bufferOf(int node, const char* what) {
 void JitEngine::checkIndex(int node, size_t pos, double v) const {
   int64_t lim = indexLimit_[node];
   double hi = lim >= 0 ? static_cast<double>(lim) : 2147483648.0;
+  if (v == static_cast<double>(ignoredValue_[node])) return;
   if (v != std::floor(v) || v < 0 || v >= hi) {
     std::string range = lim >= 0 ? fmt::format("it indexes a table of {} rows, so 0..{} are valid", lim, lim - 1)
                                  : std::string("indices must be whole numbers from 0");

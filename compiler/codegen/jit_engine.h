@@ -51,6 +51,7 @@ class JitEngine final : public Engine {
     void operator()(void* p) const;
   };
   std::unique_ptr<void, FreeArena> arena_;
+  std::vector<int64_t> ignoredValue_;  // per node: a target value cross_entropy ignores (allowed), else 0
   std::vector<int64_t> indexLimit_;  // per node: values must lie in [0, limit); -1 when unconstrained
   CompileTimes times_;
   std::string target_;

@@ -68,13 +68,14 @@ double matmulFlops(const Graph& g) {
 class MinibatchSampler {
  public:
   MinibatchSampler(const Examples& ex, const Model& m, int64_t batch, uint64_t seed)
-      : ex_(ex), x_(m.contextInput), y_(m.targetInput), rng_(seed), xb_(batch * ex.context), yb_(batch) {}
+      : ex_(ex), x_(m.contextInput), y_(m.targetInput), rng_(seed), xb_(batch * ex.context), yb_(batch * ex.targets) {}
   void feed(Engine& e) {
     const int64_t T = ex_.context;
-    for (size_t b = 0; b < yb_.size(); ++b) {
+    const int64_t Y = ex_.targets;
+    for (size_t b = 0; b < yb_.size() / Y; ++b) {
       int64_t i = static_cast<int64_t>(rng_.below(static_cast<uint64_t>(ex_.size())));
       std::copy_n(ex_.x.begin() + i * T, T, xb_.begin() + static_cast<int64_t>(b) * T);
-      yb_[b] = ex_.y[i];
+      std::copy_n(ex_.y.begin() + i * Y, Y, yb_.begin() + static_cast<int64_t>(b) * Y);
     }
     e.writeIndices(x_, xb_);
     e.writeIndices(y_, yb_);

@@ -150,7 +150,28 @@ std::string printGraph(const Graph& g) {
   std::string out;
   Phase phase = Phase::Forward;
   out += fmt::format("graph {} {{\n", g.source ? g.source->path() : "");
+  // An unrolled loop prints its first iteration; the others are the same nodes with t advanced, so each
+  // group of them is one note (16 copies of a GRU step would be a wall nobody reads).
+  auto stepOf = [&](const Node& n) {
+    if (n.step >= 0 || n.gradOf < 0) return std::pair{n.step, n.loopLine};
+    return std::pair{g[n.gradOf].step, g[n.gradOf].loopLine};
+  };
+  int skipped = 0, skipLine = -1, skipFirst = 0, skipLast = 0;
+  auto flush = [&] {
+    if (skipped)
+      out += fmt::format("  // ... steps {}..{} of the loop on line {}: {} more nodes, the ones above repeated for each "
+                         "later t\n", skipFirst, skipLast, skipLine, skipped);
+    skipped = 0;
+  };
   for (const Node& n : g.nodes) {
+    auto [step, loopLine] = stepOf(n);
+    if (step > 0) {
+      if (!skipped) skipFirst = step, skipLine = loopLine;
+      skipLast = step;
+      ++skipped;
+      continue;
+    }
+    flush();
     if (n.phase != phase) {
       phase = n.phase;
       out += phase == Phase::Forward    ? "  // forward\n"
@@ -167,8 +188,10 @@ std::string printGraph(const Graph& g) {
     if (n.phase == Phase::Backward) note += fmt::format("{}grad of {}", note.empty() ? "" : ", ", g.valueName(n.gradOf));
     if (n.probe) note += note.empty() ? "probe" : ", probe";
     if (n.op->assigns) note += fmt::format("{}next {}", note.empty() ? "" : ", ", g.valueName(n.inputs[0]));
+    if (step == 0) note += fmt::format("{}step 0", note.empty() ? "" : ", ");
     out += fmt::format("  {:<28} = {:<40}{}\n", lhs, rhs, note.empty() ? "" : "  # " + note);
   }
+  flush();
   if (g.loss >= 0) out += fmt::format("  minimize {}\n", g.valueName(g.loss));
   out += "}\n";
   return out;

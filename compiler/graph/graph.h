@@ -59,6 +59,8 @@ struct Node {
   SrcSpan span;      // the expression it was lowered from, for messages; empty for nodes the compiler made
   Phase phase = Phase::Forward;
   int gradOf = -1;  // backward nodes: the forward node whose gradient rule made this node
+  // Nodes of an unrolled `for` loop: the iteration (t - first) that made them, and the loop's line; -1 outside.
+  int step = -1, loopLine = -1;
   // params and states only
   InitSpec init;
   bool trainable = true;

@@ -13,7 +13,9 @@ struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
 
 struct Expr {
-  enum Kind { Number, Name, String, Call, Binary, Unary, Index, List } kind;
+  // Index: args = {base, item...}; an item is an expression (an index) or a Slice `start:stop` whose args are
+  // the bounds given, keywords saying which ("start", "stop").
+  enum Kind { Number, Name, String, Call, Binary, Unary, Index, List, Slice } kind;
   SrcLoc loc;                        // the operator, bracket or name that errors point at
   SrcSpan span;                      // the whole expression as written, parentheses included
   double number = 0;
@@ -44,7 +46,7 @@ struct Annotation {
 };
 
 struct Stmt {
-  enum Kind { Const, Data, Input, Param, State, Update, Assign, Minimize, Section } kind;
+  enum Kind { Const, Data, Input, Param, State, Update, Assign, Minimize, Section, For } kind;
   SrcLoc loc;      // the statement keyword / first token
   std::string name;     // Const/Input/Param/State/Update/Assign name; Section: "train"/"sample"; Data: path
   SrcLoc nameLoc;
@@ -54,6 +56,12 @@ struct Stmt {
   bool trainable = true;      // Param
   std::vector<SectionEntry> entries;  // Data/Section
   std::vector<Annotation> annotations;  // Assign
+  // Assign: `hs[:, t] = h` in a loop body, the items inside the brackets (empty for a plain `NAME = ...`).
+  std::vector<ExprPtr> targetIndex;
+  // For: `for NAME in value..rangeEnd { body }`.
+  ExprPtr rangeEnd;
+  std::vector<Stmt> body;
+  SrcLoc endLoc;  // For: the closing '}'
 };
 
 struct Module {

@@ -16,6 +16,7 @@ const char* tokName(Tok t) {
     case Tok::End: return "end of file";
     case Tok::Assign: return "'='";
     case Tok::Colon: return "':'";
+    case Tok::DotDot: return "'..'";
     case Tok::Comma: return "','";
     case Tok::LParen: return "'('";
     case Tok::RParen: return "')'";
@@ -66,7 +67,8 @@ std::vector<Token> lex(const SourceRef& src) {
         (c == '.' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
       bool isInt = true;
       while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-      if (i < s.size() && s[i] == '.') {
+      // `0..T` is a range: the '.' of '..' is not a decimal point.
+      if (i < s.size() && s[i] == '.' && !(i + 1 < s.size() && s[i + 1] == '.')) {
         isInt = false, ++i;
         while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
       }
@@ -107,6 +109,9 @@ std::vector<Token> lex(const SourceRef& src) {
     switch (c) {
       case '=': k = Tok::Assign; break;
       case ':': k = Tok::Colon; break;
+      case '.':
+        if (i + 1 < s.size() && s[i + 1] == '.') { k = Tok::DotDot, n = 2; break; }
+        fail(src, SrcLoc{line, startCol, 1}, "unexpected character '.'");
       case ',': k = Tok::Comma; break;
       case '(': k = Tok::LParen; ++depth; break;
       case ')': k = Tok::RParen; if (depth > 0) --depth; break;

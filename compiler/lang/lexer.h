@@ -10,7 +10,7 @@ namespace netc {
 enum class Tok {
   Ident, Number, String, Newline, End,
   Assign, Colon, Comma, LParen, RParen, LBrack, RBrack, LBrace, RBrace, At,
-  Plus, Minus, Star, Slash, Power, MatMul /* '@' inside expressions is MatMul; At at line start */,
+  DotDot, Plus, Minus, Star, Slash, Power, MatMul /* '@' inside expressions is MatMul; At at line start */,
 };
 
 struct Token {

@@ -138,6 +138,23 @@ class Parser {
       s.nameLoc = peek().loc;
       s.value = expr();
       if (s.value->kind == Expr::Name) s.name = s.value->name;
+    } else if (isDecl && first.text == "for" && peek(1).kind == Tok::Ident) {
+      // `for t in 0..T { statements }`: unrolled by the lowering, t a constant in each copy of the body.
+      next();
+      s.kind = Stmt::For;
+      nameInto(s, "the loop variable");
+      if (!isWord("in")) unexpected("'in' after the loop variable, e.g. `for t in 0..T {`");
+      next();
+      s.value = expr();
+      expect(Tok::DotDot, "'..' in the range, e.g. `for t in 0..T {`");
+      s.rangeEnd = expr();
+      int openLine = expect(Tok::LBrace, "'{' opening the loop body").loc.line;
+      skipNewlines();
+      while (peek().kind != Tok::RBrace) {
+        if (peek().kind == Tok::End) unexpected(fmt::format("'}}' closing the loop opened on line {}", openLine));
+        s.body.push_back(statement());
+      }
+      s.endLoc = next().loc;
     } else if (isDecl && (first.text == "train" || first.text == "sample")) {
       next();
       s.kind = Stmt::Section;
@@ -147,6 +164,11 @@ class Parser {
     } else {
       s.kind = Stmt::Assign;
       nameInto(s, "a value name");
+      if (peek().kind == Tok::LBrack) {  // hs[:, t] = h
+        next();
+        s.targetIndex = indexItems();
+        expect(Tok::RBrack, "']' closing the index");
+      }
       if (peek().kind != Tok::Assign) {
         if (peek().kind == Tok::Ident || peek().kind == Tok::String)
           fail(src_, first.loc, fmt::format("unknown statement '{}': expected const, data, input, param, state, update, minimize, train, sample or NAME = ...{}",
@@ -280,6 +302,35 @@ class Parser {
     e->args.push_back(std::move(r));
     return measured(std::move(e));
   }
+  // The items of x[...]: expressions, or slices `a:b`, `:b`, `a:`, `:`, separated by commas.
+  std::vector<ExprPtr> indexItems() {
+    std::vector<ExprPtr> items;
+    do {
+      {
+        ExprPtr start;
+        SrcLoc loc = peek().loc;
+        if (peek().kind != Tok::Colon) start = expr();
+        if (peek().kind != Tok::Colon) {
+          items.push_back(std::move(start));
+          continue;
+        }
+        const Token& colon = next();
+        auto sl = std::make_unique<Expr>();
+        sl->kind = Expr::Slice;
+        sl->loc = start ? loc : colon.loc;
+        sl->span = start ? joinSpans(start->span, spanOf(colon.loc)) : spanOf(colon.loc);
+        if (start) sl->args.push_back(std::move(start)), sl->keywords.push_back("start");
+        if (peek().kind != Tok::Comma && peek().kind != Tok::RBrack) {
+          sl->args.push_back(expr());
+          sl->keywords.push_back("stop");
+          sl->span = joinSpans(sl->span, sl->args.back()->span);
+        }
+        items.push_back(measured(std::move(sl)));
+      }
+    } while (accept(Tok::Comma));
+    return items;
+  }
+
   ExprPtr postfix() {
     ExprPtr e = primary();
     while (peek().kind == Tok::LBrack) {
@@ -288,7 +339,7 @@ class Parser {
       idx->kind = Expr::Index;
       idx->loc = open.loc;
       idx->args.push_back(std::move(e));
-      idx->args.push_back(expr());
+      for (auto& item : indexItems()) idx->args.push_back(std::move(item));
       const Token& close = expect(Tok::RBrack, "']' closing the index");
       idx->span = joinSpans(idx->args[0]->span, spanOf(close.loc));
       e = measured(std::move(idx));

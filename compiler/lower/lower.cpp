@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <optional>
 #include <set>
 
 #include "lang/parser.h"
@@ -106,6 +107,8 @@ class Lowerer {
         err(e.loc, fmt::format("expected a numeric constant, found the string \"{}\"", e.name));
       case Expr::List:
         err(e.loc, "expected a numeric constant, found a list");
+      case Expr::Slice:
+        err(e.loc, "expected a numeric constant, found a slice");
       case Expr::Index:
         err(e.loc, "expected a numeric constant, found an index expression");
       case Expr::Unary: {
@@ -241,7 +244,12 @@ class Lowerer {
       case Stmt::Param: declareTensor(s, "param", s.trainable); break;
       case Stmt::State: declareTensor(s, "state", false); break;
       case Stmt::Update: update(s); break;
+      case Stmt::For: forLoop(s); break;
       case Stmt::Assign: {
+        if (loop_) { loopAssign(s); break; }
+        if (!s.targetIndex.empty())
+          err(s.nameLoc, fmt::format("`{}[...] = ...` stacks the values of a loop's steps: it may stand only in the "
+                                     "body of a `for` loop", s.name));
         defineName(s.name, s.nameLoc);
         int id = tensor(*s.value);
         Node& n = model_.graph[id];
@@ -439,6 +447,11 @@ class Lowerer {
         for (size_t i = 0; i < e.args.size(); ++i) s += (i ? "," : "") + exprText(*e.args[i]);
         return s + ")";
       }
+      case Expr::Slice: {
+        std::string a, b;
+        for (size_t k = 0; k < e.args.size(); ++k) (e.keywords[k] == "start" ? a : b) = exprText(*e.args[k]);
+        return a + ":" + b;
+      }
       default: return "?";
     }
   }
@@ -482,6 +495,8 @@ class Lowerer {
         return add(op, {a, b}, {}, e.loc, e.span);
       }
       case Expr::Index: {
+        // C[x] with a tensor index is a row lookup; constant indices and slices select along axes.
+        if (e.args.size() != 2 || e.args[1]->kind == Expr::Slice || isConstExpr(*e.args[1])) return sliceIndex(e);
         int table = tensor(*e.args[0]);
         int idx = tensor(*e.args[1]);
         return add("embedding", {table, idx}, {}, e.loc, e.span);
@@ -489,6 +504,7 @@ class Lowerer {
       case Expr::Call: return call(e);
       case Expr::String: err(e.loc, fmt::format("expected a tensor expression, found the string \"{}\"", e.name));
       case Expr::List: err(e.loc, "expected a tensor expression, found a list (lists are shapes: reshape(x, [B, 30]))");
+      case Expr::Slice: err(e.loc, "a slice `a:b` may stand only inside brackets, as in x[:, a:b]");
       default: err(e.loc, "expected a tensor expression");
     }
   }
@@ -690,9 +706,16 @@ class Lowerer {
   void data(const Stmt& s) {
     if (haveData_) err(s.loc, "only one data section is allowed");
     haveData_ = true;
-    checkKeys(s, {"context", "split", "seed", "shuffle"});
+    checkKeys(s, {"context", "split", "seed", "shuffle", "form"});
     DataSpec& d = model_.data;
     d.loc = s.nameLoc;
+    if (auto* e = entry(s, "form"))
+      d.form = choice(single(*e), "data form", {"context", "sequence"}) == 0 ? DataForm::Context : DataForm::Sequence;
+    if (d.form == DataForm::Sequence)
+      for (const char* key : {"context", "split"})
+        if (auto* e = entry(s, key))
+          err(e->loc, fmt::format("'{}' is a setting of the context form: the sequence form's block size T is the longest "
+                                  "word + 1, and its test split min(1000, 10% of the words)", key));
     if (auto* e = entry(s, "shuffle"))
       d.shuffle = choice(single(*e), "shuffle", {"netc", "python"}) == 0 ? Shuffle::Netc : Shuffle::Python;
     if (auto* e = entry(s, "context")) d.context = constInt(single(*e), "the context length", 1, kMaxContext);
@@ -731,6 +754,14 @@ class Lowerer {
     // works and a file that changes in between cannot give the two different contents.
     d.file = std::make_shared<const WordFile>(readWordFile(d.path));
     model_.vocab = Vocabulary(d.file->words);
+    if (d.form == DataForm::Sequence) {
+      size_t longest = 0;
+      for (const auto& w : d.file->words) longest = std::max(longest, w.size());
+      if (longest + 1 > static_cast<size_t>(kMaxContext))
+        err(s.nameLoc, fmt::format("the longest word has {} characters: the sequence form allows {} at most", longest,
+                                   kMaxContext - 1));
+      d.context = static_cast<int64_t>(longest) + 1;
+    }
     consts_["V"] = model_.vocab.size();
     consts_["T"] = static_cast<double>(d.context);
     model_.constants["V"] = consts_["V"];
@@ -941,6 +972,189 @@ class Lowerer {
       if (batchLoc_.line > 0) err(batchLoc_, why);
       fail(src_, {}, why);
     }
+  }
+
+  // ---- sequences: indexing and slicing along axes, unrolled loops ----
+  // x[i, a:b, :]: per axis an index (dropping the axis), a slice or ':' (whole), trailing axes whole. Negative
+  // numbers count from the end, as in Python. One slice node per narrowed axis, then a reshape dropping the
+  // indexed ones.
+  int sliceIndex(const Expr& e) {
+    int cur = tensor(*e.args[0]);
+    const Shape xs = model_.graph[cur].shape;
+    const size_t items = e.args.size() - 1;
+    if (items > xs.size())
+      err(e.args[xs.size() + 1]->loc, fmt::format("too many indices: {} has rank {} (shape {}), found {} indices",
+                                                  model_.graph.describe(cur), xs.size(), shapeStr(xs), items));
+    Shape out;
+    for (size_t ax = 0; ax < xs.size(); ++ax) {
+      const Expr* it = ax < items ? e.args[ax + 1].get() : nullptr;
+      const int64_t size = xs[ax];
+      if (!it || (it->kind == Expr::Slice && it->args.empty())) {
+        out.push_back(size);
+        continue;
+      }
+      if (size == kBatch)
+        err(it->loc, fmt::format("cannot index or slice the batch axis B of {} (shape {}): only ':' may stand there",
+                                 model_.graph.describe(cur), shapeStr(xs)));
+      auto bound = [&](const Expr& b) {
+        double v = constEval(b);
+        if (v != std::floor(v)) err(b.loc, fmt::format("an index must be a whole number, found {}", v));
+        return static_cast<int64_t>(v) < 0 ? static_cast<int64_t>(v) + size : static_cast<int64_t>(v);
+      };
+      int64_t start = 0, stop = size;
+      bool drop = it->kind != Expr::Slice;
+      if (drop) {
+        start = bound(*it), stop = start + 1;
+        if (start < 0 || start >= size)
+          err(it->loc, fmt::format("index {} is out of range for axis {} of size {} ({} has shape {})",
+                                   constEval(*it), ax, size, model_.graph.describe(cur), shapeStr(xs)));
+      } else {
+        for (size_t k = 0; k < it->args.size(); ++k) (it->keywords[k] == "start" ? start : stop) = bound(*it->args[k]);
+        if (start < 0 || stop > size || start >= stop)
+          err(it->loc, fmt::format("slice {} is out of range for axis {} of size {} ({} has shape {}): it must select "
+                                   "at least one of indices 0..{}", exprText(*it), ax, size, model_.graph.describe(cur),
+                                   shapeStr(xs), size - 1));
+        out.push_back(stop - start);
+      }
+      if (start == 0 && stop == size) continue;
+      Attrs at;
+      at.ints = {static_cast<int64_t>(ax), start, stop};
+      cur = add("slice", {cur}, at, e.loc, e.span);
+    }
+    if (model_.graph[cur].shape != out) {
+      Attrs at;
+      at.shape = out;
+      cur = add("reshape", {cur}, at, e.loc, e.span);
+    }
+    return cur;
+  }
+
+  // The loop being unrolled: its variable, the values it carries, what its body stacks.
+  struct Loop {
+    std::string var;
+    int line = 0;
+    int64_t first = 0, count = 0, step = 0;
+    std::map<std::string, int> carried;       // name -> the value before the loop (its shape must not change)
+    std::vector<std::string> locals;          // defined in this step's body, forgotten at its end
+    struct Stack {
+      int axis = -1;
+      SrcLoc loc;
+      std::vector<int> pieces;                // one per step
+    };
+    std::map<std::string, Stack> stacks;      // hs[:, t] = h
+  };
+  std::optional<Loop> loop_;
+
+  // `for t in a..b { body }`: the body lowered once per t (a constant in each copy). A name assigned in the body
+  // that was defined before the loop is carried: each step sees the previous step's value, and after the loop
+  // the last one; its shape must stay as it was. `hs[:, t] = h` stacks h along that axis over the steps, hs
+  // being defined after the loop. Other names are the step's own.
+  void forLoop(const Stmt& s) {
+    if (loop_) err(s.loc, fmt::format("loops cannot be nested: this loop is inside the loop on line {}", loop_->line));
+    int64_t a = constInt(*s.value, "the start of the range", 0, kMaxContext);
+    int64_t b = constInt(*s.rangeEnd, "the end of the range", 0, kMaxContext);
+    if (b <= a) err(s.rangeEnd->loc, fmt::format("the range {}..{} is empty: the loop would not run", a, b));
+    if (values_.count(s.name) || consts_.count(s.name))
+      err(s.nameLoc, fmt::format("the loop variable '{}' hides a value of that name defined on line {}", s.name,
+                                 defLines_.count(s.name) ? defLines_.at(s.name) : 0));
+    loop_.emplace();
+    loop_->var = s.name, loop_->line = s.loc.line, loop_->first = a, loop_->count = b - a;
+    for (int64_t t = a; t < b; ++t) {
+      loop_->step = t - a;
+      consts_[s.name] = static_cast<double>(t);
+      const int firstNode = model_.graph.size();
+      for (const Stmt& st : s.body) {
+        if (st.kind != Stmt::Assign)
+          err(st.loc, "a loop body holds assignments only (NAME = ..., or NAME[:, t] = ... to stack a value over the steps)");
+        statement(st);
+      }
+      for (int v = firstNode; v < model_.graph.size(); ++v) {
+        model_.graph[v].step = static_cast<int>(t - a);
+        model_.graph[v].loopLine = loop_->line;
+      }
+      for (const std::string& name : loop_->locals) values_.erase(name), defLines_.erase(name);
+      loop_->locals.clear();
+    }
+    consts_.erase(s.name);
+    // The stacked values: each step's value with the axis inserted, side by side.
+    for (auto& [name, st] : loop_->stacks) {
+      std::vector<int> parts;
+      for (int piece : st.pieces) {
+        Attrs at;
+        at.shape = model_.graph[piece].shape;
+        at.shape.insert(at.shape.begin() + st.axis, 1);
+        parts.push_back(add("reshape", {piece}, at, st.loc));
+      }
+      Attrs at;
+      at.ints = {st.axis};
+      int id = add("concat", parts, at, st.loc);
+      defineName(name, st.loc);
+      model_.graph[id].name = name;
+      values_[name] = id;
+    }
+    loop_.reset();
+  }
+
+  void loopAssign(const Stmt& s) {
+    Loop& L = *loop_;
+    currentDef_ = s.name;
+    if (!s.targetIndex.empty()) return stackAssign(s);
+    const bool carried = values_.count(s.name) && std::find(L.locals.begin(), L.locals.end(), s.name) == L.locals.end();
+    if (carried && !L.carried.count(s.name)) L.carried[s.name] = values_.at(s.name);
+    if (!carried) {
+      defineName(s.name, s.nameLoc);
+      L.locals.push_back(s.name);
+    }
+    int id = tensor(*s.value);
+    Node* n = &model_.graph[id];
+    if (!n->name.empty() || n->op->cls == OpDef::Source) {
+      Attrs at;
+      at.shape = n->shape;
+      id = add("reshape", {id}, at, s.nameLoc);
+      n = &model_.graph[id];
+    }
+    if (carried) {
+      const Node& before = model_.graph[L.carried.at(s.name)];
+      if (n->shape != before.shape || n->dtype != before.dtype)
+        err(s.nameLoc, fmt::format("'{}' is carried from one step of the loop to the next, so it must keep its shape "
+                                   "{}{} (line {}), but here it becomes {}{}", s.name, dtypeName(before.dtype),
+                                   shapeStr(before.shape), before.loc.line, dtypeName(n->dtype), shapeStr(n->shape)));
+    }
+    n->name = fmt::format("{}@{}{}", s.name, L.var, L.first + L.step);
+    values_[s.name] = id;
+    for (const Annotation& a : s.annotations) annotate(id, a);
+  }
+
+  void stackAssign(const Stmt& s) {
+    Loop& L = *loop_;
+    int axis = -1;
+    for (size_t i = 0; i < s.targetIndex.size(); ++i) {
+      const Expr& it = *s.targetIndex[i];
+      if (it.kind == Expr::Name && it.name == L.var && axis < 0) axis = static_cast<int>(i);
+      else if (!(it.kind == Expr::Slice && it.args.empty()))
+        err(it.loc, fmt::format("in `{}[...] = ...` every index is ':' except one, the loop variable '{}', which says "
+                                "along which axis the steps are stacked", s.name, L.var));
+    }
+    if (axis < 0)
+      err(s.nameLoc, fmt::format("`{}[...] = ...` needs the loop variable '{}' among the indices, e.g. {}[:, {}] = ...",
+                                 s.name, L.var, s.name, L.var));
+    auto found = L.stacks.find(s.name);
+    if (found == L.stacks.end() && (values_.count(s.name) || defLines_.count(s.name)))
+      err(s.nameLoc, fmt::format("'{}' is already defined (line {}): a stacked value is defined by the loop",
+                                 s.name, defLines_.count(s.name) ? defLines_.at(s.name) : 0));
+    Loop::Stack& st = L.stacks[s.name];
+    if (static_cast<int64_t>(st.pieces.size()) != L.step)
+      err(s.nameLoc, fmt::format("'{}' is stacked twice in one step of the loop", s.name));
+    int id = tensor(*s.value);
+    const Node& v = model_.graph[id];
+    if (axis > static_cast<int>(v.shape.size()))
+      err(s.targetIndex[axis]->loc, fmt::format("axis {} is out of range for stacking a value of shape {}", axis,
+                                                shapeStr(v.shape)));
+    if (!st.pieces.empty() && model_.graph[st.pieces[0]].shape != v.shape)
+      err(s.nameLoc, fmt::format("the values stacked into '{}' must all have one shape: {} at the first step, {} here",
+                                 s.name, shapeStr(model_.graph[st.pieces[0]].shape), shapeStr(v.shape)));
+    st.axis = axis, st.loc = s.nameLoc;
+    st.pieces.push_back(id);
   }
 
   const Module& m_;

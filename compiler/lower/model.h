@@ -26,7 +26,12 @@ enum class Shuffle { Netc, Python };
 // torch.Generator().manual_seed(seed), drawing what the lecture's script draws (runtime/torch_generator.h).
 enum class Generator { Netc, Torch };
 
+// How words become examples: `context` (makemore's MLP: one example per character, its T predecessors as
+// context) or `sequence` (makemore.py's RNN and GRU: one example per word, a target at every position).
+enum class DataForm { Context, Sequence };
+
 struct DataSpec {
+  DataForm form = DataForm::Context;
   std::string path;      // resolved against the .net file's folder (or --data)
   // The words of `path`, read exactly once by lowering (the vocabulary) and used again by loadDataset: a FIFO
   // or /dev/stdin can be read only once.

@@ -14,16 +14,26 @@ namespace netc::ops {
 // softmax fused in (computed stably by subtracting the row max; see RowLogSumExp for the loss term). Gradient: (softmax - onehot) / N * dy.
 static void inferCrossEntropy(const Graph& g, Node& n) {
   requireF32(g, n, 0);
-  requireRank(g, n, 0, 2, "the logits");
   const Node& l = g[n.inputs[0]];
   const Node& t = g[n.inputs[1]];
-  if (t.dtype != DType::I32 || t.shape.size() != 1 || t.shape[0] != l.shape[0])
-    shapeError(g, n, fmt::format("targets {} must be int[{}] to match logits {}{}, found {}{}", g.describe(t.id),
-                                 l.shape[0] == kBatch ? "B" : std::to_string(l.shape[0]), g.describe(l.id),
-                                 shapeStr(l.shape), dtypeName(t.dtype), shapeStr(t.shape)));
+  if (l.shape.size() < 2)
+    shapeError(g, n, fmt::format("the logits {} must have rank 2 or more ([N, V], or [B, T, V] for a loss at every "
+                                 "position), found shape {}", g.describe(l.id), shapeStr(l.shape)));
+  const Shape rows(l.shape.begin(), l.shape.end() - 1);
+  if (t.dtype != DType::I32 || t.shape != rows)
+    shapeError(g, n, fmt::format("targets {} must be int{} to match logits {}{}, found {}{}", g.describe(t.id),
+                                 shapeStr(rows), g.describe(l.id), shapeStr(l.shape), dtypeName(t.dtype),
+                                 shapeStr(t.shape)));
   n.dtype = DType::F32;
   n.shape = {};
 }
+
+// cross_entropy(logits, y, ignore_index=-1): Attrs::ints = {ignore} when given. Rows whose target is `ignore`
+// count for nothing, and the mean is over the other rows, as F.cross_entropy(..., ignore_index=-1); with
+// every row ignored it is 0/0 = NaN, as in PyTorch.
+static bool ignores(const Node& n) { return !n.attrs.ints.empty(); }
+static int64_t ignoreValue(const Node& n) { return n.attrs.ints.at(0); }
+static int64_t rowsOf(const Shape& logits) { return numel(logits) / logits.back(); }
 
 // A row's log-sum-exp in two parts, max and log(sum exp(x - max)), shared by the forward and the gradient.
 // They are never added up into one number before the target logit is taken off: max + log(sum) rounds
@@ -45,6 +55,17 @@ static RowLogSumExp logSumExp(const double* row, int64_t V) {
   return {mx, std::log(s)};
 }
 
+static bool ignored(const Node& n, const Tensor& t, int64_t r) {
+  return ignores(n) && t.data[r] == static_cast<double>(ignoreValue(n));
+}
+
+static double countedRows(const Node& n, const Tensor& t) {
+  if (!ignores(n)) return static_cast<double>(t.data.size());
+  double c = 0;
+  for (size_t r = 0; r < t.data.size(); ++r) c += ignored(n, t, static_cast<int64_t>(r)) ? 0 : 1;
+  return c;
+}
+
 static int64_t target(const Tensor& t, int64_t r, int64_t V) {
   double v = t.data[r];
   if (!(v >= 0 && v < static_cast<double>(V)))
@@ -52,20 +73,21 @@ static int64_t target(const Tensor& t, int64_t r, int64_t V) {
   return static_cast<int64_t>(v);
 }
 
-static void evalCrossEntropy(const Node&, const std::vector<const Tensor*>& in, Tensor& out) {
+static void evalCrossEntropy(const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
   const Tensor& L = *in[0];
-  int64_t N = L.shape[0], V = L.shape[1];
+  int64_t N = rowsOf(L.shape), V = L.shape.back();
   double total = 0;
   for (int64_t r = 0; r < N; ++r) {
+    if (ignored(n, *in[1], r)) continue;
     const double* row = &L.data[r * V];
     RowLogSumExp lse = logSumExp(row, V);
     total += (lse.max - row[target(*in[1], r, V)]) + lse.logSum;
   }
-  out.data = {total / static_cast<double>(N)};
+  out.data = {total / countedRows(n, *in[1])};
 }
 
 static void gradCrossEntropy(GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
-  dx[0] = b.op("cross_entropy_grad", {n.inputs[0], n.inputs[1], dy});
+  dx[0] = b.op("cross_entropy_grad", {n.inputs[0], n.inputs[1], dy}, n.attrs);
 }
 
 // ---- code generation: rows of V logits in vectors (the last one masked), exp/log from fast_math ----
@@ -81,10 +103,26 @@ static llvm::Value* targetIndex(KernelEmitter& k, int t, llvm::Value* r, int64_t
 }
 
 // dy / N for cross_entropy_grad node `gr`, folded when dy is a constant (it is 1 for a plain loss).
-static llvm::Value* gradScale(KernelEmitter& k, const Node& gr, int64_t N) {
+static llvm::Value* gradScale(KernelEmitter& k, const Node& gr, int64_t N, llvm::Value* count) {
   int dy = gr.inputs[2];
+  if (count) {
+    llvm::Value* d = k.constant(dy) ? k.f32(*k.constant(dy)) : k.load(dy, k.i64(0));
+    return k.b.CreateFDiv(d, count, "scale");
+  }
   if (auto c = k.constant(dy)) return k.f32(*c / static_cast<double>(N));
   return k.b.CreateFMul(k.load(dy, k.i64(0)), k.f32(1.0 / static_cast<double>(N)), "scale");
+}
+
+// With ignore_index: whether row r counts (an i1), and the number of rows that do (a float), from the targets.
+static llvm::Value* rowCounts(KernelEmitter& k, int t, llvm::Value* r, int64_t ignore) {
+  return k.b.CreateICmpNE(k.load(t, r, "t"), k.b.getInt32(static_cast<uint32_t>(static_cast<int32_t>(ignore))), "counts");
+}
+static llvm::Value* countRows(KernelEmitter& k, int t, int64_t N, int64_t ignore) {
+  auto c = k.loop("count", N, {k.f32(0)}, [&](llvm::Value* r, const std::vector<llvm::Value*>& acc) {
+    return std::vector<llvm::Value*>{
+        k.b.CreateFAdd(acc[0], k.b.CreateSelect(rowCounts(k, t, r, ignore), k.f32(1), k.f32(0)))};
+  });
+  return c[0];
 }
 
 // What one kernel computes: the loss (its sum over rows, when `loss`), the gradient rows into node `grad`
@@ -95,6 +133,8 @@ struct CrossEntropyCode {
   bool loss;
   int64_t V;
   llvm::Value* scale;
+  bool ignore = false;
+  int64_t ignoreValue = -1;
 
   // Rows with few enough vectors are unrolled, several rows at a time, each step written out for every row
   // of the block before the next step (max, exps, then the normalisation): the rows' dependency chains
@@ -181,7 +221,16 @@ struct CrossEntropyCode {
       k.storeVec(out, at, k.b.CreateFMul(k.loadVec(out, at, k.lanes(), m), f), m);
     });
     llvm::Value* at = k.b.CreateAdd(base, targetIndex(k, t, r, V));
-    k.store(grad, at, k.b.CreateFSub(k.load(grad, at), scale));
+    llvm::Value* off = ignore ? k.b.CreateSelect(counts(r), scale, k.f32(0)) : scale;
+    k.store(grad, at, k.b.CreateFSub(k.load(grad, at), off));
+  }
+  llvm::Value* counts(llvm::Value* r) { return rowCounts(k, t, r, ignoreValue); }
+  // A row's norm (scale / sum), zero for an ignored row: its gradient row comes out all zeros.
+  llvm::Value* rowNorm(llvm::Value* norm, llvm::Value* r) {
+    return ignore ? k.b.CreateSelect(counts(r), norm, k.f32(0)) : norm;
+  }
+  llvm::Value* rowTerm(llvm::Value* term, llvm::Value* r) {
+    return ignore ? k.b.CreateSelect(counts(r), term, k.f32(0)) : term;
   }
 
   // Rows r0 .. r0+R-1, straight-line code; returns their summed loss terms (0 without the loss).
@@ -209,7 +258,7 @@ struct CrossEntropyCode {
     if (grad >= 0) {
       llvm::Value* norm = b.CreateFDiv(k.splat(scale, static_cast<unsigned>(R)), sum, "norm");
       for (int64_t i = 0; i < R; ++i)
-        scaleRow(bases[i], rows[i], lane(norm, i), [&](const KernelEmitter::VectorBody& body) {
+        scaleRow(bases[i], rows[i], rowNorm(lane(norm, i), rows[i]), [&](const KernelEmitter::VectorBody& body) {
           for (int64_t j = 0; j < vecs(); ++j) body(k.i64(j * k.lanes()), mask(j));
         });
     }
@@ -218,6 +267,12 @@ struct CrossEntropyCode {
     for (int64_t i = 0; i < R; ++i) picked.push_back(k.load(L, b.CreateAdd(bases[i], targetIndex(k, t, rows[i], V))));
     // (max - target) + log(sum), not (max + log(sum)) - target: see RowLogSumExp.
     llvm::Value* terms = b.CreateFAdd(b.CreateFSub(pack(maxes), pack(picked), "gap"), codegen::emitLog(b, sum));
+    if (ignore) {
+      // Ignored rows' terms are dropped by a select (never multiplied by 0: their term may be inf or NaN).
+      llvm::Value* total = k.f32(0);
+      for (int64_t i = 0; i < R; ++i) total = b.CreateFAdd(total, rowTerm(lane(terms, i), rows[i]));
+      return total;
+    }
     return terms->getType()->isVectorTy() ? k.reduceAdd(terms) : terms;
   }
 
@@ -241,38 +296,43 @@ struct CrossEntropyCode {
     });
     llvm::Value* sum = k.reduceAdd(b.CreateLoad(vt, sumAcc));
     if (grad >= 0)
-      scaleRow(base, r, b.CreateFDiv(scale, sum, "norm"), [&](const KernelEmitter::VectorBody& body) {
+      scaleRow(base, r, rowNorm(b.CreateFDiv(scale, sum, "norm"), r), [&](const KernelEmitter::VectorBody& body) {
         k.forVectors("scale", V, body);
       });
     if (!loss) return k.f32(0);
     llvm::Value* gap = b.CreateFSub(mxScalar, k.load(L, b.CreateAdd(base, targetIndex(k, t, r, V))), "gap");
-    return b.CreateFAdd(gap, codegen::emitLog(b, sum));
+    return rowTerm(b.CreateFAdd(gap, codegen::emitLog(b, sum)), r);
   }
 };
 
 // The loss; when the planner paired it with its gradient (Kernel::partners), the gradient in the same pass.
 static void emitCrossEntropy(KernelEmitter& k, const Node& n) {
   int L = n.inputs[0];
-  int64_t N = k.g[L].shape[0], V = k.g[L].shape[1];
+  int64_t N = rowsOf(k.g[L].shape), V = k.g[L].shape.back();
   int grad = -1;
   for (int p : k.kernel.partners)
     if (k.g[p].op->name == std::string_view("cross_entropy_grad")) grad = p;
-  llvm::Value* scale = grad >= 0 ? gradScale(k, k.g[grad], N) : nullptr;
-  llvm::Value* total = CrossEntropyCode{k, L, n.inputs[1], grad, true, V, scale}.emit(N);
-  k.store(n.id, k.i64(0), k.b.CreateFMul(total, k.f32(1.0 / static_cast<double>(N))));
+  llvm::Value* count = ignores(n) ? countRows(k, n.inputs[1], N, ignoreValue(n)) : nullptr;
+  llvm::Value* scale = grad >= 0 ? gradScale(k, k.g[grad], N, count) : nullptr;
+  CrossEntropyCode code{k, L, n.inputs[1], grad, true, V, scale};
+  if (ignores(n)) code.ignore = true, code.ignoreValue = ignoreValue(n);
+  llvm::Value* total = code.emit(N);
+  k.store(n.id, k.i64(0), count ? k.b.CreateFDiv(total, count) : k.b.CreateFMul(total, k.f32(1.0 / static_cast<double>(N))));
 }
 
-extern const OpDef kCrossEntropy{.name = "cross_entropy", .summary = "mean softmax cross-entropy of logits and int targets",
-                          .minInputs = 2, .maxInputs = 2, .cls = OpDef::Kernel, .args = "logits, targets",
+extern const OpDef kCrossEntropy{.name = "cross_entropy", .summary = "mean softmax cross-entropy of logits [..., V] and int targets [...]; ignore_index=-1 skips those",
+                          .minInputs = 2, .maxInputs = 2, .cls = OpDef::Kernel, .keywords = {"ignore_index"},
+                          .args = "logits, targets",
                           .infer = inferCrossEntropy, .grad = gradCrossEntropy, .eval = evalCrossEntropy,
                           .emitKernel = emitCrossEntropy};
 
-static void evalCrossEntropyGrad(const Node&, const std::vector<const Tensor*>& in, Tensor& out) {
+static void evalCrossEntropyGrad(const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
   const Tensor& L = *in[0];
-  int64_t N = L.shape[0], V = L.shape[1];
-  double scale = in[2]->data[0] / static_cast<double>(N);
+  int64_t N = rowsOf(L.shape), V = L.shape.back();
+  double scale = in[2]->data[0] / countedRows(n, *in[1]);
   out.data.assign(N * V, 0.0);
   for (int64_t r = 0; r < N; ++r) {
+    if (ignored(n, *in[1], r)) continue;
     const double* row = &L.data[r * V];
     RowLogSumExp lse = logSumExp(row, V);
     for (int64_t v = 0; v < V; ++v) out.data[r * V + v] = std::exp((row[v] - lse.max) - lse.logSum) * scale;
@@ -283,8 +343,11 @@ static void evalCrossEntropyGrad(const Node&, const std::vector<const Tensor*>& 
 // On its own (no paired loss in the kernel): the same code, writing only the gradient.
 static void emitCrossEntropyGrad(KernelEmitter& k, const Node& n) {
   int L = n.inputs[0];
-  int64_t N = k.g[L].shape[0], V = k.g[L].shape[1];
-  CrossEntropyCode{k, L, n.inputs[1], n.id, false, V, gradScale(k, n, N)}.emit(N);
+  int64_t N = rowsOf(k.g[L].shape), V = k.g[L].shape.back();
+  llvm::Value* count = ignores(n) ? countRows(k, n.inputs[1], N, ignoreValue(n)) : nullptr;
+  CrossEntropyCode code{k, L, n.inputs[1], n.id, false, V, gradScale(k, n, N, count)};
+  if (ignores(n)) code.ignore = true, code.ignoreValue = ignoreValue(n);
+  code.emit(N);
 }
 
 extern const OpDef kCrossEntropyGrad{

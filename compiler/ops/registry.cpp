@@ -9,6 +9,7 @@ extern const OpDef kInput, kParam, kState, kConst, kBatchSize;
 extern const OpDef kAdd, kSub, kMul, kDiv, kNeg, kPow;
 extern const OpDef kTanh, kSigmoid, kExp, kLog, kRelu, kStep, kSqrt, kRsqrt;
 extern const OpDef kMatmul, kEmbedding, kScatterAdd, kReshape;
+extern const OpDef kSlice, kPadSlice, kConcat, kBroadcastTo;
 extern const OpDef kSum, kMean, kVar, kExpand, kSumTo;
 extern const OpDef kCrossEntropy, kCrossEntropyGrad, kSgd;
 extern const OpDef kAssign, kMode, kBnNormalize;
@@ -23,6 +24,7 @@ const std::vector<const OpDef*>& allOps() {
       &kTanh, &kSigmoid, &kExp, &kLog, &kRelu, &kStep,        // activations
       &kSqrt, &kRsqrt,                                        // roots
       &kMatmul, &kEmbedding, &kScatterAdd, &kReshape,         // linear algebra and layout
+      &kSlice, &kPadSlice, &kConcat, &kBroadcastTo,           // sequences: slicing, concatenation, broadcast
       &kSum, &kMean, &kVar, &kExpand, &kSumTo,                // reductions
       &kCrossEntropy, &kCrossEntropyGrad,                     // losses
       &kSgd,                                                  // optimiser
