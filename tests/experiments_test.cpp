@@ -216,3 +216,28 @@ TEST_CASE("netc lr-find: loss against the exponent, a plot and a suggested rate"
   std::string csv = slurp(dir.path() / "lr_find.csv");
   CHECK(csv.rfind("step,exponent,lr,loss,smoothed\n0,-3,0.001,", 0) == 0);
 }
+
+TEST_CASE("the object cache: a second compile of a model reuses the cached objects, with the same results") {
+  ScratchDir dir("netc_exp_cache_");
+  const fs::path cache = dir.path() / "cache";
+  auto run = [&](const std::string& out) {
+    return shell(fmt::format("cd '{}' && NETC_CACHE_DIR='{}' '{}' run {}{} --steps 20 --quiet --no-stats --out '{}'",
+                             NETC_SOURCE_DIR, cache.string(), NETC_BINARY, kModel, kData, (dir.path() / out).string()));
+  };
+  REQUIRE(run("a").status == 0);
+  size_t objects = 0;
+  for (const auto& e : fs::directory_iterator(cache)) objects += e.path().extension() == ".o";
+  CHECK(objects > 0);
+  REQUIRE(run("b").status == 0);
+  size_t after = 0, temporaries = 0;
+  for (const auto& e : fs::directory_iterator(cache)) {
+    after += e.path().extension() == ".o";
+    temporaries += e.path().filename().string().front() == '.';
+  }
+  CHECK(after == objects);  // every module found: nothing compiled again
+  CHECK(temporaries == 0);
+  CHECK(losses(dir.path() / "a") == losses(dir.path() / "b"));
+  // Off: nothing written.
+  CHECK(shell(fmt::format("cd '{}' && NETC_CACHE_DIR=off '{}' run {}{} --steps 5 --quiet --no-stats --out '{}'", NETC_SOURCE_DIR,
+                          NETC_BINARY, kModel, kData, (dir.path() / "c").string())).status == 0);
+}
