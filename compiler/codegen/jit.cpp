@@ -6,9 +6,20 @@
 #include <cstring>
 #include <exception>
 #include <fmt/format.h>
+#include <map>
 #include <mutex>
 #include <thread>
 
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <llvm/Bitcode/BitcodeWriter.h>
+#include <llvm/Config/llvm-config.h>
+#include <llvm/ExecutionEngine/ObjectCache.h>
 #include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
@@ -19,6 +30,7 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/TargetParser/Host.h>
+#include <llvm/Support/xxhash.h>
 #include <llvm/Transforms/Utils/Cloning.h>
 
 namespace netc::codegen {
@@ -50,6 +62,102 @@ llvm::orc::JITTargetMachineBuilder hostBuilder() {
   jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
   return jtmb;
 }
+
+// Compiled objects on disk, so compiling the same model again (a sweep's runs, a rerun, the tests) skips the
+// optimiser and code generation. An llvm::ObjectCache keyed by a 128-bit hash of the module's IR before
+// optimisation, the host CPU and its features, the triple, the LLVM version and the code generation settings.
+// Files are written to a temporary in the cache folder and renamed into place, so concurrent writers (the
+// runs of a sweep) never expose half a file: a reader sees the whole object or none. The folder:
+// $NETC_CACHE_DIR (off: no cache), else $XDG_CACHE_HOME/netc/objects, else ~/.cache/netc/objects; when it
+// cannot be created or written, compiling simply goes on without it.
+class DiskObjectCache final : public llvm::ObjectCache {
+ public:
+  static DiskObjectCache* instance() {
+    static DiskObjectCache* cache = [] () -> DiskObjectCache* {
+      std::string dir;
+      if (const char* d = std::getenv("NETC_CACHE_DIR")) {
+        if (std::string_view(d) == "off" || std::string_view(d) == "0" || !*d) return nullptr;
+        dir = d;
+      } else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) {
+        dir = std::string(x) + "/netc/objects";
+      } else if (const char* h = std::getenv("HOME"); h && *h) {
+        dir = std::string(h) + "/.cache/netc/objects";
+      } else {
+        return nullptr;
+      }
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      if (ec || ::access(dir.c_str(), W_OK | X_OK) != 0) return nullptr;
+      return new DiskObjectCache(dir);
+    }();
+    return cache;
+  }
+
+  // The key of a module as it is now (call before optimising it).
+  std::string key(const llvm::Module& m) {
+    static const std::string host = [] {
+      std::string h = fmt::format("netc-objects-v1 llvm {} cpu {} triple {} O3 aggressive\n", LLVM_VERSION_STRING,
+                                  llvm::sys::getHostCPUName().str(), llvm::sys::getProcessTriple());
+      llvm::StringMap<bool> f = llvm::sys::getHostCPUFeatures();
+      std::vector<std::string> names;
+      for (const auto& e : f) names.push_back((e.second ? "+" : "-") + e.first().str());
+      std::sort(names.begin(), names.end());
+      for (const auto& n : names) h += n + ",";
+      return h + "\n";
+    }();
+    // The bitcode rather than the printed IR: the same module gives the same bytes, several times faster.
+    llvm::SmallVector<char, 0> text(host.begin(), host.end());
+    {
+      llvm::raw_svector_ostream os(text);
+      llvm::WriteBitcodeToFile(m, os);
+    }
+    llvm::XXH128_hash_t h = llvm::xxh3_128bits(llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    return fmt::format("{:016x}{:016x}", h.high64, h.low64);
+  }
+  void remember(const llvm::Module* m, std::string k) {
+    std::lock_guard<std::mutex> lock(mu_);
+    keys_[m] = std::move(k);
+  }
+
+  void notifyObjectCompiled(const llvm::Module* m, llvm::MemoryBufferRef obj) override {
+    const std::string k = keyOf(m);
+    if (k.empty()) return;
+    std::string tmp = fmt::format("{}/.{}.tmpXXXXXX", dir_, k);
+    int fd = ::mkstemp(tmp.data());
+    if (fd < 0) return;
+    const char* p = obj.getBufferStart();
+    size_t left = obj.getBufferSize();
+    bool ok = true;
+    while (left > 0 && ok) {
+      ssize_t n = ::write(fd, p, left);
+      if (n <= 0) ok = false;
+      else p += n, left -= static_cast<size_t>(n);
+    }
+    ::fchmod(fd, 0644);
+    ok = ::close(fd) == 0 && ok;
+    if (!ok || ::rename(tmp.c_str(), path(k).c_str()) != 0) ::unlink(tmp.c_str());
+  }
+
+  std::unique_ptr<llvm::MemoryBuffer> getObject(const llvm::Module* m) override {
+    const std::string k = keyOf(m);
+    if (k.empty()) return nullptr;
+    auto buf = llvm::MemoryBuffer::getFile(path(k), /*IsText=*/false, /*RequiresNullTerminator=*/false);
+    if (!buf || (*buf)->getBufferSize() == 0) return nullptr;
+    return std::move(*buf);
+  }
+
+ private:
+  explicit DiskObjectCache(std::string dir) : dir_(std::move(dir)) {}
+  std::string path(const std::string& k) const { return dir_ + "/" + k + ".o"; }
+  std::string keyOf(const llvm::Module* m) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = keys_.find(m);
+    return it == keys_.end() ? std::string() : it->second;
+  }
+  std::string dir_;
+  std::mutex mu_;
+  std::map<const llvm::Module*, std::string> keys_;
+};
 
 }  // namespace
 
@@ -177,9 +285,19 @@ CompiledStep::CompiledStep(std::vector<StepModule> parts, unsigned threads) {
       for (size_t n; (n = next++) < order.size();) {
         size_t i = order[n];
         auto t0 = Clock::now();
+        DiskObjectCache* cache = DiskObjectCache::instance();
+        const llvm::Module* mod = parts[i].module.get();
+        if (cache) cache->remember(mod, cache->key(*mod));
+        if (cache && (objects[i] = cache->getObject(mod))) {
+          std::lock_guard<std::mutex> lock(mu);
+          optMs += ms(t0, Clock::now());
+          ++stats_.cachedModules;
+          continue;
+        }
         optimize(*parts[i].module, *tm);
         auto t1 = Clock::now();
         objects[i] = emitObject(*parts[i].module, *tm);
+        if (cache) cache->notifyObjectCompiled(mod, objects[i]->getMemBufferRef());
         auto t2 = Clock::now();
         std::lock_guard<std::mutex> lock(mu);
         optMs += ms(t0, t1), codeMs += ms(t1, t2);

@@ -45,6 +45,7 @@ using StepFn = void (*)(void* arena);
 struct CompileStats {
   unsigned threads = 1;
   double optimize = 0, machineCode = 0, link = 0, wall = 0;
+  unsigned cachedModules = 0;  // modules whose object code came from the object cache (jit.cpp)
 };
 
 // Code compiled in this process. Owns the JIT, so the code lives as long as this does. External symbols are

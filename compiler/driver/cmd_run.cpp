@@ -2,9 +2,13 @@
 #include <chrono>
 #include <cmath>
 #include <fmt/format.h>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <optional>
 
 #include "driver/command.h"
+#include "support/files.h"
 #include "runtime/dataset.h"
 #include "runtime/progress.h"
 #include "runtime/run_folder.h"
@@ -22,9 +26,75 @@ struct RunOptions {
   std::optional<int64_t> steps, batch;
   std::optional<double> lr;
   std::optional<uint64_t> seed;
-  std::string out, initFrom, engine = "jit";
+  std::string out, initFrom, engine = "jit", config;
   bool quiet = false, test = false, noStats = false, force = false, resume = false;
 };
+
+// What `netc run --config RUN/config.json` needs to repeat a run: the options that decide its results (not
+// --out, --quiet or --force). The model path as given and absolute, so the config works from another folder.
+nlohmann::json repeatJson(const RunOptions& o) {
+  auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  std::error_code ec;
+  const std::string abs = std::filesystem::absolute(o.model.model, ec).lexically_normal().string();
+  return {{"model", o.model.model}, {"model_absolute", ec ? o.model.model : abs},
+          {"data", o.model.data.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.model.data)},
+          {"set", o.model.sets}, {"steps", opt(o.steps)}, {"batch", opt(o.batch)}, {"lr", opt(o.lr)},
+          {"seed", opt(o.seed)}, {"engine", o.engine}, {"test", o.test}, {"no_stats", o.noStats},
+          {"init_from", o.initFrom.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.initFrom)},
+          {"resume", o.resume}};
+}
+
+std::string readTextFile(const std::string& path) {
+  if (std::string why = inputFileProblem(path); !why.empty()) fail(fmt::format("cannot read '{}': {}", path, why));
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// --config FILE: the options of the run that wrote it, under those given on this command line (a --set here
+// replaces one of the same NAME there).
+void applyConfig(RunOptions& o, bool engineGiven) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(readTextFile(o.config));
+  } catch (const nlohmann::json::exception& e) {
+    fail(fmt::format("--config {}: not valid JSON ({})", o.config, e.what()));
+  }
+  if (!j.is_object() || !j.contains("repeat") || !j["repeat"].is_object())
+    fail(fmt::format("--config {}: no \"repeat\" section (not a config.json written by netc run)", o.config));
+  const nlohmann::json& r = j["repeat"];
+  try {
+    if (o.model.model.empty()) {
+      o.model.model = r.at("model").get<std::string>();
+      std::error_code ec;
+      if (!std::filesystem::exists(o.model.model, ec) && r.contains("model_absolute"))
+        o.model.model = r["model_absolute"].get<std::string>();
+    }
+    if (o.model.data.empty() && r.value("data", nlohmann::json()).is_string()) o.model.data = r["data"].get<std::string>();
+    std::vector<std::string> sets = r.value("set", std::vector<std::string>{});
+    for (const std::string& here : o.model.sets) {
+      const std::string name = here.substr(0, here.find('='));
+      std::erase_if(sets, [&](const std::string& s) { return s.substr(0, s.find('=')) == name; });
+      sets.push_back(here);
+    }
+    o.model.sets = sets;
+    if (!o.steps && r.value("steps", nlohmann::json()).is_number()) o.steps = r["steps"].get<int64_t>();
+    if (!o.batch && r.value("batch", nlohmann::json()).is_number()) o.batch = r["batch"].get<int64_t>();
+    if (!o.lr && r.value("lr", nlohmann::json()).is_number()) o.lr = r["lr"].get<double>();
+    if (!o.seed && r.value("seed", nlohmann::json()).is_number()) o.seed = r["seed"].get<uint64_t>();
+    if (!engineGiven && r.value("engine", nlohmann::json()).is_string()) o.engine = r["engine"].get<std::string>();
+    o.test = o.test || r.value("test", false);
+    o.noStats = o.noStats || r.value("no_stats", false);
+    if (o.initFrom.empty() && r.value("init_from", nlohmann::json()).is_string()) {
+      o.initFrom = r["init_from"].get<std::string>();
+      o.resume = o.resume || r.value("resume", false);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    fail(fmt::format("--config {}: bad \"repeat\" section ({})", o.config, e.what()));
+  }
+  if (o.engine != "jit" && o.engine != "interp") fail(fmt::format("--config {}: unknown engine '{}'", o.config, o.engine));
+}
 
 // Prints the step-0 loss beside the loss of a uniform guess, -ln(1/V): far above it means a confidently wrong
 // initialisation (the lecture's 27.9 against 3.30). Statistics probes attach the same way, as observers.
@@ -66,6 +136,9 @@ nlohmann::json configJson(const RunOptions& o, const Model& m, const TrainSpec& 
                             {"examples", d[s].size()}};
   return {
       {"model", {{"path", o.model.model}, {"name", m.name}, {"parameters", parameterCount(m.graph)}}},
+      {"overrides", o.model.sets},
+      {"constants", m.constants},
+      {"repeat", repeatJson(o)},
       {"data", {{"path", d.path}, {"context", d.context}, {"seed", m.data.seed}, {"words", d.wordCount}, {"splits", splits}}},
       {"vocabulary", describeVocabulary(m.vocab)},
       {"train",
@@ -79,7 +152,9 @@ nlohmann::json configJson(const RunOptions& o, const Model& m, const TrainSpec& 
   };
 }
 
-int runCommand(const RunOptions& o) {
+int runCommand(RunOptions o, bool engineGiven) {
+  if (!o.config.empty()) applyConfig(o, engineGiven);
+  if (o.model.model.empty()) usageFail("netc run: give a MODEL.net, or --config RUN/config.json");
   const auto t0 = std::chrono::steady_clock::now();
   Model m = o.model.load();
   TrainSpec spec = m.train;
@@ -205,7 +280,9 @@ int runCommand(const RunOptions& o) {
 void registerRun(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("run", "train a model on its dataset, evaluate, sample, save");
   auto o = std::make_shared<RunOptions>();
-  o->model.add(cmd);
+  o->model.add(cmd, /*modelRequired=*/false);
+  cmd->add_option("--config", o->config, "repeat the run that wrote this config.json (its model, --set, --data, "
+                                         "--steps, ...); options given here take precedence");
   cmd->add_option("--steps", o->steps, "training steps (replaces the train section's)");
   cmd->add_option("--batch", o->batch, "minibatch size");
   cmd->add_option("--lr", o->lr, "a constant learning rate (replaces the schedule)");
@@ -219,8 +296,11 @@ void registerRun(CLI::App& app, Action& action) {
   cmd->add_flag("--force", o->force, "replace the results of another run in the --out folder (they are removed first)");
   cmd->add_flag("--test", o->test, "also evaluate the test split at the end");
   cmd->add_flag("--no-stats", o->noStats, "no probe statistics (stats.jsonl, summaries, report.html)");
-  cmd->add_option("--engine", o->engine, "interp (reference, slow) or jit")->check(CLI::IsMember({"interp", "jit"}));
-  cmd->callback([&action, o] { action = [o] { return runCommand(*o); }; });
+  auto* engine = cmd->add_option("--engine", o->engine, "interp (reference, slow) or jit")->check(CLI::IsMember({"interp", "jit"}));
+  cmd->callback([&action, o, engine] {
+    const bool engineGiven = engine->count() > 0;
+    action = [o, engineGiven] { return runCommand(*o, engineGiven); };
+  });
 }
 
 }  // namespace netc::driver

@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "lower/model.h"
 
@@ -14,7 +15,8 @@ namespace netc::driver {
 struct ModelOptions {
   std::string model;
   std::string data;
-  void add(CLI::App* cmd);
+  std::vector<std::string> sets;  // --set NAME=VALUE (lower/overrides.h)
+  void add(CLI::App* cmd, bool modelRequired = true);
   Model load() const;
 };
 
@@ -40,5 +42,11 @@ void registerGradcheck(CLI::App& app, Action& action);
 void registerRun(CLI::App& app, Action& action);
 void registerSample(CLI::App& app, Action& action);
 void registerBench(CLI::App& app, Action& action);
+void registerSweep(CLI::App& app, Action& action);
+void registerCompare(CLI::App& app, Action& action);
+void registerLrFind(CLI::App& app, Action& action);
+
+// The path of this netc executable (for child processes).
+std::string selfExecutable();
 
 }  // namespace netc::driver

@@ -15,15 +15,22 @@
 
 namespace netc::driver {
 
-void ModelOptions::add(CLI::App* cmd) {
-  cmd->add_option("model", model, "the .net model file")->required();
+void ModelOptions::add(CLI::App* cmd, bool modelRequired) {
+  auto* m = cmd->add_option("model", model, "the .net model file");
+  if (modelRequired) m->required();
   cmd->add_option("--data", data, "dataset file (one word per line), replacing the model's data path");
+  cmd->add_option("--set", sets,
+                  "NAME=VALUE: override a const (--set gain=3) or a data/train/sample setting (--set train.lr=0.05); "
+                  "repeatable")
+      ->allow_extra_args(false)
+      ->type_name("NAME=VALUE");
 }
 
 Model load(const ModelOptions& o);
 Model ModelOptions::load() const {
   LowerOptions lo;
   lo.dataOverride = data;
+  lo.overrides = sets;
   return loadModel(model, lo);
 }
 
@@ -120,6 +127,9 @@ int main(int argc, char** argv) {
   registerRun(app, action);
   registerSample(app, action);
   registerBench(app, action);
+  registerSweep(app, action);
+  registerCompare(app, action);
+  registerLrFind(app, action);
 
   auto* help = app.add_subcommand("help", "show help for a command: netc help COMMAND; netc help ops lists the ops");
   std::string helpTopic;

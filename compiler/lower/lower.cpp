@@ -11,6 +11,7 @@
 #include "lang/parser.h"
 #include "lower/builtins.h"
 #include "lower/model.h"
+#include "lower/overrides.h"
 #include "ops/batchnorm.h"
 #include "ops/op.h"
 #include "support/files.h"
@@ -1179,6 +1180,7 @@ class Lowerer {
 
 Model loadModel(const std::string& path, const LowerOptions& opts) {
   Module m = parseFile(path);
+  applyOverrides(m, opts.overrides);
   Lowerer l(m, opts);
   return l.run();
 }

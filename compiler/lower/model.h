@@ -88,6 +88,7 @@ struct Model {
 
 struct LowerOptions {
   std::string dataOverride;  // --data: replaces the path in the data section
+  std::vector<std::string> overrides;  // --set NAME=VALUE, applied to the syntax tree (lower/overrides.h)
 };
 
 // Parses and lowers a .net file into a shape-checked, verified forward graph.

@@ -92,8 +92,10 @@ std::string formatDiag(const SourceFile* src, SrcLoc loc, std::string_view msg, 
   const std::string text = printable(msg, /*keepNewlines=*/true);
   msg = text;
   if (src && loc.line > 0) {
-    out = fmt::format("{}:{}:{}: {}: {}\n", printable(src->path()), loc.line, loc.col, kind, msg);
-    std::string_view line = src->lineText(loc.line);
+    const std::string* cmdline = src->commandLine(loc.line);
+    out = cmdline ? fmt::format("{}: {}: {}\n", printable(*cmdline), kind, msg)
+                  : fmt::format("{}:{}:{}: {}: {}\n", printable(src->path()), loc.line, loc.col, kind, msg);
+    std::string_view line = cmdline ? std::string_view(*cmdline) : src->lineText(loc.line);
     // The quoted line, escaped byte by byte (a tab as a space), with the caret's column and length moved to
     // where the escapes put the offending text.
     std::string shown;
@@ -117,7 +119,8 @@ std::string formatDiag(const SourceFile* src, SrcLoc loc, std::string_view msg, 
       shown = prefix + shown.substr(start, kWidth) + suffix;
       col = static_cast<int>(at - start + prefix.size() + 1);
     }
-    out += fmt::format("{:>5} | {}\n", loc.line, shown);
+    if (cmdline) out += fmt::format("      | {}\n", shown);
+    else out += fmt::format("{:>5} | {}\n", loc.line, shown);
     int len = std::max(1, std::min<int>(loc.len, static_cast<int>(shown.size()) - col + 1));
     out += fmt::format("      | {}^{}\n", std::string(col - 1, ' '), std::string(std::max(0, len - 1), '~'));
   } else if (src) {

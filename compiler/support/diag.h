@@ -37,10 +37,24 @@ class SourceFile {
   // whitespace trimmed, the lines joined by single spaces. "" when the span lies outside the file.
   std::string spanText(SrcSpan span) const;
 
+  // Lines from `firstLine` on stand for text from the command line (`--set NAME=VALUE`, compiler/lower/
+  // overrides.h): they hold a parseable form of it, column for column, and errors there quote `shown[i]`
+  // instead, with that text as the location ("--set gain=3x: error: ...").
+  void setCommandLines(int firstLine, std::vector<std::string> shown) {
+    firstCommandLine_ = firstLine, commandLines_ = std::move(shown);
+  }
+  const std::string* commandLine(int line) const {
+    if (firstCommandLine_ <= 0 || line < firstCommandLine_) return nullptr;
+    size_t i = static_cast<size_t>(line - firstCommandLine_);
+    return i < commandLines_.size() ? &commandLines_[i] : nullptr;
+  }
+
  private:
   std::string path_;
   std::string text_;
   std::vector<size_t> lineStarts_;
+  int firstCommandLine_ = 0;
+  std::vector<std::string> commandLines_;
 };
 using SourceRef = std::shared_ptr<const SourceFile>;
 

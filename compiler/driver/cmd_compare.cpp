@@ -1,0 +1,29 @@
+// netc compare RUN_OR_SWEEP_DIR...: compare.html from run folders made anywhere (runtime/compare.h).
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "driver/command.h"
+#include "runtime/compare.h"
+
+namespace netc::driver {
+
+void registerCompare(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("compare", "one page comparing run folders (or sweep folders): compare.html");
+  auto dirs = std::make_shared<std::vector<std::string>>();
+  auto out = std::make_shared<std::string>();
+  cmd->add_option("dirs", *dirs, "run folders, or folders holding them (a sweep folder)")->required();
+  cmd->add_option("--out", *out, "the page (default: DIR/compare.html for one folder, else ./compare.html)");
+  cmd->callback([&action, dirs, out] {
+    action = [dirs, out] {
+      std::vector<std::string> runs = findRunFolders(*dirs);
+      std::string page = !out->empty() ? *out
+                         : dirs->size() == 1 ? (std::filesystem::path((*dirs)[0]) / "compare.html").string()
+                                             : std::string("compare.html");
+      writeComparePage(runs, page);
+      fmt::print("compared {} runs: {}\n", runs.size(), page);
+      return 0;
+    };
+  });
+}
+
+}  // namespace netc::driver

@@ -1,0 +1,308 @@
+#include "runtime/compare.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "runtime/atomic_file.h"
+#include "runtime/diagnose.h"
+#include "runtime/stats.h"
+#include "support/diag.h"
+
+namespace netc {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+json readJson(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return nullptr;
+  try {
+    return json::parse(in);
+  } catch (const json::exception&) {
+    return nullptr;
+  }
+}
+
+std::string htmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : printable(s)) {
+    if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '&') out += "&amp;";
+    else if (c == '"') out += "&quot;";
+    else out += c;
+  }
+  return out;
+}
+
+// Means over equal runs of steps, at most maxPoints of them.
+json bucketed(const std::vector<std::pair<int64_t, double>>& pts, size_t maxPoints) {
+  json out = json::array();
+  const size_t per = std::max<size_t>(1, (pts.size() + maxPoints - 1) / maxPoints);
+  for (size_t i = 0; i < pts.size(); i += per) {
+    double sum = 0;
+    int n = 0;
+    for (size_t k = i; k < std::min(pts.size(), i + per); ++k)
+      if (std::isfinite(pts[k].second)) sum += pts[k].second, ++n;
+    if (n > 0) out.push_back({pts[i].first, sum / n});
+  }
+  return out;
+}
+
+json findingsJson(const std::vector<Finding>& fs) {
+  json out = json::array();
+  for (const Finding& f : fs) out.push_back({{"warning", f.level == Finding::Warning}, {"topic", f.topic}, {"text", f.text}});
+  return out;
+}
+
+json layerMoments(const StatsSnapshot& s) {
+  json out = json::array();
+  for (const ProbeStats& p : s.probes)
+    if (p.layer) out.push_back({{"name", p.name}, {"std", num(p.std)}, {"sat", num(p.saturatedShare)}});
+  return out;
+}
+
+json runJson(const std::string& dir) {
+  const fs::path d(dir);
+  json config = readJson(d / "config.json"), result = readJson(d / "result.json");
+  json r = {{"folder", dir}, {"name", d.filename().string()}};
+  r["model"] = config.is_object() ? config["model"].value("name", "") : "";
+  json sets = json::object();
+  if (config.is_object())
+    for (const auto& s : config.value("overrides", std::vector<std::string>{}))
+      sets[s.substr(0, s.find('='))] = s.substr(s.find('=') + 1);
+  r["set"] = sets;
+  r["steps"] = config.is_object() ? config["train"].value("steps", json(nullptr)) : json(nullptr);
+  if (!result.is_object()) r["status"] = "unfinished";
+  else if (result.value("diverged", false)) r["status"] = "diverged", r["divergence"] = result.value("divergence", "");
+  else r["status"] = result.contains("total_seconds") ? "done" : "unfinished";
+  if (result.is_object()) {
+    r["initial"] = result.value("initial_loss", json(nullptr));
+    r["final"] = result.value("final", json::object());
+    r["done"] = result.value("steps_done", json(nullptr));
+    r["seconds"] = result.value("train_seconds", json(nullptr));
+  }
+  // Losses: step,loss,lr after the header; partial last lines are dropped by the reader.
+  std::vector<std::pair<int64_t, double>> train;
+  if (fs::exists(d / "losses.csv"))
+    for (const std::string& line : readCompleteLines((d / "losses.csv").string())) {
+      int64_t step;
+      double loss;
+      if (std::sscanf(line.c_str(), "%ld,%lf", &step, &loss) == 2) train.emplace_back(step, loss);
+    }
+  r["train"] = bucketed(train, 400);
+  json dev = json::array();
+  if (fs::exists(d / "evals.csv"))
+    for (const std::string& line : readCompleteLines((d / "evals.csv").string())) {
+      int64_t done;
+      char split[16] = {0};
+      double loss;
+      if (std::sscanf(line.c_str(), "%ld,%15[a-z],%lf", &done, split, &loss) == 3 && std::string(split) == "dev")
+        dev.push_back({done, num(loss)});
+    }
+  r["dev"] = dev;
+  r["stats"] = false;
+  if (fs::exists(d / "stats.jsonl")) {
+    std::vector<StatsSnapshot> snaps;
+    try {
+      snaps = readStatsLog((d / "stats.jsonl").string());
+    } catch (const Error& e) {
+      r["stats_error"] = e.what();
+    }
+    if (!snaps.empty()) {
+      r["stats"] = true;
+      r["layers0"] = layerMoments(snaps.front());
+      r["layersEnd"] = layerMoments(snaps.back());
+      r["firstStep"] = snaps.front().step, r["lastStep"] = snaps.back().step;
+      json ud = json::object();
+      for (const StatsSnapshot& s : snaps)
+        for (const ParamStats& p : s.params)
+          if (p.shape.size() == 2) ud[p.name].push_back({s.step, num(p.updateToData)});
+      r["ud"] = ud;
+      DiagnosisContext ctx;
+      ctx.vocab = config.is_object() ? config["vocabulary"].value("size", 0) : 0;
+      r["find0"] = findingsJson(diagnose(snaps.front(), ctx, /*initial=*/true));
+      if (snaps.size() > 1) r["findEnd"] = findingsJson(diagnose(snaps.back(), ctx, /*initial=*/false, &snaps.front()));
+    }
+  }
+  return r;
+}
+
+const char* const kPage = R"PAGE(<!doctype html>
+<html><head><meta charset="utf-8"><title>netc compare: @TITLE@</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;max-width:1400px}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
+th{background:#f3f3f3}td.l,th.l{text-align:left}tr.diverged td{background:#fde8e8}tr.unfinished td{color:#999}
+figure{display:inline-block;margin:0.5em 1em 1em 0;vertical-align:top}figcaption{font-size:13px;color:#444;max-width:640px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:12px}
+.card{border:1px solid #ddd;border-radius:4px;padding:6px 10px;font-size:13px}.warn{color:#a33}.good{color:#264}
+.key{display:inline-block;width:12px;height:3px;margin-right:4px;vertical-align:middle}
+svg text{font-size:11px;fill:#444}
+</style></head>
+<body data-figures-expected="@EXPECTED@" data-figures-drawn="0">
+<h1>Comparing @COUNT@ runs</h1>
+<p>Settings are each run's <code>--set</code> overrides (config.json); losses are the final exact losses over the whole
+split (result.json). Generated by <code>netc compare</code>.</p>
+<div id="table">@TABLE@</div>
+<h2>Loss</h2>
+<figure id="fig-loss"><svg width="900" height="380"></svg><figcaption>Minibatch loss (bucket means) and dev-split
+evaluations (points), one colour per run; losses above twice the highest initial loss are drawn at the top edge.</figcaption></figure>
+<div id="legend"></div>
+<h2>Activation layers: step 0 and end</h2>
+<figure id="fig-std"><svg width="640" height="300"></svg><figcaption>Output std per activation layer (in graph
+order): dashed at step 0, solid at the last collection. Shrinking with depth: the gain is too low; near 1 and
+saturated: too high.</figcaption></figure>
+<figure id="fig-sat"><svg width="640" height="300"></svg><figcaption>Saturated share per activation layer (tanh
+|t| &gt; threshold), dashed at step 0, solid at the end.</figcaption></figure>
+<div id="layer-tables"></div>
+<h2>update:data</h2>
+<p>log10(std(lr &middot; grad) / std(data)) per rank-2 parameter over training; the lecture's guide is about -3.</p>
+<div id="ud"></div>
+<h2>Diagnoses</h2>
+<div class="grid" id="diag"></div>
+<script>
+const DATA = @DATA@;
+const COLORS=['#1f77b4','#d62728','#2ca02c','#ff7f0e','#9467bd','#8c564b','#e377c2','#17becf','#bcbd22','#7f7f7f'];
+const color=i=>COLORS[i%COLORS.length];
+const NS='http://www.w3.org/2000/svg';
+let drawn=0, errors=[];
+function el(tag,attrs,parent){const e=document.createElementNS(NS,tag);for(const k in attrs)e.setAttribute(k,attrs[k]);if(parent)parent.appendChild(e);return e;}
+function txt(s,x,y,parent,anchor){const t=el('text',{x:x,y:y,'text-anchor':anchor||'start'},parent);t.textContent=s;return t;}
+function fmt(v){if(v===null||v===undefined||!isFinite(v))return '-';const a=Math.abs(v);return a!==0&&(a<1e-3||a>=1e5)?v.toExponential(2):(+v.toPrecision(4)).toString();}
+// series: [{pts:[[x,y],...], color, dash, dots}]
+function chart(svg,series,opt){
+  const W=+svg.getAttribute('width'),H=+svg.getAttribute('height'),L=56,R=12,T=12,B=34;
+  const cap=y=>opt.ymax!==undefined&&y>opt.ymax?opt.ymax:y;
+  let xs=[],ys=[];for(const s of series)for(const p of s.pts)if(p[1]!==null&&isFinite(p[1])){xs.push(p[0]);ys.push(cap(p[1]));}
+  if(opt.hlines)for(const h of opt.hlines)ys.push(h);
+  if(!xs.length){txt('no data',W/2,H/2,svg,'middle');return;}
+  let x0=Math.min(...xs),x1=Math.max(...xs),y0=Math.min(...ys),y1=Math.max(...ys);
+  if(x1===x0)x1=x0+1;if(y1===y0){y0-=0.5;y1+=0.5;}const pad=(y1-y0)*0.05;y0-=pad;y1+=pad;
+  const X=x=>L+(x-x0)/(x1-x0)*(W-L-R),Y=y=>T+(1-(cap(y)-y0)/(y1-y0))*(H-T-B);
+  el('rect',{x:L,y:T,width:W-L-R,height:H-T-B,fill:'none',stroke:'#999'},svg);
+  for(let i=0;i<=4;i++){const y=y0+(y1-y0)*i/4;el('line',{x1:L,x2:W-R,y1:Y(y),y2:Y(y),stroke:'#eee'},svg);txt(fmt(y),L-4,Y(y)+4,svg,'end');
+    const x=x0+(x1-x0)*i/4;txt(opt.xticks?opt.xticks(x):fmt(Math.round(x)),X(x),H-B+15,svg,'middle');}
+  if(opt.xlabel)txt(opt.xlabel,(L+W-R)/2,H-4,svg,'middle');
+  if(opt.hlines)for(const h of opt.hlines)el('line',{x1:L,x2:W-R,y1:Y(h),y2:Y(h),stroke:'#888','stroke-dasharray':'2,3'},svg);
+  for(const s of series){
+    const pts=s.pts.filter(p=>p[1]!==null&&isFinite(p[1]));if(!pts.length)continue;
+    if(s.dots){for(const p of pts)el('circle',{cx:X(p[0]),cy:Y(p[1]),r:3,fill:s.color,class:'dot'},svg);continue;}
+    el('path',{d:pts.map((p,i)=>(i?'L':'M')+X(p[0]).toFixed(1)+','+Y(p[1]).toFixed(1)).join(''),fill:'none',stroke:s.color,
+      'stroke-width':1.5,'stroke-dasharray':s.dash?'5,4':'',class:'series'},svg);
+  }
+}
+function figure(id,fn){try{fn();drawn++;}catch(e){errors.push(id+': '+e);}}
+const runs=DATA.runs;
+figure('loss',()=>{const ser=[];runs.forEach((r,i)=>{ser.push({pts:r.train,color:color(i)});ser.push({pts:r.dev,color:color(i),dots:true});});
+  // A diverged run's losses would flatten the others: the axis stops at twice the highest initial loss.
+  const init=runs.map(r=>r.initial).filter(v=>v!==null&&v!==undefined&&isFinite(v));
+  chart(document.querySelector('#fig-loss svg'),ser,init.length?{xlabel:'step',ymax:2*Math.max(...init)}:{xlabel:'step'});
+  document.getElementById('legend').innerHTML=runs.map((r,i)=>'<span style="margin-right:14px"><span class="key" style="background:'+color(i)+'"></span>'+esc(r.label)+'</span>').join('');});
+function esc(s){return String(s).replace(/[&<>"]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));}
+const withStats=runs.filter(r=>r.stats);
+function layerFig(id,key){figure(id,()=>{const ser=[];runs.forEach((r,i)=>{if(!r.stats)return;
+    ser.push({pts:r.layers0.map((l,k)=>[k+1,l[key]]),color:color(i),dash:true});ser.push({pts:r.layersEnd.map((l,k)=>[k+1,l[key]]),color:color(i)});});
+  chart(document.querySelector('#fig-'+id+' svg'),ser,{xlabel:'layer',xticks:x=>Number.isInteger(x)?String(x):''});});}
+layerFig('std','std');layerFig('sat','sat');
+{let h='';for(const r of withStats){h+='<p><b>'+esc(r.label)+'</b></p><table><tr><th class="l">layer</th>'+r.layers0.map(l=>'<th>'+esc(l.name)+'</th>').join('')+'</tr>';
+  h+='<tr><td class="l">std step '+r.firstStep+' &rarr; '+r.lastStep+'</td>'+r.layers0.map((l,k)=>'<td>'+fmt(l.std)+' &rarr; '+fmt((r.layersEnd[k]||{}).std)+'</td>').join('')+'</tr>';
+  h+='<tr><td class="l">saturated</td>'+r.layers0.map((l,k)=>'<td>'+(100*l.sat).toFixed(1)+'% &rarr; '+(100*((r.layersEnd[k]||{}).sat||0)).toFixed(1)+'%</td>').join('')+'</tr></table>';}
+  document.getElementById('layer-tables').innerHTML=h;}
+withStats.forEach((r,i)=>{const idx=runs.indexOf(r);const f=document.createElement('figure');f.id='fig-ud-'+idx;
+  f.innerHTML='<svg width="440" height="240"></svg><figcaption>'+esc(r.label)+'</figcaption>';document.getElementById('ud').appendChild(f);
+  figure('ud-'+idx,()=>{const names=Object.keys(r.ud);chart(f.querySelector('svg'),names.map((n,k)=>({pts:r.ud[n],color:color(k)})),{xlabel:'step',hlines:[-3]});
+    f.querySelector('figcaption').innerHTML=esc(r.label)+': '+names.map((n,k)=>'<span class="key" style="background:'+color(k)+'"></span>'+esc(n)).join(' ');});});
+document.getElementById('diag').innerHTML=runs.map(r=>{const list=fs=>(fs||[]).map(f=>'<li class="'+(f.warning?'warn':'good')+'"><b>'+esc(f.topic)+'</b>: '+esc(f.text)+'</li>').join('');
+  return '<div class="card"><b>'+esc(r.label)+'</b>'+(r.stats?'<p>step 0</p><ul>'+list(r.find0)+'</ul>'+(r.findEnd?'<p>end</p><ul>'+list(r.findEnd)+'</ul>':''):'<p>no statistics (stats.jsonl)</p>')+
+    (r.divergence?'<p class="warn">'+esc(r.divergence)+'</p>':'')+'</div>';}).join('');
+document.body.setAttribute('data-figures-drawn',String(drawn));
+if(errors.length)document.body.setAttribute('data-errors',errors.join('; '));
+document.body.setAttribute('data-done','1');
+</script></body></html>
+)PAGE";
+
+std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
+  for (size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size()) s.replace(at, from.size(), to);
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> findRunFolders(const std::vector<std::string>& dirs) {
+  std::vector<std::string> out;
+  for (const std::string& d : dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(d, ec)) fail(fmt::format("'{}' is not a folder", d));
+    if (fs::exists(fs::path(d) / "config.json")) {
+      out.push_back(d);
+      continue;
+    }
+    std::vector<std::string> inside;
+    for (const auto& e : fs::directory_iterator(d, ec))
+      if (e.is_directory() && fs::exists(e.path() / "config.json")) inside.push_back(e.path().string());
+    if (inside.empty()) fail(fmt::format("'{}' holds no run folders (no config.json in it or in its folders)", d));
+    std::sort(inside.begin(), inside.end());
+    out.insert(out.end(), inside.begin(), inside.end());
+  }
+  return out;
+}
+
+int writeComparePage(const std::vector<std::string>& runDirs, const std::string& path) {
+  json runs = json::array();
+  std::set<std::string> names;
+  for (const auto& d : runDirs) names.insert(fs::path(d).filename().string());
+  std::vector<std::string> keys;  // the settings any run overrides, in first-seen order
+  for (const auto& d : runDirs) {
+    json r = runJson(d);
+    // Runs from different places may share a folder name: label them by their parent too.
+    r["label"] = names.size() == runDirs.size() ? r["name"].get<std::string>()
+                                                : (fs::path(d).parent_path().filename() / fs::path(d).filename()).string();
+    for (auto& [k, v] : r["set"].items())
+      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+    runs.push_back(std::move(r));
+  }
+  std::string table = "<table><tr><th class=\"l\">run</th><th class=\"l\">model</th>";
+  for (const auto& k : keys) table += "<th>" + htmlEscape(k) + "</th>";
+  table += "<th>status</th><th>steps</th><th>initial loss</th><th>train</th><th>dev</th><th>train s</th></tr>\n";
+  auto cell = [](const json& v) {
+    return v.is_number() ? fmt::format("{:.4f}", v.get<double>()) : std::string("-");
+  };
+  int stats = 0;
+  for (const json& r : runs) {
+    const std::string status = r["status"];
+    table += fmt::format("<tr class=\"{}\"><td class=\"l\">{}</td><td class=\"l\">{}</td>", status,
+                         htmlEscape(r["label"]), htmlEscape(r["model"]));
+    for (const auto& k : keys) table += "<td>" + htmlEscape(r["set"].value(k, std::string("(file)"))) + "</td>";
+    const json fin = r.value("final", json::object());
+    table += fmt::format("<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", status,
+                         r.value("done", json(nullptr)).is_number() ? std::to_string(r["done"].get<int64_t>()) : "-",
+                         cell(r.value("initial", json(nullptr))), cell(fin.value("train", json(nullptr))),
+                         cell(fin.value("dev", json(nullptr))),
+                         r.value("seconds", json(nullptr)).is_number() ? fmt::format("{:.1f}", r["seconds"].get<double>()) : "-");
+    if (r["stats"].get<bool>()) ++stats;
+  }
+  table += "</table>";
+  const int expected = 3 + stats;
+  std::string data = json({{"runs", runs}}).dump(-1, ' ', false, json::error_handler_t::replace);
+  data = replaceAll(data, "</", "<\\/");
+  std::string page = kPage;
+  page = replaceAll(page, "@TITLE@", htmlEscape(runs.empty() ? "" : runs[0]["model"].get<std::string>()));
+  page = replaceAll(page, "@EXPECTED@", std::to_string(expected));
+  page = replaceAll(page, "@COUNT@", std::to_string(runs.size()));
+  page = replaceAll(page, "@TABLE@", table);
+  page = replaceAll(page, "@DATA@", data);
+  writeFileAtomically(path, page);
+  return expected;
+}
+
+}  // namespace netc
