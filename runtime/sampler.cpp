@@ -36,7 +36,7 @@ std::string Sampler::next(Rng& rng, size_t maxLength) {
   std::fill(context_.begin(), context_.end(), 0);
   while (word.size() < maxLength) {
     const size_t pos = word.size();
-    if (sequence_ && pos >= context_.size()) break;  // the block is full
+    if (sequence_ && pos + 1 >= context_.size()) break;  // T - 1 characters at most, as makemore.py samples
     engine_->writeIndices(model_.contextInput, context_);
     engine_->run();
     std::vector<double> logits = engine_->read(model_.logits);

@@ -139,6 +139,10 @@ static std::string attrText(const Graph& g, const Node& n) {
   if (op == "var") s += fmt::format(" correction={}", n.attrs.value);
   if (op == "expand" && n.attrs.value != 0) s += " mean";
   if (op == "scatter_add") s += fmt::format(" rows={}", n.attrs.ints.at(0));
+  if ((op == "slice" || op == "pad_slice") && n.attrs.ints.size() == 3)
+    s += fmt::format(" axis={} {}:{}", n.attrs.ints[0], n.attrs.ints[1], n.attrs.ints[2]);
+  if (op == "concat" && n.attrs.ints.size() == 1) s += fmt::format(" axis={}", n.attrs.ints[0]);
+  if (op == "cross_entropy" && n.attrs.ints.size() == 1) s += fmt::format(" ignore_index={}", n.attrs.ints[0]);
   if (op == "layer_stats" && n.attrs.ints.size() == 1)
     s += fmt::format(" {} saturation={}", probe::activationName(static_cast<probe::Activation>(n.attrs.ints[0])),
                      n.attrs.value);
@@ -181,7 +185,11 @@ std::string printGraph(const Graph& g) {
     }
     std::string lhs = fmt::format("{} : {}{}", g.valueName(n.id), dtypeName(n.dtype), shapeStr(n.shape));
     std::string rhs = n.op->name;
-    for (size_t i = 0; i < n.inputs.size(); ++i) rhs += (i ? ", " : " ") + g.valueName(n.inputs[i]);
+    if (n.inputs.size() > 6)  // a loop's stacked steps: the first, the last and how many
+      rhs += fmt::format(" {}, {}, ..., {} ({} values)", g.valueName(n.inputs[0]), g.valueName(n.inputs[1]),
+                         g.valueName(n.inputs.back()), n.inputs.size());
+    else
+      for (size_t i = 0; i < n.inputs.size(); ++i) rhs += (i ? ", " : " ") + g.valueName(n.inputs[i]);
     rhs += attrText(g, n);
     std::string note;
     if (n.loc.line > 0) note = fmt::format("line {}", n.loc.line);

@@ -1085,6 +1085,8 @@ class Lowerer {
         at.shape = model_.graph[piece].shape;
         at.shape.insert(at.shape.begin() + st.axis, 1);
         parts.push_back(add("reshape", {piece}, at, st.loc));
+        model_.graph[parts.back()].step = model_.graph[piece].step;  // printed with the piece's step
+        model_.graph[parts.back()].loopLine = model_.graph[piece].loopLine;
       }
       Attrs at;
       at.ints = {st.axis};
