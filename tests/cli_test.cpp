@@ -115,7 +115,7 @@ TEST_CASE("cli: `netc help ops` lists every op a .net file can call, the constan
     ++listed;
   }
   CHECK(listed >= 10);
-  for (const char* sig : {"cross_entropy(logits, targets)", "reshape(x, [dims])", "sum(x, axis=N", "matmul(a, b)",
+  for (const char* sig : {"cross_entropy(logits, targets, ignore_index=N)", "reshape(x, [dims])", "sum(x, axis=N", "matmul(a, b)",
                           "flatten(x)", "sqrt(c)", "max(a, b)", "uniform(low, high)"})
     CHECK_MESSAGE(r.has(sig), sig);
   for (const netc::Builtin& b : netc::initialisers()) CHECK_MESSAGE(r.has(std::string("\n  ") + b.name), b.name);
