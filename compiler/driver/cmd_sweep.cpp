@@ -59,26 +59,19 @@ json readJsonFile(const std::string& path) {
   }
 }
 
-// The last complete `step,loss,lr` line of a run's losses.csv, read from its end.
-std::optional<std::pair<int64_t, double>> lastLoss(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return std::nullopt;
-  const std::streamoff size = in.tellg();
-  const std::streamoff from = std::max<std::streamoff>(0, size - 4096);
-  in.seekg(from);
-  std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (tail.empty() || tail.back() != '\n') {
-    size_t nl = tail.rfind('\n');
-    if (nl == std::string::npos) return std::nullopt;
-    tail.resize(nl + 1);
-  }
-  tail.pop_back();
-  size_t nl = tail.rfind('\n');
-  std::string line = nl == std::string::npos ? tail : tail.substr(nl + 1);
-  int64_t step = 0;
+// What a child's --progress-file says: "STEP STEPS LOSS".
+struct ChildProgress {
+  int64_t step = 0, total = 0;
   double loss = 0;
-  if (std::sscanf(line.c_str(), "%ld,%lf", &step, &loss) != 2) return std::nullopt;
-  return std::make_pair(step, loss);
+};
+std::optional<ChildProgress> lastProgress(const std::string& path) {
+  std::ifstream in(path);
+  ChildProgress p;
+  long long step = 0, total = 0;
+  std::string line;
+  if (!std::getline(in, line) || std::sscanf(line.c_str(), "%lld %lld %lf", &step, &total, &p.loss) != 3) return std::nullopt;
+  p.step = step, p.total = total;
+  return p;
 }
 
 struct RunState {
@@ -193,10 +186,10 @@ class SweepView {
     for (size_t i = 0; i < st_->size(); ++i) {
       const RunState& s = (*st_)[i];
       if (s.status != "running") continue;
-      auto l = lastLoss((fs::path(plan_.folder) / plan_.runs[i].name / "losses.csv").string());
-      double frac = l && steps_ > 0 ? static_cast<double>(l->first + 1) / static_cast<double>(steps_) : 0;
+      auto l = lastProgress((fs::path(plan_.folder) / "logs" / (plan_.runs[i].name + ".progress")).string());
+      double frac = l && l->total > 0 ? static_cast<double>(l->step + 1) / static_cast<double>(l->total) : 0;
       out += fmt::format("  {:<36} [{}] {:3.0f}%  {}\n", plan_.runs[i].name.substr(0, 36), bar(frac, 24), 100 * frac,
-                         l ? fmt::format("loss {:.4f}", l->second) : std::string("compiling"));
+                         l ? fmt::format("loss {:.4f}", l->loss) : std::string("compiling"));
       ++lines;
     }
     out += summary() + "\n";
@@ -219,6 +212,9 @@ pid_t spawnRun(const std::string& exe, const SweepRun& r, const std::string& log
   posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   std::vector<std::string> argv = {exe};
   argv.insert(argv.end(), r.args.begin(), r.args.end());
+  // For the progress view only: the run itself, and its folder, are those of the recorded command line.
+  argv.push_back("--progress-file");
+  argv.push_back(log.substr(0, log.size() - 4) + ".progress");
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
