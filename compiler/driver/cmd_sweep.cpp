@@ -252,7 +252,7 @@ std::string slurmScript(const SweepPlan& p, const std::string& exe, const std::s
 }
 
 int sweepCommand(SweepOptions o) {
-  if (o.sets.empty()) usageFail("netc sweep needs at least one --set NAME=V1,V2,...");
+  if (o.sets.empty() && o.runs.empty()) usageFail("netc sweep needs --set NAME=V1,V2,... or --run \"NAME=V;NAME=V\"");
   const std::string folder = !o.out.empty() ? o.out
                                             : (fs::path("sweeps") / (fs::path(o.model).stem().string() + "-" + timestamp())).string();
   SweepPlan plan = makePlan(o, folder);
@@ -279,6 +279,7 @@ int sweepCommand(SweepOptions o) {
   if (previous.is_object() && !o.force) {
     json prevId = {{"model", previous.value("model", json())}, {"axes", previous.value("axes", json())},
                    {"options", previous.value("options", json())}};
+    if (previous.contains("listed")) prevId["listed"] = previous["listed"];
     if (prevId != plan.identity())
       fail(fmt::format("{} holds another sweep (a different model, grid or options in its sweep.json); use another "
                        "--out, or --force to run this one there", plan.folder));
@@ -388,6 +389,9 @@ void registerSweep(CLI::App& app, Action& action) {
   cmd->add_option("--set", o->sets, "NAME=V1,V2,...: the values of a const or SECTION.KEY to sweep (one value: fixed); repeatable")
       ->allow_extra_args(false)
       ->type_name("NAME=VALUES");
+  cmd->add_option("--run", o->runs, "\"NAME=V;NAME=V\": one listed combination of settings (repeatable; each crossed with "
+                                   "the --set grid)")
+      ->allow_extra_args(false);
   cmd->add_option("--data", o->data, "dataset file, replacing the model's data path");
   cmd->add_option("--jobs,-j", o->jobs, "runs at a time (default: one per core)")->check(CLI::Range(1, 1024));
   cmd->add_option("--out", o->out, "the sweep folder (default sweeps/<model>-<YYYYmmdd-HHMMSS>); run again to finish it");
