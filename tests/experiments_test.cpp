@@ -241,3 +241,19 @@ TEST_CASE("the object cache: a second compile of a model reuses the cached objec
   CHECK(shell(fmt::format("cd '{}' && NETC_CACHE_DIR=off '{}' run {}{} --steps 5 --quiet --no-stats --out '{}'", NETC_SOURCE_DIR,
                           NETC_BINARY, kModel, kData, (dir.path() / "c").string())).status == 0);
 }
+
+TEST_CASE("netc sweep --run: listed combinations, crossed with the --set grid") {
+  ScratchDir dir("netc_exp_listed_");
+  const fs::path sweep = dir.path() / "s";
+  CommandResult r = runNetc("sweep " + kModel + kData + " --run 'gain=1;train.lr=0.1' --run 'gain=5/3; H=50' --set train.batch=16,32 "
+                            "--steps 20 --quiet --out " + sweep.string());
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  nlohmann::json s = readJson(sweep / "sweep.json");
+  REQUIRE(s["runs"].size() == 4);
+  CHECK(s["runs"][3]["name"] == "003-gain=5_3-H=50-batch=32");
+  CHECK(s["runs"][3]["set"] == nlohmann::json::array({"gain=5/3", "H=50", "train.batch=32"}));
+  CHECK(readJson(sweep / "003-gain=5_3-H=50-batch=32" / "config.json")["train"]["batch"] == 32);
+  CommandResult twice = runNetc("sweep " + kModel + kData + " --run 'gain=1;gain=2' --steps 20 --out " + (dir.path() / "t").string());
+  CHECK(twice.status == 1);
+  CHECK(twice.has("'gain' is set twice"));
+}

@@ -59,26 +59,19 @@ json readJsonFile(const std::string& path) {
   }
 }
 
-// The last complete `step,loss,lr` line of a run's losses.csv, read from its end.
-std::optional<std::pair<int64_t, double>> lastLoss(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return std::nullopt;
-  const std::streamoff size = in.tellg();
-  const std::streamoff from = std::max<std::streamoff>(0, size - 4096);
-  in.seekg(from);
-  std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (tail.empty() || tail.back() != '\n') {
-    size_t nl = tail.rfind('\n');
-    if (nl == std::string::npos) return std::nullopt;
-    tail.resize(nl + 1);
-  }
-  tail.pop_back();
-  size_t nl = tail.rfind('\n');
-  std::string line = nl == std::string::npos ? tail : tail.substr(nl + 1);
-  int64_t step = 0;
+// What a child's --progress-file says: "STEP STEPS LOSS".
+struct ChildProgress {
+  int64_t step = 0, total = 0;
   double loss = 0;
-  if (std::sscanf(line.c_str(), "%ld,%lf", &step, &loss) != 2) return std::nullopt;
-  return std::make_pair(step, loss);
+};
+std::optional<ChildProgress> lastProgress(const std::string& path) {
+  std::ifstream in(path);
+  ChildProgress p;
+  long long step = 0, total = 0;
+  std::string line;
+  if (!std::getline(in, line) || std::sscanf(line.c_str(), "%lld %lld %lf", &step, &total, &p.loss) != 3) return std::nullopt;
+  p.step = step, p.total = total;
+  return p;
 }
 
 struct RunState {
@@ -193,10 +186,10 @@ class SweepView {
     for (size_t i = 0; i < st_->size(); ++i) {
       const RunState& s = (*st_)[i];
       if (s.status != "running") continue;
-      auto l = lastLoss((fs::path(plan_.folder) / plan_.runs[i].name / "losses.csv").string());
-      double frac = l && steps_ > 0 ? static_cast<double>(l->first + 1) / static_cast<double>(steps_) : 0;
+      auto l = lastProgress((fs::path(plan_.folder) / "logs" / (plan_.runs[i].name + ".progress")).string());
+      double frac = l && l->total > 0 ? static_cast<double>(l->step + 1) / static_cast<double>(l->total) : 0;
       out += fmt::format("  {:<36} [{}] {:3.0f}%  {}\n", plan_.runs[i].name.substr(0, 36), bar(frac, 24), 100 * frac,
-                         l ? fmt::format("loss {:.4f}", l->second) : std::string("compiling"));
+                         l ? fmt::format("loss {:.4f}", l->loss) : std::string("compiling"));
       ++lines;
     }
     out += summary() + "\n";
@@ -219,6 +212,9 @@ pid_t spawnRun(const std::string& exe, const SweepRun& r, const std::string& log
   posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   std::vector<std::string> argv = {exe};
   argv.insert(argv.end(), r.args.begin(), r.args.end());
+  // For the progress view only: the run itself, and its folder, are those of the recorded command line.
+  argv.push_back("--progress-file");
+  argv.push_back(log.substr(0, log.size() - 4) + ".progress");
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
@@ -256,7 +252,7 @@ std::string slurmScript(const SweepPlan& p, const std::string& exe, const std::s
 }
 
 int sweepCommand(SweepOptions o) {
-  if (o.sets.empty()) usageFail("netc sweep needs at least one --set NAME=V1,V2,...");
+  if (o.sets.empty() && o.runs.empty()) usageFail("netc sweep needs --set NAME=V1,V2,... or --run \"NAME=V;NAME=V\"");
   const std::string folder = !o.out.empty() ? o.out
                                             : (fs::path("sweeps") / (fs::path(o.model).stem().string() + "-" + timestamp())).string();
   SweepPlan plan = makePlan(o, folder);
@@ -283,6 +279,7 @@ int sweepCommand(SweepOptions o) {
   if (previous.is_object() && !o.force) {
     json prevId = {{"model", previous.value("model", json())}, {"axes", previous.value("axes", json())},
                    {"options", previous.value("options", json())}};
+    if (previous.contains("listed")) prevId["listed"] = previous["listed"];
     if (prevId != plan.identity())
       fail(fmt::format("{} holds another sweep (a different model, grid or options in its sweep.json); use another "
                        "--out, or --force to run this one there", plan.folder));
@@ -392,6 +389,9 @@ void registerSweep(CLI::App& app, Action& action) {
   cmd->add_option("--set", o->sets, "NAME=V1,V2,...: the values of a const or SECTION.KEY to sweep (one value: fixed); repeatable")
       ->allow_extra_args(false)
       ->type_name("NAME=VALUES");
+  cmd->add_option("--run", o->runs, "\"NAME=V;NAME=V\": one listed combination of settings (repeatable; each crossed with "
+                                   "the --set grid)")
+      ->allow_extra_args(false);
   cmd->add_option("--data", o->data, "dataset file, replacing the model's data path");
   cmd->add_option("--jobs,-j", o->jobs, "runs at a time (default: one per core)")->check(CLI::Range(1, 1024));
   cmd->add_option("--out", o->out, "the sweep folder (default sweeps/<model>-<YYYYmmdd-HHMMSS>); run again to finish it");

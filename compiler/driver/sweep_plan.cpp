@@ -60,7 +60,9 @@ std::string shellLine(const std::vector<std::string>& argv) {
 nlohmann::json SweepPlan::identity() const {
   nlohmann::json axesJson = nlohmann::json::array();
   for (const auto& [name, values] : axes) axesJson.push_back({{"name", name}, {"values", values}});
-  return {{"model", model}, {"axes", axesJson}, {"options", options}};
+  nlohmann::json j = {{"model", model}, {"axes", axesJson}, {"options", options}};
+  if (listed.size() > 1 || !listed.front().empty()) j["listed"] = listed;
+  return j;
 }
 
 SweepPlan makePlan(const SweepOptions& o, const std::string& folder) {
@@ -83,17 +85,39 @@ SweepPlan makePlan(const SweepOptions& o, const std::string& folder) {
                {"seed", o.seed ? nlohmann::json(*o.seed) : nlohmann::json(nullptr)},
                {"data", data.empty() ? nlohmann::json(nullptr) : nlohmann::json(data)},
                {"engine", o.engine}, {"no_stats", o.noStats}};
-  size_t total = 1;
-  for (const auto& [n, v] : p.axes) total *= v.size();
-  if (total > 100000) usageFail(fmt::format("the grid has {} runs; at most 100000", total));
+  for (const std::string& run : o.runs) {
+    std::vector<std::string> sets;
+    // "NAME=V;NAME=V": split at the semicolons.
+    std::string cur;
+    for (char c : run + ";") {
+      if (c != ';') { cur += c; continue; }
+      while (!cur.empty() && cur.front() == ' ') cur.erase(cur.begin());
+      while (!cur.empty() && cur.back() == ' ') cur.pop_back();
+      if (!cur.empty()) splitOverride(cur), sets.push_back(cur);
+      cur.clear();
+    }
+    if (sets.empty()) usageFail(fmt::format("--run '{}': expected NAME=VALUE;NAME=VALUE...", run));
+    p.listed.push_back(sets);
+  }
+  if (p.listed.empty()) p.listed.emplace_back();
+  size_t grid = 1;
+  for (const auto& [n, v] : p.axes) grid *= v.size();
+  const size_t total = grid * p.listed.size();
+  if (total > 100000) usageFail(fmt::format("the sweep has {} runs; at most 100000", total));
   for (size_t k = 0; k < total; ++k) {
     SweepRun r;
     r.index = static_cast<int>(k);
+    const std::vector<std::string>& listed = p.listed[k / grid];
     // The last axis varies fastest, as nested loops in --set order would.
     std::vector<size_t> pick(p.axes.size());
-    size_t rest = k;
+    size_t rest = k % grid;
     for (size_t a = p.axes.size(); a-- > 0;) pick[a] = rest % p.axes[a].second.size(), rest /= p.axes[a].second.size();
     r.name = fmt::format("{:03d}", k);
+    for (const std::string& s : listed) {
+      r.sets.push_back(s);
+      const size_t eq = s.find('=');
+      r.name += "-" + nameSafe(shortName(s.substr(0, eq))) + "=" + nameSafe(s.substr(eq + 1));
+    }
     for (size_t a = 0; a < p.axes.size(); ++a) {
       const auto& [name, values] = p.axes[a];
       r.sets.push_back(name + "=" + values[pick[a]]);

@@ -12,6 +12,7 @@ namespace netc::driver {
 struct SweepOptions {
   std::string model, data, out, emit;
   std::vector<std::string> sets;  // NAME=V1,V2,...
+  std::vector<std::string> runs;  // --run "NAME=V;NAME=V": listed combinations (each crossed with the --set grid)
   std::optional<int64_t> steps, batch;
   std::optional<uint64_t> seed;
   std::string engine = "jit";
@@ -30,6 +31,7 @@ struct SweepPlan {
   std::string model;                 // absolute
   std::string folder;                // absolute
   std::vector<std::pair<std::string, std::vector<std::string>>> axes;  // NAME -> values, in --set order
+  std::vector<std::vector<std::string>> listed;  // --run combinations, NAME=VALUE each (one empty one without)
   std::vector<SweepRun> runs;
   nlohmann::json identity() const;   // what a restart must match: model, axes, options
   nlohmann::json options;            // steps, batch, seed, data, engine, no_stats
