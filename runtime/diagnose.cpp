@@ -383,8 +383,18 @@ void gradToDataOutliers(const StatsSnapshot& s, const DiagnosisContext& c, std::
 
 // After step 0, the lecture's plot: the weights' update-to-data ratios against the ~1e-3 rule (biases, started at
 // zero or tiny on purpose, are not judged).
-std::vector<Finding> updateRatios(const StatsSnapshot& s) {
+std::vector<Finding> updateRatios(const StatsSnapshot& s, const DiagnosisContext& c) {
   std::vector<Finding> out;
+  if (!c.stepIsLrTimesGrad) {
+    // Momentum and Adam step by a running average (Adam: lr * m / sqrt(v)), so lr * grad is not the update
+    // they take, and the ~1e-3 rule of thumb, made for sgd, says nothing about it.
+    if (!s.params.empty())
+      out.push_back({Finding::Good, "update ratios",
+                     "Update-to-data ratios are not judged: this optimizer's step is not lr * grad (Adam's is "
+                     "lr * m / sqrt(v)), so the ~10^-3 rule of thumb of the lecture's sgd does not apply to "
+                     "log10(std(lr * grad) / std(W))."});
+    return out;
+  }
   size_t judged = 0;
   for (const ParamStats& p : s.params) {
     double r = p.updateToData;
@@ -413,6 +423,7 @@ DiagnosisContext diagnosisContext(const ProbePlan& plan, int64_t vocab) {
   DiagnosisContext c;
   c.vocab = vocab;
   c.outputParams = plan.outputParams;
+  c.stepIsLrTimesGrad = plan.stepIsLrTimesGrad;
   for (const ProbeEntry& e : plan.probes) c.layerParams[e.name] = e.layerParams;
   return c;
 }
@@ -424,7 +435,7 @@ std::vector<Finding> diagnose(const StatsSnapshot& s, const DiagnosisContext& c,
   stackFindings(s, c, initial ? nullptr : first, out);
   if (initial) gradToDataOutliers(s, c, out);
   else
-    for (Finding& f : updateRatios(s)) out.push_back(std::move(f));
+    for (Finding& f : updateRatios(s, c)) out.push_back(std::move(f));
   return out;
 }
 

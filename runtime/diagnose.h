@@ -22,6 +22,7 @@ struct DiagnosisContext {
   int64_t vocab = 0;  // V: the uniform guess has loss ln V (3.2958 for 27)
   std::vector<std::string> outputParams;                       // ProbePlan::outputParams
   std::map<std::string, std::vector<std::string>> layerParams;  // layer probe -> ProbeEntry::layerParams
+  bool stepIsLrTimesGrad = true;  // plain sgd: the update ratios are judged (ProbePlan::stepIsLrTimesGrad)
 };
 DiagnosisContext diagnosisContext(const ProbePlan& plan, int64_t vocab);
 

@@ -16,6 +16,7 @@ InstrumentOptions instrumentOptions(const Model& m, const TrainSpec& spec) {
   o.saturation = spec.saturation;
   o.logits = m.logits;
   o.lr = spec.learningRate(0);
+  o.stepIsLrTimesGrad = spec.optimizer.kind == OptimizerSpec::Sgd;
   return o;
 }
 

@@ -241,6 +241,17 @@ TEST_CASE("diagnoses at the end: saturation that grew in training, never advice 
   CHECK(same.find("already start fan-in scaled at gain 1.67") != std::string::npos);
   CHECK(same.find("too large") == std::string::npos);
   CHECK(same.find("Kaiming") == std::string::npos);
+  // With Adam the step is not lr * grad: no "learns slowly" from a ratio that is not its update.
+  StatsSnapshot slow = snapshot(5000, 0.05);
+  slow.params[0].updateToData = -6;
+  DiagnosisContext adam = c;
+  adam.stepIsLrTimesGrad = false;
+  std::string sgdText, adamText;
+  for (const Finding& f : diagnose(slow, c, false)) sgdText += f.text + "\n";
+  for (const Finding& f : diagnose(slow, adam, false)) adamText += f.text + "\n";
+  CHECK(sgdText.find("W1 learns slowly") != std::string::npos);
+  CHECK(adamText.find("learns slowly") == std::string::npos);
+  CHECK(adamText.find("not judged") != std::string::npos);
   // The same layer saturated from the start, with weights that are not fan-in scaled: then the advice is Kaiming.
   StatsSnapshot big = snapshot(0, 0.40);
   big.params[0].fanInScaled = false, big.params[0].initGain = 10;

@@ -105,6 +105,7 @@ Instrumented instrument(const Graph& g, const std::map<int, int>& grads, const s
   Graph& out = r.graph;
   ProbePlan& plan = r.plan;
   plan.saturation = o.saturation;
+  plan.stepIsLrTimesGrad = o.stepIsLrTimesGrad;
   plan.loss = g.loss;
   plan.logits = o.logits;
   plan.firstStatsNode = out.size();

@@ -57,6 +57,7 @@ struct ProbePlan {
   // lecture's MLP), named by the "confidently wrong at initialisation" diagnosis.
   std::vector<std::string> outputParams;
   int firstStatsNode = -1;  // nodes from here on are the pass's
+  bool stepIsLrTimesGrad = true;  // InstrumentOptions::stepIsLrTimesGrad
 };
 
 struct Instrumented {
@@ -68,6 +69,9 @@ struct InstrumentOptions {
   double saturation = 0.97;  // train.saturation
   int logits = -1;           // Model::logits, or -1
   double lr = 0.1;           // the learning rate of the update ratio when the graph has no `lr` input
+  // The optimizer steps by lr * grad (plain sgd), so the update ratio log10(std(lr * grad) / std(p)) is the
+  // step it takes; with momentum or Adam it is not (the diagnoses then leave the ratios unjudged).
+  bool stepIsLrTimesGrad = true;
 };
 
 // Instruments a forward graph (with `grads`/`updates` empty) or a training graph. `updates` maps a parameter to
