@@ -176,6 +176,15 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     }
   };
 
+  // One step on the drawn batch; returns its minibatch loss.
+  auto runStep = [&](Engine& e, double lr) {
+    e.writeIndices(contextIn, xb);
+    e.writeIndices(targetIn, yb);
+    e.write(lrIn, std::span(&lr, 1));
+    e.run();
+    return e.readScalar(lossNode);
+  };
+
   r.done = firstStep;
   if (spec_.steps == firstStep) {  // --steps 0 (or a finished run): evaluate the given weights only
     // At initialisation with probes (the natural way to look at a start, as the lecture breaks after one step):
@@ -183,13 +192,8 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     // update (the update ratios say what the first step would do), but the parameters stay the plain engine's.
     if (firstStep == 0 && probeEngine_) {
       drawBatch();
-      const double lr = spec_.learningRate(0);
       Engine& e = stepEngine(true);
-      e.writeIndices(contextIn, xb);
-      e.writeIndices(targetIn, yb);
-      e.write(lrIn, std::span(&lr, 1));
-      e.run();
-      const double loss = e.readScalar(lossNode);
+      const double loss = runStep(e, spec_.learningRate(0));
       if (std::isfinite(loss)) r.initialLoss = loss, r.lossLimit = divergenceLimit(loss, vocab);
       for (auto* o : observers) o->onProbe(e, 0, loss);  // no onStep: no step was taken
       ran_ = engine_.get();  // the parameters were not updated: no afterStep()
@@ -202,11 +206,7 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     const double lr = spec_.learningRate(i);
     const bool last = i + 1 == spec_.steps, probe = i % spec_.probeEvery == 0 || last || i == firstStep;
     Engine& e = stepEngine(probe);
-    e.writeIndices(contextIn, xb);
-    e.writeIndices(targetIn, yb);
-    e.write(lrIn, std::span(&lr, 1));
-    e.run();
-    const double loss = e.readScalar(lossNode);
+    const double loss = runStep(e, lr);
     if (!std::isfinite(loss))
       return diverge(i, fmt::format("the minibatch loss is {}", std::isnan(loss) ? "NaN" : loss > 0 ? "+inf" : "-inf"));
     if (loss > r.lossLimit) return diverge(i, fmt::format("the minibatch loss {}", overLimit(loss)));
