@@ -67,7 +67,6 @@ Result runAtInit(const std::string& name, const std::string& body, bool jit = fa
 }
 
 bool has(const Result& r, const std::string& s) { return r.text.find(s) != std::string::npos; }
-bool anyWarning(const Result& r) { return r.cmd.out.find("\n  !") != std::string::npos; }
 
 }  // namespace
 
