@@ -18,6 +18,7 @@
 using namespace netc;
 using netc::testing::CommandResult;
 using netc::testing::runNetc;
+using netc::testing::words;
 namespace fs = std::filesystem;
 
 namespace {
@@ -25,17 +26,6 @@ namespace {
 fs::path scratch() {
   static testing::ScratchDir dir("netc_deepdiag_");
   return dir.path();
-}
-
-// The summary wraps its findings at 100 columns: compare the words, not the line breaks.
-std::string words(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    bool space = c == ' ' || c == '\n';
-    if (space && !out.empty() && out.back() == ' ') continue;
-    out += space ? ' ' : c;
-  }
-  return out;
 }
 
 const char* kHead = R"(data ")" NETC_SOURCE_DIR R"(/tests/data/pseudo_words.txt" { context = 3 }

@@ -19,6 +19,7 @@
 using namespace netc;
 using netc::testing::CommandResult;
 using netc::testing::runNetc;
+using netc::testing::words;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -218,16 +219,6 @@ TEST_CASE("deep tanh network: the stack's diagnoses at each gain") {
     size_t n = 0;
     for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
     return n;
-  };
-  // The summary wraps its findings at 100 columns: compare the words, not the line breaks.
-  auto words = [](const std::string& text) {
-    std::string out;
-    for (char c : text) {
-      bool space = c == ' ' || c == '\n';
-      if (space && !out.empty() && out.back() == ' ') continue;
-      out += space ? ' ' : c;
-    }
-    return out;
   };
   for (bool interp : {true, false}) {
     INFO(engineName(interp));

@@ -31,6 +31,18 @@ inline CommandResult runNetc(const std::string& args) {
   return r;
 }
 
+// The words of a command's output with every run of spaces and line breaks made one space: the summary wraps
+// its findings at 100 columns, and tests compare the words, not the line breaks.
+inline std::string words(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    bool space = c == ' ' || c == '\n';
+    if (space && !out.empty() && out.back() == ' ') continue;
+    out += space ? ' ' : c;
+  }
+  return out;
+}
+
 // A private folder for this test process (parallel runs never share files), removed when the process ends.
 class ScratchDir {
  public:
