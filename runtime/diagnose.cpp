@@ -186,6 +186,11 @@ void saturation(const StatsSnapshot& s, const DiagnosisContext& c, const std::ve
   else
     head = fmt::format("{} of the {} {} layers are saturated: {} of their outputs have {}.", sat.size(), layers.size(),
                        kind, list, what);
+  bool gates = sigmoid && std::any_of(sat.begin(), sat.end(), [](const ProbeStats* p) { return p->series(); });
+  if (gates)
+    fix += " In a recurrent cell these sigmoids are gates: one stuck near 0 or 1 no longer chooses, it always "
+           "blocks or always passes what it gates (a GRU's update gate z near 0 copies the old state through, near "
+           "1 replaces it), whatever the input.";
   out.push_back({Finding::Warning, sat.size() == 1 ? sat[0]->name : "stack",
                  head + fmt::format(" There {}, so little gradient flows back through them{}.", local,
                                     params.empty() ? ""
@@ -310,6 +315,56 @@ void gradientTrend(const std::vector<const ProbeStats*>& layers, std::vector<Fin
                                layers.back()->name)});
 }
 
+// Backpropagation through time, per loop value: the gradient's std at its first step against its last, each the
+// first or last step with any gradient at all (a reset gate at t = 0 gates a zero start state and gets none;
+// positions past the end of every word of the batch get none either).
+void throughTime(const StatsSnapshot& s, std::vector<Finding>& out) {
+  struct Trend {
+    const ProbeStats* p;
+    int64_t t0, t1;
+    double g0, g1;
+  };
+  std::vector<Trend> vanish, steady;
+  for (const ProbeStats& p : s.probes) {
+    if (!p.series() || !p.grad.present) continue;
+    const std::vector<ProbeStats>& st = p.timeSteps;
+    auto has = [&](size_t k) { return st[k].grad.std > 0 && std::isfinite(st[k].grad.std); };
+    size_t a = 0, b = st.size() - 1;
+    while (a < st.size() && !has(a)) ++a;
+    while (b > a && !has(b)) --b;
+    if (a >= b) continue;
+    Trend tr{&p, p.firstStep + static_cast<int64_t>(a), p.firstStep + static_cast<int64_t>(b), st[a].grad.std,
+             st[b].grad.std};
+    (tr.g0 * kVanishThroughTime < tr.g1 ? vanish : steady).push_back(tr);
+  }
+  auto base = [](const ProbeStats& p) { return p.name.substr(0, p.name.rfind("@t")); };
+  auto list = [&](const std::vector<Trend>& ts) {
+    std::string text;
+    for (size_t i = 0; i < ts.size(); ++i)
+      text += fmt::format("{}d loss / d {} has std {} at t = {} and {} at t = {}", i == 0 ? "" : "; ", base(*ts[i].p),
+                          sig(ts[i].g0), ts[i].t0, sig(ts[i].g1), ts[i].t1);
+    return text;
+  };
+  if (!vanish.empty()) {
+    double worst = INFINITY;
+    for (const Trend& t : vanish) worst = std::min(worst, t.g0 / t.g1);
+    out.push_back({Finding::Warning, "through time",
+                   fmt::format("Gradients vanish through time: {}. At the first step the gradient is 10^{:.1f} of the "
+                               "one at the last: what the loss says about the later positions hardly reaches the early "
+                               "ones, so the model cannot learn what depends on the start of the sequence. Each step "
+                               "back multiplies the gradient by the recurrent weights and the activation's local "
+                               "derivative (1 - h*h for tanh); when that shrinks it, it fades exponentially with the "
+                               "distance. A gated cell (a GRU's h = (1 - z) * h + z * hbar passes the gradient along "
+                               "where z is near 0), recurrent weights at a larger gain, or shorter sequences help.",
+                               list(vanish), std::log10(worst))});
+  } else if (!steady.empty()) {
+    out.push_back({Finding::Good, "through time",
+                   fmt::format("The gradient reaches the first steps back in time: {} (the first and last steps with any "
+                               "gradient), no fall by orders of magnitude.",
+                               list(steady))});
+  }
+}
+
 // One line for a stack nothing was found in.
 Finding healthy(const std::vector<const ProbeStats*>& layers) {
   const ProbeStats& a = *layers.front();
@@ -322,7 +377,10 @@ Finding healthy(const std::vector<const ProbeStats*>& layers) {
   text += fmt::format(" output std {}", range(a.std, z.std, two));
   if (a.layer) {
     text += fmt::format(", pre-activation std {}", range(a.preStd, z.preStd, two));
-    if (a.kind != "relu")
+    if (a.kind == "sigmoid")
+      text += fmt::format(", {} saturated (s < {:.2g} or s > {})", range(a.saturatedShare, z.saturatedShare, percent),
+                          1 - a.saturation, a.saturation);
+    else if (a.kind != "relu")
       text += fmt::format(", {} saturated (|t| > {})", range(a.saturatedShare, z.saturatedShare, percent), a.saturation);
     else
       text += fmt::format(", {} of outputs zero", range(a.flatShare, z.flatShare, percent));
@@ -342,8 +400,13 @@ void stackFindings(const StatsSnapshot& s, const DiagnosisContext& c, const Stat
       if (std::string_view(kind) != "relu") saturation(s, c, layers, first, out);
       deadUnits(layers, first, out);
     }
-    depthTrend(s, c, layers, out);
-    gradientTrend(layers, out);
+    // Depth trends are about a stack of layers one after the other; the steps of a loop value are one layer
+    // over time (judged by throughTime), and two gates of one cell are side by side, not stacked.
+    std::vector<const ProbeStats*> depth;
+    for (const ProbeStats* p : layers)
+      if (!p->series()) depth.push_back(p);
+    depthTrend(s, c, depth, out);
+    gradientTrend(depth, out);
     bool judged = false;  // a value stack is only judged on its trend: one value alone says nothing
     for (const ProbeStats* p : layers) judged = judged || p->layer || layers.size() >= 2;
     if (out.size() == before && judged) out.push_back(healthy(layers));
@@ -433,6 +496,7 @@ std::vector<Finding> diagnose(const StatsSnapshot& s, const DiagnosisContext& c,
   std::vector<Finding> out;
   if (initial && c.vocab > 1 && std::isfinite(s.loss)) out.push_back(initialLoss(s, c));
   stackFindings(s, c, initial ? nullptr : first, out);
+  throughTime(s, out);
   if (initial) gradToDataOutliers(s, c, out);
   else
     for (Finding& f : updateRatios(s, c)) out.push_back(std::move(f));

@@ -45,6 +45,9 @@ constexpr double kGradDepthRatio = 4;
 // At initialisation, an output-layer weight whose grad:data ratio is this many times the median of the other
 // weights' is the lecture's outlier of a layer scaled down on purpose.
 constexpr double kGradToDataOutlier = 3;
+// A loop value whose gradient at its first step is below 1/kVanishThroughTime of the one at its last: the
+// gradients vanish through time (two orders of magnitude: "orders of magnitude below").
+constexpr double kVanishThroughTime = 100;
 constexpr double kUpdateRatioLow = -4.0, kUpdateRatioHigh = -2.0;  // log10(update/data) around the ~-3 rule
 
 // `initial`: the collection at step 0, when the loss is compared with the uniform baseline. Update-to-data ratios

@@ -53,6 +53,18 @@ json paramMoment(const ParamStats& p) {
   return {{"grad", gradJson(p.grad)}, {"grad_to_data", num(p.gradToData)}, {"update_to_data", num(p.updateToData)}};
 }
 
+// A folded loop value (ProbeStats::timeSteps) per time step: t, saturated share, gradient std (null: none).
+json timeJson(const ProbeStats& p) {
+  json t = json::array(), sat = json::array(), grad = json::array();
+  for (size_t k = 0; k < p.timeSteps.size(); ++k) {
+    const ProbeStats& s = p.timeSteps[k];
+    t.push_back(p.firstStep + static_cast<int64_t>(k));
+    sat.push_back(num(s.saturatedShare));
+    grad.push_back(s.grad.present && s.grad.std > 0 ? num(s.grad.std) : json(nullptr));
+  }
+  return {{"t", t}, {"sat", sat}, {"grad", grad}};
+}
+
 json findingsJson(const std::vector<Finding>& fs) {
   json out = json::array();
   for (const Finding& f : fs) out.push_back({{"warning", f.level == Finding::Warning}, {"topic", f.topic}, {"text", f.text}});
@@ -86,6 +98,7 @@ json reportJson(const ReportData& d, size_t maxLossPoints) {
         pj["steps"] = steps, pj["sat"] = sat, pj["beyond99"] = beyond, pj["dead_counts"] = dead;
         pj["mask0"] = p0.mask, pj["maskN"] = pn->mask;
       }
+      if (p0.series() && pn->series()) pj["time"] = {{"at0", timeJson(p0)}, {"atN", timeJson(*pn)}};
       probes.push_back(std::move(pj));
     }
     for (const ParamStats& p0 : first.params) {
@@ -135,6 +148,7 @@ int reportFigureCount(const ReportData& d) {
     if (p.spec.hist) n += p.layer ? 2 : 1;                   // outputs (and pre-activations)
     if (p.layer && p.spec.saturation) n += 1;                // saturation over time
     if (p.layer && !p.mask.empty()) n += 1;                  // the dead-neuron images
+    if (p.series() && last.probe(p.name)->series()) n += 1;  // over the time steps
   }
   if (!first.params.empty()) n += 1;                         // update-to-data ratios
   return n;

@@ -505,6 +505,25 @@ const char* const kReportPage = R"PAGE(<!doctype html>
           : [{ label: K.sat(p.threshold), points: p.steps.map((s, i) => [s, p.sat[i]]) },
              { label: K.flat, points: p.steps.map((s, i) => [s, p.beyond99[i]]) }],
           { xLabel: 'step', yLabel: 'share of outputs', yRange: [0, 1], yFormat: v => (100 * v).toFixed(0) + '%' }));
+    if (p.time)
+      figure(grid, 'time', p.name + ': over the time steps',
+        'The value at each step of the loop (one probe per step, pooled in the figures above), at step ' + p.first +
+        ' and at step ' + p.last + ' of training. Gradient: std of d loss / d value at each time step, on a log ' +
+        'scale; backpropagation through time carries it from the last positions to the first, and a line that ' +
+        'falls by orders of magnitude towards t = ' + p.time.at0.t[0] + ' means vanishing gradients through time ' +
+        '(steps with no gradient at all, past the end of every word of the batch, are left out).' +
+        (p.layer && p.kind !== 'relu' ? ' Saturated: the share beyond the threshold at each step (dashed).' : ''),
+        plot => {
+          const gs = [p.time.at0, p.time.atN].map((m, i) => ({ label: 'gradient std, ' + when[i].label,
+                                                               points: m.t.map((t, k) => [t, m.grad[k]]), dots: true }));
+          let n = lineChart(plot, gs, { logY: true, xLabel: 'time step t', yLabel: 'std of d loss / d ' + p.name.split('@t')[0] });
+          if (p.layer && p.kind !== 'relu')
+            n += lineChart(plot, [p.time.at0, p.time.atN].map((m, i) => ({ label: 'saturated, ' + when[i].label,
+                                                                            points: m.t.map((t, k) => [t, m.sat[k]]) })),
+                           { xLabel: 'time step t', yLabel: 'share saturated', yRange: [0, 1], height: 160,
+                             yFormat: v => (100 * v).toFixed(0) + '%' });
+          return n;
+        });
     if (p.layer && p.mask0 && p.mask0.length)
       figure(grid, 'dead', p.name + ': dead-neuron image',
         'One row per example of the batch, one column per unit; white where the output is ' + K.flat +

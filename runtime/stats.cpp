@@ -6,6 +6,7 @@
 
 #include "ops/probe_layout.h"
 #include "runtime/atomic_file.h"
+#include "runtime/time_steps.h"
 #include "support/diag.h"
 
 namespace netc {
@@ -120,6 +121,7 @@ StatsSnapshot readStats(Engine& e, const ProbePlan& plan, int64_t step, double l
     p.grad = decodeGrad(e, pp.gradHist, pp.name);
     s.params.push_back(p);
   }
+  foldTimeSteps(s);
   return s;
 }
 
@@ -186,31 +188,67 @@ GradStats gradOf(const json& j) {
   return g;
 }
 
+json probeJson(const ProbeStats& p) {
+  json j = {{"name", p.name}, {"kind", p.kind}, {"logits", p.logits}, {"spec", specJson(p.spec)},
+            {"rows", p.rows}, {"units", p.units}, {"mean", num(p.mean)}, {"std", num(p.std)},
+            {"hist", histJson(p.hist)}};
+  if (p.layer) {
+    j["pre_mean"] = num(p.preMean), j["pre_std"] = num(p.preStd);
+    j["saturation"] = p.saturation;
+    j["saturated_share"] = num(p.saturatedShare);
+    j["saturated_low_share"] = num(p.saturatedLowShare), j["saturated_high_share"] = num(p.saturatedHighShare);
+    j["flat_share"] = num(p.flatShare);
+    if (p.kind == "tanh") j["beyond99_share"] = num(p.flatShare);  // the lecture's (h.abs() > 0.99)
+    if (p.kind == "relu") j["zero_share"] = num(p.flatShare);
+    j["dead_units"] = p.deadUnits;
+    j["pre_hist"] = histJson(p.preHist);
+    j["mask"] = p.mask;
+  } else {
+    j["min"] = num(p.min), j["max"] = num(p.max);
+  }
+  putGrad(j, p.grad);
+  if (p.series()) {
+    json steps = json::array();
+    for (const ProbeStats& t : p.timeSteps) steps.push_back(probeJson(t));
+    j["time_steps"] = {{"first", p.firstStep}, {"probes", steps}};
+  }
+  return j;
+}
+
+ProbeStats probeOf(const json& pj) {
+  ProbeStats p;
+  p.name = pj.at("name"), p.kind = pj.at("kind"), p.logits = pj.at("logits");
+  p.layer = p.kind != "value";
+  const json& sp = pj.at("spec");
+  p.spec = ProbeSpec{sp.at("hist"), sp.at("saturation"), sp.at("dead"), sp.at("stats")};
+  p.rows = pj.at("rows"), p.units = pj.at("units");
+  p.mean = numOf(pj, "mean"), p.std = numOf(pj, "std");
+  p.hist = histOf(pj.at("hist"));
+  if (p.layer) {
+    p.preMean = numOf(pj, "pre_mean"), p.preStd = numOf(pj, "pre_std");
+    p.saturation = pj.at("saturation");
+    p.saturatedShare = numOf(pj, "saturated_share");
+    p.saturatedLowShare = numOf(pj, "saturated_low_share"), p.saturatedHighShare = numOf(pj, "saturated_high_share");
+    p.flatShare = numOf(pj, "flat_share");
+    p.deadUnits = pj.at("dead_units").get<std::vector<int64_t>>();
+    p.preHist = histOf(pj.at("pre_hist"));
+    p.mask = pj.at("mask").get<std::vector<std::string>>();
+  } else {
+    p.min = numOf(pj, "min"), p.max = numOf(pj, "max");
+  }
+  p.grad = gradOf(pj);
+  if (pj.contains("time_steps")) {
+    p.firstStep = pj.at("time_steps").at("first");
+    for (const json& t : pj.at("time_steps").at("probes")) p.timeSteps.push_back(probeOf(t));
+  }
+  return p;
+}
+
 }  // namespace
 
 nlohmann::json toJson(const StatsSnapshot& s) {
   json probes = json::array(), params = json::array();
-  for (const ProbeStats& p : s.probes) {
-    json j = {{"name", p.name}, {"kind", p.kind}, {"logits", p.logits}, {"spec", specJson(p.spec)},
-              {"rows", p.rows}, {"units", p.units}, {"mean", num(p.mean)}, {"std", num(p.std)},
-              {"hist", histJson(p.hist)}};
-    if (p.layer) {
-      j["pre_mean"] = num(p.preMean), j["pre_std"] = num(p.preStd);
-      j["saturation"] = p.saturation;
-      j["saturated_share"] = num(p.saturatedShare);
-      j["saturated_low_share"] = num(p.saturatedLowShare), j["saturated_high_share"] = num(p.saturatedHighShare);
-      j["flat_share"] = num(p.flatShare);
-      if (p.kind == "tanh") j["beyond99_share"] = num(p.flatShare);  // the lecture's (h.abs() > 0.99)
-      if (p.kind == "relu") j["zero_share"] = num(p.flatShare);
-      j["dead_units"] = p.deadUnits;
-      j["pre_hist"] = histJson(p.preHist);
-      j["mask"] = p.mask;
-    } else {
-      j["min"] = num(p.min), j["max"] = num(p.max);
-    }
-    putGrad(j, p.grad);
-    probes.push_back(std::move(j));
-  }
+  for (const ProbeStats& p : s.probes) probes.push_back(probeJson(p));
   for (const ParamStats& p : s.params) {
     json j = {{"name", p.name}, {"shape", p.shape}, {"init_gain", num(p.initGain)}, {"fan_in_scaled", p.fanInScaled},
               {"grad_mean", num(p.gradMean)}, {"grad_std", num(p.gradStd)},
@@ -229,30 +267,8 @@ nlohmann::json toJson(const StatsSnapshot& s) {
 StatsSnapshot snapshotFromJson(const nlohmann::json& j) {
   StatsSnapshot s;
   s.step = j.at("step"), s.loss = numOf(j, "loss"), s.lr = numOf(j, "lr");
-  for (const json& pj : j.at("probes")) {
-    ProbeStats p;
-    p.name = pj.at("name"), p.kind = pj.at("kind"), p.logits = pj.at("logits");
-    p.layer = p.kind != "value";
-    const json& sp = pj.at("spec");
-    p.spec = ProbeSpec{sp.at("hist"), sp.at("saturation"), sp.at("dead"), sp.at("stats")};
-    p.rows = pj.at("rows"), p.units = pj.at("units");
-    p.mean = numOf(pj, "mean"), p.std = numOf(pj, "std");
-    p.hist = histOf(pj.at("hist"));
-    if (p.layer) {
-      p.preMean = numOf(pj, "pre_mean"), p.preStd = numOf(pj, "pre_std");
-      p.saturation = pj.at("saturation");
-      p.saturatedShare = numOf(pj, "saturated_share");
-      p.saturatedLowShare = numOf(pj, "saturated_low_share"), p.saturatedHighShare = numOf(pj, "saturated_high_share");
-      p.flatShare = numOf(pj, "flat_share");
-      p.deadUnits = pj.at("dead_units").get<std::vector<int64_t>>();
-      p.preHist = histOf(pj.at("pre_hist"));
-      p.mask = pj.at("mask").get<std::vector<std::string>>();
-    } else {
-      p.min = numOf(pj, "min"), p.max = numOf(pj, "max");
-    }
-    p.grad = gradOf(pj);
-    s.probes.push_back(std::move(p));
-  }
+  for (const json& pj : j.at("probes")) s.probes.push_back(probeOf(pj));
+  foldTimeSteps(s);  // a log written before the steps were folded
   for (const json& pj : j.at("params")) {
     ParamStats p;
     p.name = pj.at("name");

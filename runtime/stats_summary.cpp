@@ -52,6 +52,29 @@ std::string wrap(const std::string& text, size_t width, size_t indent) {
   return out + line;
 }
 
+// A folded loop value's numbers per time step, under its row: saturation and log10 of the gradient's std ("-":
+// no gradient at that step), the figures that show the state saturating as the word goes on, or the gradient
+// fading on its way back in time.
+std::string perStep(const ProbeStats& p) {
+  std::string out = fmt::format("      per time step, t = {}..{}:\n", p.firstStep,
+                                p.firstStep + static_cast<int64_t>(p.timeSteps.size()) - 1);
+  auto row = [&](const char* label, auto value) {
+    // 16 steps to a line: makemore's names fit in one.
+    for (size_t i = 0; i < p.timeSteps.size(); i += 16) {
+      std::string line = fmt::format("        {:<22}", i == 0 ? label : "");
+      for (size_t k = i; k < std::min(p.timeSteps.size(), i + 16); ++k) line += fmt::format("{:>6}", value(p.timeSteps[k]));
+      out += line + "\n";
+    }
+  };
+  if (p.layer && p.spec.saturation)
+    row(p.kind == "relu" ? "zero %" : "saturated %", [](const ProbeStats& t) { return fmt::format("{:.1f}", 100 * t.saturatedShare); });
+  if (p.grad.present)
+    row("log10 grad std", [](const ProbeStats& t) {
+      return t.grad.std > 0 && std::isfinite(t.grad.std) ? fmt::format("{:.1f}", std::log10(t.grad.std)) : std::string("-");
+    });
+  return out;
+}
+
 }  // namespace
 
 std::string formatSummary(const StatsSnapshot& s, const std::vector<Finding>& findings, const std::string& title) {
@@ -66,6 +89,7 @@ std::string formatSummary(const StatsSnapshot& s, const std::vector<Finding>& fi
       std::string grad = p.grad.present ? fmt::format("{:.3g}", p.grad.std) : "-";
       out += fmt::format("    {:<14}{:>9}{:>9}{:>9}{:>11}{:>11}{:>11}\n", p.name, moments ? fixed(p.mean) : "-",
                          moments ? fixed(p.std) : "-", p.layer && moments ? fixed(p.preStd) : "-", sat, dead, grad);
+      if (p.series()) out += perStep(p);
     }
     auto tanh = std::find_if(s.probes.begin(), s.probes.end(), [](const ProbeStats& p) { return p.kind == "tanh"; });
     if (tanh != s.probes.end())

@@ -4,7 +4,8 @@ weight decay 0.01, betas (0.9, 0.99), eps 1e-8), on makemore's split of the word
 to compare with `netc run models/rnn.net` / `models/gru.net`. Prints the mean loss over the whole test set
 (and train set) at the end, as netc reports them, and the steps per second. One thread.
 
-Usage: /usr/bin/python3 tools/makemore_recurrent.py rnn|gru [--steps 5000] [--data data/names.txt]
+Usage: /usr/bin/python3 tools/makemore_recurrent.py rnn|gru [--steps 5000] [--report-at 5000,50000] [--data data/names.txt]
+--report-at: also print the losses at these steps of the same run (one 50,000-step run gives both figures).
 """
 import argparse
 import time
@@ -48,7 +49,9 @@ def main():
     ap.add_argument("--steps", type=int, default=5000)
     ap.add_argument("--data", default="data/names.txt")
     ap.add_argument("--seed", type=int, default=3407)
+    ap.add_argument("--report-at", default="", help="comma-separated steps at which to print the losses too")
     a = ap.parse_args()
+    report_at = {int(s) for s in a.report_at.split(",") if s}
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
     words = [w.strip() for w in open(a.data) if w.strip()]
@@ -63,16 +66,18 @@ def main():
     xte, yte = encode(test, stoi, T)
     model = RNN(Config(len(chars) + 1, T), a.cell)
     opt = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.01, betas=(0.9, 0.99), eps=1e-8)
-    t0 = time.time()
-    for step in range(a.steps):
+    t0, timed = time.time(), 0.0  # timed: training only, the evaluations left out
+    for step in range(1, a.steps + 1):
         ix = torch.randint(0, len(xtr), (32,))
         _, loss = model(xtr[ix], ytr[ix])
         model.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    dt = time.time() - t0
-    print(f"{a.cell}: {a.steps} steps, {a.steps / dt:.0f} steps/s; train {mean_loss(model, xtr, ytr):.4f} "
-          f"test {mean_loss(model, xte, yte):.4f}")
+        if step in report_at or step == a.steps:
+            timed += time.time() - t0
+            print(f"{a.cell}: {step} steps, {step / timed:.0f} steps/s; train {mean_loss(model, xtr, ytr):.4f} "
+                  f"test {mean_loss(model, xte, yte):.4f}", flush=True)
+            t0 = time.time()
 
 
 if __name__ == "__main__":
