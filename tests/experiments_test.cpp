@@ -217,29 +217,53 @@ TEST_CASE("netc lr-find: loss against the exponent, a plot and a suggested rate"
   CHECK(csv.rfind("step,exponent,lr,loss,smoothed\n0,-3,0.001,", 0) == 0);
 }
 
-TEST_CASE("the object cache: a second compile of a model reuses the cached objects, with the same results") {
+TEST_CASE("the object cache: a second compile of a model reuses the cached step, with the same results") {
   ScratchDir dir("netc_exp_cache_");
   const fs::path cache = dir.path() / "cache";
-  auto run = [&](const std::string& out) {
-    return shell(fmt::format("cd '{}' && NETC_CACHE_DIR='{}' '{}' run {}{} --steps 20 --quiet --no-stats --out '{}'",
-                             NETC_SOURCE_DIR, cache.string(), NETC_BINARY, kModel, kData, (dir.path() / out).string()));
+  auto run = [&](const std::string& out, const std::string& extra = "") {
+    return shell(fmt::format("cd '{}' && NETC_CACHE_DIR='{}' '{}' run {}{} --steps 20 --quiet --no-stats --out '{}' {}",
+                             NETC_SOURCE_DIR, cache.string(), NETC_BINARY, kModel, kData, (dir.path() / out).string(), extra));
+  };
+  auto count = [&](const std::string& ext) {
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator(cache)) n += e.path().extension() == ext;
+    return n;
   };
   REQUIRE(run("a").status == 0);
-  size_t objects = 0;
-  for (const auto& e : fs::directory_iterator(cache)) objects += e.path().extension() == ".o";
+  const size_t objects = count(".o"), steps = count(".step");
   CHECK(objects > 0);
+  CHECK(steps >= 1);  // the step's list of objects, under its step key (the train and eval forms: one each)
   REQUIRE(run("b").status == 0);
-  size_t after = 0, temporaries = 0;
-  for (const auto& e : fs::directory_iterator(cache)) {
-    after += e.path().extension() == ".o";
-    temporaries += e.path().filename().string().front() == '.';
-  }
-  CHECK(after == objects);  // every module found: nothing compiled again
+  size_t temporaries = 0;
+  for (const auto& e : fs::directory_iterator(cache)) temporaries += e.path().string().find(".tmp") != std::string::npos;
+  CHECK(count(".o") == objects);  // every module found: nothing compiled again
+  CHECK(count(".step") == steps);
   CHECK(temporaries == 0);
   CHECK(losses(dir.path() / "a") == losses(dir.path() / "b"));
+  // A changed model is a new step key (and new code), never the old step's objects.
+  REQUIRE(run("h", "--set H=50").status == 0);
+  CHECK(count(".step") > steps);
+  CHECK(losses(dir.path() / "h") != losses(dir.path() / "a"));
+  // The same with the step list gone: the modules are found by their IR.
+  for (const auto& e : fs::directory_iterator(cache))
+    if (e.path().extension() == ".step") fs::remove(e.path());
+  REQUIRE(run("c").status == 0);
+  CHECK(losses(dir.path() / "c") == losses(dir.path() / "a"));
+  // netc bench says where the code came from (its second compile).
+  shell(fmt::format("cd '{}' && NETC_CACHE_DIR='{}' '{}' bench {}{} --steps 10 --warmup 0", NETC_SOURCE_DIR, cache.string(),
+                    NETC_BINARY, kModel, kData));
+  CommandResult bench = shell(fmt::format("cd '{}' && NETC_CACHE_DIR='{}' '{}' bench {}{} --steps 10 --warmup 0", NETC_SOURCE_DIR,
+                                          cache.string(), NETC_BINARY, kModel, kData));
+  INFO(bench.out);
+  CHECK(bench.has("came from the object cache"));
+  // Bounded: with a limit below what it holds, the next compile prunes the least recently used files.
+  REQUIRE(shell(fmt::format("cd '{}' && NETC_CACHE_MAX_MB=0 NETC_CACHE_DIR='{}' '{}' run {}{} --steps 5 --quiet --no-stats "
+                            "--set H=40 --out '{}'", NETC_SOURCE_DIR, cache.string(), NETC_BINARY, kModel, kData,
+                            (dir.path() / "pruned").string())).status == 0);
+  CHECK(count(".o") < objects);
   // Off: nothing written.
   CHECK(shell(fmt::format("cd '{}' && NETC_CACHE_DIR=off '{}' run {}{} --steps 5 --quiet --no-stats --out '{}'", NETC_SOURCE_DIR,
-                          NETC_BINARY, kModel, kData, (dir.path() / "c").string())).status == 0);
+                          NETC_BINARY, kModel, kData, (dir.path() / "off").string())).status == 0);
 }
 
 TEST_CASE("netc sweep --run: listed combinations, crossed with the --set grid") {

@@ -15,6 +15,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <tuple>
 #include <unistd.h>
 
 #include <llvm/Bitcode/BitcodeWriter.h>
@@ -122,20 +124,35 @@ class DiskObjectCache final : public llvm::ObjectCache {
   void notifyObjectCompiled(const llvm::Module* m, llvm::MemoryBufferRef obj) override {
     const std::string k = keyOf(m);
     if (k.empty()) return;
-    std::string tmp = fmt::format("{}/.{}.tmpXXXXXX", dir_, k);
-    int fd = ::mkstemp(tmp.data());
-    if (fd < 0) return;
-    const char* p = obj.getBufferStart();
-    size_t left = obj.getBufferSize();
-    bool ok = true;
-    while (left > 0 && ok) {
-      ssize_t n = ::write(fd, p, left);
-      if (n <= 0) ok = false;
-      else p += n, left -= static_cast<size_t>(n);
+    writeAtomically(path(k), std::string_view(obj.getBufferStart(), obj.getBufferSize()));
+  }
+
+  // A step's object files, by the keys of its modules, under its step key: one line per module.
+  void saveStep(const std::string& stepKey, const std::vector<std::string>& moduleKeys) {
+    std::string text;
+    for (const std::string& k : moduleKeys) text += k + "\n";
+    writeAtomically(dir_ + "/" + stepKey + ".step", text);
+    prune();
+  }
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> loadStep(const std::string& stepKey) {
+    std::vector<std::unique_ptr<llvm::MemoryBuffer>> out;
+    auto list = llvm::MemoryBuffer::getFile(dir_ + "/" + stepKey + ".step", /*IsText=*/true);
+    if (!list) return out;
+    llvm::SmallVector<llvm::StringRef, 16> keys;
+    (*list)->getBuffer().split(keys, '\n', -1, /*KeepEmpty=*/false);
+    for (llvm::StringRef k : keys) {
+      auto buf = llvm::MemoryBuffer::getFile(path(k.str()), /*IsText=*/false, /*RequiresNullTerminator=*/false);
+      if (!buf || (*buf)->getBufferSize() == 0) return {};  // an object was removed: compile again
+      out.push_back(std::move(*buf));
+      touch(path(k.str()));
     }
-    ::fchmod(fd, 0644);
-    ok = ::close(fd) == 0 && ok;
-    if (!ok || ::rename(tmp.c_str(), path(k).c_str()) != 0) ::unlink(tmp.c_str());
+    touch(dir_ + "/" + stepKey + ".step");
+    return out;
+  }
+  std::string keyOf(const llvm::Module* m) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = keys_.find(m);
+    return it == keys_.end() ? std::string() : it->second;
   }
 
   std::unique_ptr<llvm::MemoryBuffer> getObject(const llvm::Module* m) override {
@@ -149,10 +166,53 @@ class DiskObjectCache final : public llvm::ObjectCache {
  private:
   explicit DiskObjectCache(std::string dir) : dir_(std::move(dir)) {}
   std::string path(const std::string& k) const { return dir_ + "/" + k + ".o"; }
-  std::string keyOf(const llvm::Module* m) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = keys_.find(m);
-    return it == keys_.end() ? std::string() : it->second;
+  // Files used are touched, so pruning removes the ones unused the longest.
+  static void touch(const std::string& file) { ::utimes(file.c_str(), nullptr); }
+
+  // The cache is bounded: after a compile writes to it, the least recently used files go until it holds at
+  // most 3/4 of kMaxBytes ($NETC_CACHE_MAX_MB overrides the bound). Concurrent pruners may remove the same
+  // file; a step whose object is gone is simply compiled again.
+  void prune() {
+    std::uintmax_t limit = kMaxBytes;
+    if (const char* mb = std::getenv("NETC_CACHE_MAX_MB"); mb && *mb) limit = std::strtoull(mb, nullptr, 10) << 20;
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    std::vector<std::tuple<fs::file_time_type, std::uintmax_t, fs::path>> files;
+    std::uintmax_t total = 0;
+    for (const fs::directory_entry& e : fs::directory_iterator(dir_, ec)) {
+      std::uintmax_t size = e.file_size(ec);
+      if (ec) continue;
+      fs::file_time_type when = e.last_write_time(ec);
+      if (ec) continue;
+      files.emplace_back(when, size, e.path());
+      total += size;
+    }
+    if (total <= limit) return;
+    std::sort(files.begin(), files.end());
+    for (const auto& [when, size, file] : files) {
+      if (total <= limit / 4 * 3) break;
+      if (fs::remove(file, ec)) total -= size;
+    }
+  }
+  static constexpr std::uintmax_t kMaxBytes = std::uintmax_t{512} << 20;
+
+  // Into a temporary beside `to`, renamed into place: a reader sees the whole file or none. Failing is not an
+  // error (the cache is an optimisation).
+  void writeAtomically(const std::string& to, std::string_view bytes) {
+    std::string tmp = to + ".tmpXXXXXX";
+    int fd = ::mkstemp(tmp.data());
+    if (fd < 0) return;
+    const char* p = bytes.data();
+    size_t left = bytes.size();
+    bool ok = true;
+    while (left > 0 && ok) {
+      ssize_t n = ::write(fd, p, left);
+      if (n <= 0) ok = false;
+      else p += n, left -= static_cast<size_t>(n);
+    }
+    ::fchmod(fd, 0644);
+    ok = ::close(fd) == 0 && ok;
+    if (!ok || ::rename(tmp.c_str(), to.c_str()) != 0) ::unlink(tmp.c_str());
   }
   std::string dir_;
   std::mutex mu_;
@@ -258,7 +318,31 @@ void CompiledStep::lookupStep() {
   step_ = addr.toPtr<StepFn>();
 }
 
-CompiledStep::CompiledStep(std::vector<StepModule> parts, unsigned threads) {
+std::unique_ptr<CompiledStep> CompiledStep::fromCache(const std::string& stepKey) {
+  DiskObjectCache* cache = stepKey.empty() ? nullptr : DiskObjectCache::instance();
+  if (!cache) return nullptr;
+  using Clock = std::chrono::steady_clock;
+  auto start = Clock::now();
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects = cache->loadStep(stepKey);
+  if (objects.empty()) return nullptr;
+  std::unique_ptr<CompiledStep> c(new CompiledStep());
+  c->stats_.cachedModules = static_cast<unsigned>(objects.size());
+  c->stats_.cachedStep = true;
+  c->link(std::move(objects));
+  c->stats_.wall = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  return c;
+}
+
+void CompiledStep::link(std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects) {
+  auto start = std::chrono::steady_clock::now();
+  startJit();
+  for (auto& obj : objects)
+    if (llvm::Error e = jit_->addObjectFile(std::move(obj))) llvmFail("load compiled code", std::move(e));
+  lookupStep();
+  stats_.link = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+CompiledStep::CompiledStep(std::vector<StepModule> parts, unsigned threads, const std::string& stepKey) {
   using Clock = std::chrono::steady_clock;
   auto ms = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   auto start = Clock::now();
@@ -313,16 +397,15 @@ CompiledStep::CompiledStep(std::vector<StepModule> parts, unsigned threads) {
   worker();
   for (std::thread& t : pool) t.join();
   if (failure) std::rethrow_exception(failure);
-  auto linkStart = Clock::now();
-  startJit();
-  for (auto& obj : objects)
-    if (llvm::Error e = jit_->addObjectFile(std::move(obj))) llvmFail("load compiled code", std::move(e));
-  lookupStep();
-  auto end = Clock::now();
+  if (DiskObjectCache* cache = DiskObjectCache::instance(); cache && !stepKey.empty()) {
+    std::vector<std::string> keys;
+    for (const StepModule& p : parts) keys.push_back(cache->keyOf(p.module.get()));
+    cache->saveStep(stepKey, keys);
+  }
+  link(std::move(objects));
   stats_.optimize = optMs;
   stats_.machineCode = codeMs;
-  stats_.link = ms(linkStart, end);
-  stats_.wall = ms(start, end);
+  stats_.wall = ms(start, Clock::now());
 }
 
 CompiledStep::~CompiledStep() = default;

@@ -46,6 +46,7 @@ struct CompileStats {
   unsigned threads = 1;
   double optimize = 0, machineCode = 0, link = 0, wall = 0;
   unsigned cachedModules = 0;  // modules whose object code came from the object cache (jit.cpp)
+  bool cachedStep = false;     // the whole step came from the cache by its step key: no IR was built
 };
 
 // Code compiled in this process. Owns the JIT, so the code lives as long as this does. External symbols are
@@ -53,13 +54,19 @@ struct CompileStats {
 class CompiledStep {
  public:
   // The modules of buildStepModules, each optimised and turned into an object file by a pool of `threads`
-  // workers (0: one per hardware thread), then linked.
-  CompiledStep(std::vector<StepModule> parts, unsigned threads);
+  // workers (0: one per hardware thread), then linked. With a `stepKey` (stepCacheKey), the object cache
+  // remembers which objects make this step, for fromCache.
+  CompiledStep(std::vector<StepModule> parts, unsigned threads, const std::string& stepKey = "");
+  // The step an earlier compile with the same key left in the object cache, linked; nullptr when there is
+  // none (or no cache, or an empty key).
+  static std::unique_ptr<CompiledStep> fromCache(const std::string& stepKey);
   ~CompiledStep();
   StepFn step() const { return step_; }
   const CompileStats& stats() const { return stats_; }
 
  private:
+  CompiledStep() = default;
+  void link(std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects);
   void startJit();
   void lookupStep();
   std::unique_ptr<llvm::orc::LLJIT> jit_;

@@ -220,6 +220,8 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
              "{:.1f}]\n",
              compile, front, autodiff, ct.plan, ct.ir, ct.llvm.wall, ct.llvm.threads, ct.llvm.threads == 1 ? "" : "s",
              ct.llvm.optimize, ct.llvm.machineCode, ct.llvm.link, first);
+  if (ct.llvm.cachedStep)
+    fmt::print("  (the step's object code came from the object cache: no IR was built; NETC_CACHE_DIR=off compiles it)\n");
   fmt::print("step (sample minibatch + forward + backward + {}): median {:.1f} us, min {:.1f}, p90 {:.1f}\n",
              optimizerName(m.train.optimizer.kind), steps.median(), steps.us.front(), steps.p90());
   const double atMedian = flops / (steps.median() * 1e3), atMin = flops / (steps.us.front() * 1e3);
