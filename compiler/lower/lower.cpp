@@ -987,6 +987,8 @@ class Lowerer {
       err(e.args[xs.size() + 1]->loc, fmt::format("too many indices: {} has rank {} (shape {}), found {} indices",
                                                   model_.graph.describe(cur), xs.size(), shapeStr(xs), items));
     Shape out;
+    // Messages name the value indexed, not the slices made from it so far (which carry the whole expression).
+    const std::string indexed = model_.graph.describe(cur);
     for (size_t ax = 0; ax < xs.size(); ++ax) {
       const Expr* it = ax < items ? e.args[ax + 1].get() : nullptr;
       const int64_t size = xs[ax];
@@ -996,7 +998,7 @@ class Lowerer {
       }
       if (size == kBatch)
         err(it->loc, fmt::format("cannot index or slice the batch axis B of {} (shape {}): only ':' may stand there",
-                                 model_.graph.describe(cur), shapeStr(xs)));
+                                 indexed, shapeStr(xs)));
       auto bound = [&](const Expr& b) {
         double v = constEval(b);
         if (v != std::floor(v)) err(b.loc, fmt::format("an index must be a whole number, found {}", v));
@@ -1008,12 +1010,12 @@ class Lowerer {
         start = bound(*it), stop = start + 1;
         if (start < 0 || start >= size)
           err(it->loc, fmt::format("index {} is out of range for axis {} of size {} ({} has shape {})",
-                                   constEval(*it), ax, size, model_.graph.describe(cur), shapeStr(xs)));
+                                   constEval(*it), ax, size, indexed, shapeStr(xs)));
       } else {
         for (size_t k = 0; k < it->args.size(); ++k) (it->keywords[k] == "start" ? start : stop) = bound(*it->args[k]);
         if (start < 0 || stop > size || start >= stop)
           err(it->loc, fmt::format("slice {} is out of range for axis {} of size {} ({} has shape {}): it must select "
-                                   "at least one of indices 0..{}", exprText(*it), ax, size, model_.graph.describe(cur),
+                                   "at least one of indices 0..{}", exprText(*it), ax, size, indexed,
                                    shapeStr(xs), size - 1));
         out.push_back(stop - start);
       }
