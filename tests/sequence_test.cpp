@@ -11,6 +11,7 @@
 #include "autodiff/autodiff.h"
 #include "interp/interpreter.h"
 #include "jit_compare.h"
+#include "run_netc.h"
 #include "runtime/batch_feed.h"
 #include "runtime/dataset.h"
 #include "runtime/gradcheck.h"
@@ -248,5 +249,30 @@ TEST_CASE("sequences: makemore.py's RNN and GRU in PyTorch (float64) give netc's
     WeightMap jg;
     for (auto [p, dp] : t.grads) jg[t.graph[p].name] = NamedTensor{t.graph[p].shape, e->read(dp)};
     check(jg, e->readScalar(t.loss), 1e-3);
+  }
+}
+
+TEST_CASE("sequences: the steps of an unrolled loop share their kernels' code") {
+  // rnn.net's 16 steps make the same kernels over other buffers: each is compiled once (module_builder.cpp),
+  // and the step function calls it with each step's buffers. Kernels of different shapes stay apart.
+  auto count = [](const std::string& text, const std::string& prefix) {
+    size_t n = 0;
+    for (size_t at = 0; (at = text.find("\n" + prefix, at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  const std::string data = " --data '" NETC_SOURCE_DIR "/tests/data/pseudo_words.txt'";
+  for (const char* model : {"models/rnn.net", "models/mlp_kaiming.net"}) {
+    INFO(model);
+    auto fused = testing::runNetc(fmt::format("ir {} --stage fused{}", model, data));
+    auto llvm = testing::runNetc(fmt::format("ir {} --stage llvm{}", model, data));
+    REQUIRE(fused.status == 0);
+    REQUIRE(llvm.status == 0);
+    const size_t kernels = count("\n" + fused.out, "k"), functions = count("\n" + llvm.out, "define ");
+    const size_t calls = count(llvm.out, "  call void @k") + count(llvm.out, "  call void @\"k");  // quoted: names with '@'
+
+    INFO(kernels << " kernels, " << functions << " functions, " << calls << " calls");
+    CHECK(calls == kernels);  // every kernel still runs, in order
+    if (std::string(model) == "models/rnn.net") CHECK(functions * 2 < kernels);
+    else CHECK(functions == kernels + 1);  // no two alike, plus the step function
   }
 }

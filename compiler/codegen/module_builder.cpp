@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 
 #include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/StructuralHash.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/Transforms/Utils/FunctionComparator.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include "codegen/gemm.h"
@@ -64,24 +66,64 @@ class Builder {
       : g_(g), p_(p), opts_(o), target_(t) {}
 
   // Kernels go to module partOf[k] of `parts`; the step function to the first. parts == 1 is one module in
-  // which the kernels stay internal to it.
-  std::vector<StepModule> run(int parts, const std::vector<int>& partOf) {
+  // which the kernels stay internal to it. A kernel whose code equals an earlier one's (same[k] < k) gets no
+  // function of its own: the step calls the earlier one with its buffers.
+  std::vector<StepModule> run(int parts, const std::vector<int>& partOf, std::vector<int> same) {
     std::vector<std::unique_ptr<Part>> mods;
     for (int i = 0; i < parts; ++i) mods.push_back(std::make_unique<Part>(parts == 1 ? "netc" : fmt::format("netc.{}", i), target_));
-    std::vector<llvm::Function*> fns;
+    std::vector<llvm::Function*> fns(p_.kernels.size(), nullptr);
+    if (parts == 1) same = dedupInto(*mods[0], false, fns);  // one module: find the duplicates as it is built
     for (size_t k = 0; k < p_.kernels.size(); ++k)
-      fns.push_back(kernelFunction(p_.kernels[k], *mods[parts == 1 ? 0 : partOf[k]], parts > 1));
+      if (!fns[k] && same[k] == static_cast<int>(k))
+        fns[k] = kernelFunction(p_.kernels[k], *mods[partOf[k]], parts > 1);
+    for (size_t k = 0; k < p_.kernels.size(); ++k) fns[k] = fns[same[k]];
     stepFunction(fns, *mods.front());
     return finish(mods);
   }
 
-  // Instructions per kernel function as generated (before optimisation): the work LLVM will have with it.
-  std::vector<size_t> kernelSizes() {
+  // A throwaway build of every kernel: instructions per kernel function as generated (before optimisation,
+  // the work LLVM will have with it; 0 for a duplicate), and each kernel's first equal kernel.
+  std::pair<std::vector<size_t>, std::vector<int>> scan() {
     Part scratch("sizes", target_);
-    std::vector<size_t> sizes;
-    for (const Kernel& k : p_.kernels) sizes.push_back(kernelFunction(k, scratch, false)->getInstructionCount());
-    return sizes;
+    std::vector<llvm::Function*> fns(p_.kernels.size(), nullptr);
+    std::vector<int> same = dedupInto(scratch, false, fns);
+    std::vector<size_t> sizes(p_.kernels.size(), 0);
+    for (size_t k = 0; k < p_.kernels.size(); ++k)
+      if (same[k] == static_cast<int>(k)) sizes[k] = fns[k]->getInstructionCount();
+    return {sizes, same};
   }
+
+ private:
+  // Builds every kernel into `part`, keeping one function per distinct code: an unrolled loop's steps make the
+  // same kernels over other buffers (a 16-step GRU: 540 kernels, a few dozen distinct), and compiling each
+  // once cuts LLVM's work and the step's code size alike. Equal means LLVM's FunctionComparator (what its
+  // MergeFunctions pass trusts) finds no difference: every instruction, constant, type and attribute,
+  // the buffers' sizes and alignment included; only names differ. Returns each kernel's first equal kernel.
+  std::vector<int> dedupInto(Part& part, bool split, std::vector<llvm::Function*>& fns) {
+    std::vector<int> same(p_.kernels.size());
+    std::multimap<uint64_t, int> byHash;
+    llvm::GlobalNumberState globals;
+    for (size_t k = 0; k < p_.kernels.size(); ++k) {
+      llvm::Function* f = kernelFunction(p_.kernels[k], part, split);
+      uint64_t h = llvm::StructuralHash(*f);
+      same[k] = static_cast<int>(k);
+      auto [lo, hi] = byHash.equal_range(h);
+      for (auto it = lo; it != hi; ++it)
+        if (llvm::FunctionComparator(fns[it->second], f, &globals).compare() == 0) {
+          same[k] = it->second;
+          break;
+        }
+      if (same[k] != static_cast<int>(k)) {
+        f->eraseFromParent();
+        continue;
+      }
+      fns[k] = f;
+      byHash.emplace(h, static_cast<int>(k));
+    }
+    return same;
+  }
+
+ public:
 
  private:
   std::vector<StepModule> finish(std::vector<std::unique_ptr<Part>>& parts) {
@@ -193,15 +235,20 @@ class Builder {
     auto* f = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, kStepFunction, *part.mod);
     // Kernels built in other modules are called through declarations of the same name.
     std::vector<llvm::Function*> fns;
+    std::map<llvm::Function*, llvm::Function*> declared;  // one declaration per function, however often called
     for (llvm::Function* k : kernels) {
       if (k->getParent() == part.mod.get()) {
         fns.push_back(k);
         continue;
       }
-      // The same signature, rebuilt in this module's context (types belong to one context).
-      std::vector<llvm::Type*> params(k->arg_size(), b.getPtrTy());
-      auto* ty = llvm::FunctionType::get(b.getVoidTy(), params, false);
-      fns.push_back(llvm::Function::Create(ty, llvm::Function::ExternalLinkage, k->getName(), *part.mod));
+      llvm::Function*& d = declared[k];
+      if (!d) {
+        // The same signature, rebuilt in this module's context (types belong to one context).
+        std::vector<llvm::Type*> params(k->arg_size(), b.getPtrTy());
+        auto* ty = llvm::FunctionType::get(b.getVoidTy(), params, false);
+        d = llvm::Function::Create(ty, llvm::Function::ExternalLinkage, k->getName(), *part.mod);
+      }
+      fns.push_back(d);
     }
     setFunctionAttrs(f);
     bufferArg(f, 0, p_.arenaBytes, "arena");
@@ -240,16 +287,16 @@ class Builder {
 }  // namespace
 
 StepModule buildStepModule(const Graph& g, const Plan& plan, const CodegenOptions& opts, const TargetInfo& target) {
-  return std::move(Builder(g, plan, opts, target).run(1, {}).front());
+  return std::move(Builder(g, plan, opts, target).run(1, std::vector<int>(plan.kernels.size(), 0), {}).front());
 }
 
 std::vector<StepModule> buildStepModules(const Graph& g, const Plan& plan, const CodegenOptions& opts,
                                          const TargetInfo& target, int parts) {
   Builder builder(g, plan, opts, target);
   parts = std::max(1, std::min<int>(parts, static_cast<int>(plan.kernels.size())));
-  if (parts == 1) return builder.run(1, {});
+  if (parts == 1) return builder.run(1, std::vector<int>(plan.kernels.size(), 0), {});
   // Largest kernels first, each to the least loaded module (sizes from a throwaway build: a few milliseconds).
-  std::vector<size_t> size = builder.kernelSizes();
+  auto [size, same] = builder.scan();
   std::vector<int> order(size.size()), partOf(size.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
   std::sort(order.begin(), order.end(), [&](int a, int b) { return size[a] > size[b]; });
@@ -259,7 +306,7 @@ std::vector<StepModule> buildStepModules(const Graph& g, const Plan& plan, const
     partOf[k] = least;
     load[least] += size[k];
   }
-  return builder.run(parts, partOf);
+  return builder.run(parts, partOf, same);
 }
 
 }  // namespace netc::codegen
