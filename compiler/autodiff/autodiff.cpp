@@ -1,5 +1,6 @@
 #include "autodiff/autodiff.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 #include "autodiff/grad_builder.h"
@@ -22,6 +23,95 @@ int GradBuilder::constant(double v) {
   a.value = v;
   return op("const", {}, a);
 }
+
+namespace {
+
+bool isPad(const Graph& g, int id) { return g[id].op->name == std::string_view("pad_slice"); }
+
+// Pieces of one value's gradient that are pad_slices of the same full shape along the same axis, side by side
+// without overlapping (the slices x[:, t] of an unrolled loop: T pieces of [B, 1, E] in a zero [B, T, E]):
+// summing them is concatenating them, so each run of adjacent pieces becomes one concat (padded only where
+// the run does not cover the axis), instead of T full-size zero tensors and T - 1 full-size additions.
+void mergeAdjacentPads(GradBuilder& b, std::vector<int>& parts) {
+  const Graph& g = b.graph();
+  std::vector<int> pads;
+  for (int p : parts)
+    if (isPad(g, p)) pads.push_back(p);
+  if (pads.size() < 2) return;
+  const int64_t axis = g[pads[0]].attrs.ints[0];
+  const Shape full = g[pads[0]].attrs.shape;
+  if (full[static_cast<size_t>(axis)] == kBatch) return;
+  for (int p : pads)
+    if (g[p].attrs.ints[0] != axis || g[p].attrs.shape != full) return;  // mixed: leave them as they are
+  std::sort(pads.begin(), pads.end(), [&](int x, int y) { return g[x].attrs.ints[1] < g[y].attrs.ints[1]; });
+  for (size_t k = 1; k < pads.size(); ++k)
+    if (g[pads[k]].attrs.ints[1] < g[pads[k - 1]].attrs.ints[2]) return;  // overlapping: a real sum
+  std::vector<int> merged;
+  for (size_t a = 0; a < pads.size();) {
+    size_t z = a + 1;
+    while (z < pads.size() && g[pads[z]].attrs.ints[1] == g[pads[z - 1]].attrs.ints[2]) ++z;
+    if (z - a == 1) {
+      merged.push_back(pads[a]);
+    } else {
+      std::vector<int> pieces;
+      for (size_t k = a; k < z; ++k) pieces.push_back(g[pads[k]].inputs[0]);
+      Attrs cat;
+      cat.ints = {axis};
+      int joined = b.op("concat", pieces, cat);
+      const int64_t start = g[pads[a]].attrs.ints[1], stop = g[pads[z - 1]].attrs.ints[2];
+      if (start == 0 && stop == full[static_cast<size_t>(axis)]) {
+        merged.push_back(joined);
+      } else {
+        Attrs pad;
+        pad.ints = {axis, start, stop};
+        pad.shape = full;
+        merged.push_back(b.op("pad_slice", {joined}, pad));
+      }
+    }
+    a = z;
+  }
+  std::vector<int> out;
+  for (int p : parts)
+    if (!isPad(g, p)) out.push_back(p);
+  out.insert(out.end(), merged.begin(), merged.end());
+  parts = out;
+}
+
+int sumContributions(GradBuilder& b, std::vector<int>& parts) {
+  mergeAdjacentPads(b, parts);
+  int acc = parts[0];
+  for (size_t k = 1; k < parts.size(); ++k) acc = b.add(acc, parts[k]);
+  return acc;
+}
+
+// Backward nodes nothing uses (the pieces mergeAdjacentPads replaced) are removed, and the later ones
+// renumbered, so no dead kernel is ever planned or compiled. `grad` is rewritten to the new ids.
+void removeDeadBackward(Graph& g, int forwardNodes, std::vector<int>& grad) {
+  const int total = g.size();
+  std::vector<bool> live(total, false);
+  for (int i = 0; i < forwardNodes; ++i) live[i] = true;
+  for (int v : grad)
+    if (v >= 0) live[v] = true;
+  for (int i = total - 1; i >= forwardNodes; --i)
+    if (live[i])
+      for (int in : g[i].inputs) live[in] = true;
+  std::vector<int> renum(total, -1);
+  std::vector<Node> kept;
+  kept.reserve(total);
+  for (int i = 0; i < total; ++i) {
+    if (!live[i]) continue;
+    renum[i] = static_cast<int>(kept.size());
+    kept.push_back(std::move(g.nodes[i]));
+    Node& k = kept.back();
+    k.id = renum[i];
+    for (int& in : k.inputs) in = renum[in];
+  }
+  g.nodes = std::move(kept);
+  for (int& v : grad)
+    if (v >= 0) v = renum[v];
+}
+
+}  // namespace
 
 std::map<int, int> differentiate(Graph& g, std::map<int, int>* adjoints) {
   if (g.loss < 0) fail("internal error: differentiate() needs a graph with a loss");
@@ -47,7 +137,14 @@ std::map<int, int> differentiate(Graph& g, std::map<int, int>* adjoints) {
   b.setCurrent(g.loss);
   grad[g.loss] = b.constant(1.0);
 
+  // The gradient contributions of each value's uses, summed when the sweep reaches the value (all its users
+  // have larger ids, so all have contributed by then).
+  std::vector<std::vector<int>> parts(n);
   for (int i = g.loss; i >= 0; --i) {
+    if (!parts[i].empty()) {
+      b.setCurrent(i);
+      grad[i] = sumContributions(b, parts[i]);
+    }
     if (!active[i] || grad[i] < 0) continue;
     const Node node = g[i];  // copy: the builder appends to g.nodes
     if (node.inputs.empty()) continue;
@@ -67,9 +164,10 @@ std::map<int, int> differentiate(Graph& g, std::map<int, int>* adjoints) {
         d = b.op("sum_to", {d}, at);
       }
       // A value used more than once accumulates the gradients of all its uses.
-      grad[in] = grad[in] < 0 ? d : b.add(grad[in], d);
+      parts[in].push_back(d);
     }
   }
+  removeDeadBackward(g, n, grad);
   if (adjoints)
     for (int i = 0; i < n; ++i)
       if (grad[i] >= 0) (*adjoints)[i] = grad[i];
