@@ -97,6 +97,11 @@ TEST_CASE("--set errors are located at the command-line text, with did-you-mean"
   CHECK_MESSAGE(twice.has("'gain' is set twice"), twice.out);
   CommandResult noeq = runNetc("check " + kModel + kData + " --set gain");
   CHECK(noeq.status == 2);
+  // A value cut short ends at the end of the value, not at a brace the user never wrote.
+  CommandResult open = runNetc("check " + kModel + kData + " --set 'gain=(1'");
+  CHECK(open.status == 1);
+  CHECK_MESSAGE(open.has("--set gain=(1: error: expected ')' closing the parenthesis before the end of the value"), open.out);
+  CHECK_FALSE(open.has("'}'"));
 }
 
 TEST_CASE("netc run records its overrides in config.json and --config repeats the run") {

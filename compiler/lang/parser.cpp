@@ -42,9 +42,14 @@ class Parser {
     // end of the line where it is missing instead.
     if (pos_ > 0) {
       const Token& prev = t_[pos_ - 1];
-      if (prev.kind != Tok::Newline && t.loc.line > prev.loc.line)
+      if (prev.kind != Tok::Newline && t.loc.line > prev.loc.line) {
+        // A --set value is one line of its own: what follows it is not the user's text.
+        if (src_->commandLine(prev.loc.line))
+          fail(src_, SrcLoc{prev.loc.line, prev.loc.col + prev.loc.len, 1},
+               fmt::format("expected {} before the end of the value", expected));
         fail(src_, SrcLoc{prev.loc.line, prev.loc.col + prev.loc.len, 1},
              fmt::format("expected {} before the end of the line, found {} on line {}", expected, found, t.loc.line));
+      }
     }
     // At the end of the file, point just after the last real token rather than at an empty last line.
     if (t.kind == Tok::End)
