@@ -9,6 +9,7 @@
 #include <set>
 
 #include "runtime/atomic_file.h"
+#include "runtime/page_json.h"
 #include "runtime/diagnose.h"
 #include "runtime/stats.h"
 #include "support/diag.h"
@@ -20,7 +21,9 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+using page::num;
+using page::findingsJson;
+using page::lossCurve;
 
 json readJson(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -41,26 +44,6 @@ std::string htmlEscape(const std::string& s) {
     else if (c == '"') out += "&quot;";
     else out += c;
   }
-  return out;
-}
-
-// Means over equal runs of steps, at most maxPoints of them.
-json bucketed(const std::vector<std::pair<int64_t, double>>& pts, size_t maxPoints) {
-  json out = json::array();
-  const size_t per = std::max<size_t>(1, (pts.size() + maxPoints - 1) / maxPoints);
-  for (size_t i = 0; i < pts.size(); i += per) {
-    double sum = 0;
-    int n = 0;
-    for (size_t k = i; k < std::min(pts.size(), i + per); ++k)
-      if (std::isfinite(pts[k].second)) sum += pts[k].second, ++n;
-    if (n > 0) out.push_back({pts[i].first, sum / n});
-  }
-  return out;
-}
-
-json findingsJson(const std::vector<Finding>& fs) {
-  json out = json::array();
-  for (const Finding& f : fs) out.push_back({{"warning", f.level == Finding::Warning}, {"topic", f.topic}, {"text", f.text}});
   return out;
 }
 
@@ -99,7 +82,7 @@ json runJson(const std::string& dir) {
       double loss;
       if (std::sscanf(line.c_str(), "%ld,%lf", &step, &loss) == 2) train.emplace_back(step, loss);
     }
-  r["train"] = bucketed(train, 400);
+  r["train"] = lossCurve(train, 400);
   json dev = json::array();
   if (fs::exists(d / "evals.csv"))
     for (const std::string& line : readCompleteLines((d / "evals.csv").string())) {

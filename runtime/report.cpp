@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/atomic_file.h"
+#include "runtime/page_json.h"
 #include "support/diag.h"
 
 namespace netc {
@@ -14,24 +15,9 @@ namespace {
 
 using nlohmann::json;
 
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
-// Means over equal runs of steps, so a 200000-step run stays a small page; non-finite losses are left out. The
-// first run is kept point by point: averaging it would flatten the hockey stick of a confidently wrong start.
-json lossCurve(const std::vector<std::pair<int64_t, double>>& pts, size_t maxPoints) {
-  json out = json::array();
-  size_t per = std::max<size_t>(1, (pts.size() + maxPoints - 1) / std::max<size_t>(1, maxPoints));
-  for (size_t i = 0; i < std::min({per, pts.size(), maxPoints}) && per > 1; ++i)
-    if (std::isfinite(pts[i].second)) out.push_back({pts[i].first, pts[i].second});
-  for (size_t i = per > 1 ? per : 0; i < pts.size(); i += per) {
-    double sum = 0;
-    int n = 0;
-    for (size_t k = i; k < std::min(pts.size(), i + per); ++k)
-      if (std::isfinite(pts[k].second)) sum += pts[k].second, ++n;
-    if (n > 0) out.push_back({pts[i].first, sum / n});
-  }
-  return out;
-}
+using page::num;
+using page::findingsJson;
+using page::lossCurve;
 
 json histJson(const Histogram& h) {
   return {{"lo", h.lo}, {"hi", h.hi}, {"under", h.under}, {"over", h.over}, {"counts", h.counts}};
@@ -65,11 +51,6 @@ json timeJson(const ProbeStats& p) {
   return {{"t", t}, {"sat", sat}, {"grad", grad}};
 }
 
-json findingsJson(const std::vector<Finding>& fs) {
-  json out = json::array();
-  for (const Finding& f : fs) out.push_back({{"warning", f.level == Finding::Warning}, {"topic", f.topic}, {"text", f.text}});
-  return out;
-}
 
 // Everything the page's script draws, gathered per probe and per parameter across the collections.
 json reportJson(const ReportData& d, size_t maxLossPoints) {
