@@ -8,7 +8,8 @@
 //   weights.safetensors the last good weights: rewritten atomically at every checkpoint (each log_every,
 //                       each evaluation, the end), so a diverged or interrupted run keeps its last good state
 //   samples.txt         the words sampled at the end, one per line
-//   result.json         written at the end: the step-0, final and split losses, steps done, wall time,
+//   result.json         written at the end: the step-0, final and split losses, steps done, wall time
+//                       (train_seconds; step_seconds, eval_seconds, final_eval_seconds: the parts),
 //                       and the divergence message and step when the run diverged (a loss that is not
 //                       finite or exceeds divergenceLimit(), see trainer.h)
 //   stats.jsonl, report.html   the probe statistics (runtime/stats_observer.h)

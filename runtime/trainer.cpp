@@ -151,7 +151,9 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
   auto evaluateAt = [&](int64_t done, bool last) -> bool {
     const auto evalStart = Clock::now();
     SplitLosses l = evaluate(d, last && test);
-    r.evalSeconds += std::chrono::duration<double>(Clock::now() - evalStart).count();
+    const double seconds = std::chrono::duration<double>(Clock::now() - evalStart).count();
+    r.evalSeconds += seconds;
+    if (last) r.finalEvalSeconds = seconds;
     for (Split s : {Split::Train, Split::Dev, Split::Test}) {
       if (std::isinf(l[s]) || (std::isnan(l[s]) && d[s].size() > 0 && (s != Split::Test || (last && test)))) {
         diverge(done - 1, fmt::format("the mean {} loss is {}", splitName(s), l[s]));

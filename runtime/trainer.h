@@ -69,6 +69,7 @@ struct TrainResult {
   // Wall time of the steps alone (observers included), and of the full-split evaluations, whose engines are
   // compiled at the first one: steps / stepSeconds is the training speed, not diluted by compiling.
   double stepSeconds = 0, evalSeconds = 0;
+  double finalEvalSeconds = 0;  // the last evaluation alone (every split of it; its engines were compiled before)
 };
 
 class Trainer {

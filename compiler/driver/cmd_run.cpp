@@ -261,6 +261,7 @@ int runCommand(RunOptions o, bool engineGiven) {
   nlohmann::json result = {{"steps_done", r.done},          {"initial_loss", r.initialLoss},
                            {"last_minibatch_loss", r.lastLoss}, {"final", splitsJson(r.final)},
                            {"train_seconds", trainSecs},    {"step_seconds", r.stepSeconds},
+                           {"eval_seconds", r.evalSeconds}, {"final_eval_seconds", r.finalEvalSeconds},
                            {"diverged", r.diverged}};
   if (r.diverged) {
     result["divergence"] = r.divergence;
