@@ -44,6 +44,34 @@ def loaded_blas():
     return sorted(libs)
 
 
+def time_steps(step, warmup, steps):
+    """Runs `step` warmup times untimed, then `steps` times timed; the sorted step times in seconds."""
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return times
+
+
+def print_setup(torch):
+    """The line saying what ran: PyTorch's version, threads and the BLAS actually mapped (warns if not OpenBLAS)."""
+    blas = loaded_blas()
+    print(f"pytorch {torch.__version__} eager, {torch.get_num_threads()} thread, BLAS: {', '.join(blas) or 'none mapped'}")
+    if not any("openblas" in b for b in blas):
+        print("warning: OpenBLAS is not the BLAS in use; install libopenblas0-openmp", file=sys.stderr)
+
+
+def timing_text(times):
+    """"median M us/step, min N, p90 P" of sorted step times, as `bench_vs_torch.py` reads it."""
+    med = statistics.median(times)
+    return (f"median {med * 1e6:.1f} us/step, min {times[0] * 1e6:.1f}, "
+            f"p90 {times[int(0.9 * len(times))] * 1e6:.1f}")
+
+
 def build_examples(words, stoi, context):
     xs, ys = [], []
     for w in words:
@@ -115,27 +143,15 @@ def main():
             p.data += -args.lr * p.grad
         return loss
 
-    for _ in range(args.warmup):
-        step()
-    times = []
-    for _ in range(args.steps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    blas = loaded_blas()
-    print(f"pytorch {torch.__version__} eager, {torch.get_num_threads()} thread, BLAS: {', '.join(blas) or 'none mapped'}")
-    if not any("openblas" in b for b in blas):
-        print("warning: OpenBLAS is not the BLAS in use; install libopenblas0-openmp", file=sys.stderr)
+    times = time_steps(step, args.warmup, args.steps)
+    print_setup(torch)
     flops = 0
     fan_in = args.context * args.emb
     for h in widths + [V]:
         flops += 3 * 2 * args.batch * fan_in * h  # forward product and its two gradient products
         fan_in = h
-    med = statistics.median(times)
-    print(f"batch {args.batch}, {args.steps} steps after {args.warmup} warm-up: "
-          f"median {med * 1e6:.1f} us/step, min {times[0] * 1e6:.1f}, p90 {times[int(0.9 * len(times))] * 1e6:.1f}; "
-          f"{flops / med / 1e9:.2f} GFLOP/s (matmul FLOPs)")
+    print(f"batch {args.batch}, {args.steps} steps after {args.warmup} warm-up: {timing_text(times)}; "
+          f"{flops / statistics.median(times) / 1e9:.2f} GFLOP/s (matmul FLOPs)")
 
 
 if __name__ == "__main__":

@@ -13,12 +13,10 @@ A dev tool only: nothing in the build depends on it.
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_torch import ensure_single_threaded_openblas, loaded_blas  # noqa: E402
+from bench_torch import ensure_single_threaded_openblas, print_setup, time_steps, timing_text  # noqa: E402
 
 
 def main():
@@ -57,22 +55,9 @@ def main():
         loss.backward()
         opt.step()
 
-    for _ in range(args.warmup):
-        step()
-    times = []
-    for _ in range(args.steps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    blas = loaded_blas()
-    print(f"pytorch {torch.__version__} eager, {torch.get_num_threads()} thread, BLAS: {', '.join(blas) or 'none mapped'}")
-    if not any("openblas" in b for b in blas):
-        print("warning: OpenBLAS is not the BLAS in use; install libopenblas0-openmp", file=sys.stderr)
-    med = statistics.median(times)
-    print(f"{args.cell}, T {T}, batch {args.batch}, {args.steps} steps after {args.warmup} warm-up: "
-          f"median {med * 1e6:.1f} us/step, min {times[0] * 1e6:.1f}, p90 {times[int(0.9 * len(times))] * 1e6:.1f}")
-
+    times = time_steps(step, args.warmup, args.steps)
+    print_setup(torch)
+    print(f"{args.cell}, T {T}, batch {args.batch}, {args.steps} steps after {args.warmup} warm-up: {timing_text(times)}")
 
 if __name__ == "__main__":
     main()
