@@ -199,6 +199,17 @@ int runCommand(RunOptions o, bool engineGiven) {
   if (o.test && d[Split::Test].size() == 0)
     fail(fmt::format("--test: the test split is empty (split {}/{}/{} in the data section)", m.data.split[0],
                      m.data.split[1], m.data.split[2]));
+  // Compiling a big unrolled model the first time takes seconds (a GRU: about 5): on a terminal, say so until
+  // the first line of the run replaces it.
+  const bool bar = Progress::detect(o.quiet) == Progress::Mode::Bar;
+  struct CompilingLine {
+    bool shown;
+    ~CompilingLine() {
+      if (shown) fmt::print(stderr, "\r\x1b[2K");  // cleared, also when compiling fails and an error follows
+    }
+  } compiling{bar};
+  if (bar) fmt::print(stderr, "compiling {} (training step{}, evaluation) ...", m.name, o.noStats ? "" : ", probe step");
+  std::fflush(stderr);
   Trainer trainer(m, spec, kind);
   std::vector<std::string> freshState;
   int64_t firstStep = 0;
@@ -218,6 +229,7 @@ int runCommand(RunOptions o, bool engineGiven) {
     }
   }
   if (!o.noStats) trainer.enableProbes(instrumentOptions(trainer.model(), spec));
+  if (bar) fmt::print(stderr, "\r\x1b[2K"), compiling.shown = false;
 
   // Opened only now: the inputs are read completely, so resuming from this very folder (--init-from
   // DIR/weights.safetensors --force) is safe. The rules are in runtime/run_folder.h.
