@@ -31,10 +31,13 @@ import argparse
 import json
 import os
 import random
-import struct
+import sys
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_reference import save_safetensors  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 SEED = 2147483647
@@ -44,21 +47,6 @@ GAINS = [("5/3", 5 / 3), ("1", 1.0), ("3", 3.0), ("0.5", 0.5)]
 # What the lecture prints at gain 5/3 (its "layer N (Tanh): ... saturated: X%" lines).
 LECTURE_SATURATION = ["20.25", "8.38", "6.62", "5.47", "6.12"]
 RELU_UNITS, RELU_W_SCALE, RELU_B_SCALE, RELU_W2_SCALE = 200, 5.0, 1000.0, 1e-4
-
-
-def save_safetensors(path, tensors):
-    """tensors: name -> torch tensor (float32, float64 or int64), written little-endian, header padded to 8."""
-    codes = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        data = t.contiguous().numpy().tobytes()
-        header[name] = {"dtype": codes[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":"))
-    text += " " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text.encode() + b"".join(blobs))
 
 
 def lecture_split(path):
