@@ -5,6 +5,7 @@
 #include <string>
 
 #include "codegen/module_builder.h"
+#include "codegen/step_fn.h"
 
 namespace llvm {
 class MemoryBuffer;
@@ -38,7 +39,6 @@ std::string emitAssembly(llvm::Module& m, llvm::TargetMachine& tm);
 // A relocatable object file of the module.
 std::unique_ptr<llvm::MemoryBuffer> emitObject(llvm::Module& m, llvm::TargetMachine& tm);
 
-using StepFn = void (*)(void* arena);
 
 // Where compilation time went (milliseconds). With several threads the optimise and machine-code times are
 // summed over threads, the wall time is what the caller waited.

@@ -121,6 +121,7 @@ class Builder {
     std::vector<int> bufs = kernelBuffers(g_, p_, k);
     int64_t scratch = kernelScratch(g_, k);
     std::vector<llvm::Type*> params(bufs.size() + (scratch > 0 ? 1 : 0), b.getPtrTy());
+    if (k.split) params.push_back(b.getInt64Ty());  // the thread's number: which rows it computes
     auto* fty = llvm::FunctionType::get(b.getVoidTy(), params, false);
     auto* f = llvm::Function::Create(fty, split ? llvm::Function::ExternalLinkage : llvm::Function::InternalLinkage,
                                      k.name, *part.mod);
@@ -140,6 +141,7 @@ class Builder {
     }
     b.SetInsertPoint(llvm::BasicBlock::Create(*part.ctx, "entry", f));
     KernelEmitter ke(b, g_, p_, k, std::move(args), scratchArg, opts_, target_.vectorLanes);
+    if (k.split) ke.setTeamShare(f->getArg(static_cast<unsigned>(params.size() - 1)), p_.threads);
     if (k.kind == Kernel::Op) {
       const Node& root = g_[k.root];
       if (!root.op->emitKernel) fail(fmt::format("internal error: op '{}' has no code generator", root.op->name));
@@ -189,7 +191,7 @@ class Builder {
 
   void stepFunction(const std::vector<llvm::Function*>& kernels, Part& part) {
     llvm::IRBuilder<>& b = part.b;
-    auto* fty = llvm::FunctionType::get(b.getVoidTy(), {b.getPtrTy()}, false);
+    auto* fty = llvm::FunctionType::get(b.getVoidTy(), {b.getPtrTy(), b.getInt64Ty(), b.getPtrTy(), b.getPtrTy()}, false);
     auto* f = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, kStepFunction, *part.mod);
     // Kernels built in other modules are called through declarations of the same name.
     std::vector<llvm::Function*> fns;
@@ -199,34 +201,62 @@ class Builder {
         continue;
       }
       // The same signature, rebuilt in this module's context (types belong to one context).
-      std::vector<llvm::Type*> params(k->arg_size(), b.getPtrTy());
+      std::vector<llvm::Type*> params;
+      for (llvm::Argument& a : k->args()) params.push_back(a.getType()->isPointerTy() ? static_cast<llvm::Type*>(b.getPtrTy()) : b.getInt64Ty());
       auto* ty = llvm::FunctionType::get(b.getVoidTy(), params, false);
       fns.push_back(llvm::Function::Create(ty, llvm::Function::ExternalLinkage, k->getName(), *part.mod));
     }
     setFunctionAttrs(f);
     bufferArg(f, 0, p_.arenaBytes, "arena");
     llvm::Value* arena = f->getArg(0);
+    llvm::Value* thread = f->getArg(1);
+    llvm::Value* barrier = f->getArg(2);
+    llvm::Value* team = f->getArg(3);
+    thread->setName("thread");
+    barrier->setName("barrier");
+    team->setName("team");
     b.SetInsertPoint(llvm::BasicBlock::Create(*part.ctx, "entry", f));
+    auto* barrierTy = llvm::FunctionType::get(b.getVoidTy(), {b.getPtrTy()}, false);
+    const int64_t nk = static_cast<int64_t>(p_.kernels.size());
     for (size_t i = 0; i < p_.kernels.size(); ++i) {
       const Kernel& k = p_.kernels[i];
+      if (p_.threads > 1 && k.barrier) b.CreateCall(barrierTy, barrier, {team});
+      // A kernel the team does not share runs on thread 0; the others skip it.
+      llvm::BasicBlock* next = nullptr;
+      if (p_.threads > 1 && !k.split) {
+        llvm::BasicBlock* run = llvm::BasicBlock::Create(*part.ctx, k.name, f);
+        next = llvm::BasicBlock::Create(*part.ctx, k.name + ".done", f);
+        b.CreateCondBr(b.CreateICmpEQ(thread, b.getInt64(0)), run, next);
+        b.SetInsertPoint(run);
+      }
       std::vector<llvm::Value*> args;
       for (int s : kernelBuffers(g_, p_, k)) {
         std::string nm = g_[s].name.empty() ? fmt::format("v{}", s) : g_[s].name;
         args.push_back(b.CreateInBoundsGEP(b.getInt8Ty(), arena, b.getInt64(p_.offset[s]), nm + ".buf"));
       }
-      if (kernelScratch(g_, k) > 0)
-        args.push_back(b.CreateInBoundsGEP(b.getInt8Ty(), arena, b.getInt64(p_.scratchOffset), "scratch"));
+      if (kernelScratch(g_, k) > 0) {
+        // Each thread's own scratch space.
+        llvm::Value* at = b.CreateAdd(b.getInt64(p_.scratchOffset), b.CreateMul(thread, b.getInt64(p_.scratchStride)));
+        args.push_back(b.CreateInBoundsGEP(b.getInt8Ty(), arena, at, "scratch"));
+      }
+      if (k.split) args.push_back(thread);
       if (p_.profileOffset < 0) {
         b.CreateCall(fns[i], args);
-        continue;
+      } else {
+        // Profiling: add the kernel's time-stamp-counter ticks to its slot in this thread's row.
+        llvm::Value* t0 = b.CreateIntrinsic(llvm::Intrinsic::readcyclecounter, {}, {});
+        b.CreateCall(fns[i], args);
+        llvm::Value* t1 = b.CreateIntrinsic(llvm::Intrinsic::readcyclecounter, {}, {});
+        llvm::Value* at = b.CreateAdd(b.getInt64(p_.profileOffset + 8 * static_cast<int64_t>(i)),
+                                      b.CreateMul(thread, b.getInt64(8 * nk)));
+        llvm::Value* slot = b.CreateInBoundsGEP(b.getInt8Ty(), arena, at);
+        llvm::Value* sum = b.CreateAdd(b.CreateLoad(b.getInt64Ty(), slot), b.CreateSub(t1, t0));
+        b.CreateStore(sum, slot);
       }
-      // Profiling: add the kernel's time-stamp-counter ticks to its slot.
-      llvm::Value* t0 = b.CreateIntrinsic(llvm::Intrinsic::readcyclecounter, {}, {});
-      b.CreateCall(fns[i], args);
-      llvm::Value* t1 = b.CreateIntrinsic(llvm::Intrinsic::readcyclecounter, {}, {});
-      llvm::Value* slot = b.CreateInBoundsGEP(b.getInt8Ty(), arena, b.getInt64(p_.profileOffset + 8 * i));
-      llvm::Value* sum = b.CreateAdd(b.CreateLoad(b.getInt64Ty(), slot), b.CreateSub(t1, t0));
-      b.CreateStore(sum, slot);
+      if (next) {
+        b.CreateBr(next);
+        b.SetInsertPoint(next);
+      }
     }
     b.CreateRetVoid();
   }
