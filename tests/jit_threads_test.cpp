@@ -11,12 +11,13 @@ using namespace netc;
 namespace {
 
 // Losses of `steps` training steps of the JIT at `threads` threads, from the same weights and batches.
-std::vector<float> jitLosses(const Model& generic, int64_t batch, int threads, int steps) {
+std::vector<float> jitLosses(const Model& generic, int64_t batch, int threads, int steps, bool adaptive = false) {
   TrainForm form = trainForm(generic);
   const TrainingGraph& t = form.step;
   Graph bound = bindBatch(t.graph, batch);
   codegen::CodegenOptions co;
   co.plan.threads = threads;
+  co.adaptiveTeam = adaptive;
   JitEngine jit(bound, co);
   Interpreter unused(bound);
   loadParams(jit, initParams(t.graph, 7), "init");
@@ -41,16 +42,18 @@ TEST_CASE("jit threads: every thread count trains like the interpreter, at every
       testing::CompareOptions o;
       o.batch = batch;
       o.codegen.plan.threads = threads;
+      o.codegen.adaptiveTeam = false;  // the team every step
       testing::compareTraining(m, fmt::format("mlp_kaiming.net {} threads", threads), o);
     }
 }
 
-TEST_CASE("jit threads: deep, BatchNorm and recurrent models, untiled and 16-float code, split too") {
+TEST_CASE("jit threads: deep, BatchNorm and recurrent models, 8- and 16-float code, untiled code, split too") {
   for (const char* file : {"deep_batchnorm.net", "mlp_deep.net", "rnn.net"}) {
     testing::CompareOptions o;
     o.batch = 9;
     o.steps = 2;
     o.codegen.plan.threads = 2;
+    o.codegen.adaptiveTeam = false;
     testing::compareTraining(testing::shippedModel(file), fmt::format("{} 2 threads", file), o);
   }
   Model m = testing::shippedModel("mlp_kaiming.net");
@@ -58,8 +61,11 @@ TEST_CASE("jit threads: deep, BatchNorm and recurrent models, untiled and 16-flo
   o.batch = 11;
   o.steps = 2;
   o.codegen.plan.threads = 2;
-  o.codegen.vectorBits = 512;
-  testing::compareTraining(m, "mlp_kaiming.net 2 threads 16-float vectors", o);
+  o.codegen.adaptiveTeam = false;
+  for (unsigned bits : {256u, 512u}) {
+    o.codegen.vectorBits = bits;
+    testing::compareTraining(m, fmt::format("mlp_kaiming.net 2 threads {}-bit vectors", bits), o);
+  }
   o.codegen.vectorBits = 0;
   o.codegen.tiledMatmul = false;
   o.codegen.plan.fuse = false;
@@ -78,6 +84,13 @@ TEST_CASE("jit threads: a threaded run is deterministic") {
   Model rnn = testing::shippedModel("rnn.net");
   std::vector<float> first = jitLosses(rnn, 9, 2, 40);
   for (int repeat = 0; repeat < 2; ++repeat) CHECK(jitLosses(rnn, 9, 2, 40) == first);
+}
+
+TEST_CASE("jit threads: the solo step (one thread, share by share) gives the team's results exactly") {
+  // Adaptive, the first 2 * kTrial steps alternate between the team and the solo step.
+  Model m = testing::shippedModel("mlp_kaiming.net");
+  const int steps = 2 * static_cast<int>(codegen::ThreadTeam::kTrial) + 4;
+  CHECK(jitLosses(m, 50, 2, steps, true) == jitLosses(m, 50, 2, steps, false));
 }
 
 TEST_CASE("jit threads: the plan splits the products and puts barriers between dependent kernels") {

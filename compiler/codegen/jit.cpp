@@ -169,7 +169,10 @@ HostTarget::HostTarget(const CodegenOptions& opts) {
   unsigned widest = avx512 ? 512 : avx ? 256 : 128;
   // An explicit width is honoured even beyond the host's (LLVM splits such vectors into legal ones): that is
   // how the 16-lane code is tested on machines without AVX-512.
-  unsigned bits = opts.vectorBits ? opts.vectorBits : std::min(widest, 256u);
+  // The default is the widest the host has. On AVX-512 (measured on a Sapphire Rapids guest) 16-float code
+  // runs the lecture MLP's step 1.4x (batch 32) to 1.9x (batch 256) faster than 8-float code: the explicit
+  // register tiles do twice the work per instruction, and nothing here is cost-model driven enough to suffer.
+  unsigned bits = opts.vectorBits ? opts.vectorBits : widest;
   if (bits != 128 && bits != 256 && bits != 512)
     fail(fmt::format("vector width {} bits is not supported: use 128, 256 or 512", bits));
   info_.vectorLanes = bits / 32;
@@ -256,6 +259,15 @@ void CompiledStep::startJit() {
 void CompiledStep::lookupStep() {
   auto addr = check(jit_->lookup(kStepFunction), "compile the step function");
   step_ = addr.toPtr<StepFn>();
+}
+
+StepFn CompiledStep::function(const char* name) const {
+  auto addr = jit_->lookup(name);
+  if (!addr) {
+    llvm::consumeError(addr.takeError());
+    return nullptr;
+  }
+  return addr->toPtr<StepFn>();
 }
 
 CompiledStep::CompiledStep(std::vector<StepModule> parts, unsigned threads) {

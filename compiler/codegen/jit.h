@@ -57,6 +57,8 @@ class CompiledStep {
   CompiledStep(std::vector<StepModule> parts, unsigned threads);
   ~CompiledStep();
   StepFn step() const { return step_; }
+  // Another function of the step's signature by name (netc_step_solo), or null when the code has none.
+  StepFn function(const char* name) const;
   const CompileStats& stats() const { return stats_; }
 
  private:

@@ -77,7 +77,8 @@ JitEngine::JitEngine(const Graph& bound, const codegen::CodegenOptions& opts) : 
   std::memset(arena_.get(), 0, bytes);  // parameters start at zero and every index at a valid 0
   for (const Node& n : g_.nodes)
     if (isOp(n, "const")) *static_cast<float*>(bufferOf(n.id, "initialise")) = static_cast<float>(n.attrs.value);
-  team_ = std::make_unique<codegen::ThreadTeam>(plan_.threads);
+  team_ = std::make_unique<codegen::ThreadTeam>(plan_.threads, code_->function(codegen::kSoloStepFunction),
+                                                opts.adaptiveTeam);
   indexLimit_ = indexLimits(g_);
   ignoredValue_ = ignoredValues(g_);
 }

@@ -1,5 +1,8 @@
 #include "codegen/team.h"
 
+#include <algorithm>
+#include <chrono>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -24,7 +27,8 @@ constexpr int kSpins = 1 << 12;
 
 }  // namespace
 
-ThreadTeam::ThreadTeam(int threads) : threads_(std::max(1, threads)) {
+ThreadTeam::ThreadTeam(int threads, StepFn solo, bool adaptive)
+    : threads_(std::max(1, threads)), solo_(solo), adaptive_(adaptive && solo) {
   for (int t = 1; t < threads_; ++t) workers_.emplace_back([this, t] { work(t); });
 }
 
@@ -37,6 +41,28 @@ ThreadTeam::~ThreadTeam() {
 
 void ThreadTeam::run(StepFn step, void* arena) {
   if (threads_ == 1) return step(arena, 0, nullptr, nullptr);
+  const int64_t phase = steps_++ % kEpoch;
+  if (!adaptive_ || phase >= 2 * kTrial) {
+    if (useTeam_ || !adaptive_) ++teamSteps_, runTeam(step, arena);
+    else ++soloSteps_, solo_(arena, 0, nullptr, nullptr);
+    return;
+  }
+  // A trial step: team on even phases, solo on odd ones.
+  using Clock = std::chrono::steady_clock;
+  auto t0 = Clock::now();
+  if (phase % 2 == 0) ++teamSteps_, runTeam(step, arena);
+  else ++soloSteps_, solo_(arena, 0, nullptr, nullptr);
+  (phase % 2 == 0 ? teamTrial_ : soloTrial_).push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  if (phase == 2 * kTrial - 1) {
+    std::sort(teamTrial_.begin(), teamTrial_.end());
+    std::sort(soloTrial_.begin(), soloTrial_.end());
+    useTeam_ = teamTrial_[teamTrial_.size() / 2] < soloTrial_[soloTrial_.size() / 2];
+    teamTrial_.clear();
+    soloTrial_.clear();
+  }
+}
+
+void ThreadTeam::runTeam(StepFn step, void* arena) {
   step_ = step;
   arena_ = arena;
   done_.store(0, std::memory_order_relaxed);

@@ -6,6 +6,11 @@
 // microsecond on an idle core where a futex wake-up would cost several. Waiting between steps spins a
 // while too (the next step usually follows within microseconds), then sleeps on the generation word, so an
 // idle engine leaves its cores alone.
+//
+// A team only pays when its threads get cores: on a machine whose other cores are busy (other processes,
+// other builds) a barrier waits for a descheduled partner, and a step can take ten times as long. So the
+// team, when adaptive, times itself now and then against the solo step (the same kernels on the caller's
+// thread alone, with the same results) and runs whichever was faster until the next trial.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -18,20 +23,33 @@ namespace netc::codegen {
 
 class ThreadTeam {
  public:
-  explicit ThreadTeam(int threads);  // threads - 1 workers; the caller is thread 0
+  // threads - 1 workers; the caller is thread 0. `solo` (netc_step_solo, needed when adaptive) is the whole
+  // step on one thread.
+  ThreadTeam(int threads, StepFn solo, bool adaptive);
   ~ThreadTeam();
   ThreadTeam(const ThreadTeam&) = delete;
   ThreadTeam& operator=(const ThreadTeam&) = delete;
 
   int threads() const { return threads_; }
-  // One step on every thread; returns when all are done. Not reentrant: one caller at a time.
+  // One step on every thread (or solo, see above); returns when it is done. Not reentrant.
   void run(StepFn step, void* arena);
+  // Steps run by the team and solo so far.
+  int64_t teamSteps() const { return teamSteps_; }
+  int64_t soloSteps() const { return soloSteps_; }
+  // Every kEpoch steps, kTrial steps each way, alternating; the faster median decides the rest.
+  static constexpr int64_t kEpoch = 512, kTrial = 5;
 
  private:
   static void barrier(void* team);  // the BarrierFn the generated code calls
   void work(int thread);
+  void runTeam(StepFn step, void* arena);
 
   int threads_;
+  StepFn solo_;
+  bool adaptive_;
+  bool useTeam_ = true;
+  int64_t steps_ = 0, teamSteps_ = 0, soloSteps_ = 0;
+  std::vector<double> teamTrial_, soloTrial_;  // this epoch's trial times, seconds
   StepFn step_ = nullptr;
   void* arena_ = nullptr;
   alignas(64) std::atomic<uint32_t> generation_{0};  // bumped to start a step (and, with stop_, to quit)

@@ -46,6 +46,7 @@ struct BenchOptions {
     codegen::CodegenOptions co;
     co.vectorBits = vectorBits;
     co.plan.threads = codegen::chooseThreads(bound, threads);
+    co.adaptiveTeam = threads == 0;  // --threads N times N threads, always
     return co;
   }
 };
@@ -239,6 +240,11 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
              jit.threads() == 1 ? ""
                                 : fmt::format("; {:.0f}% of {} cores' (median)", 100 * atMedian / (peak.gflops * jit.threads()),
                                               jit.threads()));
+  if (jit.threads() > 1) {
+    const double team = static_cast<double>(jit.team().teamSteps()), solo = static_cast<double>(jit.team().soloSteps());
+    fmt::print("thread team: {:.0f}% of the steps ran on {} threads, the rest on one (it times both every {} steps)\n",
+               100 * team / std::max(1.0, team + solo), jit.threads(), codegen::ThreadTeam::kEpoch);
+  }
   double loss = jit.readScalar(t.loss);
   fmt::print("loss after {} steps: {:.4f}\n", o.steps + o.warmup + 1, loss);
   if (o.probes) printProbeCost(m, t, jit, train, o, steps.median());
@@ -260,8 +266,7 @@ void registerBench(CLI::App& app, Action& action) {
   cmd->add_option("--warmup", bo->warmup, "untimed steps first (default 200)")
       ->check(CLI::Range(int64_t{0}, kMaxBenchSteps));
   cmd->add_option("--vector-bits", bo->vectorBits,
-                  "vector width of the generated code: 128, 256 or 512 (default: 256 where AVX is available; "
-                  "compare 256 and 512 on AVX-512 machines)")
+                  "vector width of the generated code: 128, 256 or 512 (default: the widest the CPU has)")
       ->check(CLI::IsMember({128u, 256u, 512u}));
   cmd->add_option("--threads", bo->threads,
                   "threads running each step (default: 2 or more where the model's products are big enough to "
