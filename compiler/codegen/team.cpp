@@ -19,11 +19,29 @@ void pause() {
 #endif
 }
 
-// Spins of the pause loop before a waiting thread gives up its core (yield at a barrier, sleep between
-// steps): a pause is about 40 ns on recent x86 cores (up to 140 on some), so this is some tens of
-// microseconds: longer than a step's own gaps, short enough that a thread whose partner was descheduled (the
-// machine is shared) does not burn its core for long.
-constexpr int kSpins = 1 << 12;
+// Spins of the pause loop before a waiting thread sleeps (a futex, through std::atomic::wait): a pause is
+// 25 ns on the Sapphire Rapids guest (40-140 ns on other x86 cores), so this is 50-300 us: longer than a
+// step's gaps between barriers, short enough that a thread whose partner was descheduled (the machine is
+// shared) gives its core back soon. A sleeper is woken with the scheduler's wake-up preference, where a
+// thread that only yielded would wait for its turn behind the other processes.
+constexpr int kSpins = 1 << 11;
+
+// Waits until `word` differs from `old`: spinning first, then asleep (counted in `sleepers`, so that the
+// thread changing the word makes the wake-up call only when someone sleeps). Sequentially consistent
+// operations on both sides: either the waker sees the sleeper's count, or the sleeper sees the new value.
+void await(std::atomic<uint32_t>& word, uint32_t old, std::atomic<int>& sleepers) {
+  for (int spins = 0; spins < kSpins; ++spins) {
+    if (word.load(std::memory_order_acquire) != old) return;
+    pause();
+  }
+  sleepers.fetch_add(1);
+  while (word.load() == old) word.wait(old);
+  sleepers.fetch_sub(1);
+}
+
+void wake(std::atomic<uint32_t>& word, std::atomic<int>& sleepers) {
+  if (sleepers.load() > 0) word.notify_all();
+}
 
 }  // namespace
 
@@ -34,7 +52,7 @@ ThreadTeam::ThreadTeam(int threads, StepFn solo, bool adaptive)
 
 ThreadTeam::~ThreadTeam() {
   stop_.store(true, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
+  generation_.fetch_add(1);
   generation_.notify_all();
   for (std::thread& w : workers_) w.join();
 }
@@ -66,12 +84,11 @@ void ThreadTeam::runTeam(StepFn step, void* arena) {
   step_ = step;
   arena_ = arena;
   done_.store(0, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);  // publishes step_, arena_ and the caller's writes
-  generation_.notify_all();
+  generation_.fetch_add(1);  // publishes step_, arena_ and the caller's writes
+  wake(generation_, sleepers_);
   step(arena, 0, &ThreadTeam::barrier, this);
-  for (int spins = 0; done_.load(std::memory_order_acquire) != threads_ - 1; ++spins)
-    if (spins < kSpins) pause();
-    else std::this_thread::yield();
+  for (uint32_t d; (d = done_.load(std::memory_order_acquire)) != static_cast<uint32_t>(threads_ - 1);)
+    await(done_, d, sleepers_);
 }
 
 void ThreadTeam::barrier(void* p) {
@@ -79,25 +96,22 @@ void ThreadTeam::barrier(void* p) {
   const uint32_t phase = team->phase_.load(std::memory_order_acquire);
   if (team->arrived_.fetch_add(1, std::memory_order_acq_rel) == team->threads_ - 1) {
     team->arrived_.store(0, std::memory_order_relaxed);
-    team->phase_.store(phase + 1, std::memory_order_release);  // releases everyone (and their writes)
+    team->phase_.store(phase + 1);  // releases everyone (and their writes)
+    wake(team->phase_, team->sleepers_);
     return;
   }
-  for (int spins = 0; team->phase_.load(std::memory_order_acquire) == phase; ++spins)
-    if (spins < kSpins) pause();
-    else std::this_thread::yield();
+  await(team->phase_, phase, team->sleepers_);
 }
 
 void ThreadTeam::work(int thread) {
   uint32_t seen = 0;
   for (;;) {
-    uint32_t g;
-    for (int spins = 0; (g = generation_.load(std::memory_order_acquire)) == seen; ++spins)
-      if (spins < kSpins) pause();
-      else generation_.wait(seen, std::memory_order_acquire);
-    seen = g;
+    await(generation_, seen, sleepers_);
+    seen = generation_.load(std::memory_order_acquire);
     if (stop_.load(std::memory_order_relaxed)) return;
     step_(arena_, thread, &ThreadTeam::barrier, this);
-    done_.fetch_add(1, std::memory_order_acq_rel);
+    done_.fetch_add(1);
+    wake(done_, sleepers_);
   }
 }
 

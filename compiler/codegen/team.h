@@ -3,9 +3,9 @@
 // The workers are started once and live as long as the engine. A step is one generation: the caller bumps
 // the generation, runs thread 0's part itself and waits until every worker has finished its part. Inside a
 // step the threads meet at spinning barriers (a few per step, placed by planTeam), which cost well under a
-// microsecond on an idle core where a futex wake-up would cost several. Waiting between steps spins a
-// while too (the next step usually follows within microseconds), then sleeps on the generation word, so an
-// idle engine leaves its cores alone.
+// microsecond on an idle core where a futex wake-up would cost several. Every wait (at a barrier, for the
+// next step, for the workers to finish) spins a while, then sleeps on its word, so a thread whose partner
+// was descheduled gives its core back and an idle engine leaves its cores alone.
 //
 // A team only pays when its threads get cores: on a machine whose other cores are busy (other processes,
 // other builds) a barrier waits for a descheduled partner, and a step can take ten times as long. So the
@@ -53,9 +53,10 @@ class ThreadTeam {
   StepFn step_ = nullptr;
   void* arena_ = nullptr;
   alignas(64) std::atomic<uint32_t> generation_{0};  // bumped to start a step (and, with stop_, to quit)
-  alignas(64) std::atomic<int> done_{0};             // workers finished with the current step
+  alignas(64) std::atomic<uint32_t> done_{0};        // workers finished with the current step
   alignas(64) std::atomic<int> arrived_{0};          // barrier: threads at the current barrier
   alignas(64) std::atomic<uint32_t> phase_{0};       // barrier: bumped by the last to arrive
+  alignas(64) std::atomic<int> sleepers_{0};         // threads asleep in a wait (any of the words above)
   std::atomic<bool> stop_{false};
   std::vector<std::thread> workers_;
 };
