@@ -111,7 +111,32 @@ class TiledMatmul : ProductCode {
       forColumnBlocks([&](Value* j0, int64_t nv, Value* mask) { results(acc_, ldc_, j0, j0, nv, mask); });
       return;
     }
-    if (!k_.kernel.members.empty()) panel_ = free;
+    if (k_.kernel.members.empty()) return columnBlocks();
+    panel_ = free;
+    // The panel holds a column block of every row computed in one go; for many rows (large batches) that
+    // outgrows L1 (1024 rows of three 16-float vectors are 196 KB), so the rows are taken in chunks of
+    // panelRows(): a loop over chunks, each a product of its own rows, with A's rows of the chunk staying in
+    // L1 across the column blocks. B was packed above, once.
+    const int64_t R = panelRows();
+    if (m_ <= R) return columnBlocks();
+    auto chunk = [&](Value* first, int64_t rows) {
+      TiledMatmul sub(k_, n_, d_, b_.CreateAdd(r0_, first), rows);
+      sub.a_ = a_, sub.bRows_ = bRows_, sub.ldb_ = ldb_, sub.panel_ = panel_;
+      sub.columnBlocks();
+    };
+    k_.loop(base() + ".rows", m_ / R, [&](Value* c) { chunk(b_.CreateMul(c, k_.i64(R)), R); },
+            KernelEmitter::Hint::Explicit);
+    if (m_ % R) chunk(k_.i64(m_ / R * R), m_ % R);
+  }
+
+ private:
+  // Rows per chunk when an epilogue waits in the panel: whole tiles whose panel fits in 16 KB.
+  int64_t panelRows() const {
+    const int64_t mr = rowsFor(nv_);
+    return std::max<int64_t>(mr, 16 * 1024 / (nv_ * L_ * 4) / mr * mr);
+  }
+
+  void columnBlocks() {
     forColumnBlocks([&](Value* j0, int64_t nv, Value* mask) {
       rowTiles(j0, nv, mask);
       // With an epilogue, the raw products of the column panel were parked in scratch (it stays in L1); the
@@ -121,7 +146,6 @@ class TiledMatmul : ProductCode {
     });
   }
 
- private:
   // Chunk length for long sums, 0 for none. A tile's k loop touches, per k, one cache line of A when A is
   // stored transposed (else mr floats of its rows) plus NV vectors of B; when that exceeds what L1 keeps
   // around (~24 KB of its 32), K is cut into chunks (a divisor of K, at least 32) that fit.
