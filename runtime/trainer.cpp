@@ -26,13 +26,13 @@ bool allFinite(const WeightMap& w) {
 
 }  // namespace
 
-Trainer::Trainer(const Model& m, const TrainSpec& spec, EngineKind kind)
-    : model_(specializeModel(m, Mode::Train)), spec_(spec), kind_(kind),
+Trainer::Trainer(const Model& m, const TrainSpec& spec, EngineKind kind, int threads)
+    : model_(specializeModel(m, Mode::Train)), spec_(spec), kind_(kind), threads_(threads),
       tg_(buildTrainingGraph(model_.graph, spec.optimizer)), eval_(m, kind) {
   if (model_.contextInput < 0 || model_.targetInput < 0)
     fail(fmt::format("{}: training needs an int[B, T] context input and a cross_entropy(logits, y) in the minimized "
                      "value, whose y is the int[B] target input", m.name));
-  engine_ = makeEngine(bindBatch(tg_.graph, spec_.batch), kind);
+  engine_ = makeEngine(bindBatch(tg_.graph, spec_.batch), kind, threads_);
   // The same seed as `netc init --seed`, so a run starts from the weights that command writes; the optimizer's
   // state (declared after the model's own) starts at its initial zeros.
   loadParams(*engine_, initParams(tg_.graph, spec_.seed, spec_.generator, &torchAfterInit_), "initialisation");
@@ -41,7 +41,7 @@ Trainer::Trainer(const Model& m, const TrainSpec& spec, EngineKind kind)
 void Trainer::enableProbes(const InstrumentOptions& options) {
   Instrumented inst = instrument(tg_, options);
   probePlan_ = inst.plan;
-  probeEngine_ = makeEngine(bindBatch(inst.graph, spec_.batch), kind_);
+  probeEngine_ = makeEngine(bindBatch(inst.graph, spec_.batch), kind_, threads_);
 }
 
 // Every node of the plain graph keeps its id in the instrumented one, so the same writes and reads serve both.

@@ -75,8 +75,9 @@ struct TrainResult {
 class Trainer {
  public:
   // Compiles the train form's training graph (with spec's optimizer) bound to spec.batch, and initialises the
-  // parameters and state with spec.seed.
-  Trainer(const Model& m, const TrainSpec& spec, EngineKind kind);
+  // parameters and state with spec.seed. `threads` runs each JIT step on a thread team (0: chosen by the
+  // step's size, codegen::chooseThreads); evaluation and sampling stay on one thread.
+  Trainer(const Model& m, const TrainSpec& spec, EngineKind kind, int threads = 1);
   // Replaces the parameters and state (e.g. --init-from); shape mismatches are errors naming `what`. Returns
   // the optimizer states `w` lacked (they start from zero).
   std::vector<std::string> setWeights(const WeightMap& w, const std::string& what);
@@ -106,6 +107,7 @@ class Trainer {
   Model model_;  // the train form (specializeMode): node ids below refer to its graph
   TrainSpec spec_;
   EngineKind kind_;
+  int threads_ = 1;  // the JIT step's thread team (0: chosen by size)
   TrainingGraph tg_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<Engine> probeEngine_;  // the instrumented step, when enabled

@@ -17,10 +17,12 @@ import time
 OPENBLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
 
 
-def ensure_single_threaded_openblas():
+def ensure_single_threaded_openblas(threads=1):
     """Re-executes with the environment pinned before torch (and its BLAS) is loaded: LD_LIBRARY_PATH must be
-    set when the process starts to decide which libblas.so.3 the dynamic linker picks."""
-    want = {"LD_LIBRARY_PATH": OPENBLAS_DIR, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    set when the process starts to decide which libblas.so.3 the dynamic linker picks. `threads` for OpenMP
+    and OpenBLAS alike (1 by default: the single-threaded comparison)."""
+    n = str(threads)
+    want = {"LD_LIBRARY_PATH": OPENBLAS_DIR, "OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n}
     if os.environ.get("NETC_BENCH_TORCH_PINNED") == "1":
         return
     env = dict(os.environ)
@@ -94,15 +96,16 @@ def main():
     ap.add_argument("--emb", type=int, default=10)
     ap.add_argument("--hidden", default="200", help="comma-separated hidden layer widths")
     ap.add_argument("--lr", type=float, default=0.1)
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads and the BLAS's threads")
     args = ap.parse_args()
     if args.batch < 1 or args.steps < 1:
         sys.exit("bench_torch.py: --batch and --steps must be at least 1")
 
-    ensure_single_threaded_openblas()
+    ensure_single_threaded_openblas(args.threads)
     import torch
     import torch.nn.functional as F
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     try:
         words = [w.strip() for w in open(args.data) if w.strip()]
     except OSError as e:

@@ -26,16 +26,17 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--steps", type=int, default=2000, help="timed steps (after --warmup)")
     ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads and the BLAS's threads")
     args = ap.parse_args()
     if args.batch < 1 or args.steps < 1:
         sys.exit("bench_torch_recurrent.py: --batch and --steps must be at least 1")
 
-    ensure_single_threaded_openblas()
+    ensure_single_threaded_openblas(args.threads)
     import torch
     from makemore_recurrent import Config, encode
     from torch_recurrent import RNN
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(3407)
     try:
         words = [w.strip() for w in open(args.data) if w.strip()]

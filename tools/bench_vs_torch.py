@@ -43,11 +43,13 @@ def main():
     ap.add_argument("--batch", default="32,256", help="comma-separated batch sizes")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads for both sides: netc bench --threads N, PyTorch's intra-op and BLAS threads")
     ap.add_argument("--torch-script", default="bench_torch.py",
                     help="the PyTorch side, in tools/ (bench_torch_recurrent.py for models/rnn.net and gru.net)")
     ap.add_argument("--torch-args", default="", help="extra arguments for the PyTorch side (e.g. the model's widths)")
     args = ap.parse_args()
-    print(f"{args.model} vs PyTorch eager (tools/{args.torch_script}), 1 thread each, {args.rounds} alternating rounds "
+    print(f"{args.model} vs PyTorch eager (tools/{args.torch_script}), {args.threads} thread(s) each, {args.rounds} alternating rounds "
           f"of {args.steps} steps")
     print(f"{'batch':>5}  {'netc median (min)':>20}  {'PyTorch median (min)':>22}  {'ratio of medians (mins)':>24}  "
           f"{'netc % of FMA peak':>18}")
@@ -55,12 +57,13 @@ def main():
         netc, torch, share, mins = [], [], [], [[], []]
         for _ in range(args.rounds):
             out = run([args.netc, "bench", args.model, "--batch", str(batch), "--steps", str(args.steps),
-                       "--data", args.data])
+                       "--data", args.data, "--threads", str(args.threads)])
             netc.append(number(r"median ([0-9.]+) us, min", out, "netc median"))
             mins[0].append(number(r"us, min ([0-9.]+)", out, "netc min"))
             share.append(number(r"runs at ([0-9.]+)% of it \(median\)", out, "share of peak"))
             out = run(["/usr/bin/python3", os.path.join(HERE, args.torch_script), "--batch", str(batch),
-                       "--steps", str(args.steps), "--data", args.data] + args.torch_args.split())
+                       "--steps", str(args.steps), "--data", args.data, "--threads", str(args.threads)]
+                      + args.torch_args.split())
             torch.append(number(r"median ([0-9.]+) us/step", out, "PyTorch median"))
             mins[1].append(number(r"us/step, min ([0-9.]+)", out, "PyTorch min"))
         n, t = statistics.median(netc), statistics.median(torch)

@@ -40,10 +40,11 @@ constexpr int64_t kMaxLanes = 16;  // scratch is sized for the widest vectors ne
 int64_t packedBytes(const Dims& d) { return d.tb ? roundUp(d.K * roundUp(d.N, kMaxLanes) * 4, 64) : 0; }
 
 // The plain triple loop: one dot product per result (the baseline the tiled code is checked against).
-void emitNaive(KernelEmitter& k, const Node& n, const Dims& d) {
+void emitNaive(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t rows) {
   int A = n.inputs[0], B = n.inputs[1];
   auto& b = k.b;
-  k.loop("i", d.M, [&](Value* i) {
+  k.loop("i", rows, [&](Value* local) {
+    Value* i = b.CreateAdd(r0, local);
     k.loop("j", d.N, [&](Value* j) {
       std::vector<Value*> acc;
       {
@@ -59,10 +60,12 @@ void emitNaive(KernelEmitter& k, const Node& n, const Dims& d) {
   });
 }
 
-// What both product generators work with: the kernel function being built, the product node and its shape.
+// What both product generators work with: the kernel function being built, the product node and its shape,
+// and the rows of C this code computes: all of them, or one thread's share (rows r0 .. r0+m-1 of C).
 class ProductCode {
  protected:
-  ProductCode(KernelEmitter& k, const Node& n, const Dims& d) : k_(k), b_(k.b), n_(n), d_(d), L_(k.lanes()) {}
+  ProductCode(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t m)
+      : k_(k), b_(k.b), n_(n), d_(d), L_(k.lanes()), r0_(r0), m_(m) {}
   std::string base() const { return k_.name(n_.id); }  // the prefix of loop and block names
 
   KernelEmitter& k_;
@@ -70,19 +73,26 @@ class ProductCode {
   const Node& n_;
   Dims d_;
   int64_t L_;  // floats per vector
+  Value* r0_;  // the first row of C computed here (i64)
+  int64_t m_;  // how many rows: loops and tile heights count these; d_.M stays the stride of a transposed A
 };
 
 class TiledMatmul : ProductCode {
  public:
-  TiledMatmul(KernelEmitter& k, const Node& n, const Dims& d) : ProductCode(k, n, d) {}
+  TiledMatmul(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t m) : ProductCode(k, n, d, r0, m) {
+    const int64_t vecs = (d_.N + L_ - 1) / L_;
+    nv_ = vecs <= 3 ? vecs : vecs % 2 == 0 ? 2 : 3;
+  }
+
+  // The height of the full-width tiles: shares of rows between threads are cut at multiples of it.
+  int64_t tileRows() const { return rowsFor(nv_); }
 
   void emit() {
     a_ = k_.ptr(n_.inputs[0]);
     bRows_ = k_.ptr(n_.inputs[1]);
     ldb_ = d_.N;
+    // Each thread packs its own copy of B: cheaper than a barrier, and the copy lands in its own cache.
     if (d_.tb) packTransposedB();
-    const int64_t vecs = (d_.N + L_ - 1) / L_;
-    nv_ = vecs <= 3 ? vecs : vecs % 2 == 0 ? 2 : 3;
     kc_ = kChunk();
     Value* free = k_.at(k_.scratch(), k_.i64(packedBytes(d_) / 4), k_.f32Ty());
     if (kc_ > 0) {
@@ -90,7 +100,7 @@ class TiledMatmul : ProductCode {
       // pass over it; partial sums of all of C wait in scratch between chunks.
       acc_ = free;
       ldc_ = roundUp(d_.N, L_);
-      k_.forVectors(base() + ".zero", d_.M * ldc_, [&](Value* i, Value*) {
+      k_.forVectors(base() + ".zero", m_ * ldc_, [&](Value* i, Value*) {
         k_.storeVec(acc_, i, llvm::Constant::getNullValue(k_.vecTy(static_cast<unsigned>(L_))), nullptr);
       });
       k_.loop(base() + ".kc", d_.K / kc_, [&](Value* c) {
@@ -101,7 +111,32 @@ class TiledMatmul : ProductCode {
       forColumnBlocks([&](Value* j0, int64_t nv, Value* mask) { results(acc_, ldc_, j0, j0, nv, mask); });
       return;
     }
-    if (!k_.kernel.members.empty()) panel_ = free;
+    if (k_.kernel.members.empty()) return columnBlocks();
+    panel_ = free;
+    // The panel holds a column block of every row computed in one go; for many rows (large batches) that
+    // outgrows L1 (1024 rows of three 16-float vectors are 196 KB), so the rows are taken in chunks of
+    // panelRows(): a loop over chunks, each a product of its own rows, with A's rows of the chunk staying in
+    // L1 across the column blocks. B was packed above, once.
+    const int64_t R = panelRows();
+    if (m_ <= R) return columnBlocks();
+    auto chunk = [&](Value* first, int64_t rows) {
+      TiledMatmul sub(k_, n_, d_, b_.CreateAdd(r0_, first), rows);
+      sub.a_ = a_, sub.bRows_ = bRows_, sub.ldb_ = ldb_, sub.panel_ = panel_;
+      sub.columnBlocks();
+    };
+    k_.loop(base() + ".rows", m_ / R, [&](Value* c) { chunk(b_.CreateMul(c, k_.i64(R)), R); },
+            KernelEmitter::Hint::Explicit);
+    if (m_ % R) chunk(k_.i64(m_ / R * R), m_ % R);
+  }
+
+ private:
+  // Rows per chunk when an epilogue waits in the panel: whole tiles whose panel fits in 16 KB.
+  int64_t panelRows() const {
+    const int64_t mr = rowsFor(nv_);
+    return std::max<int64_t>(mr, 16 * 1024 / (nv_ * L_ * 4) / mr * mr);
+  }
+
+  void columnBlocks() {
     forColumnBlocks([&](Value* j0, int64_t nv, Value* mask) {
       rowTiles(j0, nv, mask);
       // With an epilogue, the raw products of the column panel were parked in scratch (it stays in L1); the
@@ -111,7 +146,6 @@ class TiledMatmul : ProductCode {
     });
   }
 
- private:
   // Chunk length for long sums, 0 for none. A tile's k loop touches, per k, one cache line of A when A is
   // stored transposed (else mr floats of its rows) plus NV vectors of B; when that exceeds what L1 keeps
   // around (~24 KB of its 32), K is cut into chunks (a divisor of K, at least 32) that fit.
@@ -150,11 +184,11 @@ class TiledMatmul : ProductCode {
   // fit the 16 vector registers of x86-64 (at most 12 accumulators). The height with the least cost over all
   // of M wins, counting the one shorter tile the leftover rows make (a tie goes to the taller tile).
   int64_t rowsFor(int64_t nv) const {
-    const int64_t most = std::min<int64_t>(std::max<int64_t>(1, std::min<int64_t>(12, (16 - nv - 1) / nv)), d_.M);
+    const int64_t most = std::min<int64_t>(std::max<int64_t>(1, std::min<int64_t>(12, (16 - nv - 1) / nv)), m_);
     int64_t best = most;
     double bestCost = 1e300;
     for (int64_t mr = most; mr >= 1; --mr) {
-      double cost = static_cast<double>(d_.M / mr) * tileCost(mr, nv) + (d_.M % mr ? tileCost(d_.M % mr, nv) : 0.0);
+      double cost = static_cast<double>(m_ / mr) * tileCost(mr, nv) + (m_ % mr ? tileCost(m_ % mr, nv) : 0.0);
       if (cost < bestCost) best = mr, bestCost = cost;
     }
     return best;
@@ -162,7 +196,7 @@ class TiledMatmul : ProductCode {
 
   void rowTiles(Value* j0, int64_t nv, Value* lastMask) {
     const int64_t mr = rowsFor(nv);
-    const int64_t full = d_.M / mr, rest = d_.M % mr;
+    const int64_t full = m_ / mr, rest = m_ % mr;
     if (full > 0)
       k_.loop(base() + ".ib", full, [&](Value* ib) { tile(b_.CreateMul(ib, k_.i64(mr)), mr, j0, nv, lastMask); },
               KernelEmitter::Hint::Explicit);
@@ -174,12 +208,12 @@ class TiledMatmul : ProductCode {
   // to emitResult: stored, with the epilogue applied.
   void results(Value* buf, int64_t ld, Value* col0, Value* j0, int64_t nv, Value* lastMask) {
     const int64_t unmasked = lastMask ? nv - 1 : nv;
-    k_.loop(base() + ".out", d_.M, [&](Value* i) {
+    k_.loop(base() + ".out", m_, [&](Value* i) {
       auto result = [&](Value* v, Value* mask) {
         Value* off = b_.CreateMul(v, k_.i64(L_));
         Value* at = b_.CreateAdd(b_.CreateAdd(b_.CreateMul(i, k_.i64(ld)), col0), off);
         Value* value = k_.loadVec(buf, at, static_cast<unsigned>(L_), nullptr, "raw");
-        k_.emitResult(At{{i, b_.CreateAdd(j0, off)}, static_cast<unsigned>(L_), mask}, value);
+        k_.emitResult(At{{b_.CreateAdd(r0_, i), b_.CreateAdd(j0, off)}, static_cast<unsigned>(L_), mask}, value);
       };
       if (unmasked > 0)
         // Straight-line over the (at most three) vectors of the row: their epilogues (tanh is a long chain of
@@ -198,9 +232,11 @@ class TiledMatmul : ProductCode {
     return rows;
   }
 
-  // One mr x NV*L tile of C at rows [i0, i0+mr), columns from j0, over all of K or over the current chunk.
-  // Its sums go to C (through emitResult), to the panel (an epilogue follows) or into the chunk accumulator.
+  // One mr x NV*L tile of C at rows [i0, i0+mr) of this share, columns from j0, over all of K or over the
+  // current chunk. Its sums go to C (through emitResult), to the panel (an epilogue follows) or into the
+  // chunk accumulator; the panel and the accumulator hold the share's rows only.
   void tile(Value* i0, int64_t mr, Value* j0, int64_t nv, Value* lastMask) {
+    Value* c0 = b_.CreateAdd(r0_, i0);  // the tile's first row of C
     llvm::Type* vt = k_.vecTy(static_cast<unsigned>(L_));
     auto accAt = [&](int64_t r, int64_t v) {
       return b_.CreateAdd(b_.CreateMul(b_.CreateAdd(i0, k_.i64(r)), k_.i64(ldc_)), b_.CreateAdd(j0, k_.i64(v * L_)));
@@ -210,7 +246,7 @@ class TiledMatmul : ProductCode {
       for (int64_t v = 0; v < nv; ++v)
         init.push_back(acc_ ? k_.loadVec(acc_, accAt(r, v), static_cast<unsigned>(L_), nullptr, "sum")
                             : llvm::Constant::getNullValue(vt));
-    std::vector<Value*> rows = aRows(i0, mr);
+    std::vector<Value*> rows = aRows(c0, mr);
     Value* bCols = k_.at(bRows_, j0, k_.f32Ty(), "b.cols");
     auto acc = k_.loop(base() + ".k", kc_ > 0 ? kc_ : d_.K, init, [&](Value* kk, const std::vector<Value*>& c) {
       if (kStart_) kk = b_.CreateAdd(kStart_, kk);
@@ -241,7 +277,8 @@ class TiledMatmul : ProductCode {
         } else if (panel_) {
           k_.storeVec(panel_, b_.CreateAdd(b_.CreateMul(row, k_.i64(nv_ * L_)), k_.i64(v * L_)), value, nullptr);
         } else {
-          At at{{row, b_.CreateAdd(j0, k_.i64(v * L_))}, static_cast<unsigned>(L_), v == nv - 1 ? lastMask : nullptr};
+          At at{{b_.CreateAdd(c0, k_.i64(r)), b_.CreateAdd(j0, k_.i64(v * L_))}, static_cast<unsigned>(L_),
+                v == nv - 1 ? lastMask : nullptr};
           k_.emitResult(at, value);
         }
       }
@@ -343,12 +380,12 @@ class DotMatmul : ProductCode {
     return lanes >= kNR && d.tb && !d.ta && d.K >= kMinK && (d.K >= d.M || d.N % lanes != 0);
   }
 
-  DotMatmul(KernelEmitter& k, const Node& n, const Dims& d) : ProductCode(k, n, d) {}
+  DotMatmul(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t m) : ProductCode(k, n, d, r0, m) {}
 
   void emit() {
     a_ = k_.ptr(n_.inputs[0]);
     bm_ = k_.ptr(n_.inputs[1]);
-    const int64_t fullRows = d_.M / kMR, restRows = d_.M % kMR;
+    const int64_t fullRows = m_ / kMR, restRows = m_ % kMR;
     if (fullRows > 0)
       k_.loop(base() + ".ib", fullRows, [&](Value* ib) { rowBlock(b_.CreateMul(ib, k_.i64(kMR)), kMR); },
               KernelEmitter::Hint::Explicit);
@@ -356,7 +393,8 @@ class DotMatmul : ProductCode {
   }
 
  private:
-  void rowBlock(Value* i0, int64_t mr) {
+  void rowBlock(Value* local, int64_t mr) {
+    Value* i0 = b_.CreateAdd(r0_, local);  // rows of C from here on
     const int64_t fullCols = d_.N / kNR, restCols = d_.N % kNR;
     if (fullCols > 0)
       k_.loop(base() + ".jb", fullCols, [&](Value* jb) { tile(i0, mr, b_.CreateMul(jb, k_.i64(kNR)), kNR); },
@@ -453,9 +491,14 @@ int64_t matmulScratchBytes(const Graph& g, const Node& n) {
 
 void emitMatmul(KernelEmitter& k, const Node& n) {
   Dims d = dims(k.g, n);
-  if (!k.opts.tiledMatmul || k.lanes() < 2) emitNaive(k, n, d);
-  else if (DotMatmul::suits(d, k.lanes())) DotMatmul(k, n, d).emit();
-  else TiledMatmul(k, n, d).emit();
+  // Split across a thread team, each share is a product of its own: rows of op(A) times all of op(B).
+  if (!k.opts.tiledMatmul || k.lanes() < 2)
+    k.forRowShares(d.M, 1, [&](Value* r0, int64_t m) { emitNaive(k, n, d, r0, m); });
+  else if (DotMatmul::suits(d, k.lanes()))
+    k.forRowShares(d.M, DotMatmul::kMR, [&](Value* r0, int64_t m) { DotMatmul(k, n, d, r0, m).emit(); });
+  else
+    k.forRowShares(d.M, TiledMatmul(k, n, d, k.i64(0), d.M).tileRows(),
+                   [&](Value* r0, int64_t m) { TiledMatmul(k, n, d, r0, m).emit(); });
 }
 
 }  // namespace netc::codegen

@@ -229,7 +229,10 @@ HostTarget::HostTarget(const CodegenOptions& opts) {
   unsigned widest = avx512 ? 512 : avx ? 256 : 128;
   // An explicit width is honoured even beyond the host's (LLVM splits such vectors into legal ones): that is
   // how the 16-lane code is tested on machines without AVX-512.
-  unsigned bits = opts.vectorBits ? opts.vectorBits : std::min(widest, 256u);
+  // The default is the widest the host has. On AVX-512 (measured on a Sapphire Rapids guest) 16-float code
+  // runs the lecture MLP's step 1.4x (batch 32) to 1.9x (batch 256) faster than 8-float code: the explicit
+  // register tiles do twice the work per instruction, and nothing here is cost-model driven enough to suffer.
+  unsigned bits = opts.vectorBits ? opts.vectorBits : widest;
   if (bits != 128 && bits != 256 && bits != 512)
     fail(fmt::format("vector width {} bits is not supported: use 128, 256 or 512", bits));
   info_.vectorLanes = bits / 32;
@@ -340,6 +343,15 @@ void CompiledStep::link(std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects
     if (llvm::Error e = jit_->addObjectFile(std::move(obj))) llvmFail("load compiled code", std::move(e));
   lookupStep();
   stats_.link = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+StepFn CompiledStep::function(const char* name) const {
+  auto addr = jit_->lookup(name);
+  if (!addr) {
+    llvm::consumeError(addr.takeError());
+    return nullptr;
+  }
+  return addr->toPtr<StepFn>();
 }
 
 CompiledStep::CompiledStep(std::vector<StepModule> parts, unsigned threads, const std::string& stepKey) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "codegen/module_builder.h"
+#include "codegen/step_fn.h"
 
 namespace llvm {
 class MemoryBuffer;
@@ -38,7 +39,6 @@ std::string emitAssembly(llvm::Module& m, llvm::TargetMachine& tm);
 // A relocatable object file of the module.
 std::unique_ptr<llvm::MemoryBuffer> emitObject(llvm::Module& m, llvm::TargetMachine& tm);
 
-using StepFn = void (*)(void* arena);
 
 // Where compilation time went (milliseconds). With several threads the optimise and machine-code times are
 // summed over threads, the wall time is what the caller waited.
@@ -62,6 +62,8 @@ class CompiledStep {
   static std::unique_ptr<CompiledStep> fromCache(const std::string& stepKey);
   ~CompiledStep();
   StepFn step() const { return step_; }
+  // Another function of the step's signature by name (netc_step_solo), or null when the code has none.
+  StepFn function(const char* name) const;
   const CompileStats& stats() const { return stats_; }
 
  private:

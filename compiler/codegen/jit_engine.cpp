@@ -85,6 +85,8 @@ JitEngine::JitEngine(const Graph& bound, const codegen::CodegenOptions& opts) : 
   std::memset(arena_.get(), 0, bytes);  // parameters start at zero and every index at a valid 0
   for (const Node& n : g_.nodes)
     if (isOp(n, "const")) *static_cast<float*>(bufferOf(n.id, "initialise")) = static_cast<float>(n.attrs.value);
+  team_ = std::make_unique<codegen::ThreadTeam>(plan_.threads, code_->function(codegen::kSoloStepFunction),
+                                                opts.adaptiveTeam);
   indexLimit_ = indexLimits(g_);
   ignoredValue_ = ignoredValues(g_);
 }
@@ -177,7 +179,7 @@ double JitEngine::readScalar(int node) {
   return g_[node].dtype == DType::I32 ? *static_cast<const int32_t*>(p) : *static_cast<const float*>(p);
 }
 
-void JitEngine::run() { code_->step()(arena_.get()); }
+void JitEngine::run() { team_->run(code_->step(), arena_.get()); }
 
 std::vector<uint64_t> JitEngine::kernelTicks() const {
   std::vector<uint64_t> out(plan_.profileOffset < 0 ? 0 : plan_.kernels.size());
@@ -187,7 +189,7 @@ std::vector<uint64_t> JitEngine::kernelTicks() const {
 
 void JitEngine::resetKernelTicks() {
   if (plan_.profileOffset >= 0)
-    std::memset(static_cast<char*>(arena_.get()) + plan_.profileOffset, 0, plan_.kernels.size() * 8);
+    std::memset(static_cast<char*>(arena_.get()) + plan_.profileOffset, 0, plan_.kernels.size() * 8 * plan_.threads);
 }
 
 }  // namespace netc

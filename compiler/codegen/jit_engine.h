@@ -7,6 +7,7 @@
 #include "codegen/layout.h"
 #include "codegen/options.h"
 #include "codegen/plan.h"
+#include "codegen/team.h"
 #include "interp/engine.h"
 
 namespace netc {
@@ -34,7 +35,10 @@ class JitEngine final : public Engine {
   };
   const CompileTimes& compileTimes() const { return times_; }
   std::string targetDescription() const { return target_; }  // e.g. "znver3, 8-float vectors"
-  // With CodegenOptions::plan.profile: time-stamp-counter ticks spent in each kernel since the last reset.
+  int threads() const { return plan_.threads; }  // threads running each step (CodegenOptions::plan.threads)
+  const codegen::ThreadTeam& team() const { return *team_; }  // how many steps it ran as a team
+  // With CodegenOptions::plan.profile: time-stamp-counter ticks spent in each kernel since the last reset (on
+  // thread 0, with a team: a kernel it does not share counts as its whole time, the barrier waits do not).
   std::vector<uint64_t> kernelTicks() const;
   void resetKernelTicks();
 
@@ -47,6 +51,7 @@ class JitEngine final : public Engine {
   codegen::Layout layout_;
   codegen::Plan plan_;
   std::unique_ptr<codegen::CompiledStep> code_;
+  std::unique_ptr<codegen::ThreadTeam> team_;  // started once, with the engine
   struct FreeArena {
     void operator()(void* p) const;
   };

@@ -1,5 +1,6 @@
 #include "codegen/kernel_emitter.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 #include "ops/op.h"
@@ -47,6 +48,32 @@ Value* KernelEmitter::scratch() const {
   return scratch_;
 }
 
+void KernelEmitter::forRowShares(int64_t rows, int64_t granule, const std::function<void(Value*, int64_t)>& body) {
+  if (!thread_ || threads_ <= 1) return body(i64(0), rows);
+  granule = std::max<int64_t>(1, granule);
+  const int64_t units = (rows + granule - 1) / granule;
+  std::vector<int64_t> first(static_cast<size_t>(threads_) + 1);
+  for (int t = 0; t <= threads_; ++t) first[t] = std::min(rows, units * t / threads_ * granule);
+  bool equal = true;
+  for (int t = 1; t < threads_; ++t) equal = equal && first[t + 1] - first[t] == first[1] - first[0];
+  if (equal) {
+    if (first[1] > 0) body(b.CreateMul(thread_, i64(first[1])), first[1]);
+    return;
+  }
+  llvm::Function* f = b.GetInsertBlock()->getParent();
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(b.getContext(), "share.done", f);
+  llvm::SwitchInst* sw = b.CreateSwitch(thread_, done, static_cast<unsigned>(threads_));
+  for (int t = 0; t < threads_; ++t) {
+    if (first[t + 1] == first[t]) continue;
+    llvm::BasicBlock* bb = llvm::BasicBlock::Create(b.getContext(), fmt::format("share{}", t), f);
+    sw->addCase(b.getInt64(static_cast<uint64_t>(t)), bb);
+    b.SetInsertPoint(bb);
+    body(i64(first[t]), first[t + 1] - first[t]);
+    b.CreateBr(done);
+  }
+  b.SetInsertPoint(done);
+}
+
 Value* KernelEmitter::at(Value* base, Value* index, llvm::Type* elem, const llvm::Twine& name) {
   return b.CreateInBoundsGEP(elem, base, index, name);
 }
@@ -71,6 +98,10 @@ Value* KernelEmitter::loadVec(Value* base, Value* index, unsigned lanes, Value* 
 
 void KernelEmitter::storeVec(Value* base, Value* index, Value* v, Value* mask) {
   Value* p = at(base, index, f32Ty());
+  // In a kernel split across threads the lanes past a row's end may be the first elements of the next row,
+  // which another thread writes at the same time: writing them back unchanged could undo its store, so only
+  // the real lanes are written (a masked store, slower on some cores, but only at the last vector of a row).
+  if (mask && thread_) return void(b.CreateMaskedStore(v, p, llvm::Align(4), mask));
   if (mask) v = b.CreateSelect(mask, v, b.CreateAlignedLoad(v->getType(), p, llvm::Align(4), "keep"));
   b.CreateAlignedStore(v, p, llvm::Align(4));
 }

@@ -58,7 +58,8 @@ class KernelEmitter {
   // `lanes` consecutive floats from base[index]. With a mask, only its lanes count: the others read as
   // `passthru` (zero when null) and are left unchanged by stores. Both rely on the kTailSlack bytes after
   // every buffer: the whole vector is loaded, and stored back blended, since the data beyond the tensor's last
-  // element is padding or elements of the same buffer that the blend writes back unchanged.
+  // element is padding or elements of the same buffer that the blend writes back unchanged (in a split kernel, a
+  // masked store: the next row may be another thread's).
   llvm::Value* loadVec(llvm::Value* base, llvm::Value* index, unsigned lanes, llvm::Value* mask,
                        const llvm::Twine& name = "", llvm::Value* passthru = nullptr);
   void storeVec(llvm::Value* base, llvm::Value* index, llvm::Value* v, llvm::Value* mask);
@@ -100,6 +101,16 @@ class KernelEmitter {
     llvm::FastMathFlags saved_;
   };
 
+  // ---- the thread team (Kernel::split) ----
+  // A split kernel is called on every thread with the thread's number; it computes its share of rows.
+  void setTeamShare(llvm::Value* thread, int threads) { thread_ = thread, threads_ = threads; }
+  // Rows [0, rows) cut into one share per thread, at multiples of `granule` rows (a register tile's height)
+  // and as equal as that allows; body(first row, row count) emits the code of one share. Not split: one share
+  // of every row. When all shares have the same size their code exists once, the first row computed from the
+  // thread's number; otherwise each share gets its own code (with constant bounds) behind a switch on it.
+  // Shares of no rows emit nothing.
+  void forRowShares(int64_t rows, int64_t granule, const std::function<void(llvm::Value*, int64_t)>& body);
+
   // ---- results and the fused elementwise work ----
   // Kernel ops hand each result of their node over here, at a point of the node's shape: it is stored when
   // the plan keeps it, and the epilogue folded into the kernel is evaluated on it in registers.
@@ -119,6 +130,8 @@ class KernelEmitter {
   llvm::Value* offset(const At& at, const std::vector<int64_t>& strides);
   void mergeDims();
 
+  llvm::Value* thread_ = nullptr;  // split kernels: the thread's number (i64)
+  int threads_ = 1;
   std::map<int, llvm::Value*> buffers_;  // storage node -> pointer argument
   llvm::Value* scratch_;
   unsigned lanes_;

@@ -77,7 +77,8 @@ class Builder {
       if (!fns[k] && same[k] == static_cast<int>(k))
         fns[k] = kernelFunction(p_.kernels[k], *mods[partOf[k]], parts > 1);
     for (size_t k = 0; k < p_.kernels.size(); ++k) fns[k] = fns[same[k]];
-    stepFunction(fns, *mods.front());
+    stepFunction(fns, *mods.front(), false);
+    if (p_.threads > 1) stepFunction(fns, *mods.front(), true);
     return finish(mods);
   }
 
@@ -163,6 +164,7 @@ class Builder {
     std::vector<int> bufs = kernelBuffers(g_, p_, k);
     int64_t scratch = kernelScratch(g_, k);
     std::vector<llvm::Type*> params(bufs.size() + (scratch > 0 ? 1 : 0), b.getPtrTy());
+    if (k.split) params.push_back(b.getInt64Ty());  // the thread's number: which rows it computes
     auto* fty = llvm::FunctionType::get(b.getVoidTy(), params, false);
     auto* f = llvm::Function::Create(fty, split ? llvm::Function::ExternalLinkage : llvm::Function::InternalLinkage,
                                      k.name, *part.mod);
@@ -182,6 +184,7 @@ class Builder {
     }
     b.SetInsertPoint(llvm::BasicBlock::Create(*part.ctx, "entry", f));
     KernelEmitter ke(b, g_, p_, k, std::move(args), scratchArg, opts_, target_.vectorLanes);
+    if (k.split) ke.setTeamShare(f->getArg(static_cast<unsigned>(params.size() - 1)), p_.threads);
     if (k.kind == Kernel::Op) {
       const Node& root = g_[k.root];
       if (!root.op->emitKernel) fail(fmt::format("internal error: op '{}' has no code generator", root.op->name));
@@ -229,51 +232,88 @@ class Builder {
     else nest(0);
   }
 
-  void stepFunction(const std::vector<llvm::Function*>& kernels, Part& part) {
+  // The step function: `solo` false is netc_step, run by every thread of the team; true is netc_step_solo
+  // (only with a team), run by one thread alone, which calls each split kernel once per share in turn: the
+  // same code and the same results as the team's, without waiting for anyone (ThreadTeam falls back on it
+  // when the machine's other cores are busy).
+  void stepFunction(const std::vector<llvm::Function*>& kernels, Part& part, bool solo) {
     llvm::IRBuilder<>& b = part.b;
-    auto* fty = llvm::FunctionType::get(b.getVoidTy(), {b.getPtrTy()}, false);
-    auto* f = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, kStepFunction, *part.mod);
-    // Kernels built in other modules are called through declarations of the same name.
+    auto* fty = llvm::FunctionType::get(b.getVoidTy(), {b.getPtrTy(), b.getInt64Ty(), b.getPtrTy(), b.getPtrTy()}, false);
+    auto* f = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, solo ? kSoloStepFunction : kStepFunction,
+                                     *part.mod);
+    // Kernels built in other modules are called through declarations of the same name (made once per module).
     std::vector<llvm::Function*> fns;
-    std::map<llvm::Function*, llvm::Function*> declared;  // one declaration per function, however often called
     for (llvm::Function* k : kernels) {
       if (k->getParent() == part.mod.get()) {
         fns.push_back(k);
         continue;
       }
-      llvm::Function*& d = declared[k];
-      if (!d) {
-        // The same signature, rebuilt in this module's context (types belong to one context).
-        std::vector<llvm::Type*> params(k->arg_size(), b.getPtrTy());
-        auto* ty = llvm::FunctionType::get(b.getVoidTy(), params, false);
-        d = llvm::Function::Create(ty, llvm::Function::ExternalLinkage, k->getName(), *part.mod);
+      if (llvm::Function* declared = part.mod->getFunction(k->getName())) {
+        fns.push_back(declared);  // a kernel called more than once (shared code), or the second step function
+        continue;
       }
-      fns.push_back(d);
+      // The same signature, rebuilt in this module's context (types belong to one context).
+      std::vector<llvm::Type*> params;
+      for (llvm::Argument& a : k->args())
+        params.push_back(a.getType()->isPointerTy() ? static_cast<llvm::Type*>(b.getPtrTy()) : b.getInt64Ty());
+      auto* ty = llvm::FunctionType::get(b.getVoidTy(), params, false);
+      fns.push_back(llvm::Function::Create(ty, llvm::Function::ExternalLinkage, k->getName(), *part.mod));
     }
     setFunctionAttrs(f);
     bufferArg(f, 0, p_.arenaBytes, "arena");
     llvm::Value* arena = f->getArg(0);
+    llvm::Value* thread = f->getArg(1);
+    llvm::Value* barrier = f->getArg(2);
+    llvm::Value* team = f->getArg(3);
+    thread->setName("thread");
+    barrier->setName("barrier");
+    team->setName("team");
     b.SetInsertPoint(llvm::BasicBlock::Create(*part.ctx, "entry", f));
-    for (size_t i = 0; i < p_.kernels.size(); ++i) {
+    auto* barrierTy = llvm::FunctionType::get(b.getVoidTy(), {b.getPtrTy()}, false);
+    const int64_t nk = static_cast<int64_t>(p_.kernels.size());
+    // One call of kernel i as thread `t` (whose scratch it gets, and whose share of a split kernel).
+    auto call = [&](size_t i, llvm::Value* t) {
       const Kernel& k = p_.kernels[i];
       std::vector<llvm::Value*> args;
       for (int s : kernelBuffers(g_, p_, k)) {
         std::string nm = g_[s].name.empty() ? fmt::format("v{}", s) : g_[s].name;
         args.push_back(b.CreateInBoundsGEP(b.getInt8Ty(), arena, b.getInt64(p_.offset[s]), nm + ".buf"));
       }
-      if (kernelScratch(g_, k) > 0)
-        args.push_back(b.CreateInBoundsGEP(b.getInt8Ty(), arena, b.getInt64(p_.scratchOffset), "scratch"));
-      if (p_.profileOffset < 0) {
-        b.CreateCall(fns[i], args);
-        continue;
+      if (kernelScratch(g_, k) > 0) {
+        llvm::Value* at = b.CreateAdd(b.getInt64(p_.scratchOffset), b.CreateMul(t, b.getInt64(p_.scratchStride)));
+        args.push_back(b.CreateInBoundsGEP(b.getInt8Ty(), arena, at, "scratch"));
       }
-      // Profiling: add the kernel's time-stamp-counter ticks to its slot.
+      if (k.split) args.push_back(t);
+      if (p_.profileOffset < 0) return void(b.CreateCall(fns[i], args));
+      // Profiling: add the kernel's time-stamp-counter ticks to its slot in the calling thread's row.
       llvm::Value* t0 = b.CreateIntrinsic(llvm::Intrinsic::readcyclecounter, {}, {});
       b.CreateCall(fns[i], args);
       llvm::Value* t1 = b.CreateIntrinsic(llvm::Intrinsic::readcyclecounter, {}, {});
-      llvm::Value* slot = b.CreateInBoundsGEP(b.getInt8Ty(), arena, b.getInt64(p_.profileOffset + 8 * i));
+      llvm::Value* at = b.CreateAdd(b.getInt64(p_.profileOffset + 8 * static_cast<int64_t>(i)),
+                                    b.CreateMul(solo ? b.getInt64(0) : thread, b.getInt64(8 * nk)));
+      llvm::Value* slot = b.CreateInBoundsGEP(b.getInt8Ty(), arena, at);
       llvm::Value* sum = b.CreateAdd(b.CreateLoad(b.getInt64Ty(), slot), b.CreateSub(t1, t0));
       b.CreateStore(sum, slot);
+    };
+    for (size_t i = 0; i < p_.kernels.size(); ++i) {
+      const Kernel& k = p_.kernels[i];
+      if (solo) {
+        for (int t = 0; t < (k.split ? p_.threads : 1); ++t) call(i, b.getInt64(static_cast<uint64_t>(t)));
+        continue;
+      }
+      if (p_.threads > 1 && k.barrier) b.CreateCall(barrierTy, barrier, {team});
+      if (p_.threads <= 1 || k.split) {
+        call(i, thread);
+        continue;
+      }
+      // A kernel the team does not share runs on thread 0; the others skip it.
+      llvm::BasicBlock* run = llvm::BasicBlock::Create(*part.ctx, k.name, f);
+      llvm::BasicBlock* next = llvm::BasicBlock::Create(*part.ctx, k.name + ".done", f);
+      b.CreateCondBr(b.CreateICmpEQ(thread, b.getInt64(0)), run, next);
+      b.SetInsertPoint(run);
+      call(i, thread);
+      b.CreateBr(next);
+      b.SetInsertPoint(next);
     }
     b.CreateRetVoid();
   }

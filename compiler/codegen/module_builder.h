@@ -11,7 +11,11 @@
 
 namespace netc::codegen {
 
-constexpr const char* kStepFunction = "netc_step";  // void netc_step(ptr arena)
+// void netc_step(ptr arena, i64 thread, ptr barrier, ptr team): thread (0..threads-1) says which share of
+// the split kernels to compute; barrier(team) is called where the plan puts a barrier (never with one thread).
+constexpr const char* kStepFunction = "netc_step";
+// With a team: the same signature, the whole step on the calling thread (the split kernels share by share).
+constexpr const char* kSoloStepFunction = "netc_step_solo";
 
 struct StepModule {
   std::unique_ptr<llvm::LLVMContext> ctx;

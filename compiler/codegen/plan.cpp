@@ -58,6 +58,7 @@ class Planner {
     formKernels();
     schedule();
     assignStorage();
+    if (plan_.threads > 1) planTeam(g_, plan_, plan_.threads);
     return std::move(plan_);
   }
 
@@ -328,10 +329,12 @@ class Planner {
       if (k.kind == Kernel::Op && isOp(g_[k.root], "matmul")) scratch = std::max(scratch, matmulScratchBytes(g_, g_[k.root]));
     plan_.scratchOffset = at;
     plan_.scratchBytes = scratch;
-    advance(scratch);
+    plan_.scratchStride = alignedSpan(scratch);
+    plan_.threads = std::max(1, opts_.threads);
+    for (int t = 0; t < plan_.threads; ++t) advance(scratch);
     if (opts_.profile) {
       plan_.profileOffset = at;
-      advance(static_cast<int64_t>(plan_.kernels.size()) * 8);
+      advance(static_cast<int64_t>(plan_.kernels.size()) * 8 * plan_.threads);  // a row of counters per thread
     }
     plan_.arenaBytes = std::max<int64_t>(at, kArenaAlign);
   }
@@ -371,10 +374,12 @@ std::string printPlan(const Graph& g, const Plan& p) {
     if (s < 0) return std::string("registers");
     return s == v ? fmt::format("@{}", p.offset[s]) : fmt::format("@{} (in {})", p.offset[s], g.valueName(s));
   };
-  out += fmt::format("plan: {} kernels, arena {} bytes (scratch {} at @{})\n", p.kernels.size(), p.arenaBytes,
-                     p.scratchBytes, p.scratchOffset);
+  out += fmt::format("plan: {} kernels, arena {} bytes (scratch {} at @{}{})\n", p.kernels.size(), p.arenaBytes,
+                     p.scratchBytes, p.scratchOffset, p.threads > 1 ? fmt::format(" per thread, {} threads", p.threads) : "");
   for (const Kernel& k : p.kernels) {
-    out += fmt::format("{}  domain {}\n", k.name, shapeStr(k.domain));
+    if (k.barrier) out += "barrier\n";
+    out += fmt::format("{}  domain {}{}\n", k.name, shapeStr(k.domain),
+                       p.threads <= 1 ? "" : k.split ? "  (rows split across the team)" : "  (thread 0)");
     std::vector<int> reads, writes;
     for (int v : k.nodes()) {
       const Node& n = g[v];

@@ -12,6 +12,9 @@ namespace netc::codegen {
 struct PlanOptions {
   bool fuse = true;  // false: one kernel per node (the simple baseline the tests compare against)
   bool profile = false;  // reserve one 64-bit tick counter per kernel (netc bench --kernels)
+  // Threads of the team that runs each step (codegen/team.h): matrix products are split across it by rows,
+  // every other kernel runs on thread 0, and barriers go where a kernel needs another thread's results.
+  int threads = 1;
 };
 
 // One generated function. A Loop kernel is a fused group of elementwise nodes evaluated in registers over one
@@ -27,6 +30,9 @@ struct Kernel {
   Shape domain;              // the shape every member has (Op: the root's shape)
   std::string name;          // for the LLVM function and the printout
   std::vector<int> nodes() const;  // root (if any), partners, then members
+  // With a team (PlanOptions::threads > 1): every thread computes a share of its rows (else thread 0 alone),
+  // and all threads meet at a barrier before it starts (set by planTeam, codegen/team_plan.cpp).
+  bool split = false, barrier = false;
 };
 
 struct Plan {
@@ -37,7 +43,10 @@ struct Plan {
   std::vector<int> storage;
   std::vector<int64_t> offset;  // storage node -> byte offset in the arena, -1 when it owns no buffer
   std::vector<int64_t> bytes;   // storage node -> buffer size in bytes
-  int64_t scratchOffset = 0, scratchBytes = 0;  // per-kernel temporary space (packed matrices), shared
+  // Per-kernel temporary space (packed matrices), shared by the kernels; with a team each thread has its own
+  // scratchBytes (and the slack after it) from scratchOffset + thread * scratchStride.
+  int64_t scratchOffset = 0, scratchBytes = 0, scratchStride = 0;
+  int threads = 1;  // PlanOptions::threads
   int64_t profileOffset = -1;                   // PlanOptions::profile: uint64 ticks per kernel, else -1
   int64_t arenaBytes = 0;
   std::vector<char> transposed;  // node -> stored transposed (codegen/layout.h); empty when nothing is
@@ -56,6 +65,15 @@ Plan makePlan(const Graph& bound, const PlanOptions& opts = {});
 
 // The plan as text: kernels with the nodes each fuses and the buffers each reads and writes, then the arena.
 std::string printPlan(const Graph& g, const Plan& p);
+
+constexpr int kMaxThreads = 64;
+// The threads a step of the batch-bound graph runs on: `requested` when it is > 0, else the default: one
+// below the measured crossover (kTeamMinFlops of matrix-product work per step per extra thread), more above
+// it, never more than the machine's hardware threads.
+int chooseThreads(const Graph& bound, int requested);
+
+// With a team of threads > 1: marks the kernels run by every thread and the barriers between kernels.
+void planTeam(const Graph& g, Plan& p, int threads);
 
 // The node whose buffer an input of some node really is: reshapes are views of their source.
 int aliasRoot(const Graph& g, int node);

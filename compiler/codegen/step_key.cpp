@@ -18,8 +18,8 @@ namespace {
 #if defined(__x86_64__) && defined(__GLIBCXX__)
 static_assert(sizeof(Attrs) == 56, "a field was added to Attrs: add it to stepCacheKey, then update this size");
 static_assert(sizeof(Node) == 320, "a field was added to Node: add it to stepCacheKey, then update this size");
-static_assert(sizeof(CodegenOptions) == 16, "a field was added to CodegenOptions: add it to stepCacheKey");
-static_assert(sizeof(PlanOptions) == 2, "a field was added to PlanOptions: add it to stepCacheKey");
+static_assert(sizeof(CodegenOptions) == 24, "a field was added to CodegenOptions: add it to stepCacheKey");
+static_assert(sizeof(PlanOptions) == 8, "a field was added to PlanOptions: add it to stepCacheKey");
 static_assert(sizeof(TargetInfo) == 72, "a field was added to TargetInfo: add it to stepCacheKey");
 static_assert(sizeof(InitSpec) == 104, "a field was added to InitSpec: add it to stepCacheKey");
 #endif
@@ -60,8 +60,9 @@ const std::string& programBuildId() {
 std::string stepCacheKey(const Graph& g, const CodegenOptions& opts, const TargetInfo& target, int modules) {
   if (programBuildId().empty()) return "";
   std::string s = fmt::format("netc-step-v1 build {} modules {}\n", programBuildId(), modules);
-  s += fmt::format("options fuse {} profile {} tiled {} bits {} threads {} transpose {}\n", opts.plan.fuse,
-                   opts.plan.profile, opts.tiledMatmul, opts.vectorBits, opts.compileThreads, opts.transposeNarrowParams);
+  s += fmt::format("options fuse {} profile {} team {} tiled {} bits {} threads {} transpose {} adaptive {}\n",
+                   opts.plan.fuse, opts.plan.profile, opts.plan.threads, opts.tiledMatmul, opts.vectorBits,
+                   opts.compileThreads, opts.transposeNarrowParams, opts.adaptiveTeam);
   s += fmt::format("target {} | {} | {} {}\n", target.triple, target.dataLayout, target.vectorLanes, target.preferWidth);
   s += fmt::format("loss {}\n", g.loss);
   auto ints = [&](const auto& v) {

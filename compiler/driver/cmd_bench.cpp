@@ -1,12 +1,15 @@
 // netc bench MODEL.net: how long the compiler takes from the .net file to the first training step, and how
 // long one compiled training step takes (sampling a random minibatch of (context, target) examples from the
-// training split, forward, backward, SGD update), single-threaded, as the median over many steps.
+// training split, forward, backward, SGD update) on one thread or a team of them, as the median over many
+// steps.
 #include <algorithm>
 #include <chrono>
 #include <fmt/format.h>
+#include <x86intrin.h>
 
 #include "autodiff/autodiff.h"
 #include "codegen/fma_peak.h"
+#include "codegen/plan.h"
 #include "codegen/jit_engine.h"
 #include "driver/command.h"
 #include "modes/specialize.h"
@@ -37,10 +40,13 @@ struct BenchOptions {
   bool probes = false;
   uint64_t seed = 1;
   unsigned vectorBits = 0;  // 0: the host's default
+  int threads = 0;          // 0: codegen::chooseThreads's choice for the bound graph
 
-  codegen::CodegenOptions codegen() const {
+  codegen::CodegenOptions codegen(const Graph& bound) const {
     codegen::CodegenOptions co;
     co.vectorBits = vectorBits;
+    co.plan.threads = codegen::chooseThreads(bound, threads);
+    co.adaptiveTeam = threads == 0;  // --threads N times N threads, always
     return co;
   }
 };
@@ -117,25 +123,27 @@ Timings timeSteps(Engine& e, MinibatchSampler& s, const BenchOptions& o,
 // The per-kernel breakdown: a second build of the step with a tick counter around every kernel call.
 void printKernelBreakdown(const Graph& bound, const Model& m, const Examples& ex, const TrainingGraph& t,
                           const BenchOptions& o) {
-  codegen::CodegenOptions co = o.codegen();
+  codegen::CodegenOptions co = o.codegen(bound);
   co.plan.profile = true;
   JitEngine jit(bound, co);
   startTraining(jit, m, t);
   MinibatchSampler sampler(ex, m, bound[m.targetInput].shape[0], o.seed);
   const size_t K = jit.plan().kernels.size();
   std::vector<std::vector<double>> ticks(K);
-  uint64_t total = 0;
+  // Ticks are the CPU's time-stamp counter; calibrated against the clock over the whole timed loop (not
+  // against the kernels' sum, which with a team leaves out thread 0's waits at barriers).
+  uint64_t tsc0 = 0;
+  auto c0 = Clock::now();
   Timings steps = timeSteps(jit, sampler, o, [&](bool timed) {
     std::vector<uint64_t> tk = jit.kernelTicks();
     jit.resetKernelTicks();
-    if (timed)
-      for (size_t k = 0; k < K; ++k) ticks[k].push_back(static_cast<double>(tk[k])), total += tk[k];
+    if (!timed) return;
+    if (ticks[0].empty()) tsc0 = __rdtsc(), c0 = Clock::now();
+    for (size_t k = 0; k < K; ++k) ticks[k].push_back(static_cast<double>(tk[k]));
   });
-  // Ticks are the CPU's time-stamp counter; calibrate them against the clock over all steps.
-  double stepsUs = 0;
-  for (double v : steps.us) stepsUs += v;
-  double ticksPerUs = static_cast<double>(total) / std::max(1.0, stepsUs);
-  fmt::print("per kernel, us per step (the step's median {:.1f} us includes sampling and calls):\n", steps.median());
+  double ticksPerUs = static_cast<double>(__rdtsc() - tsc0) / std::max(1.0, msSince(c0) * 1000);
+  fmt::print("per kernel, us per step{} (the step's median {:.1f} us includes sampling and calls):\n",
+             jit.threads() > 1 ? " on thread 0 (split kernels: its share)" : "", steps.median());
   fmt::print("  {:>8}  {:>8}  kernel\n", "median", "min");
   for (size_t k = 0; k < K; ++k) {
     std::sort(ticks[k].begin(), ticks[k].end());
@@ -151,7 +159,8 @@ void printProbeCost(const Model& m, const TrainingGraph& t, JitEngine& plain, co
                     const BenchOptions& o, double plainMedianUs) {
   Instrumented inst = instrument(t, instrumentOptions(m, m.train));
   const int64_t batch = plain.graph()[m.targetInput].shape[0];
-  JitEngine probe(bindBatch(inst.graph, batch), o.codegen());
+  Graph probeGraph = bindBatch(inst.graph, batch);
+  JitEngine probe(probeGraph, o.codegen(probeGraph));
   startTraining(probe, m, t);
   MinibatchSampler sampler(ex, m, batch, o.seed + 1);
   const std::vector<int> params = plain.graph().persistent();  // what the trainer copies: parameters and state
@@ -189,7 +198,7 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
   int64_t batch = o.batch > 0 ? checkBatchFlag(m.graph, o.batch) : m.train.batch;
   Graph bound = bindBatch(t.graph, batch);
   double autodiff = msSince(t1);
-  JitEngine jit(bound, o.codegen());
+  JitEngine jit(bound, o.codegen(bound));
   auto td = Clock::now();  // reading the data is not compilation
   Dataset ds = loadDataset(m.data, m.vocab);
   const Examples& train = ds[Split::Train];
@@ -213,8 +222,8 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
 
   const auto& ct = jit.compileTimes();
   double flops = matmulFlops(bound);
-  fmt::print("netc bench {}: batch {}, {} steps after {} warm-up, 1 thread, {}\n", mo.model, batch, o.steps, o.warmup,
-             jit.targetDescription());
+  fmt::print("netc bench {}: batch {}, {} steps after {} warm-up, {} thread{}, {}\n", mo.model, batch, o.steps,
+             o.warmup, jit.threads(), jit.threads() == 1 ? "" : "s", jit.targetDescription());
   fmt::print("compile (.net -> first step): {:.1f} ms  [front end {:.1f}, autodiff {:.1f}, plan {:.1f}, LLVM IR {:.1f}, "
              "LLVM {:.1f} on {} thread{} (CPU: optimise {:.1f}, machine code {:.1f}; link {:.1f}), init + first step "
              "{:.1f}]\n",
@@ -228,8 +237,16 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
   fmt::print("{:.2f} MFLOP per step in matrix products: {:.2f} GFLOP/s at the median, {:.2f} at the min\n",
              flops / 1e6, atMedian, atMin);
   fmt::print("this core's FMA peak, measured in this run: {:.1f} GFLOP/s ({}-bit vectors); the step runs at {:.0f}% "
-             "of it (median), {:.0f}% (min)\n",
-             peak.gflops, peak.vectorBits, 100 * atMedian / peak.gflops, 100 * atMin / peak.gflops);
+             "of it (median), {:.0f}% (min){}\n",
+             peak.gflops, peak.vectorBits, 100 * atMedian / peak.gflops, 100 * atMin / peak.gflops,
+             jit.threads() == 1 ? ""
+                                : fmt::format("; {:.0f}% of {} cores' (median)", 100 * atMedian / (peak.gflops * jit.threads()),
+                                              jit.threads()));
+  if (jit.threads() > 1) {
+    const double team = static_cast<double>(jit.team().teamSteps()), solo = static_cast<double>(jit.team().soloSteps());
+    fmt::print("thread team: {:.0f}% of the steps ran on {} threads, the rest on one (it times both every {} steps)\n",
+               100 * team / std::max(1.0, team + solo), jit.threads(), codegen::ThreadTeam::kEpoch);
+  }
   double loss = jit.readScalar(t.loss);
   fmt::print("loss after {} steps: {:.4f}\n", o.steps + o.warmup + 1, loss);
   if (o.probes) printProbeCost(m, t, jit, train, o, steps.median());
@@ -240,7 +257,7 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
 }  // namespace
 
 void registerBench(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("bench", "time compilation and the compiled training step (single thread)");
+  auto* cmd = app.add_subcommand("bench", "time compilation and the compiled training step");
   auto opts = std::make_shared<ModelOptions>();
   auto bo = std::make_shared<BenchOptions>();
   opts->add(cmd);
@@ -251,9 +268,12 @@ void registerBench(CLI::App& app, Action& action) {
   cmd->add_option("--warmup", bo->warmup, "untimed steps first (default 200)")
       ->check(CLI::Range(int64_t{0}, kMaxBenchSteps));
   cmd->add_option("--vector-bits", bo->vectorBits,
-                  "vector width of the generated code: 128, 256 or 512 (default: 256 where AVX is available; "
-                  "compare 256 and 512 on AVX-512 machines)")
+                  "vector width of the generated code: 128, 256 or 512 (default: the widest the CPU has)")
       ->check(CLI::IsMember({128u, 256u, 512u}));
+  cmd->add_option("--threads", bo->threads,
+                  "threads running each step (default: 2 or more where the model's products are big enough to "
+                  "gain from them, see README Performance; 1 otherwise)")
+      ->check(CLI::Range(1, codegen::kMaxThreads));
   cmd->add_flag("--probes", bo->probes,
                 "also time the instrumented step that `netc run` takes every probe_every steps for its statistics");
   cmd->add_flag("--kernels", bo->kernels, "also time every kernel of the step (a separately compiled, counting build)");

@@ -16,6 +16,7 @@ struct IrOptions {
   std::string stage = "graph";
   std::string mode;  // "" : the graph as written (both forms); train or eval: specialised
   int64_t batch = 0;  // 0: the train section's batch size
+  int threads = 1;    // the thread team the code is split for (1: none)
 };
 
 // The code stages compile, for one batch size, the training step (forward, backward, update) or, with
@@ -26,6 +27,7 @@ int printCodeStage(const Model& m, const IrOptions& o) {
   int64_t batch = o.batch > 0 ? checkBatchFlag(g, o.batch) : m.train.batch;
   Graph bound = bindBatch(g, batch);
   codegen::CodegenOptions co;
+  co.plan.threads = o.threads;
   codegen::HostTarget target(co);
   // What the JIT compiles: the graph with its storage layout applied (codegen/layout.h).
   codegen::Layout layout = codegen::chooseLayout(bound, co, target.info().vectorLanes);
@@ -64,6 +66,9 @@ void registerIr(CLI::App& app, Action& action) {
       ->check(CLI::IsMember({"train", "eval"}));
   cmd->add_option("--batch", ir->batch, "batch size the code stages compile for (default: the train section's)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  cmd->add_option("--threads", ir->threads,
+                  "threads the code stages are split for (default 1): products shared by rows, barriers in the plan")
+      ->check(CLI::Range(1, codegen::kMaxThreads));
   cmd->callback([&action, opts, ir] {
     action = [opts, ir] {
       Model m = opts->load();

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <optional>
 
+#include "codegen/plan.h"
 #include "driver/command.h"
 #include "support/files.h"
 #include "runtime/dataset.h"
@@ -31,6 +32,7 @@ struct RunOptions {
   std::optional<uint64_t> seed;
   std::string out, initFrom, engine = "jit", config, progressFile;
   bool quiet = false, test = false, noStats = false, force = false, resume = false;
+  int threads = 0;  // the training step's thread team; 0: chosen by its size (codegen::chooseThreads)
 };
 
 // What `netc run --config RUN/config.json` needs to repeat a run: the options that decide its results (not
@@ -210,7 +212,7 @@ int runCommand(RunOptions o, bool engineGiven) {
   } compiling{bar};
   if (bar) fmt::print(stderr, "compiling {} (training step{}, evaluation) ...", m.name, o.noStats ? "" : ", probe step");
   std::fflush(stderr);
-  Trainer trainer(m, spec, kind);
+  Trainer trainer(m, spec, kind, o.threads);
   std::vector<std::string> freshState;
   int64_t firstStep = 0;
   if (o.resume && o.initFrom.empty()) fail("--resume continues the run whose weights --init-from names: give both");
@@ -328,6 +330,12 @@ void registerRun(CLI::App& app, Action& action) {
                                          "--steps, ...); options given here take precedence");
   cmd->add_option("--steps", o->steps, "training steps (replaces the train section's)");
   cmd->add_option("--batch", o->batch, "minibatch size");
+  // Not part of config.json's repeat section: the thread count does not change the results (each product's
+  // rows are split between threads, never its sums), only the speed.
+  cmd->add_option("--threads", o->threads,
+                  "threads running each training step (default: 2 or more where the step's products are big "
+                  "enough to gain from them, see README Performance; 1 otherwise)")
+      ->check(CLI::Range(1, codegen::kMaxThreads));
   cmd->add_option("--lr", o->lr, "a constant learning rate (replaces the schedule)");
   addSeedOption(cmd, o->seed, "seed of the initial weights and the minibatches");
   cmd->add_option("--out", o->out, "run folder (default runs/<model>-<YYYYmmdd-HHMMSS>)");

@@ -215,6 +215,9 @@ pid_t spawnRun(const std::string& exe, const SweepRun& r, const std::string& log
   // For the progress view only: the run itself, and its folder, are those of the recorded command line.
   argv.push_back("--progress-file");
   argv.push_back(log.substr(0, log.size() - 4) + ".progress");
+  // The sweep already runs one child per core: a thread team in each would only fight over the cores.
+  argv.push_back("--threads");
+  argv.push_back("1");
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);

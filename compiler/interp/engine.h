@@ -29,7 +29,8 @@ namespace netc {
 
 enum class EngineKind { Interp, Jit };
 
-// The engine for a batch-bound graph: the reference interpreter or the LLVM JIT (codegen/).
-std::unique_ptr<Engine> makeEngine(const Graph& bound, EngineKind kind);
+// The engine for a batch-bound graph: the reference interpreter or the LLVM JIT (codegen/). `threads` is the
+// JIT's thread team (codegen::chooseThreads: 0 picks by the graph's size); the interpreter has one thread.
+std::unique_ptr<Engine> makeEngine(const Graph& bound, EngineKind kind, int threads = 1);
 
 }  // namespace netc

@@ -1,0 +1,100 @@
+// Which kernels the thread team shares and where its threads must wait for each other.
+//
+// A matrix product is split by rows of its result: each thread computes its own rows of C (and of the fused
+// epilogue, which is elementwise over C), so no two threads write the same element and no sum is ever
+// split between threads: the result does not depend on timing, and a run is the same on every repeat.
+// Everything else (gathers, cross-entropy, reductions, small updates) is cheap and runs on thread 0.
+//
+// A barrier is placed before a kernel when it touches memory that a kernel since the last barrier touched
+// on another thread: it reads what that one wrote, or writes what that one read or wrote (an in-place
+// update of a weight another product still reads). Kernels both on thread 0 run in order anyway, and each
+// thread's scratch space is its own, so neither needs one.
+#include <algorithm>
+#include <thread>
+
+#include "codegen/plan.h"
+#include "ops/op.h"
+
+namespace netc::codegen {
+
+namespace {
+
+struct Access {
+  std::vector<int> reads, writes;  // storage nodes
+};
+
+Access accessOf(const Graph& g, const Plan& p, const Kernel& k, int index) {
+  Access a;
+  auto add = [&](std::vector<int>& to, int node) {
+    int s = p.storage[node];
+    if (s >= 0 && std::find(to.begin(), to.end(), s) == to.end()) to.push_back(s);
+  };
+  for (int v : k.nodes()) {
+    for (int in : g[v].inputs)
+      if (p.kernelOf[in] != index) add(a.reads, in);
+    add(a.writes, v);
+  }
+  return a;
+}
+
+bool meets(const std::vector<int>& x, const std::vector<int>& y) {
+  for (int v : x)
+    if (std::find(y.begin(), y.end(), v) != y.end()) return true;
+  return false;
+}
+
+}  // namespace
+
+void planTeam(const Graph& g, Plan& p, int threads) {
+  p.threads = threads;
+  std::vector<Access> since;  // kernels since the last barrier
+  std::vector<bool> sinceSplit;
+  for (size_t i = 0; i < p.kernels.size(); ++i) {
+    Kernel& k = p.kernels[i];
+    k.split = k.kind == Kernel::Op && g[k.root].op->name == std::string_view("matmul");
+    k.barrier = false;
+    Access a = accessOf(g, p, k, static_cast<int>(i));
+    for (size_t j = 0; j < since.size() && !k.barrier; ++j) {
+      if (!k.split && !sinceSplit[j]) continue;  // both on thread 0
+      k.barrier = meets(since[j].writes, a.reads) || meets(since[j].writes, a.writes) || meets(since[j].reads, a.writes);
+    }
+    if (k.barrier) since.clear(), sinceSplit.clear();
+    since.push_back(std::move(a));
+    sinceSplit.push_back(k.split);
+  }
+}
+
+}  // namespace netc::codegen
+
+namespace netc::codegen {
+
+namespace {
+
+// Floating-point work of the matrix products (2*M*N*K each).
+double productFlops(const Graph& g) {
+  double f = 0;
+  for (const Node& n : g.nodes)
+    if (n.op->name == std::string_view("matmul")) {
+      bool ta = n.attrs.ints.size() > 0 && n.attrs.ints[0];
+      const Shape& a = g[n.inputs[0]].shape;
+      f += 2.0 * static_cast<double>(n.shape[0] * n.shape[1] * (ta ? a[0] : a[1]));
+    }
+  return f;
+}
+
+// Measured with netc bench on mlp_kaiming (README, Performance): below about this much product work a step
+// is too short for a second thread to pay for its barriers and the serial kernels it cannot share.
+constexpr double kTeamMinFlops = 4e6;
+
+}  // namespace
+
+int chooseThreads(const Graph& bound, int requested) {
+  if (requested > 0) return std::min(requested, kMaxThreads);
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const double flops = productFlops(bound);
+  int t = 1;
+  while (t < hw && t < kMaxThreads && flops >= kTeamMinFlops * t) ++t;
+  return t;
+}
+
+}  // namespace netc::codegen
