@@ -292,7 +292,8 @@ class TiledMatmul : ProductCode {
     Value* dst = k_.scratch();
     ldb_ = roundUp(d_.N, L_);
     const std::string base = k_.name(n_.inputs[1]) + ".T";
-    const int64_t jBlocks = L_ == 8 ? d_.N / 8 : 0, kBlocks = L_ == 8 ? d_.K / 8 : 0;
+    // 8x8 blocks with 8-float vectors whatever the width of the product's own (16-float code too).
+    const int64_t jBlocks = L_ >= 8 ? d_.N / 8 : 0, kBlocks = L_ >= 8 ? d_.K / 8 : 0;
     auto copy = [&](Value* j, Value* kk) {
       Value* v = b_.CreateAlignedLoad(k_.f32Ty(), k_.at(src, b_.CreateAdd(b_.CreateMul(j, k_.i64(d_.K)), kk), k_.f32Ty()),
                                       llvm::Align(4));
