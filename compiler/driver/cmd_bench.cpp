@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <fmt/format.h>
+#if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
+#endif
 
 #include "autodiff/autodiff.h"
 #include "codegen/fma_peak.h"
@@ -24,6 +26,15 @@
 namespace netc::driver {
 
 namespace {
+
+// The time-stamp counter the profiling build's tick counts come from (llvm.readcyclecounter), 0 elsewhere.
+uint64_t timeStamp() {
+#if defined(__x86_64__) || defined(__i386__)
+  return __rdtsc();
+#else
+  return 0;
+#endif
+}
 
 using Clock = std::chrono::steady_clock;
 double msSince(Clock::time_point a, Clock::time_point b = Clock::now()) {
@@ -138,10 +149,10 @@ void printKernelBreakdown(const Graph& bound, const Model& m, const Examples& ex
     std::vector<uint64_t> tk = jit.kernelTicks();
     jit.resetKernelTicks();
     if (!timed) return;
-    if (ticks[0].empty()) tsc0 = __rdtsc(), c0 = Clock::now();
+    if (ticks[0].empty()) tsc0 = timeStamp(), c0 = Clock::now();
     for (size_t k = 0; k < K; ++k) ticks[k].push_back(static_cast<double>(tk[k]));
   });
-  double ticksPerUs = static_cast<double>(__rdtsc() - tsc0) / std::max(1.0, msSince(c0) * 1000);
+  double ticksPerUs = static_cast<double>(timeStamp() - tsc0) / std::max(1.0, msSince(c0) * 1000);
   fmt::print("per kernel, us per step{} (the step's median {:.1f} us includes sampling and calls):\n",
              jit.threads() > 1 ? " on thread 0 (split kernels: its share)" : "", steps.median());
   fmt::print("  {:>8}  {:>8}  kernel\n", "median", "min");
