@@ -230,8 +230,9 @@ HostTarget::HostTarget(const CodegenOptions& opts) {
   // An explicit width is honoured even beyond the host's (LLVM splits such vectors into legal ones): that is
   // how the 16-lane code is tested on machines without AVX-512.
   // The default is the widest the host has. On AVX-512 (measured on a Sapphire Rapids guest) 16-float code
-  // runs the lecture MLP's step 1.4x (batch 32) to 1.9x (batch 256) faster than 8-float code: the explicit
-  // register tiles do twice the work per instruction, and nothing here is cost-model driven enough to suffer.
+  // runs the lecture MLP's step 1.4x (batch 32) to 1.5x (batch 256 and 1024) faster than 8-float code: the
+  // products are explicit register tiles, which do twice the work per instruction whatever LLVM's cost model
+  // (which prefers 256 bits there) would have chosen.
   unsigned bits = opts.vectorBits ? opts.vectorBits : widest;
   if (bits != 128 && bits != 256 && bits != 512)
     fail(fmt::format("vector width {} bits is not supported: use 128, 256 or 512", bits));

@@ -181,9 +181,11 @@ double JitEngine::readScalar(int node) {
 
 void JitEngine::run() { team_->run(code_->step(), arena_.get()); }
 
-std::vector<uint64_t> JitEngine::kernelTicks() const {
-  std::vector<uint64_t> out(plan_.profileOffset < 0 ? 0 : plan_.kernels.size());
-  if (!out.empty()) std::memcpy(out.data(), static_cast<char*>(arena_.get()) + plan_.profileOffset, out.size() * 8);
+std::vector<uint64_t> JitEngine::kernelTicks(int thread) const {
+  std::vector<uint64_t> out(plan_.profileOffset < 0 || thread < 0 || thread >= plan_.threads ? 0 : plan_.kernels.size());
+  if (!out.empty())
+    std::memcpy(out.data(), static_cast<char*>(arena_.get()) + plan_.profileOffset + thread * out.size() * 8,
+                out.size() * 8);
   return out;
 }
 

@@ -39,7 +39,7 @@ class JitEngine final : public Engine {
   const codegen::ThreadTeam& team() const { return *team_; }  // how many steps it ran as a team
   // With CodegenOptions::plan.profile: time-stamp-counter ticks spent in each kernel since the last reset (on
   // thread 0, with a team: a kernel it does not share counts as its whole time, the barrier waits do not).
-  std::vector<uint64_t> kernelTicks() const;
+  std::vector<uint64_t> kernelTicks(int thread = 0) const;  // thread: whose row of counters
   void resetKernelTicks();
 
  private:

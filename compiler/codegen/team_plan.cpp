@@ -82,9 +82,10 @@ double productFlops(const Graph& g) {
   return f;
 }
 
-// Measured with netc bench on mlp_kaiming (README, Performance): below about this much product work a step
-// is too short for a second thread to pay for its barriers and the serial kernels it cannot share.
-constexpr double kTeamMinFlops = 4e6;
+// Measured with netc bench on mlp_kaiming (README, Performance): two threads lose at batch 32 (2.2 MFLOP),
+// break even at 64 (4.4) and gain at 256 (17.5); below about this much product work a step is too short
+// for a second thread to pay for its barriers and the serial kernels it cannot share.
+constexpr double kTeamMinFlops = 8e6;
 
 }  // namespace
 

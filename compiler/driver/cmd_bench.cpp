@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <fmt/format.h>
+#if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
+#endif
 
 #include "autodiff/autodiff.h"
 #include "codegen/fma_peak.h"
@@ -24,6 +26,15 @@
 namespace netc::driver {
 
 namespace {
+
+// The time-stamp counter the profiling build's tick counts come from (llvm.readcyclecounter), 0 elsewhere.
+uint64_t timeStamp() {
+#if defined(__x86_64__) || defined(__i386__)
+  return __rdtsc();
+#else
+  return 0;
+#endif
+}
 
 using Clock = std::chrono::steady_clock;
 double msSince(Clock::time_point a, Clock::time_point b = Clock::now()) {
@@ -129,26 +140,30 @@ void printKernelBreakdown(const Graph& bound, const Model& m, const Examples& ex
   startTraining(jit, m, t);
   MinibatchSampler sampler(ex, m, bound[m.targetInput].shape[0], o.seed);
   const size_t K = jit.plan().kernels.size();
-  std::vector<std::vector<double>> ticks(K);
+  std::vector<std::vector<double>> ticks(K), last(K);  // thread 0's, and the last thread's (with a team)
   // Ticks are the CPU's time-stamp counter; calibrated against the clock over the whole timed loop (not
   // against the kernels' sum, which with a team leaves out thread 0's waits at barriers).
   uint64_t tsc0 = 0;
   auto c0 = Clock::now();
   Timings steps = timeSteps(jit, sampler, o, [&](bool timed) {
-    std::vector<uint64_t> tk = jit.kernelTicks();
+    std::vector<uint64_t> tk = jit.kernelTicks(), tl = jit.kernelTicks(jit.threads() - 1);
     jit.resetKernelTicks();
     if (!timed) return;
-    if (ticks[0].empty()) tsc0 = __rdtsc(), c0 = Clock::now();
-    for (size_t k = 0; k < K; ++k) ticks[k].push_back(static_cast<double>(tk[k]));
+    if (ticks[0].empty()) tsc0 = timeStamp(), c0 = Clock::now();
+    for (size_t k = 0; k < K; ++k) ticks[k].push_back(static_cast<double>(tk[k])), last[k].push_back(static_cast<double>(tl[k]));
   });
-  double ticksPerUs = static_cast<double>(__rdtsc() - tsc0) / std::max(1.0, msSince(c0) * 1000);
+  double ticksPerUs = static_cast<double>(timeStamp() - tsc0) / std::max(1.0, msSince(c0) * 1000);
+  const bool team = jit.threads() > 1;
   fmt::print("per kernel, us per step{} (the step's median {:.1f} us includes sampling and calls):\n",
-             jit.threads() > 1 ? " on thread 0 (split kernels: its share)" : "", steps.median());
-  fmt::print("  {:>8}  {:>8}  kernel\n", "median", "min");
+             team ? " on thread 0 and on the last thread (split kernels: each one's share)" : "", steps.median());
+  fmt::print("  {:>8}  {:>8}{}  kernel\n", "median", "min", team ? fmt::format("  {:>8}  {:>8}", "last med", "last min") : "");
+  auto at = [&](std::vector<double>& v, bool median) {
+    std::sort(v.begin(), v.end());
+    return (median ? v[v.size() / 2] : v.front()) / ticksPerUs;
+  };
   for (size_t k = 0; k < K; ++k) {
-    std::sort(ticks[k].begin(), ticks[k].end());
-    fmt::print("  {:>8.2f}  {:>8.2f}  {}\n", ticks[k][ticks[k].size() / 2] / ticksPerUs, ticks[k].front() / ticksPerUs,
-               jit.plan().kernels[k].name);
+    std::string other = team ? fmt::format("  {:>8.2f}  {:>8.2f}", at(last[k], true), at(last[k], false)) : "";
+    fmt::print("  {:>8.2f}  {:>8.2f}{}  {}\n", at(ticks[k], true), at(ticks[k], false), other, jit.plan().kernels[k].name);
   }
 }
 
