@@ -96,6 +96,9 @@ def main():
     ap.add_argument("--emb", type=int, default=10)
     ap.add_argument("--hidden", default="200", help="comma-separated hidden layer widths")
     ap.add_argument("--lr", type=float, default=0.1)
+    ap.add_argument("--batchnorm", action="store_true",
+                    help="the lecture's deep BatchNorm net: Linear without bias, BatchNorm1d, tanh per layer, and a "
+                         "BatchNorm1d after the output layer (models/deep_batchnorm.net with --hidden 100,100,100,100,100)")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads and the BLAS's threads")
     args = ap.parse_args()
     if args.batch < 1 or args.steps < 1:
@@ -117,33 +120,53 @@ def main():
     xs, ys = build_examples(words, stoi, args.context)
     X, Y = torch.tensor(xs), torch.tensor(ys)
 
-    # The lecture's model, Kaiming-initialised tanh layers and a small output layer.
+    # The lecture's model, Kaiming-initialised tanh layers and a small output layer; with --batchnorm, the deep
+    # BatchNorm net of part 3 (F.batch_norm with running statistics, momentum 0.1, eps 1e-5).
     g = torch.Generator().manual_seed(2147483647)
     widths = [int(h) for h in args.hidden.split(",")]
     C = torch.randn((V, args.emb), generator=g)
-    layers = []
+    layers, norms = [], []
     fan_in = args.context * args.emb
+
+    def norm(width, gain=1.0):
+        return [torch.ones(width) * gain, torch.zeros(width), torch.zeros(width), torch.ones(width)]
+
     for h in widths:
-        layers.append((torch.randn((fan_in, h), generator=g) * (5 / 3) / fan_in ** 0.5, torch.randn(h, generator=g) * 0.01))
+        if args.batchnorm:
+            layers.append((torch.randn((fan_in, h), generator=g) / fan_in ** 0.5, None))
+            norms.append(norm(h))
+        else:
+            layers.append((torch.randn((fan_in, h), generator=g) * (5 / 3) / fan_in ** 0.5,
+                           torch.randn(h, generator=g) * 0.01))
         fan_in = h
-    Wo, bo = torch.randn((fan_in, V), generator=g) * 0.01, torch.zeros(V)
-    params = [C, Wo, bo] + [t for layer in layers for t in layer]
+    if args.batchnorm:
+        Wo, bo = torch.randn((fan_in, V), generator=g) / fan_in ** 0.5, None
+        norms.append(norm(V, 0.1))
+    else:
+        Wo, bo = torch.randn((fan_in, V), generator=g) * 0.01, torch.zeros(V)
+    params = [t for t in [C, Wo, bo] + [t for layer in layers for t in layer] if t is not None]
+    params += [t for n in norms for t in n[:2]]
     for p in params:
         p.requires_grad = True
+
+    def normed(x, i):
+        gamma, beta, mean, var = norms[i]
+        return F.batch_norm(x, mean, var, gamma, beta, training=True, momentum=0.1, eps=1e-5)
 
     def step():
         ix = torch.randint(0, X.shape[0], (args.batch,), generator=g)
         emb = C[X[ix]]
         h = emb.view(emb.shape[0], -1)
-        for W, b in layers:
-            h = torch.tanh(h @ W + b)
-        logits = h @ Wo + bo
+        for i, (W, b) in enumerate(layers):
+            h = torch.tanh(normed(h @ W, i) if args.batchnorm else h @ W + b)
+        logits = normed(h @ Wo, len(layers)) if args.batchnorm else h @ Wo + bo
         loss = F.cross_entropy(logits, Y[ix])
         for p in params:
             p.grad = None
         loss.backward()
-        for p in params:
-            p.data += -args.lr * p.grad
+        with torch.no_grad():
+            for p in params:
+                p += -args.lr * p.grad
         return loss
 
     times = time_steps(step, args.warmup, args.steps)
