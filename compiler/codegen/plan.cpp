@@ -284,6 +284,53 @@ class Planner {
     return !n.name.empty() || n.id == g_.loss || n.probe.has_value();
   }
 
+  // Computed values in execution order. A temporary's buffer is free again once the last kernel reading it
+  // has run, and the next value of exactly its size takes it (an unrolled loop's backward pass makes the same
+  // few shapes of gradient over and over): the arena shrinks to what is live at once, and the step's memory
+  // stays in cache. Only temporaries are shared: values the runtime may read after the step (named ones,
+  // the loss, probes, parameters, states, inputs) and values no later kernel reads (the step's outputs)
+  // keep buffers of their own. Exactly equal sizes keep the buffer arguments, and so the kernels that
+  // module_builder finds alike, the same. The sharing goes into `storage` (the value's buffer is the earlier
+  // value's), so the thread team's barriers (planTeam compares storage) see it.
+  template <class Place>
+  void placeComputed(Place& place) {
+    const std::vector<Kernel>& ks = plan_.kernels;
+    std::vector<int> lastUse(n_, -1);  // storage node -> the last kernel reading it
+    std::vector<char> pinned(n_, 0);   // storage node -> never shared
+    for (const Node& n : g_.nodes) {
+      int s = plan_.storage[n.id];
+      if (s >= 0 && (isSource(n) || observable(n) || s != n.id && !isOp(n, "reshape"))) pinned[s] = 1;
+    }
+    for (size_t i = 0; i < ks.size(); ++i)
+      for (int v : ks[i].nodes())
+        for (int in : g_[v].inputs)
+          if (int s = plan_.storage[in]; s >= 0 && plan_.kernelOf[in] != static_cast<int>(i))
+            lastUse[s] = std::max(lastUse[s], static_cast<int>(i));
+    std::vector<int> owner(n_, -1);  // storage node -> the buffer it uses (itself, or a freed one)
+    std::map<int64_t, std::vector<int>> free;  // bytes -> freed buffers of that size
+    std::vector<std::vector<int>> freedAfter(ks.size());
+    for (size_t i = 0; i < ks.size(); ++i) {
+      for (int v : ks[i].nodes()) {
+        if (plan_.storage[v] != v) continue;
+        const int64_t bytes = checkedMul(std::max<int64_t>(numel(g_[v].shape), 1), 4, "a buffer");
+        const bool temporary = !pinned[v] && lastUse[v] > static_cast<int>(i);
+        std::vector<int>* same = temporary ? &free[bytes] : nullptr;
+        if (same && !same->empty()) {
+          owner[v] = same->back();
+          same->pop_back();
+          plan_.bytes[v] = bytes;
+        } else {
+          place(v);
+          owner[v] = v;
+        }
+        if (temporary) freedAfter[static_cast<size_t>(lastUse[v])].push_back(v);
+      }
+      for (int v : freedAfter[i]) free[plan_.bytes[v]].push_back(owner[v]);
+    }
+    for (int& s : plan_.storage)
+      if (s >= 0 && owner[s] >= 0) s = owner[s];
+  }
+
   void assignStorage() {
     std::vector<bool> needed(n_, false);
     for (const Node& n : g_.nodes) {
@@ -321,9 +368,7 @@ class Planner {
     for (int p : g_.persistent()) place(p);
     for (const Node& n : g_.nodes)
       if ((isOp(n, "input") || isOp(n, "const")) && plan_.storage[n.id] == n.id) place(n.id);
-    for (const Kernel& k : plan_.kernels)
-      for (int v : k.nodes())
-        if (plan_.storage[v] == v) place(v);
+    placeComputed(place);
     int64_t scratch = 0;
     for (const Kernel& k : plan_.kernels)
       if (k.kind == Kernel::Op && isOp(g_[k.root], "matmul")) scratch = std::max(scratch, matmulScratchBytes(g_, g_[k.root]));
