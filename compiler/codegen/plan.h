@@ -71,6 +71,9 @@ constexpr int kMaxThreads = 64;
 // below the measured crossover (kTeamMinFlops of matrix-product work per step per extra thread), more above
 // it, never more than the machine's hardware threads.
 int chooseThreads(const Graph& bound, int requested);
+// Floating-point work of a bound graph's matrix products (2*M*N*K each): what chooseThreads weighs, and what
+// netc bench divides by the step's time.
+double productFlops(const Graph& bound);
 
 // With a team of threads > 1: marks the kernels run by every thread and the barriers between kernels.
 void planTeam(const Graph& g, Plan& p, int threads);

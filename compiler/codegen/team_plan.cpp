@@ -68,9 +68,6 @@ void planTeam(const Graph& g, Plan& p, int threads) {
 
 namespace netc::codegen {
 
-namespace {
-
-// Floating-point work of the matrix products (2*M*N*K each).
 double productFlops(const Graph& g) {
   double f = 0;
   for (const Node& n : g.nodes)
@@ -81,6 +78,8 @@ double productFlops(const Graph& g) {
     }
   return f;
 }
+
+namespace {
 
 // Measured with netc bench on mlp_kaiming (README, Performance): two threads lose at batch 32 (2.2 MFLOP),
 // break even at 64 (4.4) and gain at 256 (17.5); below about this much product work a step is too short

@@ -69,18 +69,6 @@ void startTraining(Engine& e, const Model& m, const TrainingGraph& t) {
   e.write(t.lr, lr);
 }
 
-// Floating-point work of the matrix products (2*M*N*K each); the elementwise work is small beside it.
-double matmulFlops(const Graph& g) {
-  double f = 0;
-  for (const Node& n : g.nodes)
-    if (n.op->name == std::string_view("matmul")) {
-      bool ta = n.attrs.ints.size() > 0 && n.attrs.ints[0];
-      const Shape& a = g[n.inputs[0]].shape;
-      f += 2.0 * static_cast<double>(n.shape[0] * n.shape[1] * (ta ? a[0] : a[1]));
-    }
-  return f;
-}
-
 // Random minibatches of training examples, written into an engine's context and target inputs.
 class MinibatchSampler {
  public:
@@ -236,7 +224,7 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
   if (after.gflops > peak.gflops) peak = after;
 
   const auto& ct = jit.compileTimes();
-  double flops = matmulFlops(bound);
+  double flops = codegen::productFlops(bound);
   fmt::print("netc bench {}: batch {}, {} steps after {} warm-up, {} thread{}, {}\n", mo.model, batch, o.steps,
              o.warmup, jit.threads(), jit.threads() == 1 ? "" : "s", jit.targetDescription());
   fmt::print("compile (.net -> first step): {:.1f} ms  [front end {:.1f}, autodiff {:.1f}, plan {:.1f}, LLVM IR {:.1f}, "
