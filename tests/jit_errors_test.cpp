@@ -8,6 +8,7 @@
 #include "autodiff/autodiff.h"
 #include "codegen/jit_engine.h"
 #include "lower/model.h"
+#include "modes/specialize.h"
 #include "runtime/init.h"
 #include "runtime/weights.h"
 #include "test_util.h"
@@ -82,4 +83,19 @@ TEST_CASE("jit errors: an unsupported vector width is a clear error") {
   codegen::CodegenOptions o;
   o.vectorBits = 100;
   CHECK(errorOf([&] { JitEngine bad(f.jit->graph(), o); }).find("vector width 100 bits") != std::string::npos);
+}
+
+TEST_CASE("jit errors: a temporary whose buffer later temporaries reuse cannot be read back") {
+  Model m = testing::shippedModel("rnn.net");
+  JitEngine jit(bindBatch(trainForm(m).step.graph, 2));
+  const codegen::Plan& p = jit.plan();
+  int shared = -1, named = -1;
+  for (int v = 0; v < jit.graph().size(); ++v) {
+    if (p.shared(v)) shared = v;
+    if (jit.graph()[v].name == "h@t3") named = v;
+  }
+  REQUIRE(shared >= 0);
+  CHECK(errorOf([&] { jit.read(shared); }).find("whose memory later temporaries reuse") != std::string::npos);
+  REQUIRE(named >= 0);
+  CHECK(jit.read(named).size() == 2 * 64);  // a named value of the loop keeps its own buffer
 }

@@ -101,6 +101,10 @@ void* JitEngine::bufferOf(int node, const char* what) {
                      "named values, the loss, gradients and probes are kept in memory",
                      what, g_.valueName(node), k >= 0 ? plan_.kernels[k].name : "?"));
   }
+  if (plan_.shared(node))
+    fail(fmt::format("cannot {} {}: it is a temporary of the step, whose memory later temporaries reuse; named "
+                     "values, the loss, gradients and probes are kept in memory",
+                     what, g_.valueName(node)));
   return static_cast<char*>(arena_.get()) + plan_.offsetOf(node);
 }
 

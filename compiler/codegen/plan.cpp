@@ -307,6 +307,7 @@ class Planner {
           if (int s = plan_.storage[in]; s >= 0 && plan_.kernelOf[in] != static_cast<int>(i))
             lastUse[s] = std::max(lastUse[s], static_cast<int>(i));
     std::vector<int> owner(n_, -1);  // storage node -> the buffer it uses (itself, or a freed one)
+    plan_.reused.assign(n_, 0);
     std::map<int64_t, std::vector<int>> free;  // bytes -> freed buffers of that size
     std::vector<std::vector<int>> freedAfter(ks.size());
     for (size_t i = 0; i < ks.size(); ++i) {
@@ -319,6 +320,7 @@ class Planner {
           owner[v] = same->back();
           same->pop_back();
           plan_.bytes[v] = bytes;
+          plan_.reused[owner[v]] = 1;
         } else {
           place(v);
           owner[v] = v;

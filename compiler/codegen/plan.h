@@ -43,6 +43,9 @@ struct Plan {
   std::vector<int> storage;
   std::vector<int64_t> offset;  // storage node -> byte offset in the arena, -1 when it owns no buffer
   std::vector<int64_t> bytes;   // storage node -> buffer size in bytes
+  // storage node -> its buffer holds several temporaries in turn over the step (plan.cpp's reuse), so what it
+  // holds after the step is the last of them: such values cannot be read back (JitEngine says so).
+  std::vector<char> reused;
   // Per-kernel temporary space (packed matrices), shared by the kernels; with a team each thread has its own
   // scratchBytes (and the slack after it) from scratchOffset + thread * scratchStride.
   int64_t scratchOffset = 0, scratchBytes = 0, scratchStride = 0;
@@ -52,6 +55,7 @@ struct Plan {
   std::vector<char> transposed;  // node -> stored transposed (codegen/layout.h); empty when nothing is
 
   bool stored(int node) const { return storage[node] >= 0; }
+  bool shared(int node) const { return stored(node) && !reused.empty() && reused[storage[node]]; }
   int64_t offsetOf(int node) const { return offset[storage[node]]; }
 };
 
