@@ -4,6 +4,8 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "runtime/time_steps.h"
+
 namespace netc {
 
 namespace {
@@ -328,7 +330,7 @@ void throughTime(const StatsSnapshot& s, std::vector<Finding>& out) {
   for (const ProbeStats& p : s.probes) {
     if (!p.series() || !p.grad.present) continue;
     const std::vector<ProbeStats>& st = p.timeSteps;
-    auto has = [&](size_t k) { return st[k].grad.std > 0 && std::isfinite(st[k].grad.std); };
+    auto has = [&](size_t k) { return st[k].grad.flows(); };
     size_t a = 0, b = st.size() - 1;
     while (a < st.size() && !has(a)) ++a;
     while (b > a && !has(b)) --b;
@@ -337,7 +339,7 @@ void throughTime(const StatsSnapshot& s, std::vector<Finding>& out) {
              st[b].grad.std};
     (tr.g0 * kVanishThroughTime < tr.g1 ? vanish : steady).push_back(tr);
   }
-  auto base = [](const ProbeStats& p) { return p.name.substr(0, p.name.rfind("@t")); };
+  auto base = [](const ProbeStats& p) { return splitStepName(p.timeSteps.front().name)->first; };
   auto list = [&](const std::vector<Trend>& ts) {
     std::string text;
     for (size_t i = 0; i < ts.size(); ++i)

@@ -46,7 +46,7 @@ json timeJson(const ProbeStats& p) {
     const ProbeStats& s = p.timeSteps[k];
     t.push_back(p.firstStep + static_cast<int64_t>(k));
     sat.push_back(num(s.saturatedShare));
-    grad.push_back(s.grad.present && s.grad.std > 0 ? num(s.grad.std) : json(nullptr));
+    grad.push_back(s.grad.flows() ? num(s.grad.std) : json(nullptr));
   }
   return {{"t", t}, {"sat", sat}, {"grad", grad}};
 }

@@ -2,6 +2,7 @@
 // decoded into structs, and their JSON form (one line per collection in the run folder's stats.jsonl;
 // the schema is docs/stats.md).
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -28,6 +29,8 @@ struct GradStats {
   double mean = 0, std = 0;
   double zeroShare = 0;  // share of exact zeros
   Histogram hist;        // log10|g|; under: 0 < |g| < 10^lo (and NaN); over: |g| >= 10^hi
+  // Some gradient reached the value: a finite, nonzero spread (a loop step past the end of every word gets none).
+  bool flows() const { return present && std::isfinite(std) && std > 0; }
 };
 
 struct ProbeStats {

@@ -70,7 +70,7 @@ std::string perStep(const ProbeStats& p) {
     row(p.kind == "relu" ? "zero %" : "saturated %", [](const ProbeStats& t) { return fmt::format("{:.1f}", 100 * t.saturatedShare); });
   if (p.grad.present)
     row("log10 grad std", [](const ProbeStats& t) {
-      return t.grad.std > 0 && std::isfinite(t.grad.std) ? fmt::format("{:.1f}", std::log10(t.grad.std)) : std::string("-");
+      return t.grad.flows() ? fmt::format("{:.1f}", std::log10(t.grad.std)) : std::string("-");
     });
   return out;
 }
