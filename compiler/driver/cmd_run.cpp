@@ -206,12 +206,13 @@ int runCommand(RunOptions o, bool engineGiven) {
   const bool bar = Progress::detect(o.quiet) == Progress::Mode::Bar;
   struct CompilingLine {
     bool shown;
-    ~CompilingLine() {
-      if (shown) fmt::print(stderr, "\r\x1b[2K");  // cleared, also when compiling fails and an error follows
+    void clear() {
+      if (shown) fmt::print(stderr, "\r\x1b[2K"), shown = false;
     }
+    ~CompilingLine() { clear(); }  // also when compiling fails and an error follows
   } compiling{bar};
-  if (bar) fmt::print(stderr, "compiling {} (training step{}, evaluation) ...", m.name, o.noStats ? "" : ", probe step");
-  std::fflush(stderr);
+  if (bar) fmt::print(stderr, "compiling {} (training step{}, evaluation) ...", m.name, o.noStats ? "" : ", probe step"),
+      std::fflush(stderr);
   Trainer trainer(m, spec, kind, o.threads);
   std::vector<std::string> freshState;
   int64_t firstStep = 0;
@@ -231,7 +232,7 @@ int runCommand(RunOptions o, bool engineGiven) {
     }
   }
   if (!o.noStats) trainer.enableProbes(instrumentOptions(trainer.model(), spec));
-  if (bar) fmt::print(stderr, "\r\x1b[2K"), compiling.shown = false;
+  compiling.clear();
 
   // Opened only now: the inputs are read completely, so resuming from this very folder (--init-from
   // DIR/weights.safetensors --force) is safe. The rules are in runtime/run_folder.h.
