@@ -132,7 +132,7 @@ TEST_CASE("gradient rules: tanh, sigmoid, relu, exp, log") {
   });
 }
 
-TEST_CASE("gradient rules: matmul, embedding with repeated indices, reshape and flatten") {
+TEST_CASE("gradient rules: matmul, transpose, embedding with repeated indices, reshape and flatten") {
   checkCases({
       {"matmul", {"a", "W"}, "a @ W", "[4, 3]"},
       {"matmul, batch input on the left", {"h", "W"}, "h @ W", "[B, 3]"},
@@ -143,6 +143,9 @@ TEST_CASE("gradient rules: matmul, embedding with repeated indices, reshape and 
       {"reshape of an embedding", {"C", "x"}, "reshape(C[x], [B, 6])", "[B, 6]"},
       {"flatten of an embedding", {"C", "x"}, "flatten(C[x])", "[B, 6]"},
       {"an MLP layer", {"C", "x", "W6", "b3"}, "tanh(flatten(C[x]) @ W6 + b3)", "[B, 3]"},
+      {"transpose", {"a"}, "transpose(a)", "[5, 4]"},
+      {"transpose of a transpose in a product", {"h", "W"}, "h @ transpose(transpose(W) * 2)", "[B, 3]"},
+      {"a weight read by two products (one shared transpose)", {"h", "W", "p"}, "h @ W + (h * p[0]) @ W", "[B, 3]"},
   });
 }
 

@@ -252,6 +252,37 @@ TEST_CASE("sequences: makemore.py's RNN and GRU in PyTorch (float64) give netc's
   }
 }
 
+TEST_CASE("sequences: a weight read at every step is transposed once for all its input gradients") {
+  // T products read W; their T input gradients dxh_t = dpre_t @ W^T read one transpose node made by the
+  // autodiff (GradBuilder::transposeOf) instead of each packing W^T. Odd widths: the 8x8 blocks of the
+  // transposing code and its edges; 8- and 16-float code; batches 1 and 5.
+  const std::string text = "data \"unused.txt\" {\n  context = 4\n}\nconst E = 5\nconst H = 13\n"
+      "input x : int[B, T]\ninput y : int[B, T]\nparam C : [V, E] = randn\nparam st : [1, H] = randn * 0.1\n"
+      "param W : [E + H, H] = randn * 0.3\nparam Wo : [H, V] = randn * 0.3\nparam Wi : [E, H] = randn\n"
+      "emb = C[x]\nh = broadcast(st, [B, H]) + tanh(emb[:, 0] @ Wi)\n"
+      "for t in 0..T {\n  h = tanh(concat(emb[:, t], h, axis=1) @ W)\n  logits[:, t] = h @ Wo\n}\n"
+      "loss = cross_entropy(logits, y, ignore_index=-1)\nminimize loss\n";
+  Model m = lowerSeq(text);
+  TrainingGraph t = buildTrainingGraph(m.graph, m.train.optimizer);
+  std::map<std::string, int> transposes;
+  int plainInputGrads = 0;
+  for (const Node& n : t.graph.nodes) {
+    if (n.op->name == std::string_view("transpose")) ++transposes[t.graph[n.inputs[0]].name];
+    if (n.op->name == std::string_view("matmul") && n.attrs.ints == std::vector<int64_t>{0, 1}) ++plainInputGrads;
+  }
+  // W and Wo are read at each of the 4 steps; Wi once, so its one input gradient... has none (emb's table
+  // gets its gradient through C[x]), and nothing else transposes a weight.
+  CHECK(transposes == std::map<std::string, int>{{"W", 1}, {"Wo", 1}});
+  CHECK(plainInputGrads == 1);  // Wi's: d emb[:, 0] = d pre @ Wi^T, read once, keeps the transposed operand
+  for (unsigned bits : {256u, 512u})
+    for (int64_t batch : {1, 5}) {
+      testing::CompareOptions c;
+      c.batch = batch, c.lr = 0.01, c.ignore = -1;
+      c.codegen.vectorBits = bits;
+      testing::compareTraining(m, fmt::format("shared transposes, {}-bit, batch {}", bits, batch), c);
+    }
+}
+
 TEST_CASE("sequences: the steps of an unrolled loop share their kernels' code") {
   // rnn.net's 16 steps make the same kernels over other buffers: each is compiled once (module_builder.cpp),
   // and the step function calls it with each step's buffers. Kernels of different shapes stay apart.

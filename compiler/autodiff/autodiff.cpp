@@ -24,6 +24,29 @@ int GradBuilder::constant(double v) {
   return op("const", {}, a);
 }
 
+int GradBuilder::productReads(int v) const {
+  int n = 0;
+  for (const Node& u : g_.nodes)
+    if (u.phase == Phase::Forward && u.op->name == std::string_view("matmul") && u.inputs[1] == v) ++n;
+  return n;
+}
+
+int GradBuilder::transposeOf(int v) {
+  if (auto it = transposes_.find(v); it != transposes_.end()) return it->second;
+  int first = current_;
+  for (const Node& u : g_.nodes)
+    if (u.phase == Phase::Forward && u.op->name == std::string_view("matmul") && u.inputs[1] == v) {
+      first = u.id;
+      break;
+    }
+  const int saved = current_;
+  current_ = first;
+  int t = op("transpose", {v});
+  current_ = saved;
+  transposes_[v] = t;
+  return t;
+}
+
 namespace {
 
 bool isPad(const Graph& g, int id) { return g[id].op->name == std::string_view("pad_slice"); }

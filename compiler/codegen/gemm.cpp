@@ -60,6 +60,72 @@ void emitNaive(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_
   });
 }
 
+// The columns of an 8x8 block given as 8 row vectors: unpack pairs, shuffle quads, swap 128-bit halves.
+std::vector<Value*> transpose8x8(llvm::IRBuilder<>& b, const std::vector<Value*>& r) {
+  auto shuf = [&](Value* x, Value* y, std::initializer_list<int> m) {
+    return b.CreateShuffleVector(x, y, llvm::ArrayRef<int>(m.begin(), m.size()));
+  };
+  std::vector<Value*> t(8), q(8), out(8);
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = shuf(r[2 * i], r[2 * i + 1], {0, 8, 1, 9, 4, 12, 5, 13});
+    t[2 * i + 1] = shuf(r[2 * i], r[2 * i + 1], {2, 10, 3, 11, 6, 14, 7, 15});
+  }
+  for (int h = 0; h < 2; ++h) {  // rows 0-3, then 4-7
+    Value *lo = t[4 * h], *hi = t[4 * h + 1], *lo2 = t[4 * h + 2], *hi2 = t[4 * h + 3];
+    q[4 * h + 0] = shuf(lo, lo2, {0, 1, 8, 9, 4, 5, 12, 13});    // columns 0 and 4
+    q[4 * h + 1] = shuf(lo, lo2, {2, 3, 10, 11, 6, 7, 14, 15});  // columns 1 and 5
+    q[4 * h + 2] = shuf(hi, hi2, {0, 1, 8, 9, 4, 5, 12, 13});    // columns 2 and 6
+    q[4 * h + 3] = shuf(hi, hi2, {2, 3, 10, 11, 6, 7, 14, 15});  // columns 3 and 7
+  }
+  for (int c = 0; c < 4; ++c) {
+    out[c] = shuf(q[c], q[4 + c], {0, 1, 2, 3, 8, 9, 10, 11});
+    out[c + 4] = shuf(q[c], q[4 + c], {4, 5, 6, 7, 12, 13, 14, 15});
+  }
+  return out;
+}
+
+// Where transposeCopy puts what it read: element (row, col) of the transpose and the 8 after it along the row
+// (an 8-float vector), or that one element (a float).
+using TransposedPut = std::function<void(Value* row, Value* col, Value* v)>;
+
+// Reads `src` stored [rows, cols] and hands over its transpose [cols, rows]: with vectors of 8 floats or more
+// the bulk moves as 8x8 blocks transposed in registers (8 loads, 24 shuffles, 8 puts), 8-float vectors
+// whatever the width of the code around; the edges that do not fill a block go element by element.
+void transposeCopy(KernelEmitter& k, Value* src, int64_t rows, int64_t cols, const std::string& base,
+                   const TransposedPut& put) {
+  auto& b = k.b;
+  const int64_t jBlocks = k.lanes() >= 8 ? rows / 8 : 0, kBlocks = k.lanes() >= 8 ? cols / 8 : 0;
+  auto copy = [&](Value* j, Value* kk) {
+    Value* v = b.CreateAlignedLoad(k.f32Ty(), k.at(src, b.CreateAdd(b.CreateMul(j, k.i64(cols)), kk), k.f32Ty()),
+                                   llvm::Align(4));
+    put(kk, j, v);
+  };
+  if (jBlocks > 0 && kBlocks > 0)
+    k.loop(base + ".jb", jBlocks, [&](Value* jb) {
+      Value* j0 = b.CreateMul(jb, k.i64(8));
+      k.loop(base + ".kb", kBlocks, [&](Value* kb) {
+        Value* k0 = b.CreateMul(kb, k.i64(8));
+        std::vector<Value*> rowVecs;
+        for (int64_t r = 0; r < 8; ++r)
+          rowVecs.push_back(k.loadVec(src, b.CreateAdd(b.CreateMul(b.CreateAdd(j0, k.i64(r)), k.i64(cols)), k0), 8,
+                                      nullptr, "row"));
+        std::vector<Value*> colVecs = transpose8x8(b, rowVecs);
+        for (int64_t c = 0; c < 8; ++c) put(b.CreateAdd(k0, k.i64(c)), j0, colVecs[c]);
+      }, KernelEmitter::Hint::Explicit);
+    }, KernelEmitter::Hint::Explicit);
+  // Edges: columns past the last whole block for the blocked rows, then every column of the remaining rows.
+  if (jBlocks > 0 && cols > kBlocks * 8)
+    k.loop(base + ".j", jBlocks * 8, [&](Value* j) {
+      k.loop(base + ".k", cols - kBlocks * 8, [&](Value* kk) { copy(j, b.CreateAdd(kk, k.i64(kBlocks * 8))); },
+             KernelEmitter::Hint::Explicit);
+    }, KernelEmitter::Hint::Explicit);
+  if (rows > jBlocks * 8 || kBlocks == 0)
+    k.loop(base + ".jr", rows - (kBlocks > 0 ? jBlocks * 8 : 0), [&](Value* j) {
+      Value* row = b.CreateAdd(j, k.i64(kBlocks > 0 ? jBlocks * 8 : 0));
+      k.loop(base + ".k", cols, [&](Value* kk) { copy(row, kk); }, KernelEmitter::Hint::Explicit);
+    }, KernelEmitter::Hint::Explicit);
+}
+
 // What both product generators work with: the kernel function being built, the product node and its shape,
 // and the rows of C this code computes: all of them, or one thread's share (rows r0 .. r0+m-1 of C).
 class ProductCode {
@@ -284,71 +350,16 @@ class TiledMatmul : ProductCode {
       }
   }
 
-  // B is stored [N, K]; copy it to scratch as [K, ldb] (ldb = N rounded up to whole vectors). With 8-float
-  // vectors the bulk moves as 8x8 blocks transposed in registers (8 loads, 24 shuffles, 8 stores); the edges
-  // that do not fill a block are copied element by element.
+  // B is stored [N, K]; copy it to scratch as [K, ldb] (ldb = N rounded up to whole vectors).
   void packTransposedB() {
-    Value* src = bRows_;
     Value* dst = k_.scratch();
     ldb_ = roundUp(d_.N, L_);
-    const std::string base = k_.name(n_.inputs[1]) + ".T";
-    // 8x8 blocks with 8-float vectors whatever the width of the product's own (16-float code too).
-    const int64_t jBlocks = L_ >= 8 ? d_.N / 8 : 0, kBlocks = L_ >= 8 ? d_.K / 8 : 0;
-    auto copy = [&](Value* j, Value* kk) {
-      Value* v = b_.CreateAlignedLoad(k_.f32Ty(), k_.at(src, b_.CreateAdd(b_.CreateMul(j, k_.i64(d_.K)), kk), k_.f32Ty()),
-                                      llvm::Align(4));
-      b_.CreateAlignedStore(v, k_.at(dst, b_.CreateAdd(b_.CreateMul(kk, k_.i64(ldb_)), j), k_.f32Ty()), llvm::Align(4));
-    };
-    if (jBlocks > 0 && kBlocks > 0)
-      k_.loop(base + ".jb", jBlocks, [&](Value* jb) {
-        Value* j0 = b_.CreateMul(jb, k_.i64(8));
-        k_.loop(base + ".kb", kBlocks, [&](Value* kb) {
-          Value* k0 = b_.CreateMul(kb, k_.i64(8));
-          std::vector<Value*> rows;
-          for (int64_t r = 0; r < 8; ++r)
-            rows.push_back(k_.loadVec(src, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(j0, k_.i64(r)), k_.i64(d_.K)), k0), 8,
-                                      nullptr, "row"));
-          std::vector<Value*> cols = transpose8x8(rows);
-          for (int64_t c = 0; c < 8; ++c)
-            k_.storeVec(dst, b_.CreateAdd(b_.CreateMul(b_.CreateAdd(k0, k_.i64(c)), k_.i64(ldb_)), j0), cols[c], nullptr);
-        }, KernelEmitter::Hint::Explicit);
-      }, KernelEmitter::Hint::Explicit);
-    // Edges: columns k past the last whole block for the blocked rows, then every k of the remaining rows.
-    if (jBlocks > 0 && d_.K > kBlocks * 8)
-      k_.loop(base + ".j", jBlocks * 8, [&](Value* j) {
-        k_.loop(base + ".k", d_.K - kBlocks * 8, [&](Value* kk) { copy(j, b_.CreateAdd(kk, k_.i64(kBlocks * 8))); },
-                KernelEmitter::Hint::Explicit);
-      }, KernelEmitter::Hint::Explicit);
-    if (d_.N > jBlocks * 8 || kBlocks == 0)
-      k_.loop(base + ".jr", d_.N - (kBlocks > 0 ? jBlocks * 8 : 0), [&](Value* j) {
-        Value* row = b_.CreateAdd(j, k_.i64(kBlocks > 0 ? jBlocks * 8 : 0));
-        k_.loop(base + ".k", d_.K, [&](Value* kk) { copy(row, kk); }, KernelEmitter::Hint::Explicit);
-      }, KernelEmitter::Hint::Explicit);
+    transposeCopy(k_, bRows_, d_.N, d_.K, k_.name(n_.inputs[1]) + ".T", [&](Value* row, Value* col, Value* v) {
+      Value* at = b_.CreateAdd(b_.CreateMul(row, k_.i64(ldb_)), col);
+      if (v->getType()->isVectorTy()) k_.storeVec(dst, at, v, nullptr);
+      else b_.CreateAlignedStore(v, k_.at(dst, at, k_.f32Ty()), llvm::Align(4));
+    });
     bRows_ = dst;
-  }
-
-  // The columns of an 8x8 block given as 8 row vectors: unpack pairs, shuffle quads, swap 128-bit halves.
-  std::vector<Value*> transpose8x8(const std::vector<Value*>& r) {
-    auto shuf = [&](Value* a, Value* b, std::initializer_list<int> m) {
-      return b_.CreateShuffleVector(a, b, llvm::ArrayRef<int>(m.begin(), m.size()));
-    };
-    std::vector<Value*> t(8), q(8), out(8);
-    for (int i = 0; i < 4; ++i) {
-      t[2 * i] = shuf(r[2 * i], r[2 * i + 1], {0, 8, 1, 9, 4, 12, 5, 13});
-      t[2 * i + 1] = shuf(r[2 * i], r[2 * i + 1], {2, 10, 3, 11, 6, 14, 7, 15});
-    }
-    for (int h = 0; h < 2; ++h) {  // rows 0-3, then 4-7
-      Value *lo = t[4 * h], *hi = t[4 * h + 1], *lo2 = t[4 * h + 2], *hi2 = t[4 * h + 3];
-      q[4 * h + 0] = shuf(lo, lo2, {0, 1, 8, 9, 4, 5, 12, 13});    // columns 0 and 4
-      q[4 * h + 1] = shuf(lo, lo2, {2, 3, 10, 11, 6, 7, 14, 15});  // columns 1 and 5
-      q[4 * h + 2] = shuf(hi, hi2, {0, 1, 8, 9, 4, 5, 12, 13});    // columns 2 and 6
-      q[4 * h + 3] = shuf(hi, hi2, {2, 3, 10, 11, 6, 7, 14, 15});  // columns 3 and 7
-    }
-    for (int c = 0; c < 4; ++c) {
-      out[c] = shuf(q[c], q[4 + c], {0, 1, 2, 3, 8, 9, 10, 11});
-      out[c + 4] = shuf(q[c], q[4 + c], {4, 5, 6, 7, 12, 13, 14, 15});
-    }
-    return out;
   }
 
   Value* a_ = nullptr;
@@ -503,6 +514,14 @@ void emitMatmul(KernelEmitter& k, const Node& n) {
   else
     k.forRowShares(d.M, TiledMatmul(k, n, d, k.i64(0), d.M).tileRows(),
                    [&](Value* r0, int64_t m) { TiledMatmul(k, n, d, r0, m).emit(); });
+}
+
+void emitTranspose(KernelEmitter& k, const Node& n) {
+  const Shape& s = k.g[n.inputs[0]].shape;
+  transposeCopy(k, k.ptr(n.inputs[0]), s[0], s[1], k.name(n.id), [&](Value* row, Value* col, Value* v) {
+    const bool vec = v->getType()->isVectorTy();
+    k.emitResult(At{{row, col}, vec ? 8u : 1u, nullptr}, v);
+  });
 }
 
 }  // namespace netc::codegen

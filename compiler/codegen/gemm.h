@@ -16,4 +16,7 @@ int64_t matmulScratchBytes(const Graph& g, const Node& n);
 // C = op(A) @ op(B) for the matmul node `n`; every result goes through KernelEmitter::emitResult.
 void emitMatmul(KernelEmitter& k, const Node& n);
 
+// The transpose node `n` ([R, C] -> [C, R]), with the same blocked copy a product uses to pack a transposed B.
+void emitTranspose(KernelEmitter& k, const Node& n);
+
 }  // namespace netc::codegen

@@ -8,7 +8,7 @@ namespace ops {
 extern const OpDef kInput, kParam, kState, kConst, kBatchSize;
 extern const OpDef kAdd, kSub, kMul, kDiv, kNeg, kPow;
 extern const OpDef kTanh, kSigmoid, kExp, kLog, kRelu, kStep, kSqrt, kRsqrt;
-extern const OpDef kMatmul, kEmbedding, kScatterAdd, kReshape;
+extern const OpDef kMatmul, kTranspose, kEmbedding, kScatterAdd, kReshape;
 extern const OpDef kSlice, kPadSlice, kConcat, kBroadcastTo;
 extern const OpDef kSum, kMean, kVar, kExpand, kSumTo;
 extern const OpDef kCrossEntropy, kCrossEntropyGrad, kSgd;
@@ -23,7 +23,8 @@ const std::vector<const OpDef*>& allOps() {
       &kAdd, &kSub, &kMul, &kDiv, &kNeg, &kPow,               // arithmetic
       &kTanh, &kSigmoid, &kExp, &kLog, &kRelu, &kStep,        // activations
       &kSqrt, &kRsqrt,                                        // roots
-      &kMatmul, &kEmbedding, &kScatterAdd, &kReshape,         // linear algebra and layout
+      &kMatmul, &kTranspose, &kEmbedding, &kScatterAdd,       // linear algebra
+      &kReshape,                                              // layout
       &kSlice, &kPadSlice, &kConcat, &kBroadcastTo,           // sequences: slicing, concatenation, broadcast
       &kSum, &kMean, &kVar, &kExpand, &kSumTo,                // reductions
       &kCrossEntropy, &kCrossEntropyGrad,                     // losses
