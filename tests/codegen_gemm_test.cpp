@@ -88,10 +88,12 @@ TEST_CASE("gemm: tiled products match the interpreter across the code paths") {
       {30, 200, 256, true, false, true},  // chunks with an epilogue
       {13, 19, 131, true, true, false},   // both transposed, prime K: no chunk divides it
       {64, 9, 400, false, false, false},  // long K, narrow B: chunks
-      // B transposed, K >= 64, and K >= M or N a partial vector: dot products along rows of both, no packing
+      // B transposed, K >= 64 (128 with 16-float vectors), and K >= M or N a partial vector: dot products along
+      // rows of both, no packing
       {32, 30, 200, false, true, false},  // the lecture's embedding gradient at batch 32: 3x4 tiles, 4-lane sums
       {5, 3, 67, false, true, true},      // leftover rows and columns, masked last vector of K, epilogue
-      {64, 9, 64, false, true, false},    // K == M == 64: the smallest K taking this path
+      {64, 9, 64, false, true, false},    // K == M == 64: the smallest K taking this path with 8-float vectors
+      {32, 100, 128, false, true, false}, // K == 128: the smallest with 16-float ones
       {100, 7, 90, false, true, false},   // K < M, N a partial vector
       {100, 16, 90, false, true, false},  // K < M, N whole vectors: packed and tiled instead
   };
