@@ -24,23 +24,18 @@ int GradBuilder::constant(double v) {
   return op("const", {}, a);
 }
 
-int GradBuilder::productReads(int v) const {
-  int n = 0;
+std::vector<int> GradBuilder::productsReading(int v) const {
+  std::vector<int> out;
   for (const Node& u : g_.nodes)
-    if (u.phase == Phase::Forward && u.op->name == std::string_view("matmul") && u.inputs[1] == v) ++n;
-  return n;
+    if (u.phase == Phase::Forward && u.op->name == std::string_view("matmul") && u.inputs[1] == v) out.push_back(u.id);
+  return out;
 }
 
 int GradBuilder::transposeOf(int v) {
   if (auto it = transposes_.find(v); it != transposes_.end()) return it->second;
-  int first = current_;
-  for (const Node& u : g_.nodes)
-    if (u.phase == Phase::Forward && u.op->name == std::string_view("matmul") && u.inputs[1] == v) {
-      first = u.id;
-      break;
-    }
+  const std::vector<int> readers = productsReading(v);
   const int saved = current_;
-  current_ = first;
+  if (!readers.empty()) current_ = readers.front();
   int t = op("transpose", {v});
   current_ = saved;
   transposes_[v] = t;

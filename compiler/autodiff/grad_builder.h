@@ -25,9 +25,9 @@ class GradBuilder {
   int mul(int a, int b) { return op("mul", {a, b}); }
   int div(int a, int b) { return op("div", {a, b}); }
   int neg(int a) { return op("neg", {a}); }
-  // How many forward matrix products read `v` as their right operand (a weight read at every step of an
-  // unrolled loop: T of them).
-  int productReads(int v) const;
+  // The forward matrix products reading `v` as their right operand, in graph order (a weight read at every
+  // step of an unrolled loop: T of them).
+  std::vector<int> productsReading(int v) const;
   // The transpose of `v` as one node, made the first time it is asked for and shared by every later use, so
   // the T input-gradient products of a loop's weight read one W^T instead of each transposing W on its own.
   // It is printed with the first product reading `v` (its gradOf), as part of the loop's first step.

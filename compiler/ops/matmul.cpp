@@ -43,7 +43,7 @@ static void gradMatmul(GradBuilder& b, const Node& n, int dy, std::vector<int>& 
   if (b.needs(n, 0)) {
     // A weight read by several products (each step of an unrolled loop) is transposed once for all their
     // input gradients; a product transposing its operand itself would repeat that copy T times per step.
-    if (!ta && !tb && b.productReads(B) >= 2) dx[0] = mm(b, dy, b.transposeOf(B), 0, 0);
+    if (!ta && !tb && b.productsReading(B).size() >= 2) dx[0] = mm(b, dy, b.transposeOf(B), 0, 0);
     else if (!ta) dx[0] = tb ? mm(b, dy, B, 0, 0) : mm(b, dy, B, 0, 1);
     else dx[0] = tb ? mm(b, B, dy, 1, 1) : mm(b, B, dy, 0, 1);
   }
