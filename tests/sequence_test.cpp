@@ -270,10 +270,10 @@ TEST_CASE("sequences: a weight read at every step is transposed once for all its
     if (n.op->name == std::string_view("transpose")) ++transposes[t.graph[n.inputs[0]].name];
     if (n.op->name == std::string_view("matmul") && n.attrs.ints == std::vector<int64_t>{0, 1}) ++plainInputGrads;
   }
-  // W and Wo are read at each of the 4 steps; Wi once, so its one input gradient... has none (emb's table
-  // gets its gradient through C[x]), and nothing else transposes a weight.
+  // W and Wo are read at each of the 4 steps: one transpose each. Wi is read once, so its input gradient
+  // d emb[:, 0] = d pre @ Wi^T keeps the transposed operand: the one product flagged {0, 1}.
   CHECK(transposes == std::map<std::string, int>{{"W", 1}, {"Wo", 1}});
-  CHECK(plainInputGrads == 1);  // Wi's: d emb[:, 0] = d pre @ Wi^T, read once, keeps the transposed operand
+  CHECK(plainInputGrads == 1);
   for (unsigned bits : {256u, 512u})
     for (int64_t batch : {1, 5}) {
       testing::CompareOptions c;

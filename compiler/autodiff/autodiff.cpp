@@ -24,16 +24,21 @@ int GradBuilder::constant(double v) {
   return op("const", {}, a);
 }
 
-std::vector<int> GradBuilder::productsReading(int v) const {
-  std::vector<int> out;
-  for (const Node& u : g_.nodes)
-    if (u.phase == Phase::Forward && u.op->name == std::string_view("matmul") && u.inputs[1] == v) out.push_back(u.id);
-  return out;
+const std::vector<int>& GradBuilder::productsReading(int v) {
+  // Built once, on the first question: the forward graph does not change while its gradients are appended.
+  if (!readersBuilt_) {
+    for (const Node& u : g_.nodes)
+      if (u.phase == Phase::Forward && u.op->name == std::string_view("matmul")) readers_[u.inputs[1]].push_back(u.id);
+    readersBuilt_ = true;
+  }
+  static const std::vector<int> none;
+  auto it = readers_.find(v);
+  return it == readers_.end() ? none : it->second;
 }
 
 int GradBuilder::transposeOf(int v) {
   if (auto it = transposes_.find(v); it != transposes_.end()) return it->second;
-  const std::vector<int> readers = productsReading(v);
+  const std::vector<int>& readers = productsReading(v);
   const int saved = current_;
   if (!readers.empty()) current_ = readers.front();
   int t = op("transpose", {v});

@@ -27,7 +27,7 @@ class GradBuilder {
   int neg(int a) { return op("neg", {a}); }
   // The forward matrix products reading `v` as their right operand, in graph order (a weight read at every
   // step of an unrolled loop: T of them).
-  std::vector<int> productsReading(int v) const;
+  const std::vector<int>& productsReading(int v);
   // The transpose of `v` as one node, made the first time it is asked for and shared by every later use, so
   // the T input-gradient products of a loop's weight read one W^T instead of each transposing W on its own.
   // It is printed with the first product reading `v` (its gradOf), as part of the loop's first step.
@@ -38,6 +38,8 @@ class GradBuilder {
   const std::vector<bool>& needs_;
   int current_ = -1;
   std::map<int, int> transposes_;  // value -> its shared transpose
+  std::map<int, std::vector<int>> readers_;  // value -> the forward products reading it as B
+  bool readersBuilt_ = false;
 };
 
 }  // namespace netc
