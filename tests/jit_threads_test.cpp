@@ -1,7 +1,8 @@
 // The thread team (PlanOptions::threads): a step split across threads trains like the interpreter at every
 // thread count and batch (batch 1, odd batches, batches that the thread count does not divide, batches with
 // fewer rows than threads), is deterministic (the same losses on every run with the same seed and thread
-// count), and its plan puts barriers where a kernel needs another thread's results.
+// count), its losses are one thread's (or, where a sum over the batch is split, equal to rounding), and its
+// plan puts barriers where a kernel needs another thread's results.
 #include "codegen/plan.h"
 #include "jit_compare.h"
 #include "test_util.h"
@@ -38,7 +39,8 @@ std::vector<float> jitLosses(const Model& generic, int64_t batch, int threads, i
 TEST_CASE("jit threads: every thread count trains like the interpreter, at every batch") {
   Model m = testing::shippedModel("mlp_kaiming.net");
   for (int threads : {2, 3})
-    for (int64_t batch : {1, 2, 3, 7, 33, 64}) {
+    // From 64 rows (2 threads) and 96 (3) the weight gradients' sums over the batch are split too.
+    for (int64_t batch : {1, 2, 3, 7, 33, 64, 97}) {
       testing::CompareOptions o;
       o.batch = batch;
       o.codegen.plan.threads = threads;
@@ -56,20 +58,32 @@ TEST_CASE("jit threads: deep, BatchNorm and recurrent models, 8- and 16-float co
     o.codegen.adaptiveTeam = false;
     testing::compareTraining(testing::shippedModel(file), fmt::format("{} 2 threads", file), o);
   }
-  Model m = testing::shippedModel("mlp_kaiming.net");
-  testing::CompareOptions o;
-  o.batch = 11;
-  o.steps = 2;
-  o.codegen.plan.threads = 2;
-  o.codegen.adaptiveTeam = false;
-  for (unsigned bits : {256u, 512u}) {
-    o.codegen.vectorBits = bits;
-    testing::compareTraining(m, fmt::format("mlp_kaiming.net 2 threads {}-bit vectors", bits), o);
+  // Batch 70: every sum over the batch split between the threads (loss, bias and weight gradients), and
+  // the deep BatchNorm net's products and statistics at a batch that is no multiple of a tile.
+  for (const char* file : {"deep_batchnorm.net", "rnn.net"}) {
+    testing::CompareOptions o;
+    o.batch = 70;
+    o.steps = 2;
+    o.codegen.plan.threads = 2;
+    o.codegen.adaptiveTeam = false;
+    testing::compareTraining(testing::shippedModel(file), fmt::format("{} 2 threads batch 70", file), o);
   }
-  o.codegen.vectorBits = 0;
-  o.codegen.tiledMatmul = false;
-  o.codegen.plan.fuse = false;
-  testing::compareTraining(m, "mlp_kaiming.net 2 threads unfused untiled", o);
+  Model m = testing::shippedModel("mlp_kaiming.net");
+  for (int64_t batch : {11, 70}) {
+    testing::CompareOptions o;
+    o.batch = batch;
+    o.steps = 2;
+    o.codegen.plan.threads = 2;
+    o.codegen.adaptiveTeam = false;
+    for (unsigned bits : {256u, 512u}) {
+      o.codegen.vectorBits = bits;
+      testing::compareTraining(m, fmt::format("mlp_kaiming.net 2 threads {}-bit vectors batch {}", bits, batch), o);
+    }
+    o.codegen.vectorBits = 0;
+    o.codegen.tiledMatmul = false;
+    o.codegen.plan.fuse = false;
+    testing::compareTraining(m, fmt::format("mlp_kaiming.net 2 threads unfused untiled batch {}", batch), o);
+  }
 }
 
 TEST_CASE("jit threads: a threaded run is deterministic") {
@@ -86,13 +100,21 @@ TEST_CASE("jit threads: a threaded run is deterministic") {
   for (int repeat = 0; repeat < 2; ++repeat) CHECK(jitLosses(rnn, 9, 2, 40) == first);
 }
 
-TEST_CASE("jit threads: the losses are the same at every thread count") {
-  // Rows are split between threads, never a sum, and every result's sum runs in the same order whatever
-  // the tile heights: the same floats, not only close ones.
+TEST_CASE("jit threads: the losses at every thread count are one thread's, or within rounding of them") {
   Model m = testing::shippedModel("mlp_kaiming.net");
-  std::vector<float> one = jitLosses(m, 97, 1, 10);
-  CHECK(jitLosses(m, 97, 2, 10) == one);
-  CHECK(jitLosses(m, 97, 3, 10) == one);
+  // Batch 50: no sum is split between threads (a share of the weight gradients' sum over the batch would be
+  // under 32 rows), only rows, and every result's sum runs in the same order whatever the tile heights: the
+  // same floats, not only close ones.
+  std::vector<float> one = jitLosses(m, 50, 1, 10);
+  CHECK(jitLosses(m, 50, 2, 10) == one);
+  // Batch 97: the weight gradients' sums over the batch are split (Kernel::sumSplit), each thread's partial
+  // added in thread order: a different order of the same sums, so equal to rounding.
+  one = jitLosses(m, 97, 1, 10);
+  for (int threads : {2, 3}) {
+    std::vector<float> team = jitLosses(m, 97, threads, 10);
+    REQUIRE(team.size() == one.size());
+    for (size_t s = 0; s < one.size(); ++s) CHECK(team[s] == doctest::Approx(one[s]).epsilon(1e-5));
+  }
 }
 
 TEST_CASE("jit threads: the solo step (one thread, share by share) gives the team's results exactly") {
@@ -102,7 +124,7 @@ TEST_CASE("jit threads: the solo step (one thread, share by share) gives the tea
   CHECK(jitLosses(m, 50, 2, steps, true) == jitLosses(m, 50, 2, steps, false));
 }
 
-TEST_CASE("jit threads: the plan splits the products and puts barriers between dependent kernels") {
+TEST_CASE("jit threads: the plan splits the products and the gather, and puts barriers between dependent kernels") {
   Model m = testing::shippedModel("mlp_kaiming.net");
   TrainForm form = trainForm(m);
   Graph bound = bindBatch(form.step.graph, 32);
@@ -113,20 +135,48 @@ TEST_CASE("jit threads: the plan splits the products and puts barriers between d
   for (const codegen::Kernel& k : p.kernels) {
     split += k.split;
     barriers += k.barrier;
-    CHECK(k.split == (k.kind == codegen::Kernel::Op && bound[k.root].op->name == std::string_view("matmul")));
+    CHECK(k.split == (k.kind == codegen::Kernel::Op && (bound[k.root].op->sharesRows || k.sumSplit)));
   }
-  CHECK(split == 6);
+  CHECK(split == 8);  // the six products, the embedding and its gradient (96 positions)
   // A barrier before each forward product and each kernel reading a product's rows; the two products of the
   // output layer's backward pass share one interval, and so do those of the hidden layer.
   CHECK(barriers >= 4);
   CHECK(barriers <= 9);
   CHECK(codegen::printPlan(bound, p).find("(rows split across the team)") != std::string::npos);
+  // Batch 32: too few rows to share a sum over the batch; the embedding's gradient scatters 96 positions.
+  for (const codegen::Kernel& k : p.kernels) CHECK(k.sumSplit == (k.root >= 0 && bound[k.root].name == "grad.C"));
   CHECK(p.threads == 2);
   CHECK(p.scratchStride >= p.scratchBytes + codegen::kTailSlack);
   CHECK(p.arenaBytes >= p.scratchOffset + 2 * p.scratchStride);
   // One thread: no barriers, nothing split.
   codegen::Plan one = codegen::makePlan(bound);
   for (const codegen::Kernel& k : one.kernels) CHECK(!(k.split || k.barrier));
+}
+
+TEST_CASE("jit threads: sums over a large batch are split, their partials after the rest of the arena") {
+  Model m = testing::shippedModel("mlp_kaiming.net");
+  TrainForm form = trainForm(m);
+  Graph bound = bindBatch(form.step.graph, 256);
+  codegen::PlanOptions po;
+  po.threads = 2;
+  codegen::Plan p = codegen::makePlan(bound, po);
+  std::vector<std::string> summed;
+  int64_t end = 0;
+  for (const codegen::Kernel& k : p.kernels) {
+    if (!k.sumSplit) continue;
+    summed.push_back(bound[k.root].name);
+    CHECK(k.split);
+    const Node& n = bound[k.root];
+    if (n.op->name == std::string_view("matmul")) CHECK(n.attrs.ints.at(0) == 1);  // A^T @ B: K is the batch
+    CHECK(k.partialStride >= numel(n.shape) * 4);
+    CHECK(k.partialOffset >= end);
+    end = k.partialOffset + 2 * k.partialStride;
+  }
+  // The loss (a mean over the batch), the bias gradients (sums over it), the weight gradients and the
+  // embedding's (a scatter of every position); the other products share rows of their results.
+  CHECK(summed == std::vector<std::string>{"loss", "grad.b2", "grad.W2", "grad.b1", "grad.W1", "grad.C"});
+  CHECK(p.arenaBytes >= end);
+  CHECK(codegen::printPlan(bound, p).find("partials @") != std::string::npos);
 }
 
 TEST_CASE("jit threads: the default is one thread for small steps") {

@@ -36,6 +36,9 @@ int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 constexpr int64_t kMaxLanes = 16;  // scratch is sized for the widest vectors netc uses (AVX-512)
 
+// The row stride of a thread's partial product (Kernel::sumSplit): whole vectors of the widest kind.
+int64_t partialStride(const Dims& d) { return roundUp(d.N, kMaxLanes); }
+
 // Scratch bytes for a transposed B packed as [K, N rounded up to vectors], cache-line aligned.
 int64_t packedBytes(const Dims& d) { return d.tb ? roundUp(d.K * roundUp(d.N, kMaxLanes) * 4, 64) : 0; }
 
@@ -58,6 +61,52 @@ void emitNaive(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_
       k.emitResult(At{{i, j}}, acc[0]);
     });
   });
+}
+
+// The untiled form of a thread's part of a split sum: every result of C over k in [k0, k0 + count), stored
+// in `partial` with row stride ld.
+void emitNaivePartial(KernelEmitter& k, const Node& n, const Dims& d, Value* partial, int64_t ld, Value* k0,
+                      int64_t count) {
+  int A = n.inputs[0], B = n.inputs[1];
+  auto& b = k.b;
+  k.loop("i", d.M, [&](Value* i) {
+    k.loop("j", d.N, [&](Value* j) {
+      std::vector<Value*> acc;
+      {
+        KernelEmitter::Reassociate fast(b);
+        acc = k.loop("k", count, {k.f32(0)}, [&](Value* local, const std::vector<Value*>& s) {
+          Value* kk = b.CreateAdd(k0, local);
+          Value* ai = d.ta ? b.CreateAdd(b.CreateMul(kk, k.i64(d.M)), i) : b.CreateAdd(b.CreateMul(i, k.i64(d.K)), kk);
+          Value* bi = d.tb ? b.CreateAdd(b.CreateMul(j, k.i64(d.K)), kk) : b.CreateAdd(b.CreateMul(kk, k.i64(d.N)), j);
+          return std::vector<Value*>{b.CreateFAdd(s[0], b.CreateFMul(k.load(A, ai), k.load(B, bi)))};
+        });
+      }
+      b.CreateAlignedStore(acc[0], k.at(partial, b.CreateAdd(b.CreateMul(i, k.i64(ld)), j), k.f32Ty()), llvm::Align(4));
+    });
+  });
+}
+
+// The totals of a split sum for rows [r0, r0 + rows) of C: the threads' partials added in thread order,
+// vector by vector, and handed to emitResult (stored, the epilogue applied).
+void emitTotals(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t rows, int64_t ld,
+                const std::function<Value*(int)>& partialOf) {
+  auto& b = k.b;
+  const unsigned L = k.lanes();
+  std::vector<Value*> partials;
+  for (int t = 0; t < k.teamThreads(); ++t) partials.push_back(partialOf(t));
+  k.loop(k.name(n.id) + ".total", rows, [&](Value* local) {
+    Value* i = b.CreateAdd(r0, local);
+    k.forVectors(k.name(n.id) + ".cols", d.N, [&](Value* j, Value* mask) {
+      Value* at = b.CreateAdd(b.CreateMul(i, k.i64(ld)), j);
+      Value* sum = nullptr;
+      for (Value* p : partials) {
+        Value* v = L > 1 ? k.loadVec(p, at, L, nullptr, "part")
+                         : b.CreateAlignedLoad(k.f32Ty(), k.at(p, at, k.f32Ty()), llvm::Align(4), "part");
+        sum = sum ? b.CreateFAdd(sum, v) : v;
+      }
+      k.emitResult(At{{i, j}, L, mask}, sum);
+    });
+  }, KernelEmitter::Hint::Explicit);
 }
 
 // The columns of an 8x8 block given as 8 row vectors: unpack pairs, shuffle quads, swap 128-bit halves.
@@ -146,12 +195,28 @@ class ProductCode {
 class TiledMatmul : ProductCode {
  public:
   TiledMatmul(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t m) : ProductCode(k, n, d, r0, m) {
+    kLen_ = d_.K;
     const int64_t vecs = (d_.N + L_ - 1) / L_;
     nv_ = vecs <= 3 ? vecs : vecs % 2 == 0 ? 2 : 3;
   }
 
   // The height of the full-width tiles: shares of rows between threads are cut at multiples of it.
   int64_t tileRows() const { return rowsFor(nv_); }
+
+  // A thread's part of a split sum (Kernel::sumSplit): all of C summed over k in [k0, k0 + count) only, into
+  // `partial` ([M, ld] floats), with no epilogue: that runs on the totals.
+  void emitPartial(Value* partial, int64_t ld, Value* k0, int64_t count) {
+    a_ = k_.ptr(n_.inputs[0]);
+    bRows_ = k_.ptr(n_.inputs[1]);
+    ldb_ = d_.N;
+    if (d_.tb) packTransposedB();
+    kFirst_ = k0, kLen_ = count;
+    kc_ = kChunk();
+    if (kc_ > 0) return sumInto(partial, ld);
+    // One pass: each tile starts from zero and stores its sums.
+    acc_ = partial, ldc_ = ld, kStart_ = kFirst_;
+    forColumnBlocks([&](Value* j0, int64_t nv, Value* mask) { rowTiles(j0, nv, mask); });
+  }
 
   void emit() {
     a_ = k_.ptr(n_.inputs[0]);
@@ -164,16 +229,7 @@ class TiledMatmul : ProductCode {
     if (kc_ > 0) {
       // Long sums run in chunks of kc rows of B, so each chunk's panel of B stays in L1 while the row tiles
       // pass over it; partial sums of all of C wait in scratch between chunks.
-      acc_ = free;
-      ldc_ = roundUp(d_.N, L_);
-      k_.forVectors(base() + ".zero", m_ * ldc_, [&](Value* i, Value*) {
-        k_.storeVec(acc_, i, llvm::Constant::getNullValue(k_.vecTy(static_cast<unsigned>(L_))), nullptr);
-      });
-      k_.loop(base() + ".kc", d_.K / kc_, [&](Value* c) {
-        kStart_ = b_.CreateMul(c, k_.i64(kc_));
-        forColumnBlocks([&](Value* j0, int64_t nv, Value* mask) { rowTiles(j0, nv, mask); });
-      }, KernelEmitter::Hint::Explicit);
-      kStart_ = nullptr;
+      sumInto(free, roundUp(d_.N, L_));
       forColumnBlocks([&](Value* j0, int64_t nv, Value* mask) { results(acc_, ldc_, j0, j0, nv, mask); });
       return;
     }
@@ -196,6 +252,21 @@ class TiledMatmul : ProductCode {
   }
 
  private:
+  // Sums all of C over this code's range of k into `acc` ([m_, ld] floats) chunk by chunk: zeroed first, each
+  // chunk's tiles adding to what the last one left.
+  void sumInto(Value* acc, int64_t ld) {
+    acc_ = acc, ldc_ = ld, accumulate_ = true;
+    k_.forVectors(base() + ".zero", m_ * ldc_, [&](Value* i, Value*) {
+      k_.storeVec(acc_, i, llvm::Constant::getNullValue(k_.vecTy(static_cast<unsigned>(L_))), nullptr);
+    });
+    k_.loop(base() + ".kc", kLen_ / kc_, [&](Value* c) {
+      kStart_ = b_.CreateMul(c, k_.i64(kc_));
+      if (kFirst_) kStart_ = b_.CreateAdd(kFirst_, kStart_);
+      forColumnBlocks([&](Value* j0, int64_t nv, Value* mask) { rowTiles(j0, nv, mask); });
+    }, KernelEmitter::Hint::Explicit);
+    kStart_ = nullptr;
+  }
+
   // Rows per chunk when an epilogue waits in the panel: whole tiles whose panel fits in 16 KB.
   int64_t panelRows() const {
     const int64_t mr = rowsFor(nv_);
@@ -218,9 +289,9 @@ class TiledMatmul : ProductCode {
   int64_t kChunk() const {
     const int64_t perK = (d_.ta ? 64 : rowsFor(nv_) * 4) + nv_ * L_ * 4;
     const int64_t most = 24 * 1024 / perK;
-    if (d_.K <= most) return 0;
+    if (kLen_ <= most) return 0;
     for (int64_t kc = most; kc >= 32; --kc)
-      if (d_.K % kc == 0) return kc;
+      if (kLen_ % kc == 0) return kc;
     return 0;
   }
 
@@ -310,11 +381,11 @@ class TiledMatmul : ProductCode {
     std::vector<Value*> init;
     for (int64_t r = 0; r < mr; ++r)
       for (int64_t v = 0; v < nv; ++v)
-        init.push_back(acc_ ? k_.loadVec(acc_, accAt(r, v), static_cast<unsigned>(L_), nullptr, "sum")
+        init.push_back(accumulate_ ? k_.loadVec(acc_, accAt(r, v), static_cast<unsigned>(L_), nullptr, "sum")
                             : llvm::Constant::getNullValue(vt));
     std::vector<Value*> rows = aRows(c0, mr);
     Value* bCols = k_.at(bRows_, j0, k_.f32Ty(), "b.cols");
-    auto acc = k_.loop(base() + ".k", kc_ > 0 ? kc_ : d_.K, init, [&](Value* kk, const std::vector<Value*>& c) {
+    auto acc = k_.loop(base() + ".k", kc_ > 0 ? kc_ : kLen_, init, [&](Value* kk, const std::vector<Value*>& c) {
       if (kStart_) kk = b_.CreateAdd(kStart_, kk);
       std::vector<Value*> bv;
       Value* bRow = k_.at(bCols, b_.CreateMul(kk, k_.i64(ldb_)), k_.f32Ty(), "b.row");
@@ -368,9 +439,12 @@ class TiledMatmul : ProductCode {
   int64_t nv_ = 1;            // vectors per full column block
   Value* panel_ = nullptr;    // [M, nv_ * L] raw products awaiting the epilogue, or null without one
   int64_t kc_ = 0;            // chunk length of K, 0 when K is summed in one go
-  Value* acc_ = nullptr;      // chunked: [M, ldc_] partial sums of C
+  Value* acc_ = nullptr;      // chunked or a thread's partial: [M, ldc_] sums of C
   int64_t ldc_ = 0;
-  Value* kStart_ = nullptr;   // chunked: first k of the current chunk
+  bool accumulate_ = false;   // tiles add to acc_ (chunked) rather than start from zero
+  Value* kStart_ = nullptr;   // first k of the current chunk (or of a thread's part), null for 0
+  Value* kFirst_ = nullptr;   // a thread's part of a split sum: its first k, null for 0 ...
+  int64_t kLen_ = -1;         // ... and how many (d_.K when the sum is not split)
 };
 
 // C = A @ B^T with B stored [N, K] and a long K: both operands are read along their rows, so no transposed
@@ -510,8 +584,30 @@ int64_t matmulScratchBytes(const Graph& g, const Node& n) {
   return packedBytes(d) + d.M * std::max(3 * kMaxLanes, roundUp(d.N, kMaxLanes)) * 4;
 }
 
+int64_t matmulPartialBytes(const Graph& g, const Node& n, int threads) {
+  // Worth it for the weight gradients' form, A^T @ B, where K is the batch: each thread then reads only
+  // the batch rows of both operands that it wrote itself (split by rows of C, every thread reads all of
+  // them, half written by the other core), and the partials (M x N) are few against what K x (M + N)
+  // would carry. Every thread's share is at least 32 rows of K.
+  Dims d = dims(g, n);
+  if (!d.ta || d.K < d.M || d.K < 32 * threads) return 0;
+  return d.M * partialStride(d) * 4;
+}
+
 void emitMatmul(KernelEmitter& k, const Node& n) {
   Dims d = dims(k.g, n);
+  if (k.sumSplit()) {
+    const int64_t ld = partialStride(d);
+    const bool tiled = k.opts.tiledMatmul && k.lanes() >= 2;
+    k.splitSum(d.K, 8, [&](Value* k0, int64_t count, Value* mine) {
+      Value* partial = k.at(mine, k.i64(0), k.f32Ty());
+      if (tiled) TiledMatmul(k, n, d, k.i64(0), d.M).emitPartial(partial, ld, k0, count);
+      else emitNaivePartial(k, n, d, partial, ld, k0, count);
+    }, [&](const std::function<Value*(int)>& partialOf) {
+      k.forRowShares(d.M, 1, [&](Value* r0, int64_t m) { emitTotals(k, n, d, r0, m, ld, partialOf); });
+    });
+    return;
+  }
   // Split across a thread team, each share is a product of its own: rows of op(A) times all of op(B).
   if (!k.opts.tiledMatmul || k.lanes() < 2)
     k.forRowShares(d.M, 1, [&](Value* r0, int64_t m) { emitNaive(k, n, d, r0, m); });

@@ -13,6 +13,10 @@ namespace netc::codegen {
 // Bytes of scratch space the product needs (a transposed operand packed for unit-stride loads).
 int64_t matmulScratchBytes(const Graph& g, const Node& n);
 
+// Bytes of one thread's partial product when a team of `threads` should split the sum over K
+// (OpDef::partialBytes), 0 when it should not.
+int64_t matmulPartialBytes(const Graph& g, const Node& n, int threads);
+
 // C = op(A) @ op(B) for the matmul node `n`; every result goes through KernelEmitter::emitResult.
 void emitMatmul(KernelEmitter& k, const Node& n);
 

@@ -74,6 +74,25 @@ void KernelEmitter::forRowShares(int64_t rows, int64_t granule, const std::funct
   b.SetInsertPoint(done);
 }
 
+void KernelEmitter::splitSum(int64_t rows, int64_t granule, const PartialBody& partial, const TotalBody& total) {
+  if (!sumSplit() || !thread_) fail("internal error: a split sum in a kernel the plan did not split");
+  if (rows < threads_ * std::max<int64_t>(1, granule))
+    fail("internal error: a split sum with fewer rows than its threads need (OpDef::partialBytes)");
+  llvm::Function* f = b.GetInsertBlock()->getParent();
+  llvm::BasicBlock* sums = llvm::BasicBlock::Create(b.getContext(), "partial.sums", f);
+  llvm::BasicBlock* totals = llvm::BasicBlock::Create(b.getContext(), "totals", f);
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(b.getContext(), "phase.done", f);
+  b.CreateCondBr(b.CreateICmpEQ(phase_, i64(0)), sums, totals);
+  b.SetInsertPoint(sums);
+  Value* mine = b.CreateInBoundsGEP(b.getInt8Ty(), partials_, b.CreateMul(thread_, i64(partialStride_)), "mine");
+  forRowShares(rows, granule, [&](Value* first, int64_t count) { partial(first, count, mine); });
+  b.CreateBr(done);
+  b.SetInsertPoint(totals);
+  total([&](int t) { return b.CreateInBoundsGEP(b.getInt8Ty(), partials_, i64(t * partialStride_), "partial"); });
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+}
+
 Value* KernelEmitter::at(Value* base, Value* index, llvm::Type* elem, const llvm::Twine& name) {
   return b.CreateInBoundsGEP(elem, base, index, name);
 }

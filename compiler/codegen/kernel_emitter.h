@@ -111,6 +111,20 @@ class KernelEmitter {
   // Shares of no rows emit nothing.
   void forRowShares(int64_t rows, int64_t granule, const std::function<void(llvm::Value*, int64_t)>& body);
 
+  // ---- sums split across the team (Kernel::sumSplit) ----
+  void setSplitSum(llvm::Value* phase, llvm::Value* partials, int64_t stride) {
+    phase_ = phase, partials_ = partials, partialStride_ = stride;
+  }
+  bool sumSplit() const { return phase_ != nullptr; }
+  int teamThreads() const { return threads_; }
+  // Both phases of a split sum over `rows` rows. First `partial(first, count, mine)`: this thread's share of
+  // the rows (cut at multiples of `granule`; every thread gets some) summed into its own partial result at
+  // `mine` (OpDef::partialBytes of them). After the barrier between the phases, `total(partialOf)`: this
+  // thread's share of the results, from partialOf(t) for t = 0 .. teamThreads()-1, added in that order.
+  using PartialBody = std::function<void(llvm::Value* first, int64_t count, llvm::Value* mine)>;
+  using TotalBody = std::function<void(const std::function<llvm::Value*(int thread)>& partialOf)>;
+  void splitSum(int64_t rows, int64_t granule, const PartialBody& partial, const TotalBody& total);
+
   // ---- results and the fused elementwise work ----
   // Kernel ops hand each result of their node over here, at a point of the node's shape: it is stored when
   // the plan keeps it, and the epilogue folded into the kernel is evaluated on it in registers.
@@ -132,6 +146,9 @@ class KernelEmitter {
 
   llvm::Value* thread_ = nullptr;  // split kernels: the thread's number (i64)
   int threads_ = 1;
+  llvm::Value* phase_ = nullptr;     // split sums: 0 for the partial sums, 1 for the totals (i64)
+  llvm::Value* partials_ = nullptr;  // split sums: thread 0's partial result; thread t's is partialStride_ on
+  int64_t partialStride_ = 0;
   std::map<int, llvm::Value*> buffers_;  // storage node -> pointer argument
   llvm::Value* scratch_;
   unsigned lanes_;

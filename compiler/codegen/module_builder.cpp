@@ -163,8 +163,11 @@ class Builder {
     llvm::IRBuilder<>& b = part.b;
     std::vector<int> bufs = kernelBuffers(g_, p_, k);
     int64_t scratch = kernelScratch(g_, k);
-    std::vector<llvm::Type*> params(bufs.size() + (scratch > 0 ? 1 : 0), b.getPtrTy());
-    if (k.split) params.push_back(b.getInt64Ty());  // the thread's number: which rows it computes
+    // Buffers, then scratch, then every thread's partial sums (Kernel::sumSplit), then the thread's number
+    // (which rows it computes), then the phase of a split sum (0: partial sums, 1: totals).
+    std::vector<llvm::Type*> params(bufs.size() + (scratch > 0 ? 1 : 0) + (k.sumSplit ? 1 : 0), b.getPtrTy());
+    if (k.split) params.push_back(b.getInt64Ty());
+    if (k.sumSplit) params.push_back(b.getInt64Ty());
     auto* fty = llvm::FunctionType::get(b.getVoidTy(), params, false);
     auto* f = llvm::Function::Create(fty, split ? llvm::Function::ExternalLinkage : llvm::Function::InternalLinkage,
                                      k.name, *part.mod);
@@ -182,9 +185,16 @@ class Builder {
       bufferArg(f, static_cast<unsigned>(bufs.size()), scratch, "scratch");
       scratchArg = f->getArg(static_cast<unsigned>(bufs.size()));
     }
+    llvm::Value* partialsArg = nullptr;
+    if (k.sumSplit) {
+      const unsigned at = static_cast<unsigned>(bufs.size() + (scratch > 0 ? 1 : 0));
+      bufferArg(f, at, k.partialStride * p_.threads - kTailSlack, "partials");
+      partialsArg = f->getArg(at);
+    }
     b.SetInsertPoint(llvm::BasicBlock::Create(*part.ctx, "entry", f));
     KernelEmitter ke(b, g_, p_, k, std::move(args), scratchArg, opts_, target_.vectorLanes);
-    if (k.split) ke.setTeamShare(f->getArg(static_cast<unsigned>(params.size() - 1)), p_.threads);
+    if (k.split) ke.setTeamShare(f->getArg(static_cast<unsigned>(params.size() - (k.sumSplit ? 2 : 1))), p_.threads);
+    if (k.sumSplit) ke.setSplitSum(f->getArg(static_cast<unsigned>(params.size() - 1)), partialsArg, k.partialStride);
     if (k.kind == Kernel::Op) {
       const Node& root = g_[k.root];
       if (!root.op->emitKernel) fail(fmt::format("internal error: op '{}' has no code generator", root.op->name));
@@ -272,7 +282,7 @@ class Builder {
     auto* barrierTy = llvm::FunctionType::get(b.getVoidTy(), {b.getPtrTy()}, false);
     const int64_t nk = static_cast<int64_t>(p_.kernels.size());
     // One call of kernel i as thread `t` (whose scratch it gets, and whose share of a split kernel).
-    auto call = [&](size_t i, llvm::Value* t) {
+    auto call = [&](size_t i, llvm::Value* t, int phase = 0) {
       const Kernel& k = p_.kernels[i];
       std::vector<llvm::Value*> args;
       for (int s : kernelBuffers(g_, p_, k)) {
@@ -283,7 +293,9 @@ class Builder {
         llvm::Value* at = b.CreateAdd(b.getInt64(p_.scratchOffset), b.CreateMul(t, b.getInt64(p_.scratchStride)));
         args.push_back(b.CreateInBoundsGEP(b.getInt8Ty(), arena, at, "scratch"));
       }
+      if (k.sumSplit) args.push_back(b.CreateInBoundsGEP(b.getInt8Ty(), arena, b.getInt64(k.partialOffset), "partials"));
       if (k.split) args.push_back(t);
+      if (k.sumSplit) args.push_back(b.getInt64(static_cast<uint64_t>(phase)));
       if (p_.profileOffset < 0) return void(b.CreateCall(fns[i], args));
       // Profiling: add the kernel's time-stamp-counter ticks to its slot in the calling thread's row.
       llvm::Value* t0 = b.CreateIntrinsic(llvm::Intrinsic::readcyclecounter, {}, {});
@@ -298,10 +310,17 @@ class Builder {
     for (size_t i = 0; i < p_.kernels.size(); ++i) {
       const Kernel& k = p_.kernels[i];
       if (solo) {
-        for (int t = 0; t < (k.split ? p_.threads : 1); ++t) call(i, b.getInt64(static_cast<uint64_t>(t)));
+        for (int phase = 0; phase < (k.sumSplit ? 2 : 1); ++phase)
+          for (int t = 0; t < (k.split ? p_.threads : 1); ++t) call(i, b.getInt64(static_cast<uint64_t>(t)), phase);
         continue;
       }
       if (p_.threads > 1 && k.barrier) b.CreateCall(barrierTy, barrier, {team});
+      if (k.sumSplit) {
+        call(i, thread, 0);
+        b.CreateCall(barrierTy, barrier, {team});  // every thread's partial sums are complete
+        call(i, thread, 1);
+        continue;
+      }
       if (p_.threads <= 1 || k.split) {
         call(i, thread);
         continue;

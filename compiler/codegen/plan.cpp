@@ -426,7 +426,11 @@ std::string printPlan(const Graph& g, const Plan& p) {
   for (const Kernel& k : p.kernels) {
     if (k.barrier) out += "barrier\n";
     out += fmt::format("{}  domain {}{}\n", k.name, shapeStr(k.domain),
-                       p.threads <= 1 ? "" : k.split ? "  (rows split across the team)" : "  (thread 0)");
+                       p.threads <= 1 ? ""
+                       : k.sumSplit ? fmt::format("  (summed rows split across the team; barrier; partials @{} "
+                                                  "added in thread order)", k.partialOffset)
+                       : k.split    ? "  (rows split across the team)"
+                                    : "  (thread 0)");
     std::vector<int> reads, writes;
     for (int v : k.nodes()) {
       const Node& n = g[v];

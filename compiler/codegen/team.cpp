@@ -20,11 +20,14 @@ void pause() {
 }
 
 // Spins of the pause loop before a waiting thread sleeps (a futex, through std::atomic::wait): a pause is
-// 25 ns on the Sapphire Rapids guest (40-140 ns on other x86 cores), so this is 50-300 us: longer than a
-// step's gaps between barriers, short enough that a thread whose partner was descheduled (the machine is
-// shared) gives its core back soon. A sleeper is woken with the scheduler's wake-up preference, where a
-// thread that only yielded would wait for its turn behind the other processes.
-constexpr int kSpins = 1 << 11;
+// 25-26 ns on the Sapphire Rapids and Zen 4 guests measured here (40-140 ns on other x86 cores), so this is
+// about 0.85 ms (up to 4.6 ms). Sleeping is dear on a virtual machine: an idle vCPU is descheduled by the host
+// and takes hundreds of microseconds to wake, so a team whose threads slept at every long gap ran slower
+// than one thread (with 2^11 spins, ~54 us, the Zen 4 guest's batch-1024 steps took 940-2520 us at the median
+// on two threads, p90 2300-3050, against 600-780 with 2^15). Still short enough that a thread whose partner
+// was descheduled (the machine is shared) gives its core back within a millisecond; the adaptive team
+// (team.h) then falls back on one thread if that keeps happening.
+constexpr int kSpins = 1 << 15;
 
 // Waits until `word` differs from `old`: spinning first, then asleep (counted in `sleepers`, so that the
 // thread changing the word makes the wake-up call only when someone sleeps). Sequentially consistent

@@ -1,9 +1,13 @@
 // Which kernels the thread team shares and where its threads must wait for each other.
 //
-// A matrix product is split by rows of its result: each thread computes its own rows of C (and of the fused
+// A matrix product (like every op that OpDef::sharesRows) is split by rows of its result: each thread
+// computes its own rows of C (and of the fused
 // epilogue, which is elementwise over C), so no two threads write the same element and no sum is ever
 // split between threads: the result does not depend on timing, and a run is the same on every repeat.
 // Everything else (gathers, cross-entropy, reductions, small updates) is cheap and runs on thread 0.
+// A product summing over many rows (a weight gradient, whose sum runs over the batch) shares those rows
+// instead, where its op says so (OpDef::partialBytes): each thread then reads only the batch rows it
+// computed itself, and the threads add their partial results in a fixed order (Kernel::sumSplit).
 //
 // A barrier is placed before a kernel when it touches memory that a kernel since the last barrier touched
 // on another thread: it reads what that one wrote, or writes what that one read or wrote (an in-place
@@ -23,13 +27,14 @@ struct Access {
   std::vector<int> reads, writes;  // storage nodes
 };
 
-Access accessOf(const Graph& g, const Plan& p, const Kernel& k, int index) {
+// What the kernel's nodes `nodes` read from outside the kernel and write.
+Access accessOf(const Graph& g, const Plan& p, const std::vector<int>& nodes, int index) {
   Access a;
   auto add = [&](std::vector<int>& to, int node) {
     int s = p.storage[node];
     if (s >= 0 && std::find(to.begin(), to.end(), s) == to.end()) to.push_back(s);
   };
-  for (int v : k.nodes()) {
+  for (int v : nodes) {
     for (int in : g[v].inputs)
       if (p.kernelOf[in] != index) add(a.reads, in);
     add(a.writes, v);
@@ -43,24 +48,51 @@ bool meets(const std::vector<int>& x, const std::vector<int>& y) {
   return false;
 }
 
+int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
 }  // namespace
 
 void planTeam(const Graph& g, Plan& p, int threads) {
   p.threads = threads;
-  std::vector<Access> since;  // kernels since the last barrier
+  std::vector<Access> since;  // kernels (or a split sum's second phase) since the last barrier
   std::vector<bool> sinceSplit;
   for (size_t i = 0; i < p.kernels.size(); ++i) {
     Kernel& k = p.kernels[i];
-    k.split = k.kind == Kernel::Op && g[k.root].op->name == std::string_view("matmul");
+    const int index = static_cast<int>(i);
+    const OpDef* op = k.kind == Kernel::Op ? g[k.root].op : nullptr;
+    const int64_t partial = op && op->partialBytes ? op->partialBytes(g, g[k.root], threads) : 0;
+    k.sumSplit = partial > 0;
+    k.split = k.sumSplit || (op && op->sharesRows);
     k.barrier = false;
-    Access a = accessOf(g, p, k, static_cast<int>(i));
+    // A split sum's first phase reads the root's (and partners') inputs and writes only the partners'
+    // results (its partial sums are the thread's own); the second, after the barrier inside the kernel,
+    // writes the root's results and the epilogue's, reading what the epilogue reads.
+    Access first = accessOf(g, p, k.nodes(), index), second;
+    if (k.sumSplit) {
+      std::vector<int> rows = k.partners;
+      rows.insert(rows.begin(), k.root);
+      first = accessOf(g, p, rows, index);
+      first.writes = accessOf(g, p, k.partners, index).writes;
+      std::vector<int> totals = k.members;
+      totals.insert(totals.begin(), k.root);
+      second = accessOf(g, p, totals, index);
+      second.reads = accessOf(g, p, k.members, index).reads;
+    }
     for (size_t j = 0; j < since.size() && !k.barrier; ++j) {
       if (!k.split && !sinceSplit[j]) continue;  // both on thread 0
-      k.barrier = meets(since[j].writes, a.reads) || meets(since[j].writes, a.writes) || meets(since[j].reads, a.writes);
+      k.barrier = meets(since[j].writes, first.reads) || meets(since[j].writes, first.writes) ||
+                  meets(since[j].reads, first.writes);
     }
-    if (k.barrier) since.clear(), sinceSplit.clear();
-    since.push_back(std::move(a));
+    if (k.barrier || k.sumSplit) since.clear(), sinceSplit.clear();
+    since.push_back(std::move(k.sumSplit ? second : first));
     sinceSplit.push_back(k.split);
+    if (k.sumSplit) {
+      // Partial sums live after everything else, one region per kernel: the next kernels may start while
+      // another thread is still adding this one's partials up.
+      k.partialStride = roundUp(partial + kTailSlack, kArenaAlign);
+      k.partialOffset = roundUp(p.arenaBytes, kArenaAlign);
+      p.arenaBytes = k.partialOffset + k.partialStride * threads;
+    }
   }
 }
 

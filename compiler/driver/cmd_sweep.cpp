@@ -250,7 +250,9 @@ std::string slurmScript(const SweepPlan& p, const std::string& exe, const std::s
        ")\" >&2; exit 2 ;;\nesac\n";
   s += "if [ -f \"$SWEEP/$NAME/result.json\" ] && grep -q '\"total_seconds\"\\|\"diverged\": true' \"$SWEEP/$NAME/result.json\"; then\n"
        "  echo \"netc sweep: $NAME finished already\"; exit 0\nfi\n";
-  s += "exec \"$NETC\" \"${ARGS[@]}\"\n";
+  // One thread, as the task's one CPU (--cpus-per-task=1) and as a local sweep's child: a team would fight
+  // over that CPU, and a run's floats depend on its thread count (sums over the batch split across a team).
+  s += "exec \"$NETC\" \"${ARGS[@]}\" --threads 1\n";
   return s;
 }
 

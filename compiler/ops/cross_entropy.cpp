@@ -146,20 +146,20 @@ struct CrossEntropyCode {
     return vecs() > kUnrolledVectors / 2 ? 0 : std::min<int64_t>(k.lanes(), kUnrolledVectors / vecs());
   }
 
-  // Sum over all N rows of (log-sum-exp - target logit); the gradient rows written on the way.
-  llvm::Value* emit(int64_t N) {
+  // Sum over rows r0 .. r0+N-1 of (log-sum-exp - target logit); the gradient rows written on the way.
+  llvm::Value* emit(llvm::Value* r0, int64_t N) {
     const int64_t R = rowsPerBlock();
     if (R == 0) {
       auto total = k.loop("r", N, {k.f32(0)}, [&](llvm::Value* r, const std::vector<llvm::Value*>& acc) {
-        return std::vector<llvm::Value*>{k.b.CreateFAdd(acc[0], wideRow(r))};
+        return std::vector<llvm::Value*>{k.b.CreateFAdd(acc[0], wideRow(k.b.CreateAdd(r0, r)))};
       });
       return total[0];
     }
     auto total = k.loop("rb", N / R, {k.f32(0)}, [&](llvm::Value* rb, const std::vector<llvm::Value*>& acc) {
-      return std::vector<llvm::Value*>{k.b.CreateFAdd(acc[0], block(k.b.CreateMul(rb, k.i64(R)), R))};
+      return std::vector<llvm::Value*>{k.b.CreateFAdd(acc[0], block(k.b.CreateAdd(r0, k.b.CreateMul(rb, k.i64(R))), R))};
     }, KernelEmitter::Hint::Explicit);
     llvm::Value* sum = total[0];
-    if (N % R) sum = k.b.CreateFAdd(sum, block(k.i64(N / R * R), N % R));
+    if (N % R) sum = k.b.CreateFAdd(sum, block(k.b.CreateAdd(r0, k.i64(N / R * R)), N % R));
     return sum;
   }
 
@@ -316,15 +316,37 @@ static void emitCrossEntropy(KernelEmitter& k, const Node& n) {
   llvm::Value* scale = grad >= 0 ? gradScale(k, k.g[grad], N, count) : nullptr;
   CrossEntropyCode code{k, L, n.inputs[1], grad, true, V, scale};
   if (ignores(n)) code.ignore = true, code.ignoreValue = ignoreValue(n);
-  llvm::Value* total = code.emit(N);
-  k.store(n.id, k.i64(0), count ? k.b.CreateFDiv(total, count) : k.b.CreateFMul(total, k.f32(1.0 / static_cast<double>(N))));
+  auto store = [&](llvm::Value* total) {
+    k.store(n.id, k.i64(0), count ? k.b.CreateFDiv(total, count) : k.b.CreateFMul(total, k.f32(1.0 / static_cast<double>(N))));
+  };
+  if (!k.sumSplit()) return store(code.emit(k.i64(0), N));
+  // A team shares the rows (whole blocks of them); each thread's sum of its rows' terms is its partial,
+  // and thread 0 adds them up in thread order.
+  k.splitSum(N, std::max<int64_t>(1, code.rowsPerBlock()), [&](llvm::Value* first, int64_t rows, llvm::Value* mine) {
+    k.b.CreateAlignedStore(code.emit(first, rows), mine, llvm::Align(4));
+  }, [&](const std::function<llvm::Value*(int)>& partialOf) {
+    k.forRowShares(1, 1, [&](llvm::Value*, int64_t) {
+      llvm::Value* total = nullptr;
+      for (int t = 0; t < k.teamThreads(); ++t) {
+        llvm::Value* part = k.b.CreateAlignedLoad(k.f32Ty(), partialOf(t), llvm::Align(4), "part");
+        total = total ? k.b.CreateFAdd(total, part) : part;
+      }
+      store(total);
+    });
+  });
+}
+
+// Every thread's share of the rows is at least 32 of them: below that the team's barrier costs more than
+// the rows' share saves.
+static int64_t crossEntropyPartialBytes(const Graph& g, const Node& n, int threads) {
+  return rowsOf(g[n.inputs[0]].shape) >= 32 * threads ? 4 : 0;
 }
 
 extern const OpDef kCrossEntropy{.name = "cross_entropy", .summary = "mean softmax cross-entropy of logits [..., V] and int targets [...]; ignore_index=-1 skips those",
                           .minInputs = 2, .maxInputs = 2, .cls = OpDef::Kernel, .keywords = {"ignore_index"},
                           .args = "logits, targets",
                           .infer = inferCrossEntropy, .grad = gradCrossEntropy, .eval = evalCrossEntropy,
-                          .emitKernel = emitCrossEntropy};
+                          .emitKernel = emitCrossEntropy, .partialBytes = crossEntropyPartialBytes};
 
 static void evalCrossEntropyGrad(const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
   const Tensor& L = *in[0];
@@ -347,7 +369,7 @@ static void emitCrossEntropyGrad(KernelEmitter& k, const Node& n) {
   llvm::Value* count = ignores(n) ? countRows(k, n.inputs[1], N, ignoreValue(n)) : nullptr;
   CrossEntropyCode code{k, L, n.inputs[1], n.id, false, V, gradScale(k, n, N, count)};
   if (ignores(n)) code.ignore = true, code.ignoreValue = ignoreValue(n);
-  code.emit(N);
+  code.emit(k.i64(0), N);
 }
 
 extern const OpDef kCrossEntropyGrad{

@@ -45,10 +45,16 @@ static void emitEmbedding(KernelEmitter& k, const Node& n) {
   int C = n.inputs[0], x = n.inputs[1];
   int64_t V = k.g[C].shape[0], E = k.g[C].shape[1];
   auto& b = k.b;
-  k.loop("pos", numel(k.g[x].shape), [&](llvm::Value* r) {
-    llvm::Value* src = b.CreateMul(rowIndex(k, x, r, V), k.i64(E));
-    llvm::Value* dst = b.CreateMul(r, k.i64(E));
-    k.loop("e", E, [&](llvm::Value* e) { k.store(n.id, b.CreateAdd(dst, e), k.load(C, b.CreateAdd(src, e))); });
+  // A team shares the positions by whole batch rows: each thread writes the rows its products will read.
+  const Shape& xs = k.g[x].shape;
+  const int64_t positions = numel(xs), perRow = xs.empty() ? 1 : positions / std::max<int64_t>(1, xs[0]);
+  k.forRowShares(positions, perRow, [&](llvm::Value* first, int64_t count) {
+    k.loop("pos", count, [&](llvm::Value* local) {
+      llvm::Value* r = b.CreateAdd(first, local);
+      llvm::Value* src = b.CreateMul(rowIndex(k, x, r, V), k.i64(E));
+      llvm::Value* dst = b.CreateMul(r, k.i64(E));
+      k.loop("e", E, [&](llvm::Value* e) { k.store(n.id, b.CreateAdd(dst, e), k.load(C, b.CreateAdd(src, e))); });
+    });
   });
 }
 
@@ -61,7 +67,7 @@ static void gradEmbedding(GradBuilder& b, const Node& n, int dy, std::vector<int
 extern const OpDef kEmbedding{.name = "embedding", .summary = "row lookup C[x]", .minInputs = 2, .maxInputs = 2,
                        .cls = OpDef::Kernel, .args = "C, x",
                        .infer = inferEmbedding, .grad = gradEmbedding, .eval = evalEmbedding,
-                       .emitKernel = emitEmbedding};
+                       .emitKernel = emitEmbedding, .sharesRows = true};
 
 // scatter_add(dy, x) with Attrs::ints = {V}: a [V, E] table of zeros with each dy row added at row x[i].
 static void inferScatterAdd(const Graph& g, Node& n) {
@@ -85,19 +91,51 @@ static void emitScatterAdd(KernelEmitter& k, const Node& n) {
   int dy = n.inputs[0], x = n.inputs[1];
   int64_t V = n.shape[0], E = n.shape[1];
   auto& b = k.b;
-  k.loop("zero", V * E, [&](llvm::Value* i) { k.store(n.id, i, k.f32(0)); });
-  k.loop("pos", numel(k.g[x].shape), [&](llvm::Value* r) {
-    llvm::Value* dst = b.CreateMul(rowIndex(k, x, r, V), k.i64(E));
-    llvm::Value* src = b.CreateMul(r, k.i64(E));
-    k.loop("e", E, [&](llvm::Value* e) {
-      llvm::Value* at = b.CreateAdd(dst, e);
-      k.store(n.id, at, b.CreateFAdd(k.load(n.id, at), k.load(dy, b.CreateAdd(src, e))));
+  // Positions first .. first+count-1 added into the table `out` (zeroed first).
+  auto scatter = [&](llvm::Value* out, llvm::Value* first, int64_t count) {
+    k.loop("zero", V * E, [&](llvm::Value* i) { b.CreateAlignedStore(k.f32(0), k.at(out, i, k.f32Ty()), llvm::Align(4)); });
+    k.loop("pos", count, [&](llvm::Value* local) {
+      llvm::Value* r = b.CreateAdd(first, local);
+      llvm::Value* dst = b.CreateMul(rowIndex(k, x, r, V), k.i64(E));
+      llvm::Value* src = b.CreateMul(r, k.i64(E));
+      k.loop("e", E, [&](llvm::Value* e) {
+        llvm::Value* at = k.at(out, b.CreateAdd(dst, e), k.f32Ty());
+        b.CreateAlignedStore(b.CreateFAdd(b.CreateAlignedLoad(k.f32Ty(), at, llvm::Align(4)), k.load(dy, b.CreateAdd(src, e))),
+                             at, llvm::Align(4));
+      });
+    });
+  };
+  const int64_t positions = numel(k.g[x].shape);
+  if (!k.sumSplit()) return scatter(k.ptr(n.id), k.i64(0), positions);
+  // A team shares the positions, each thread scattering its own into a table of its own; the tables are
+  // added in thread order, each thread doing its share of the table's rows.
+  k.splitSum(positions, 1, [&](llvm::Value* first, int64_t count, llvm::Value* mine) {
+    scatter(k.at(mine, k.i64(0), k.f32Ty()), first, count);
+  }, [&](const std::function<llvm::Value*(int)>& partialOf) {
+    k.forRowShares(V, 1, [&](llvm::Value* r0, int64_t rows) {
+      k.loop("total", rows * E, [&](llvm::Value* local) {
+        llvm::Value* i = b.CreateAdd(b.CreateMul(r0, k.i64(E)), local);
+        llvm::Value* total = nullptr;
+        for (int t = 0; t < k.teamThreads(); ++t) {
+          llvm::Value* part = b.CreateAlignedLoad(k.f32Ty(), k.at(partialOf(t), i, k.f32Ty()), llvm::Align(4), "part");
+          total = total ? b.CreateFAdd(total, part) : part;
+        }
+        k.store(n.id, i, total);
+      });
     });
   });
 }
 
+// Worth sharing when every thread gets at least 32 positions and the tables are no bigger than the rows
+// scattered into them.
+static int64_t scatterAddPartialBytes(const Graph& g, const Node& n, int threads) {
+  const int64_t positions = numel(g[n.inputs[1]].shape), V = n.shape[0];
+  return positions >= 32 * threads && V <= positions ? numel(n.shape) * 4 : 0;
+}
+
 extern const OpDef kScatterAdd{.name = "scatter_add", .summary = "accumulate rows of dy at indices x (embedding gradient)",
                         .minInputs = 2, .maxInputs = 2, .cls = OpDef::Kernel, .internal = true,
-                        .infer = inferScatterAdd, .eval = evalScatterAdd, .emitKernel = emitScatterAdd};
+                        .infer = inferScatterAdd, .eval = evalScatterAdd, .emitKernel = emitScatterAdd,
+                        .partialBytes = scatterAddPartialBytes};
 
 }  // namespace netc::ops

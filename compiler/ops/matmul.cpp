@@ -74,6 +74,7 @@ static void evalMatmul(const Node& n, const std::vector<const Tensor*>& in, Tens
 extern const OpDef kMatmul{.name = "matmul", .summary = "matrix product a @ b of rank-2 values", .minInputs = 2,
                     .maxInputs = 2, .cls = OpDef::Kernel,
                     .infer = inferMatmul, .grad = gradMatmul, .eval = evalMatmul,
-                    .emitKernel = codegen::emitMatmul};
+                    .emitKernel = codegen::emitMatmul, .partialBytes = codegen::matmulPartialBytes,
+                    .sharesRows = true};
 
 }  // namespace netc::ops

@@ -55,6 +55,14 @@ struct OpDef {
   llvm::Value* (*emitScalar)(llvm::IRBuilderBase& b, std::span<llvm::Value* const> args) = nullptr;
   // Kernel ops: emit the loop nest computing the node into its output buffer.
   void (*emitKernel)(KernelEmitter& k, const Node& node) = nullptr;
+  // Kernel ops whose results are sums over many rows (a weight gradient's sum over the batch): the bytes of
+  // one thread's partial result when a team of `threads` should split that sum between its threads, 0 when
+  // it should not (too few rows to share, or results too many to add up again). Where it is > 0 the plan
+  // may mark the kernel Kernel::sumSplit, and emitKernel then writes both phases (KernelEmitter::splitSum).
+  int64_t (*partialBytes)(const Graph& g, const Node& node, int threads) = nullptr;
+  // Kernel ops whose emitKernel computes only the calling thread's share of its rows when a team splits the
+  // kernel (KernelEmitter::forRowShares): the team then runs it on every thread (Kernel::split).
+  bool sharesRows = false;
 };
 
 // The param or state a node writes for the next step (OpDef::assigns), -1 for every other node.

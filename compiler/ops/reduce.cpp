@@ -121,23 +121,31 @@ static void emitExpand(KernelEmitter& k, const Node& n) {
   });
 }
 
+// The bias gradient's case of sum_to: every leading axis summed away, the last kept ([R, C] -> [C]).
+static bool sumsRowsToRow(const Shape& xs, const Shape& os) {
+  const int64_t C = os.empty() ? 1 : os.back();
+  return C > 1 && numel(os) == C && !xs.empty() && xs.back() == C;
+}
+
 // sum_to: out[broadcast index of p] += x[p] over every position p of x, as a loop nest over x's shape.
 static void emitSumTo(KernelEmitter& k, const Node& n) {
   int x = n.inputs[0];
   const Shape& xs = k.g[x].shape;
   const Shape& os = n.shape;
   auto& b = k.b;
-  // The bias gradient's case: every leading axis summed away, the last kept ([R, C] -> [C]). The input is read
-  // once, four rows at a time, added into the output row (which stays in L1) a vector at a time.
+  // Rows to a row: the input is read once, four rows at a time, added into the output row (which stays in
+  // L1) a vector at a time.
   const int64_t C = os.empty() ? 1 : os.back();
-  if (C > 1 && numel(os) == C && !xs.empty() && xs.back() == C) {
+  if (sumsRowsToRow(xs, os)) {
     const int64_t R = numel(xs) / C, chunk = 4;
     llvm::Value* in = k.ptr(x);
     llvm::Value* out = k.ptr(n.id);
-    k.forVectors("zero", C, [&](llvm::Value* c, llvm::Value* mask) {
-      k.storeVec(out, c, llvm::Constant::getNullValue(k.vecTy(k.lanes())), mask);
-    });
-    auto addRows = [&](llvm::Value* r0, int64_t rows) {
+    // Rows first .. first+count-1 of the input added into `out` (zeroed first).
+    auto sumRows = [&](llvm::Value* out, llvm::Value* first, int64_t count) {
+      k.forVectors("zero", C, [&](llvm::Value* c, llvm::Value* mask) {
+        k.storeVec(out, c, llvm::Constant::getNullValue(k.vecTy(k.lanes())), mask);
+      });
+      auto addRows = [&](llvm::Value* r0, int64_t rows) {
       k.forVectors("col", C, [&](llvm::Value* c, llvm::Value* mask) {
         std::vector<llvm::Value*> terms;
         for (int64_t r = 0; r < rows; ++r)
@@ -150,13 +158,30 @@ static void emitSumTo(KernelEmitter& k, const Node& n) {
         }
         k.storeVec(out, c, b.CreateFAdd(k.loadVec(out, c, k.lanes(), mask), terms[0]), mask);
       });
+      };
+      if (count / chunk > 0)
+        k.loop("rows", count / chunk, [&](llvm::Value* q) { addRows(b.CreateAdd(first, b.CreateMul(q, k.i64(chunk))), chunk); },
+               KernelEmitter::Hint::Explicit);
+      if (count % chunk > 0)
+        k.loop("row", count % chunk, [&](llvm::Value* r) { addRows(b.CreateAdd(first, b.CreateAdd(r, k.i64(count / chunk * chunk))), 1); },
+               KernelEmitter::Hint::Explicit);
     };
-    if (R / chunk > 0)
-      k.loop("rows", R / chunk, [&](llvm::Value* q) { addRows(b.CreateMul(q, k.i64(chunk)), chunk); },
-             KernelEmitter::Hint::Explicit);
-    if (R % chunk > 0)
-      k.loop("row", R % chunk, [&](llvm::Value* r) { addRows(b.CreateAdd(r, k.i64(R / chunk * chunk)), 1); },
-             KernelEmitter::Hint::Explicit);
+    if (!k.sumSplit()) return sumRows(out, k.i64(0), R);
+    // A team shares the rows: each thread sums its own into its partial row, thread 0 adds those up.
+    k.splitSum(R, chunk, [&](llvm::Value* first, int64_t count, llvm::Value* mine) {
+      sumRows(k.at(mine, k.i64(0), k.f32Ty()), first, count);
+    }, [&](const std::function<llvm::Value*(int)>& partialOf) {
+      k.forRowShares(1, 1, [&](llvm::Value*, int64_t) {
+        k.forVectors("total", C, [&](llvm::Value* c, llvm::Value* mask) {
+          llvm::Value* total = nullptr;
+          for (int t = 0; t < k.teamThreads(); ++t) {
+            llvm::Value* part = k.loadVec(k.at(partialOf(t), k.i64(0), k.f32Ty()), c, k.lanes(), mask);
+            total = total ? b.CreateFAdd(total, part) : part;
+          }
+          k.storeVec(out, c, total, mask);
+        });
+      });
+    });
     return;
   }
   k.loop("zero", numel(os), [&](llvm::Value* i) { k.store(n.id, i, k.f32(0)); });
@@ -256,10 +281,17 @@ static void evalSumTo(const Node& n, const std::vector<const Tensor*>& in, Tenso
   for (int64_t i = 0; i < numel(x.shape); ++i) out.data[broadcastIndex(x.shape, out.shape, i)] += x.data[i];
 }
 
+// Rows to a row with at least 32 rows per thread: a team shares the rows, each thread's partial one row.
+static int64_t sumToPartialBytes(const Graph& g, const Node& n, int threads) {
+  const Shape& xs = g[n.inputs[0]].shape;
+  const int64_t C = n.shape.empty() ? 1 : n.shape.back();
+  return sumsRowsToRow(xs, n.shape) && numel(xs) / C >= 32 * threads ? (C + 15) / 16 * 16 * 4 : 0;
+}
+
 extern const OpDef kSumTo{
     .name = "sum_to", .summary = "sum over broadcast axes back to a shape", .minInputs = 1, .maxInputs = 1,
     .cls = OpDef::Kernel, .internal = true,
     .infer = [](const Graph&, Node& n) { n.dtype = DType::F32; n.shape = n.attrs.shape; },
-    .eval = evalSumTo, .emitKernel = emitSumTo};
+    .eval = evalSumTo, .emitKernel = emitSumTo, .partialBytes = sumToPartialBytes};
 
 }  // namespace netc::ops
