@@ -118,7 +118,7 @@ TEST_CASE("jit threads: the losses at every thread count are one thread's, or wi
 }
 
 TEST_CASE("jit threads: the solo step (one thread, share by share) gives the team's results exactly") {
-  // Adaptive, the first 2 * kTrial steps alternate between the team and the solo step.
+  // Adaptive, the first kTrial steps run as a team, the next kTrial solo.
   Model m = testing::shippedModel("mlp_kaiming.net");
   const int steps = 2 * static_cast<int>(codegen::ThreadTeam::kTrial) + 4;
   CHECK(jitLosses(m, 50, 2, steps, true) == jitLosses(m, 50, 2, steps, false));

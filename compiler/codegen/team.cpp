@@ -68,12 +68,16 @@ void ThreadTeam::run(StepFn step, void* arena) {
     else ++soloSteps_, solo_(arena, 0, nullptr, nullptr);
     return;
   }
-  // A trial step: team on even phases, solo on odd ones.
+  // A trial step: kTrial team steps in a row, then kTrial solo ones. Not alternating: a solo step longer
+  // than a waiting worker's spin (~1 ms: a GRU step) lets it fall asleep, and every team step after one would
+  // then pay its wake-up, hundreds of microseconds on a virtual machine. In a row only the first does, which
+  // the median leaves out.
   using Clock = std::chrono::steady_clock;
+  const bool team = phase < kTrial;
   auto t0 = Clock::now();
-  if (phase % 2 == 0) ++teamSteps_, runTeam(step, arena);
+  if (team) ++teamSteps_, runTeam(step, arena);
   else ++soloSteps_, solo_(arena, 0, nullptr, nullptr);
-  (phase % 2 == 0 ? teamTrial_ : soloTrial_).push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  (team ? teamTrial_ : soloTrial_).push_back(std::chrono::duration<double>(Clock::now() - t0).count());
   if (phase == 2 * kTrial - 1) {
     std::sort(teamTrial_.begin(), teamTrial_.end());
     std::sort(soloTrial_.begin(), soloTrial_.end());

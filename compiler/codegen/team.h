@@ -36,7 +36,7 @@ class ThreadTeam {
   // Steps run by the team and solo so far.
   int64_t teamSteps() const { return teamSteps_; }
   int64_t soloSteps() const { return soloSteps_; }
-  // Every kEpoch steps, kTrial steps each way, alternating; the faster median decides the rest.
+  // Every kEpoch steps, kTrial steps as a team, then kTrial solo; the faster median decides the rest.
   static constexpr int64_t kEpoch = 512, kTrial = 5;
 
  private:

@@ -113,10 +113,12 @@ double productFlops(const Graph& g) {
 
 namespace {
 
-// Measured with netc bench on mlp_kaiming (README, Performance): two threads lose at batch 32 (2.2 MFLOP),
-// break even at 64 (4.4) and gain at 256 (17.5); below about this much product work a step is too short
-// for a second thread to pay for its barriers and the serial kernels it cannot share.
-constexpr double kTeamMinFlops = 8e6;
+// Measured with netc bench on mlp_kaiming (README, Performance; a 2-core Zen 4 guest, with the sums over the
+// batch split): two threads break even at batch 32 (2.2 MFLOP: 28-31 us against 31 on one thread), gain 1.16x
+// at 48 (3.3), 1.3x at 64 (4.4) and 1.5x at 128 (8.8); below about this much product work a step is too short
+// for a second thread to pay for its barriers and the kernels it cannot share. Above it the adaptive team
+// (team.h) still measures whether the team pays (deep_batchnorm's BatchNorm loops run on thread 0).
+constexpr double kTeamMinFlops = 3e6;
 
 }  // namespace
 
