@@ -172,9 +172,7 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
 
   auto drawBatch = [&] {
     for (int64_t b = 0; b < B; ++b) {
-      const int64_t k = rows.next();
-      std::copy_n(tr.x.begin() + k * T, T, xb.begin() + b * T);
-      std::copy_n(tr.y.begin() + k * Y, Y, yb.begin() + b * Y);
+      tr.gather(rows.next(), b, xb, yb);
     }
   };
 

@@ -75,13 +75,8 @@ class MinibatchSampler {
   MinibatchSampler(const Examples& ex, const Model& m, int64_t batch, uint64_t seed)
       : ex_(ex), x_(m.contextInput), y_(m.targetInput), rng_(seed), xb_(batch * ex.context), yb_(batch * ex.targets) {}
   void feed(Engine& e) {
-    const int64_t T = ex_.context;
-    const int64_t Y = ex_.targets;
-    for (size_t b = 0; b < yb_.size() / Y; ++b) {
-      int64_t i = static_cast<int64_t>(rng_.below(static_cast<uint64_t>(ex_.size())));
-      std::copy_n(ex_.x.begin() + i * T, T, xb_.begin() + static_cast<int64_t>(b) * T);
-      std::copy_n(ex_.y.begin() + i * Y, Y, yb_.begin() + static_cast<int64_t>(b) * Y);
-    }
+    const int64_t rows = static_cast<int64_t>(yb_.size()) / ex_.targets;
+    for (int64_t b = 0; b < rows; ++b) ex_.gather(static_cast<int64_t>(rng_.below(static_cast<uint64_t>(ex_.size()))), b, xb_, yb_);
     e.writeIndices(x_, xb_);
     e.writeIndices(y_, yb_);
   }
