@@ -1,6 +1,7 @@
 // The fusion and memory plan: what the lecture MLP's kernels fuse, and invariants every plan must keep (each
 // computing node in one kernel, kernels in dependency order, parameter updates after every read of the old
-// value, disjoint aligned buffers) on every shipped model, fused and unfused.
+// value, disjoint aligned buffers, scratch and partial sums) on every shipped model, fused and unfused, on one
+// thread and on a team.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -53,7 +54,18 @@ void checkInvariants(const Graph& g, const Plan& p) {
   std::vector<std::pair<int64_t, int64_t>> spans;
   for (int v = 0; v < g.size(); ++v)
     if (p.offset[v] >= 0) spans.push_back({p.offset[v], p.offset[v] + p.bytes[v]});
-  if (p.scratchBytes > 0) spans.push_back({p.scratchOffset, p.scratchOffset + p.scratchBytes});
+  for (int t = 0; t < p.threads && p.scratchBytes > 0; ++t)
+    spans.push_back({p.scratchOffset + t * p.scratchStride, p.scratchOffset + t * p.scratchStride + p.scratchBytes});
+  // A team's split sums: a partial result per thread and kernel, each a region of its own.
+  for (const codegen::Kernel& k : p.kernels) {
+    CHECK((k.split || k.barrier || k.sumSplit) <= (p.threads > 1));
+    CHECK(k.sumSplit <= k.split);
+    if (!k.sumSplit) continue;
+    CHECK(k.partialStride > codegen::kTailSlack);
+    for (int t = 0; t < p.threads; ++t)
+      spans.push_back({k.partialOffset + t * k.partialStride,
+                       k.partialOffset + t * k.partialStride + k.partialStride - codegen::kTailSlack});
+  }
   std::sort(spans.begin(), spans.end());
   for (size_t i = 0; i < spans.size(); ++i) {
     CHECK(spans[i].first % codegen::kArenaAlign == 0);
@@ -146,6 +158,25 @@ TEST_CASE("plan: invariants hold for every shipped model, fused and not, at batc
       checkInvariants(g, codegen::makePlan(g, {.fuse = false}));
     }
   }
+}
+
+TEST_CASE("plan: invariants hold for every shipped model on a team of 2 and 3 threads, sums split or not") {
+  int summed = 0;  // split sums seen (batch 100 has enough rows for them)
+  for (const auto& entry : std::filesystem::directory_iterator(NETC_SOURCE_DIR "/models")) {
+    if (entry.path().extension() != ".net") continue;
+    for (int64_t batch : {7, 100}) {
+      Graph g = trainingStep(entry.path().filename().string(), batch);
+      for (int threads : {2, 3}) {
+        INFO(entry.path().filename().string(), " batch ", batch, " threads ", threads);
+        for (bool fuse : {true, false}) {
+          Plan p = codegen::makePlan(g, {.fuse = fuse, .threads = threads});
+          checkInvariants(g, p);
+          for (const codegen::Kernel& k : p.kernels) summed += k.sumSplit;
+        }
+      }
+    }
+  }
+  CHECK(summed > 0);
 }
 
 TEST_CASE("plan: the temporaries of an unrolled loop share buffers, so the arena holds what is live at once") {
