@@ -252,18 +252,21 @@ class TiledMatmul : ProductCode {
   }
 
  private:
-  // Sums all of C over this code's range of k into `acc` ([m_, ld] floats) chunk by chunk: zeroed first, each
-  // chunk's tiles adding to what the last one left.
+  // Sums all of C over this code's range of k into `acc` ([m_, ld] floats) chunk by chunk: the first chunk's
+  // tiles store their sums (no pass zeroing acc first: LLVM makes that a memset of all of it), the others add
+  // to what the last one left.
   void sumInto(Value* acc, int64_t ld) {
-    acc_ = acc, ldc_ = ld, accumulate_ = true;
-    k_.forVectors(base() + ".zero", m_ * ldc_, [&](Value* i, Value*) {
-      k_.storeVec(acc_, i, llvm::Constant::getNullValue(k_.vecTy(static_cast<unsigned>(L_))), nullptr);
-    });
-    k_.loop(base() + ".kc", kLen_ / kc_, [&](Value* c) {
+    acc_ = acc, ldc_ = ld;
+    auto chunk = [&](Value* c) {
       kStart_ = b_.CreateMul(c, k_.i64(kc_));
       if (kFirst_) kStart_ = b_.CreateAdd(kFirst_, kStart_);
       forColumnBlocks([&](Value* j0, int64_t nv, Value* mask) { rowTiles(j0, nv, mask); });
-    }, KernelEmitter::Hint::Explicit);
+    };
+    accumulate_ = false;
+    chunk(k_.i64(0));
+    accumulate_ = true;
+    k_.loop(base() + ".kc", kLen_ / kc_ - 1, [&](Value* c) { chunk(b_.CreateAdd(c, k_.i64(1))); },
+            KernelEmitter::Hint::Explicit);
     kStart_ = nullptr;
   }
 
