@@ -117,6 +117,16 @@ TEST_CASE("netc run records its overrides in config.json and --config repeats th
   REQUIRE_MESSAGE(again.status == 0, again.out);
   CHECK(losses(a) == losses(b));
   CHECK(readJson(b / "config.json")["overrides"] == c["overrides"]);
+  // The default thread count, as chosen by the step's size: recorded as it ran, and repeated.
+  CHECK(c["repeat"]["threads"].is_number_integer());
+  CHECK(readJson(b / "config.json")["repeat"]["threads"] == c["repeat"]["threads"]);
+  // On a team whose sums over the batch are split the floats are the team's: --config repeats its count.
+  const fs::path t = dir.path() / "t", u = dir.path() / "u";
+  REQUIRE(runNetc("run " + kModel + kData + " --batch 128 --threads 2 --steps 30 --quiet --no-stats --out " + t.string()).status == 0);
+  CHECK(readJson(t / "config.json")["repeat"]["threads"] == 2);
+  REQUIRE(runNetc("run --config " + (t / "config.json").string() + " --quiet --out " + u.string()).status == 0);
+  CHECK(losses(t) == losses(u));
+  CHECK(readJson(u / "config.json")["repeat"]["threads"] == 2);
 }
 
 TEST_CASE("netc sweep: the grid in parallel, a diverged run recorded, a restart skips finished runs, compare.html") {

@@ -35,7 +35,7 @@ class JitEngine final : public Engine {
   };
   const CompileTimes& compileTimes() const { return times_; }
   std::string targetDescription() const { return target_; }  // e.g. "znver3, 8-float vectors"
-  int threads() const { return plan_.threads; }  // threads running each step (CodegenOptions::plan.threads)
+  int threads() const override { return plan_.threads; }  // threads running each step (CodegenOptions::plan.threads)
   const codegen::ThreadTeam& team() const { return *team_; }  // how many steps it ran as a team
   // With CodegenOptions::plan.profile: time-stamp-counter ticks spent in each kernel since the last reset (on
   // thread 0, with a team: a kernel it does not share counts as its whole time, the barrier waits do not).

@@ -37,7 +37,9 @@ struct RunOptions {
 
 // What `netc run --config RUN/config.json` needs to repeat a run: the options that decide its results (not
 // --out, --quiet or --force). The model path as given and absolute, so the config works from another folder.
-nlohmann::json repeatJson(const RunOptions& o) {
+// `threads`: the training step's thread team as it ran (chosen by size where --threads was not given), since
+// a team's split sums add up in another order than one thread's: repeated elsewhere, the default could differ.
+nlohmann::json repeatJson(const RunOptions& o, int threads) {
   auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   std::error_code ec;
   const std::string abs = std::filesystem::absolute(o.model.model, ec).lexically_normal().string();
@@ -46,7 +48,7 @@ nlohmann::json repeatJson(const RunOptions& o) {
           {"set", o.model.sets}, {"steps", opt(o.steps)}, {"batch", opt(o.batch)}, {"lr", opt(o.lr)},
           {"seed", opt(o.seed)}, {"engine", o.engine}, {"test", o.test}, {"no_stats", o.noStats},
           {"init_from", o.initFrom.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.initFrom)},
-          {"resume", o.resume}};
+          {"resume", o.resume}, {"threads", threads}};
 }
 
 std::string readTextFile(const std::string& path) {
@@ -88,6 +90,7 @@ void applyConfig(RunOptions& o, bool engineGiven) {
     if (!o.batch && r.value("batch", nlohmann::json()).is_number()) o.batch = r["batch"].get<int64_t>();
     if (!o.lr && r.value("lr", nlohmann::json()).is_number()) o.lr = r["lr"].get<double>();
     if (!o.seed && r.value("seed", nlohmann::json()).is_number()) o.seed = r["seed"].get<uint64_t>();
+    if (o.threads == 0 && r.value("threads", nlohmann::json()).is_number()) o.threads = r["threads"].get<int>();
     if (!engineGiven && r.value("engine", nlohmann::json()).is_string()) o.engine = r["engine"].get<std::string>();
     o.test = o.test || r.value("test", false);
     o.noStats = o.noStats || r.value("no_stats", false);
@@ -155,7 +158,7 @@ int64_t parameterCount(const Graph& g) {
   return n;
 }
 
-nlohmann::json configJson(const RunOptions& o, const Model& m, const TrainSpec& t, const Dataset& d) {
+nlohmann::json configJson(const RunOptions& o, const Model& m, const TrainSpec& t, const Dataset& d, int threads) {
   nlohmann::json lr = nlohmann::json::array();
   for (const auto& seg : t.lr)
     lr.push_back({{"lr", seg.lr}, {"until", seg.until < 0 ? nlohmann::json(nullptr) : nlohmann::json(seg.until)}});
@@ -168,7 +171,7 @@ nlohmann::json configJson(const RunOptions& o, const Model& m, const TrainSpec& 
       {"model", {{"path", o.model.model}, {"name", m.name}, {"parameters", parameterCount(m.graph)}}},
       {"overrides", o.model.sets},
       {"constants", m.constants},
-      {"repeat", repeatJson(o)},
+      {"repeat", repeatJson(o, threads)},
       {"data", {{"path", d.path}, {"context", d.context}, {"seed", m.data.seed}, {"words", d.wordCount}, {"splits", splits}}},
       {"vocabulary", describeVocabulary(m.vocab)},
       {"train",
@@ -238,7 +241,7 @@ int runCommand(RunOptions o, bool engineGiven) {
   // DIR/weights.safetensors --force) is safe. The rules are in runtime/run_folder.h.
   RunFolder folder(o.out.empty() ? RunFolder::defaultPath("runs", m.name) : o.out,
                    {o.force, {{"the model file", o.model.model}, {"the data file", d.path}}});
-  folder.writeJson("config.json", configJson(o, m, spec, d));
+  folder.writeJson("config.json", configJson(o, m, spec, d, trainer.engine().threads()));
   // Starting weights from a file are on disk at once, so a run that diverges before its first checkpoint
   // still leaves the weights its config.json names (and a resumed folder keeps them).
   int64_t savedAt = -1;
@@ -331,8 +334,8 @@ void registerRun(CLI::App& app, Action& action) {
                                          "--steps, ...); options given here take precedence");
   cmd->add_option("--steps", o->steps, "training steps (replaces the train section's)");
   cmd->add_option("--batch", o->batch, "minibatch size");
-  // Not part of config.json's repeat section: the thread count does not change the results (each product's
-  // rows are split between threads, never its sums), only the speed.
+  // In config.json's repeat section as the step ran: a team's floats differ from one thread's where it
+  // splits sums over the batch (README, Performance), so `--config` repeats the same count.
   cmd->add_option("--threads", o->threads,
                   "threads running each training step (default: 2 or more where the step's products are big "
                   "enough to gain from them, see README Performance; 1 otherwise)")

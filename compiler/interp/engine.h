@@ -19,6 +19,9 @@ class Engine {
   virtual std::vector<double> read(int node) = 0;
   virtual double readScalar(int node) { return read(node).at(0); }
   virtual void run() = 0;
+  // Threads running each step: a run's floats depend on it where the step splits sums over the batch
+  // (codegen::Kernel::sumSplit), so a repeated run needs the same count.
+  virtual int threads() const { return 1; }
 };
 
 }  // namespace netc
