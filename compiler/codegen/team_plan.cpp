@@ -1,13 +1,14 @@
 // Which kernels the thread team shares and where its threads must wait for each other.
 //
-// A matrix product (like every op that OpDef::sharesRows) is split by rows of its result: each thread
-// computes its own rows of C (and of the fused
-// epilogue, which is elementwise over C), so no two threads write the same element and no sum is ever
-// split between threads: the result does not depend on timing, and a run is the same on every repeat.
-// Everything else (gathers, cross-entropy, reductions, small updates) is cheap and runs on thread 0.
-// A product summing over many rows (a weight gradient, whose sum runs over the batch) shares those rows
-// instead, where its op says so (OpDef::partialBytes): each thread then reads only the batch rows it
-// computed itself, and the threads add their partial results in a fixed order (Kernel::sumSplit).
+// Kernels are shared in two ways. An op that OpDef::sharesRows (the matrix products, the embedding's gather)
+// is split by rows of its result: each thread computes its own rows of C (and of the fused epilogue, which is
+// elementwise over C), so no two threads write the same element. An op whose result sums over many rows (a
+// weight or bias gradient's sum over the batch, the loss, the embedding's scatter; OpDef::partialBytes says
+// where that pays) shares the rows summed instead: each thread sums its share into a partial result of its
+// own, then, after a barrier inside the kernel, the threads add the partials up in thread order
+// (Kernel::sumSplit). Each thread then reads only batch rows it computed itself. Either way nothing depends on
+// timing, and a run is the same on every repeat. Everything else (BatchNorm's statistics, small updates) runs
+// on thread 0.
 //
 // A barrier is placed before a kernel when it touches memory that a kernel since the last barrier touched
 // on another thread: it reads what that one wrote, or writes what that one read or wrote (an in-place

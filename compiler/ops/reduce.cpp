@@ -140,24 +140,24 @@ static void emitSumTo(KernelEmitter& k, const Node& n) {
     const int64_t R = numel(xs) / C, chunk = 4;
     llvm::Value* in = k.ptr(x);
     llvm::Value* out = k.ptr(n.id);
-    // Rows first .. first+count-1 of the input added into `out` (zeroed first).
-    auto sumRows = [&](llvm::Value* out, llvm::Value* first, int64_t count) {
+    // Rows first .. first+count-1 of the input added into `into` (zeroed first).
+    auto sumRows = [&](llvm::Value* into, llvm::Value* first, int64_t count) {
       k.forVectors("zero", C, [&](llvm::Value* c, llvm::Value* mask) {
-        k.storeVec(out, c, llvm::Constant::getNullValue(k.vecTy(k.lanes())), mask);
+        k.storeVec(into, c, llvm::Constant::getNullValue(k.vecTy(k.lanes())), mask);
       });
       auto addRows = [&](llvm::Value* r0, int64_t rows) {
-      k.forVectors("col", C, [&](llvm::Value* c, llvm::Value* mask) {
-        std::vector<llvm::Value*> terms;
-        for (int64_t r = 0; r < rows; ++r)
-          terms.push_back(k.loadVec(in, b.CreateAdd(b.CreateMul(b.CreateAdd(r0, k.i64(r)), k.i64(C)), c), k.lanes(), mask));
-        while (terms.size() > 1) {  // pairwise: short dependency chains
-          std::vector<llvm::Value*> sums;
-          for (size_t i = 0; i + 1 < terms.size(); i += 2) sums.push_back(b.CreateFAdd(terms[i], terms[i + 1]));
-          if (terms.size() % 2) sums.push_back(terms.back());
-          terms = sums;
-        }
-        k.storeVec(out, c, b.CreateFAdd(k.loadVec(out, c, k.lanes(), mask), terms[0]), mask);
-      });
+        k.forVectors("col", C, [&](llvm::Value* c, llvm::Value* mask) {
+          std::vector<llvm::Value*> terms;
+          for (int64_t r = 0; r < rows; ++r)
+            terms.push_back(k.loadVec(in, b.CreateAdd(b.CreateMul(b.CreateAdd(r0, k.i64(r)), k.i64(C)), c), k.lanes(), mask));
+          while (terms.size() > 1) {  // pairwise: short dependency chains
+            std::vector<llvm::Value*> sums;
+            for (size_t i = 0; i + 1 < terms.size(); i += 2) sums.push_back(b.CreateFAdd(terms[i], terms[i + 1]));
+            if (terms.size() % 2) sums.push_back(terms.back());
+            terms = sums;
+          }
+          k.storeVec(into, c, b.CreateFAdd(k.loadVec(into, c, k.lanes(), mask), terms[0]), mask);
+        });
       };
       if (count / chunk > 0)
         k.loop("rows", count / chunk, [&](llvm::Value* q) { addRows(b.CreateAdd(first, b.CreateMul(q, k.i64(chunk))), chunk); },
