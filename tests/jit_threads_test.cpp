@@ -55,31 +55,24 @@ TEST_CASE("jit threads: every thread count trains like the interpreter, at every
 }
 
 TEST_CASE("jit threads: deep, BatchNorm and recurrent models, 8- and 16-float code, untiled code, split too") {
-  for (const char* file : {"deep_batchnorm.net", "mlp_deep.net", "rnn.net"}) {
-    testing::CompareOptions o;
-    o.batch = 9;
-    o.steps = 2;
-    o.codegen.plan.threads = 2;
-    o.codegen.adaptiveTeam = false;
-    testing::compareTraining(testing::shippedModel(file), fmt::format("{} 2 threads", file), o);
-  }
-  // Batch 70: every sum over the batch split between the threads (loss, bias and weight gradients), and
-  // the deep BatchNorm net's products and statistics at a batch that is no multiple of a tile.
-  for (const char* file : {"deep_batchnorm.net", "rnn.net"}) {
-    testing::CompareOptions o;
-    o.batch = 70;
-    o.steps = 2;
-    o.codegen.plan.threads = 2;
-    o.codegen.adaptiveTeam = false;
-    testing::compareTraining(testing::shippedModel(file), fmt::format("{} 2 threads batch 70", file), o);
-  }
-  Model m = testing::shippedModel("mlp_kaiming.net");
-  for (int64_t batch : {11, 70}) {
+  // Two training steps on a team of two that runs every step.
+  auto twoThreads = [](int64_t batch) {
     testing::CompareOptions o;
     o.batch = batch;
     o.steps = 2;
     o.codegen.plan.threads = 2;
     o.codegen.adaptiveTeam = false;
+    return o;
+  };
+  // Batch 70: every sum over the batch split between the threads (loss, bias and weight gradients), and
+  // the deep BatchNorm net's products and statistics at a batch that is no multiple of a tile.
+  for (auto [file, batch] : {std::pair{"deep_batchnorm.net", 9}, {"mlp_deep.net", 9}, {"rnn.net", 9},
+                             {"deep_batchnorm.net", 70}, {"rnn.net", 70}})
+    testing::compareTraining(testing::shippedModel(file), fmt::format("{} 2 threads batch {}", file, batch),
+                             twoThreads(batch));
+  Model m = testing::shippedModel("mlp_kaiming.net");
+  for (int64_t batch : {11, 70}) {
+    testing::CompareOptions o = twoThreads(batch);
     for (unsigned bits : {256u, 512u}) {
       o.codegen.vectorBits = bits;
       testing::compareTraining(m, fmt::format("mlp_kaiming.net 2 threads {}-bit vectors batch {}", bits, batch), o);
