@@ -321,7 +321,8 @@ static void emitCrossEntropy(KernelEmitter& k, const Node& n) {
   };
   if (!k.sumSplit()) return store(code.emit(k.i64(0), N));
   // A team shares the rows (whole blocks of them); each thread's sum of its rows' terms is its partial,
-  // and thread 0 adds them up in thread order.
+  // and the thread whose share of the one result it is (forRowShares gives it to the last) adds them up in
+  // thread order.
   k.splitSum(N, std::max<int64_t>(1, code.rowsPerBlock()), [&](llvm::Value* first, int64_t rows, llvm::Value* mine) {
     k.b.CreateAlignedStore(code.emit(first, rows), mine, llvm::Align(4));
   }, [&](const std::function<llvm::Value*(int)>& partialOf) {

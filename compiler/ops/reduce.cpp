@@ -167,7 +167,8 @@ static void emitSumTo(KernelEmitter& k, const Node& n) {
                KernelEmitter::Hint::Explicit);
     };
     if (!k.sumSplit()) return sumRows(out, k.i64(0), R);
-    // A team shares the rows: each thread sums its own into its partial row, thread 0 adds those up.
+    // A team shares the rows: each thread sums its own into its partial row, and the thread whose share of the
+    // one output row it is (forRowShares gives it to the last) adds those up in thread order.
     k.splitSum(R, chunk, [&](llvm::Value* first, int64_t count, llvm::Value* mine) {
       sumRows(k.at(mine, k.i64(0), k.f32Ty()), first, count);
     }, [&](const std::function<llvm::Value*(int)>& partialOf) {
