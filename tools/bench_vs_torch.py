@@ -25,6 +25,11 @@ def run(cmd):
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(f"bench_vs_torch.py: {' '.join(cmd)} failed:\n{p.stdout}{p.stderr}")
+    # Without OpenBLAS, PyTorch falls back on Debian's reference BLAS, several times slower: the ratios would
+    # flatter netc, so none are printed (a fresh Debian machine has python3-torch's reference BLAS only).
+    if "OpenBLAS is not the BLAS in use" in p.stderr:
+        sys.exit("bench_vs_torch.py: PyTorch is not running on OpenBLAS; install it first "
+                 "(apt-get install libopenblas0-openmp)")
     return p.stdout
 
 
