@@ -165,7 +165,9 @@ TEST_CASE("jit threads: sums over a large batch are split, their partials after 
   // embedding's (a scatter of every position); the other products share rows of their results.
   CHECK(summed == std::vector<std::string>{"loss", "grad.b2", "grad.W2", "grad.b1", "grad.W1", "grad.C"});
   CHECK(p.arenaBytes >= end);
-  CHECK(codegen::printPlan(bound, p).find("partials @") != std::string::npos);
+  const std::string printed = codegen::printPlan(bound, p);
+  CHECK(printed.find("partials @") != std::string::npos);
+  CHECK(printed.find("partial sums of k9.matmul.grad.W1 (2 threads") != std::string::npos);  // in the buffer list
 }
 
 TEST_CASE("jit threads: the default is one thread for small steps") {

@@ -462,6 +462,10 @@ std::string printPlan(const Graph& g, const Plan& p) {
                        views.empty() ? "" : fmt::format("  (also {})", fmt::join(views, ", ")),
                        transposed ? "  (stored transposed)" : "");
   }
+  for (const Kernel& k : p.kernels)
+    if (k.sumSplit)
+      out += fmt::format("  @{:<8} {:>8} bytes  partial sums of {} ({} threads, {} bytes each)\n", k.partialOffset,
+                         k.partialStride * p.threads, k.name, p.threads, k.partialStride);
   return out;
 }
 
