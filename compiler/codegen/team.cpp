@@ -81,7 +81,9 @@ void ThreadTeam::run(StepFn step, void* arena) {
   if (phase == 2 * kTrial - 1) {
     std::sort(teamTrial_.begin(), teamTrial_.end());
     std::sort(soloTrial_.begin(), soloTrial_.end());
-    useTeam_ = teamTrial_[teamTrial_.size() / 2] < soloTrial_[soloTrial_.size() / 2];
+    // The team must win clearly: a core taken for a gain within the trials' noise is a core lost to the rest
+    // of the machine (deep_batchnorm at batch 32 won its trials about as often as it lost them).
+    useTeam_ = teamTrial_[teamTrial_.size() / 2] < kTeamMargin * soloTrial_[soloTrial_.size() / 2];
     teamTrial_.clear();
     soloTrial_.clear();
   }

@@ -38,6 +38,7 @@ class ThreadTeam {
   int64_t soloSteps() const { return soloSteps_; }
   // Every kEpoch steps, kTrial steps as a team, then kTrial solo; the faster median decides the rest.
   static constexpr int64_t kEpoch = 512, kTrial = 5;
+  static constexpr double kTeamMargin = 0.95;  // the team's median must be at least 5% below solo's
 
  private:
   static void barrier(void* team);  // the BarrierFn the generated code calls
