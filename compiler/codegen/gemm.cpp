@@ -42,24 +42,24 @@ int64_t partialStride(const Dims& d) { return roundUp(d.N, kMaxLanes); }
 // Scratch bytes for a transposed B packed as [K, N rounded up to vectors], cache-line aligned.
 int64_t packedBytes(const Dims& d) { return d.tb ? roundUp(d.K * roundUp(d.N, kMaxLanes) * 4, 64) : 0; }
 
-// The plain triple loop: one dot product per result (the baseline the tiled code is checked against).
-void emitNaive(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t rows) {
+// One result of the plain triple loop: row i of op(A) times column j of op(B) over k in [k0, k0 + count).
+Value* naiveDot(KernelEmitter& k, const Node& n, const Dims& d, Value* i, Value* j, Value* k0, int64_t count) {
   int A = n.inputs[0], B = n.inputs[1];
   auto& b = k.b;
+  KernelEmitter::Reassociate fast(b);
+  return k.loop("k", count, {k.f32(0)}, [&](Value* local, const std::vector<Value*>& s) {
+    Value* kk = b.CreateAdd(k0, local);
+    Value* ai = d.ta ? b.CreateAdd(b.CreateMul(kk, k.i64(d.M)), i) : b.CreateAdd(b.CreateMul(i, k.i64(d.K)), kk);
+    Value* bi = d.tb ? b.CreateAdd(b.CreateMul(j, k.i64(d.K)), kk) : b.CreateAdd(b.CreateMul(kk, k.i64(d.N)), j);
+    return std::vector<Value*>{b.CreateFAdd(s[0], b.CreateFMul(k.load(A, ai), k.load(B, bi)))};
+  })[0];
+}
+
+// The plain triple loop: one dot product per result (the baseline the tiled code is checked against).
+void emitNaive(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t rows) {
   k.loop("i", rows, [&](Value* local) {
-    Value* i = b.CreateAdd(r0, local);
-    k.loop("j", d.N, [&](Value* j) {
-      std::vector<Value*> acc;
-      {
-        KernelEmitter::Reassociate fast(b);
-        acc = k.loop("k", d.K, {k.f32(0)}, [&](Value* kk, const std::vector<Value*>& s) {
-          Value* ai = d.ta ? b.CreateAdd(b.CreateMul(kk, k.i64(d.M)), i) : b.CreateAdd(b.CreateMul(i, k.i64(d.K)), kk);
-          Value* bi = d.tb ? b.CreateAdd(b.CreateMul(j, k.i64(d.K)), kk) : b.CreateAdd(b.CreateMul(kk, k.i64(d.N)), j);
-          return std::vector<Value*>{b.CreateFAdd(s[0], b.CreateFMul(k.load(A, ai), k.load(B, bi)))};
-        });
-      }
-      k.emitResult(At{{i, j}}, acc[0]);
-    });
+    Value* i = k.b.CreateAdd(r0, local);
+    k.loop("j", d.N, [&](Value* j) { k.emitResult(At{{i, j}}, naiveDot(k, n, d, i, j, k.i64(0), d.K)); });
   });
 }
 
@@ -67,21 +67,11 @@ void emitNaive(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_
 // in `partial` with row stride ld.
 void emitNaivePartial(KernelEmitter& k, const Node& n, const Dims& d, Value* partial, int64_t ld, Value* k0,
                       int64_t count) {
-  int A = n.inputs[0], B = n.inputs[1];
   auto& b = k.b;
   k.loop("i", d.M, [&](Value* i) {
     k.loop("j", d.N, [&](Value* j) {
-      std::vector<Value*> acc;
-      {
-        KernelEmitter::Reassociate fast(b);
-        acc = k.loop("k", count, {k.f32(0)}, [&](Value* local, const std::vector<Value*>& s) {
-          Value* kk = b.CreateAdd(k0, local);
-          Value* ai = d.ta ? b.CreateAdd(b.CreateMul(kk, k.i64(d.M)), i) : b.CreateAdd(b.CreateMul(i, k.i64(d.K)), kk);
-          Value* bi = d.tb ? b.CreateAdd(b.CreateMul(j, k.i64(d.K)), kk) : b.CreateAdd(b.CreateMul(kk, k.i64(d.N)), j);
-          return std::vector<Value*>{b.CreateFAdd(s[0], b.CreateFMul(k.load(A, ai), k.load(B, bi)))};
-        });
-      }
-      b.CreateAlignedStore(acc[0], k.at(partial, b.CreateAdd(b.CreateMul(i, k.i64(ld)), j), k.f32Ty()), llvm::Align(4));
+      b.CreateAlignedStore(naiveDot(k, n, d, i, j, k0, count),
+                           k.at(partial, b.CreateAdd(b.CreateMul(i, k.i64(ld)), j), k.f32Ty()), llvm::Align(4));
     });
   });
 }
@@ -91,20 +81,12 @@ void emitNaivePartial(KernelEmitter& k, const Node& n, const Dims& d, Value* par
 void emitTotals(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t rows, int64_t ld,
                 const std::function<Value*(int)>& partialOf) {
   auto& b = k.b;
-  const unsigned L = k.lanes();
-  std::vector<Value*> partials;
-  for (int t = 0; t < k.teamThreads(); ++t) partials.push_back(partialOf(t));
   k.loop(k.name(n.id) + ".total", rows, [&](Value* local) {
     Value* i = b.CreateAdd(r0, local);
     k.forVectors(k.name(n.id) + ".cols", d.N, [&](Value* j, Value* mask) {
-      Value* at = b.CreateAdd(b.CreateMul(i, k.i64(ld)), j);
-      Value* sum = nullptr;
-      for (Value* p : partials) {
-        Value* v = L > 1 ? k.loadVec(p, at, L, nullptr, "part")
-                         : b.CreateAlignedLoad(k.f32Ty(), k.at(p, at, k.f32Ty()), llvm::Align(4), "part");
-        sum = sum ? b.CreateFAdd(sum, v) : v;
-      }
-      k.emitResult(At{{i, j}, L, mask}, sum);
+      // Lanes past N are never stored: emitResult masks them, so they need no zeroing here.
+      Value* sum = k.addPartials(partialOf, b.CreateAdd(b.CreateMul(i, k.i64(ld)), j), k.lanes());
+      k.emitResult(At{{i, j}, k.lanes(), mask}, sum);
     });
   }, KernelEmitter::Hint::Explicit);
 }

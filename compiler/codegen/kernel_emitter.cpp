@@ -93,6 +93,16 @@ void KernelEmitter::splitSum(int64_t rows, int64_t granule, const PartialBody& p
   b.SetInsertPoint(done);
 }
 
+Value* KernelEmitter::addPartials(const std::function<Value*(int)>& partialOf, Value* index, unsigned lanes,
+                                 Value* mask) {
+  Value* sum = nullptr;
+  for (int t = 0; t < threads_; ++t) {
+    Value* part = loadVec(partialOf(t), index, lanes, mask, "part");
+    sum = sum ? b.CreateFAdd(sum, part) : part;
+  }
+  return sum;
+}
+
 Value* KernelEmitter::at(Value* base, Value* index, llvm::Type* elem, const llvm::Twine& name) {
   return b.CreateInBoundsGEP(elem, base, index, name);
 }

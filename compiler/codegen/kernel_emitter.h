@@ -124,6 +124,10 @@ class KernelEmitter {
   using PartialBody = std::function<void(llvm::Value* first, int64_t count, llvm::Value* mine)>;
   using TotalBody = std::function<void(const std::function<llvm::Value*(int thread)>& partialOf)>;
   void splitSum(int64_t rows, int64_t granule, const PartialBody& partial, const TotalBody& total);
+  // In `total`: the `lanes` floats at `index` of every thread's partial (lanes outside `mask` read as zero),
+  // added in thread order.
+  llvm::Value* addPartials(const std::function<llvm::Value*(int thread)>& partialOf, llvm::Value* index,
+                           unsigned lanes, llvm::Value* mask = nullptr);
 
   // ---- results and the fused elementwise work ----
   // Kernel ops hand each result of their node over here, at a point of the node's shape: it is stored when

@@ -326,14 +326,7 @@ static void emitCrossEntropy(KernelEmitter& k, const Node& n) {
   k.splitSum(N, std::max<int64_t>(1, code.rowsPerBlock()), [&](llvm::Value* first, int64_t rows, llvm::Value* mine) {
     k.b.CreateAlignedStore(code.emit(first, rows), mine, llvm::Align(4));
   }, [&](const std::function<llvm::Value*(int)>& partialOf) {
-    k.forRowShares(1, 1, [&](llvm::Value*, int64_t) {
-      llvm::Value* total = nullptr;
-      for (int t = 0; t < k.teamThreads(); ++t) {
-        llvm::Value* part = k.b.CreateAlignedLoad(k.f32Ty(), partialOf(t), llvm::Align(4), "part");
-        total = total ? k.b.CreateFAdd(total, part) : part;
-      }
-      store(total);
-    });
+    k.forRowShares(1, 1, [&](llvm::Value*, int64_t) { store(k.addPartials(partialOf, k.i64(0), 1)); });
   });
 }
 

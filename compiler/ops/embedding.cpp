@@ -115,12 +115,7 @@ static void emitScatterAdd(KernelEmitter& k, const Node& n) {
     k.forRowShares(V, 1, [&](llvm::Value* r0, int64_t rows) {
       k.loop("total", rows * E, [&](llvm::Value* local) {
         llvm::Value* i = b.CreateAdd(b.CreateMul(r0, k.i64(E)), local);
-        llvm::Value* total = nullptr;
-        for (int t = 0; t < k.teamThreads(); ++t) {
-          llvm::Value* part = b.CreateAlignedLoad(k.f32Ty(), k.at(partialOf(t), i, k.f32Ty()), llvm::Align(4), "part");
-          total = total ? b.CreateFAdd(total, part) : part;
-        }
-        k.store(n.id, i, total);
+        k.store(n.id, i, k.addPartials(partialOf, i, 1));
       });
     });
   });

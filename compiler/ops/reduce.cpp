@@ -174,12 +174,7 @@ static void emitSumTo(KernelEmitter& k, const Node& n) {
     }, [&](const std::function<llvm::Value*(int)>& partialOf) {
       k.forRowShares(1, 1, [&](llvm::Value*, int64_t) {
         k.forVectors("total", C, [&](llvm::Value* c, llvm::Value* mask) {
-          llvm::Value* total = nullptr;
-          for (int t = 0; t < k.teamThreads(); ++t) {
-            llvm::Value* part = k.loadVec(k.at(partialOf(t), k.i64(0), k.f32Ty()), c, k.lanes(), mask);
-            total = total ? b.CreateFAdd(total, part) : part;
-          }
-          k.storeVec(out, c, total, mask);
+          k.storeVec(out, c, k.addPartials(partialOf, c, k.lanes(), mask), mask);
         });
       });
     });
