@@ -1,6 +1,8 @@
 // netc sweep MODEL.net --set gain=0.5,1,5/3,3 --set train.lr=0.1,0.05: the grid of runs, each one child
 // `netc run` into its own folder under the sweep folder, --jobs at a time; sweep.json and compare.html at the
-// end. --emit slurm | commands writes the same runs for a cluster or any scheduler instead (sweep_plan.h).
+// end. --emit slurm | commands writes the same runs for a cluster or any scheduler instead (sweep_scripts.h).
+// A finished run folder is reused only when it records the configuration asked for (sweep_reuse.h); SIGINT,
+// SIGTERM or SIGHUP stop every child before the sweep exits, and a child outlives no sweep (PR_SET_PDEATHSIG).
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -9,14 +11,16 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
-#include <spawn.h>
-#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
 #include "driver/command.h"
+#include "driver/sweep_files.h"
 #include "driver/sweep_plan.h"
+#include "driver/sweep_reuse.h"
+#include "driver/sweep_scripts.h"
 #include "runtime/atomic_file.h"
 #include "runtime/compare.h"
 #include "runtime/progress.h"
@@ -37,8 +41,20 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::atomic<bool> gStop{false};
-void onSignal(int) { gStop = true; }
+// The signal that asked the sweep to stop, 0 while none has.
+std::atomic<int> gSignal{0};
+void onSignal(int sig) { gSignal = sig; }
+
+void catchStopSignals() {
+  struct sigaction sa{};
+  sa.sa_handler = onSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+}
+
+std::string signalName(int sig) {
+  return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : fmt::format("signal {}", sig);
+}
 
 std::string timestamp() {
   std::time_t t = std::time(nullptr);
@@ -47,16 +63,6 @@ std::string timestamp() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
   return buf;
-}
-
-json readJsonFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return nullptr;
-  try {
-    return json::parse(in);
-  } catch (const json::exception&) {
-    return nullptr;
-  }
 }
 
 // What a child's --progress-file says: "STEP STEPS LOSS".
@@ -93,16 +99,6 @@ std::string lastLines(const std::string& path, size_t n) {
   return out;
 }
 
-// The status of a finished run from its folder: done or diverged (result.json), else nothing.
-std::optional<std::string> finishedStatus(const std::string& folder, json* result) {
-  json r = readJsonFile((fs::path(folder) / "result.json").string());
-  if (!r.is_object() || !r.contains("diverged")) return std::nullopt;
-  // A diverged run writes result.json before it samples; one that finished has total_seconds.
-  if (r.value("diverged", false)) return *result = r, std::string("diverged");
-  if (!r.contains("total_seconds")) return std::nullopt;
-  *result = r;
-  return std::string("done");
-}
 
 void writeSweepJson(const SweepPlan& p, const std::vector<RunState>& st, const std::string& state) {
   json runs = json::array();
@@ -204,56 +200,128 @@ class SweepView {
   std::chrono::steady_clock::time_point lastDraw_{};
 };
 
-pid_t spawnRun(const std::string& exe, const SweepRun& r, const std::string& log) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+// Starts one `netc run` child with its output in `logFd`. The child gets SIGTERM when the sweep dies, however
+// it dies (PR_SET_PDEATHSIG), so no run goes on training for a sweep that is gone.
+pid_t spawnRun(const std::string& exe, const SweepRun& r, int logFd, const std::string& progress) {
   std::vector<std::string> argv = {exe};
   argv.insert(argv.end(), r.args.begin(), r.args.end());
   // For the progress view only: the run itself, and its folder, are those of the recorded command line.
   argv.push_back("--progress-file");
-  argv.push_back(log.substr(0, log.size() - 4) + ".progress");
-  // The sweep already runs one child per core: a thread team in each would only fight over the cores.
-  argv.push_back("--threads");
-  argv.push_back("1");
+  argv.push_back(progress);
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, cargv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) fail(fmt::format("cannot start '{}': {}", exe, std::strerror(rc)));
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) fail(fmt::format("cannot start '{}': {}", exe, std::strerror(errno)));
+  if (pid == 0) {
+    // The child: only async-signal-safe calls until execve.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);  // the sweep died before the line above took effect
+    const int devNull = ::open("/dev/null", O_RDONLY);
+    if (devNull < 0 || ::dup2(devNull, STDIN_FILENO) < 0 || ::dup2(logFd, STDOUT_FILENO) < 0 ||
+        ::dup2(logFd, STDERR_FILENO) < 0)
+      ::_exit(127);
+    ::execve(exe.c_str(), cargv.data(), environ);
+    const char msg[] = "netc sweep: cannot start the netc executable\n";
+    (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
+    ::_exit(127);
+  }
   return pid;
 }
 
-std::string slurmScript(const SweepPlan& p, const std::string& exe, const std::string& model) {
-  std::string s = "#!/bin/bash\n";
-  s += fmt::format("# netc sweep of {}: {} runs, one Slurm array task each. Submit with: sbatch {}\n", model,
-                   p.runs.size(), shellQuote((fs::path(p.folder) / "sweep.sbatch").string()));
-  s += "# Each task is one `netc run` into its folder under the sweep folder; a task whose run finished exits at once.\n";
-  s += "# Afterwards: netc compare " + shellQuote(p.folder) + "\n";
-  s += fmt::format("#SBATCH --job-name=netc-{}\n", fs::path(p.model).stem().string());
-  s += fmt::format("#SBATCH --array=0-{}\n", p.runs.size() - 1);
-  s += "#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=1\n";
-  s += fmt::format("#SBATCH --output={}/logs/%a.log\n", p.folder);
-  s += "set -euo pipefail\n";
-  s += fmt::format("NETC=\"${{NETC:-{}}}\"\n", exe);
-  s += fmt::format("SWEEP={}\n", shellQuote(p.folder));
-  s += ": \"${SLURM_ARRAY_TASK_ID:?not set: submit with sbatch, or set it to run one task by hand}\"\n";
-  s += "mkdir -p \"$SWEEP/logs\"\ncase \"$SLURM_ARRAY_TASK_ID\" in\n";
-  for (const SweepRun& r : p.runs) {
-    s += fmt::format("  {}) NAME={}; ARGS=({}) ;;\n", r.index, shellQuote(r.name), shellLine(r.args));
+// The runs as the sweep finds them before it starts anything: finished runs of this configuration reused,
+// everything else to do. Refuses a folder where a run is still going elsewhere, and (without --force) one
+// holding a finished run of another configuration.
+struct Inventory {
+  std::vector<RunState> st;
+  std::vector<int> todo;  // plan indices of the runs to (re)run
+  int reused = 0, redone = 0;
+};
+
+Inventory takeInventory(const SweepPlan& plan, bool force) {
+  Inventory inv;
+  inv.st.resize(plan.runs.size());
+  std::vector<std::string> busy, other;
+  for (size_t i = 0; i < plan.runs.size(); ++i) {
+    const std::string folder = (fs::path(plan.folder) / plan.runs[i].name).string();
+    FoundRun f = inspectRunFolder(folder, expectedRepeat(plan, plan.runs[i]));
+    switch (f.state) {
+      case FoundRun::RunningElsewhere:
+        busy.push_back(fmt::format("'{}' ({})", folder, f.difference));
+        break;
+      case FoundRun::Reusable:
+        inv.st[i].status = f.status, inv.st[i].result = f.result, ++inv.reused;
+        break;
+      case FoundRun::OtherConfiguration:
+        if (!force) other.push_back(fmt::format("'{}' ({})", folder, f.difference));
+        ++inv.redone, inv.todo.push_back(static_cast<int>(i));
+        break;
+      case FoundRun::Unfinished:
+        inv.todo.push_back(static_cast<int>(i));
+        break;
+    }
   }
-  s += "  *) echo \"netc sweep: no task $SLURM_ARRAY_TASK_ID (0-" + std::to_string(p.runs.size() - 1) +
-       ")\" >&2; exit 2 ;;\nesac\n";
-  s += "if [ -f \"$SWEEP/$NAME/result.json\" ] && grep -q '\"total_seconds\"\\|\"diverged\": true' \"$SWEEP/$NAME/result.json\"; then\n"
-       "  echo \"netc sweep: $NAME finished already\"; exit 0\nfi\n";
-  // One thread, as the task's one CPU (--cpus-per-task=1) and as a local sweep's child: a team would fight
-  // over that CPU, and a run's floats depend on its thread count (sums over the batch split across a team).
-  s += "exec \"$NETC\" \"${ARGS[@]}\" --threads 1\n";
-  return s;
+  auto more = [](const std::vector<std::string>& v) {
+    return v.size() > 1 ? fmt::format(" and {} more", v.size() - 1) : std::string();
+  };
+  if (!busy.empty())
+    fail(fmt::format("the run folder {}{} is in use by a netc run still going (an earlier sweep's child, or a run "
+                     "started by hand): wait for it to end or stop it, then run the sweep again",
+                     busy.front(), more(busy)));
+  if (!other.empty())
+    fail(fmt::format("the run folder {}{} holds a finished run of another configuration: a sweep reuses a finished "
+                     "run only when its config.json records the model, --set values, --data and options asked for; "
+                     "use another --out, or --force to run it again",
+                     other.front(), more(other)));
+  return inv;
+}
+
+// For --emit: the statuses the folder's sweep.json recorded for runs that are not finished (a failed run's
+// exit code and log), so that writing the scripts again loses nothing it knew.
+void keepRecordedStatuses(const json& previous, const SweepPlan& plan, const std::vector<int>& todo,
+                          std::vector<RunState>& st) {
+  if (!previous.is_object() || !previous.contains("runs") || !previous["runs"].is_array()) return;
+  std::map<std::string, const json*> byName;
+  for (const json& r : previous["runs"])
+    if (r.is_object() && r.value("name", json()).is_string()) byName[r["name"].get<std::string>()] = &r;
+  for (int i : todo) {
+    auto it = byName.find(plan.runs[static_cast<size_t>(i)].name);
+    if (it == byName.end()) continue;
+    const json& r = *it->second;
+    const std::string status = r.value("status", json()).is_string() ? r["status"].get<std::string>() : "";
+    RunState& s = st[static_cast<size_t>(i)];
+    // A "running" entry is a sweep that was killed before it could say so.
+    if (status == "failed" || status == "interrupted" || status == "running")
+      s.status = status == "running" ? "interrupted" : status;
+    if (r.value("exit_code", json()).is_number_integer()) s.exitCode = r["exit_code"].get<int>();
+    if (r.value("error", json()).is_string()) s.error = r["error"].get<std::string>();
+  }
+}
+
+int emitScripts(const SweepOptions& o, const SweepPlan& plan, const std::string& exe, Inventory& inv,
+                const json& previous) {
+  keepRecordedStatuses(previous, plan, inv.todo, inv.st);
+  writeSweepJson(plan, inv.st, inv.todo.empty() ? "finished" : "planned");
+  if (inv.todo.empty()) {
+    fmt::print("all {} runs of {} finished already; nothing to emit\n", plan.runs.size(), plan.folder);
+    return 0;
+  }
+  const std::string reused = inv.reused ? fmt::format(" ({} finished before, left out)", inv.reused) : "";
+  if (o.emit == "commands") {
+    const std::string lines = commandLines(plan, exe, inv.todo);
+    writeFileAtomically((fs::path(plan.folder) / "commands.txt").string(), lines);
+    fmt::print("{}", lines);
+    if (inv.reused) fmt::print(stderr, "sweep: {} of {} runs to do{}\n", inv.todo.size(), plan.runs.size(), reused);
+    return 0;
+  }
+  checkSlurmFolder(plan.folder);
+  const std::string script = (fs::path(plan.folder) / "sweep.sbatch").string();
+  writeFileAtomically(script, slurmScript(plan, exe, inv.todo));
+  markExecutable(script);
+  fmt::print("wrote {} ({} array task{}{}); submit with: sbatch {}\nthen: netc compare {}\n", script, inv.todo.size(),
+             inv.todo.size() == 1 ? "" : "s", reused, shellQuote(script), shellQuote(plan.folder));
+  return 0;
 }
 
 int sweepCommand(SweepOptions o) {
@@ -261,6 +329,7 @@ int sweepCommand(SweepOptions o) {
   const std::string folder = !o.out.empty() ? o.out
                                             : (fs::path("sweeps") / (fs::path(o.model).stem().string() + "-" + timestamp())).string();
   SweepPlan plan = makePlan(o, folder);
+  if (o.emit == "slurm") checkSlurmFolder(plan.folder);
   // Every run's settings are checked here, as the file would be, before anything starts.
   int64_t steps = 0;
   for (const SweepRun& r : plan.runs) {
@@ -273,14 +342,15 @@ int sweepCommand(SweepOptions o) {
     if (o.batch) checkBatchFlag(m.graph, *o.batch);
   }
   const std::string exe = selfExecutable();
+  // The path netc is installed under reaches the scripts and every child's command line.
+  if (std::string problem = scriptValueProblem(exe); !problem.empty())
+    fail(fmt::format("the netc executable's path '{}' contains {}: it cannot be written into a sweep's scripts "
+                     "safely; install netc elsewhere", printable(exe), problem));
   fs::create_directories(plan.folder);
-  fs::create_directories(fs::path(plan.folder) / "logs");
+  makeOwnFolder((fs::path(plan.folder) / "logs").string());
   // One sweep at a time in a folder.
-  const std::string lockPath = (fs::path(plan.folder) / ".sweep.lock").string();
-  int lockFd = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lockFd < 0 || ::flock(lockFd, LOCK_EX | LOCK_NB) != 0)
-    fail(fmt::format("{} is in use by another netc sweep (its lock {} is held)", plan.folder, lockPath));
-  json previous = readJsonFile((fs::path(plan.folder) / "sweep.json").string());
+  lockSweepFolder(plan.folder);
+  json previous = readRegularJsonFile((fs::path(plan.folder) / "sweep.json").string());
   if (previous.is_object() && !o.force) {
     json prevId = {{"model", previous.value("model", json())}, {"axes", previous.value("axes", json())},
                    {"options", previous.value("options", json())}};
@@ -290,54 +360,52 @@ int sweepCommand(SweepOptions o) {
                        "--out, or --force to run this one there", plan.folder));
   }
 
-  std::vector<RunState> st(plan.runs.size());
-  if (!o.emit.empty()) {
-    writeSweepJson(plan, st, "planned");
-    if (o.emit == "commands") {
-      std::string lines;
-      for (const SweepRun& r : plan.runs) {
-        std::vector<std::string> a = {exe};
-        a.insert(a.end(), r.args.begin(), r.args.end());
-        lines += shellLine(a) + "\n";
-      }
-      writeFileAtomically((fs::path(plan.folder) / "commands.txt").string(), lines);
-      fmt::print("{}", lines);
-    } else {
-      const std::string script = (fs::path(plan.folder) / "sweep.sbatch").string();
-      writeFileAtomically(script, slurmScript(plan, exe, o.model));
-      fs::permissions(script, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec, fs::perm_options::add);
-      fmt::print("wrote {} ({} array tasks); submit with: sbatch {}\nthen: netc compare {}\n", script, plan.runs.size(),
-                 shellQuote(script), shellQuote(plan.folder));
-    }
-    return 0;
-  }
+  Inventory inv = takeInventory(plan, o.force);
+  if (!o.emit.empty()) return emitScripts(o, plan, exe, inv, previous);
+  std::vector<RunState>& st = inv.st;
+  auto logOf = [&](size_t i) { return (fs::path(plan.folder) / "logs" / (plan.runs[i].name + ".log")).string(); };
+  auto progressOf = [&](size_t i) { return (fs::path(plan.folder) / "logs" / (plan.runs[i].name + ".progress")).string(); };
+  // Refused before any run starts, rather than halfway through the sweep.
+  for (int i : inv.todo) checkOwnFileName(logOf(static_cast<size_t>(i))), checkOwnFileName(progressOf(static_cast<size_t>(i)));
 
-  int skipped = 0;
-  for (size_t i = 0; i < plan.runs.size(); ++i)
-    if (auto s = finishedStatus((fs::path(plan.folder) / plan.runs[i].name).string(), &st[i].result))
-      st[i].status = *s, ++skipped;
   const int jobs = o.jobs > 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
   SweepView view(plan, steps, o.quiet);
   if (!o.quiet)
-    fmt::print(stderr, "sweep: {} runs ({} finished before), {} at a time -> {}\n", plan.runs.size(), skipped, jobs,
+    fmt::print(stderr, "sweep: {} runs ({} finished before{}), {} at a time -> {}\n", plan.runs.size(), inv.reused,
+               inv.redone ? fmt::format(", {} of another configuration to run again", inv.redone) : "", jobs,
                plan.folder);
   writeSweepJson(plan, st, "running");
-  std::signal(SIGINT, onSignal);
-  std::signal(SIGTERM, onSignal);
+  catchStopSignals();
   std::map<pid_t, size_t> running;
   size_t next = 0;
   const auto t0 = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point stopAt{};
+  bool stopping = false, killed = false;
   while (true) {
-    while (!gStop && static_cast<int>(running.size()) < jobs && next < plan.runs.size()) {
-      if (st[next].status != "pending") { ++next; continue; }
-      const std::string log = (fs::path(plan.folder) / "logs" / (plan.runs[next].name + ".log")).string();
-      st[next].pid = spawnRun(exe, plan.runs[next], log);
-      st[next].status = "running";
-      st[next].started = std::chrono::steady_clock::now();
-      running[st[next].pid] = next;
-      ++next;
+    while (!gSignal && static_cast<int>(running.size()) < jobs && next < inv.todo.size()) {
+      const size_t i = static_cast<size_t>(inv.todo[next++]);
+      const std::string log = logOf(i), progress = progressOf(i);
+      // Both are the sweep's own files: made anew, never written through a link someone planted.
+      ::close(createOwnFile(progress));
+      const int logFd = createOwnFile(log);
+      st[i].pid = spawnRun(exe, plan.runs[i], logFd, progress);
+      ::close(logFd);
+      st[i].status = "running";
+      st[i].started = std::chrono::steady_clock::now();
+      running[st[i].pid] = i;
     }
     if (running.empty()) break;
+    if (gSignal && !stopping) {
+      stopping = true, stopAt = std::chrono::steady_clock::now();
+      view.event(fmt::format("sweep: {} received: stopping {} running run{}", signalName(gSignal), running.size(),
+                             running.size() == 1 ? "" : "s"));
+      for (auto& [p, i] : running) ::kill(p, SIGTERM);
+    }
+    // A run that ignores SIGTERM for 10 s is killed: the sweep must end when asked.
+    if (stopping && !killed && std::chrono::steady_clock::now() - stopAt > std::chrono::seconds(10)) {
+      killed = true;
+      for (auto& [p, i] : running) ::kill(p, SIGKILL);
+    }
     int wstatus = 0;
     pid_t pid = ::waitpid(-1, &wstatus, WNOHANG);
     if (pid > 0 && running.count(pid)) {
@@ -347,10 +415,10 @@ int sweepCommand(SweepOptions o) {
       s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
       s.exitCode = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
       const std::string runDir = (fs::path(plan.folder) / plan.runs[i].name).string();
-      const std::string log = (fs::path(plan.folder) / "logs" / (plan.runs[i].name + ".log")).string();
-      auto fin = finishedStatus(runDir, &s.result);
-      if (fin) s.status = *fin;
-      else s.status = gStop ? "interrupted" : "failed";
+      const std::string log = logOf(i);
+      FoundRun fin = inspectRunFolder(runDir, expectedRepeat(plan, plan.runs[i]));
+      if (fin.state == FoundRun::Reusable) s.status = fin.status, s.result = fin.result;
+      else s.status = gSignal ? "interrupted" : "failed";
       if (s.status != "done") s.error = lastLines(log, 4);
       std::string what = s.status == "done"
                              ? fmt::format("dev {:.4f}", s.result.value("final", json::object()).value("dev", NAN))
@@ -360,15 +428,14 @@ int sweepCommand(SweepOptions o) {
       writeSweepJson(plan, st, "running");
       continue;
     }
-    if (gStop)
-      for (auto& [p, i] : running) ::kill(p, SIGTERM);
     view.update(st);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   view.finish();
+  const int stopSignal = gSignal;
   for (auto& s : st)
-    if (s.status == "pending") s.status = gStop ? "interrupted" : s.status;
-  writeSweepJson(plan, st, gStop ? "interrupted" : "finished");
+    if (s.status == "pending" && stopSignal) s.status = "interrupted";
+  writeSweepJson(plan, st, stopSignal ? "interrupted" : "finished");
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::map<std::string, int> n;
   for (auto& s : st) n[s.status]++;
@@ -381,13 +448,20 @@ int sweepCommand(SweepOptions o) {
   fmt::print("sweep of {} runs in {:.1f} s: {} done, {} diverged, {} failed{}\n", plan.runs.size(), secs, n["done"],
              n["diverged"], n["failed"], n["interrupted"] ? fmt::format(", {} interrupted", n["interrupted"]) : "");
   fmt::print("saved in {}/ (sweep.json{})\n", plan.folder, dirs.empty() ? "" : ", compare.html");
-  if (gStop) return 130;
+  if (stopSignal) {
+    std::fflush(stdout);
+    fmt::print(stderr, "netc sweep: stopped by {}: every run it started has ended ({} recorded as interrupted in "
+                       "sweep.json); run the same command again to finish the sweep\n",
+               signalName(stopSignal), n["interrupted"]);
+    return 128 + stopSignal;
+  }
   return n["failed"] > 0 ? 1 : 0;
 }
 
 }  // namespace
 
-void registerSweep(CLI::App& app, Action& action) {
+void registerSweep
+(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("sweep", "train a grid of settings in parallel (--set NAME=V1,V2,...), one run folder each");
   auto o = std::make_shared<SweepOptions>();
   cmd->add_option("model", o->model, "the .net model file")->required();
@@ -405,11 +479,12 @@ void registerSweep(CLI::App& app, Action& action) {
   addSeedOption(cmd, o->seed, "seed of every run");
   cmd->add_option("--engine", o->engine, "interp or jit")->check(CLI::IsMember({"interp", "jit"}));
   cmd->add_flag("--no-stats", o->noStats, "runs without probe statistics");
-  cmd->add_flag("--force", o->force, "use a --out folder that holds a different sweep");
+  cmd->add_flag("--force", o->force, "use a --out folder that holds a different sweep, and run again its finished runs "
+                                    "of another configuration");
   cmd->add_flag("--quiet", o->quiet, "no progress view");
   cmd->add_option("--emit", o->emit,
-                  "write the runs instead of running them: slurm (sweep.sbatch, a job array) or commands (one "
-                  "`netc run` line per run)")
+                  "write the runs still to do instead of running them: slurm (sweep.sbatch, a job array) or "
+                  "commands (one `netc run` line per run)")
       ->check(CLI::IsMember({"slurm", "commands"}));
   cmd->callback([&action, o] {
     if (o->steps) checkFlag("--steps", *o->steps, 0, kMaxSteps);

@@ -51,6 +51,23 @@ std::string shellQuote(const std::string& s) {
   return out + "'";
 }
 
+std::string scriptValueProblem(const std::string& value) {
+  for (unsigned char c : value) {
+    if (c == '\n') return "a newline";
+    if (c < 0x20 || c == 0x7f) return fmt::format("the control byte 0x{:02x}", c);
+  }
+  if (!value.empty() && value.front() == '-') return "a leading '-' (it would be read as an option)";
+  return "";
+}
+
+void checkScriptValue(const std::string& what, const std::string& value) {
+  const std::string problem = scriptValueProblem(value);
+  if (problem.empty()) return;
+  usageFail(fmt::format("{} '{}' contains {}: a sweep writes it into sweep.json and the emitted scripts, where it "
+                        "cannot be passed safely; rename it",
+                        what, printable(value), problem));
+}
+
 std::string shellLine(const std::vector<std::string>& argv) {
   std::string out;
   for (const auto& a : argv) out += (out.empty() ? "" : " ") + shellQuote(a);
@@ -68,8 +85,15 @@ nlohmann::json SweepPlan::identity() const {
 SweepPlan makePlan(const SweepOptions& o, const std::string& folder) {
   namespace fs = std::filesystem;
   SweepPlan p;
+  // Absolute paths: the same from any folder a task starts in, and never a word that begins with '-'.
   p.model = fs::absolute(o.model).lexically_normal().string();
   p.folder = fs::absolute(folder).lexically_normal().string();
+  // Every value that reaches a run's command line, checked once here for every way a sweep runs it.
+  checkScriptValue("the model path", p.model);
+  checkScriptValue("--out", p.folder);
+  if (!o.data.empty()) checkScriptValue("--data", fs::absolute(o.data).lexically_normal().string());
+  for (const std::string& s : o.sets) checkScriptValue("--set", s);
+  for (const std::string& r : o.runs) checkScriptValue("--run", r);
   for (const std::string& s : o.sets) {
     auto [name, values] = splitOverride(s);
     for (const auto& [n, v] : p.axes)
@@ -131,6 +155,10 @@ SweepPlan makePlan(const SweepOptions& o, const std::string& folder) {
     if (o.seed) r.args.push_back("--seed"), r.args.push_back(std::to_string(*o.seed));
     if (o.engine != "jit") r.args.push_back("--engine"), r.args.push_back(o.engine);
     if (o.noStats) r.args.push_back("--no-stats");
+    // One thread, in every way a sweep runs: a local sweep already runs one child per core and a Slurm task has
+    // one CPU (--cpus-per-task=1), where a team would only fight over the cores; and a run's floats depend on
+    // its thread count (sums over the batch split across a team), so runs made anywhere agree.
+    r.args.push_back("--threads"), r.args.push_back("1");
     r.args.push_back("--out"), r.args.push_back((fs::path(p.folder) / r.name).string());
     r.args.push_back("--quiet"), r.args.push_back("--force");
     p.runs.push_back(std::move(r));

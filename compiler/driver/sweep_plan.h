@@ -40,8 +40,17 @@ struct SweepPlan {
 // Splits "0.5,1,5/3,3" at the commas outside brackets and parentheses.
 std::vector<std::string> splitValues(const std::string& values);
 SweepPlan makePlan(const SweepOptions& o, const std::string& folder);
-// A command line as a shell reads it back.
+// The one quoting of a word that reaches a script (sweep.sbatch, commands.txt, sweep.json's "command"): bare
+// when it holds only characters no shell treats specially, else in POSIX single quotes, where nothing is
+// special but the quote itself (written '\''). Bash, sh and GNU parallel's shell read it back unchanged.
 std::string shellQuote(const std::string& s);
 std::string shellLine(const std::vector<std::string>& argv);
+// What makes `value` unsafe in a script line even when quoted, or "" when nothing does: a newline or other
+// control byte (it ends a comment, an #SBATCH line or a GNU parallel command line), or a leading '-' (read as
+// an option).
+std::string scriptValueProblem(const std::string& value);
+// Refuses (usage error, exit 2) a value that cannot reach a script safely, naming where it came from (`what`:
+// "--out", "the model path") and the byte.
+void checkScriptValue(const std::string& what, const std::string& value);
 
 }  // namespace netc::driver

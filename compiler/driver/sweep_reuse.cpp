@@ -1,0 +1,110 @@
+#include "driver/sweep_reuse.h"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace netc::driver {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// The pid in a held lock file, for the message; "another process" when it cannot be read.
+std::string lockHolder(int fd) {
+  char buf[32] = {};
+  ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+  std::string pid(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+  return pid.empty() ? "another process" : "process " + pid;
+}
+
+// "process N" when a live process holds the run folder's lock (`netc run` holds it, LOCK_EX, while it runs),
+// else "".
+std::string runningElsewhere(const fs::path& folder) {
+  const fs::path lock = folder / ".netc.lock";
+  int fd = ::open(lock.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return "";
+  struct stat st{};
+  std::string holder;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+    holder = lockHolder(fd);
+  ::close(fd);  // releases the shared lock if it was taken
+  return holder;
+}
+
+// The keys of `expected` whose recorded value differs, as "steps 40 (asked: 30)".
+std::string differences(const json& recorded, const json& expected) {
+  std::string out;
+  for (const auto& [key, want] : expected.items()) {
+    // The model as given may be relative; the absolute path is what identifies it.
+    if (key == "model") continue;
+    const json have = recorded.contains(key) ? recorded[key] : json(nullptr);
+    if (have == want) continue;
+    out += fmt::format("{}{} {} (asked: {})", out.empty() ? "" : ", ", key, have.dump(), want.dump());
+  }
+  return out;
+}
+
+}  // namespace
+
+json readRegularJsonFile(const std::string& path) {
+  // A regular file only: a FIFO or device planted under a run file's name must not hang or flood the sweep.
+  std::error_code ec;
+  if (!fs::is_regular_file(fs::symlink_status(path, ec))) return nullptr;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return nullptr;
+  try {
+    return json::parse(in);
+  } catch (const json::exception&) {
+    return nullptr;
+  }
+}
+
+json expectedRepeat(const SweepPlan& plan, const SweepRun& run) {
+  const json& o = plan.options;
+  // As cmd_run.cpp's repeatJson writes it for the command line makePlan builds (plus --threads 1).
+  return {{"model", plan.model},       {"model_absolute", plan.model}, {"data", o["data"]},
+          {"set", run.sets},           {"steps", o["steps"]},          {"batch", o["batch"]},
+          {"lr", nullptr},             {"seed", o["seed"]},            {"engine", o["engine"]},
+          {"test", false},             {"no_stats", o["no_stats"]},    {"init_from", nullptr},
+          {"resume", false},           {"threads", 1}};
+}
+
+FoundRun inspectRunFolder(const std::string& folderPath, const json& expected) {
+  const fs::path folder(folderPath);
+  FoundRun found;
+  if (std::string holder = runningElsewhere(folder); !holder.empty()) {
+    found.state = FoundRun::RunningElsewhere;
+    found.difference = holder;
+    return found;
+  }
+  json r = readRegularJsonFile((folder / "result.json").string());
+  if (!r.is_object() || !r.contains("diverged")) return found;
+  // A diverged run writes result.json before it samples; one that finished has total_seconds.
+  const bool diverged = r["diverged"] == true;
+  if (!diverged && !r.contains("total_seconds")) return found;
+  json config = readRegularJsonFile((folder / "config.json").string());
+  if (!config.is_object() || !config.contains("repeat") || !config["repeat"].is_object()) {
+    found.state = FoundRun::OtherConfiguration;
+    found.difference = "no recorded configuration (config.json's \"repeat\" section)";
+    return found;
+  }
+  found.difference = differences(config["repeat"], expected);
+  if (!found.difference.empty()) {
+    found.state = FoundRun::OtherConfiguration;
+    return found;
+  }
+  found.state = FoundRun::Reusable;
+  found.status = diverged ? "diverged" : "done";
+  found.result = r;
+  return found;
+}
+
+}  // namespace netc::driver

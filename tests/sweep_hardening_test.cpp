@@ -1,0 +1,346 @@
+// Sweeps against hostile-but-fair input (issue 23): what reaches the emitted scripts runs nothing and arrives
+// unchanged, what cannot is refused; a finished run is reused only when it records the configuration asked
+// for; --emit keeps sweep.json's statuses; a stopped or killed sweep leaves no child training; the sweep's own
+// files are never written through a planted link.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "run_netc.h"
+
+using namespace netc::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kModel = "models/deep_tanh.net";
+const std::string kDataFile = "tests/data/pseudo_words.txt";
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+nlohmann::json readJson(const fs::path& p) { return nlohmann::json::parse(slurp(p)); }
+
+// A word for a shell command line in these tests: single-quoted.
+std::string q(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// A shell command line run in `cwd`; stdout and stderr together.
+CommandResult shellIn(const fs::path& cwd, const std::string& line) {
+  CommandResult r;
+  FILE* p = popen(("cd " + q(cwd.string()) + " && { " + line + " ; } 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+// netc with its arguments as separate words (each quoted here), run in `cwd`.
+CommandResult netcIn(const fs::path& cwd, const std::string& exe, const std::vector<std::string>& args) {
+  std::string line = q(exe);
+  for (const auto& a : args) line += " " + q(a);
+  return shellIn(cwd, line);
+}
+
+// Every file named PWNED under `dir` (what an injected `touch PWNED` would make).
+std::vector<std::string> pwned(const fs::path& dir) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); it != fs::recursive_directory_iterator(); it.increment(ec))
+    if (it->path().filename() == "PWNED") found.push_back(it->path().string());
+  return found;
+}
+
+// One #SBATCH line's words as sbatch reads them (src/sbatch/opt.c, _get_argument): split at spaces outside
+// quotes, a backslash takes the next character literally, quotes are removed, an unquoted '#' ends the line.
+std::vector<std::string> sbatchWords(const std::string& line) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+    if (i >= line.size()) break;
+    std::string w;
+    bool escape = false, quoted = false, comment = false;
+    char quote = 0;
+    for (; i < line.size() && (quoted || !std::isspace(static_cast<unsigned char>(line[i]))); ++i) {
+      char c = line[i];
+      if (escape) escape = false;
+      else if (c == '\\') { escape = true; continue; }
+      else if (quoted) {
+        if (c == quote) { quoted = false; continue; }
+      } else if (c == '"' || c == '\'') { quoted = true, quote = c; continue; }
+      else if (c == '#') { comment = true; break; }
+      w += c;
+    }
+    REQUIRE_FALSE(quoted);
+    if (!w.empty()) words.push_back(w);
+    if (comment) break;
+  }
+  return words;
+}
+
+// A name with everything a shell or sbatch could take for syntax, but nothing a file name cannot hold.
+const std::string kHostile = "h $(touch PWNED) `touch PWNED` 'sq' \"dq\" #c %a ;x";
+
+// The run processes still alive (not zombies) among `pids`.
+std::string aliveAmong(const std::string& pids) {
+  std::string alive;
+  std::istringstream in(pids);
+  for (std::string pid; in >> pid;) {
+    std::string stat = slurp(fs::path("/proc") / pid / "stat");
+    const size_t close = stat.rfind(')');
+    if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z') alive += pid + " ";
+  }
+  return alive;
+}
+
+}  // namespace
+
+TEST_CASE("sweep --emit: hostile paths, --out, --data, --set and install path reach the run unchanged and run nothing") {
+  ScratchDir scratch("netc_sweep_inject_");
+  const fs::path dir = scratch.path() / kHostile;
+  fs::create_directories(dir / ("bin " + kHostile));
+  // netc installed under a hostile path: its path reaches the scripts as the default NETC.
+  const fs::path exe = dir / ("bin " + kHostile) / "netc";
+  fs::copy_file(NETC_BINARY, exe);
+  const fs::path model = dir / ("-model " + kHostile + ".net"), data = dir / ("-data " + kHostile + ".txt");
+  fs::copy_file(fs::path(NETC_SOURCE_DIR) / kModel, model);
+  fs::copy_file(fs::path(NETC_SOURCE_DIR) / kDataFile, data);
+  // A --set value that the model accepts (the rest of it is a comment) and that holds shell syntax.
+  const std::string gain = "1 # $(touch PWNED) `touch PWNED` 'sq' \"dq\"";
+  auto args = [&](const std::string& emit, const fs::path& out) {
+    return std::vector<std::string>{"sweep", model.string(), "--data", data.string(), "--set", "gain=" + gain + ",3",
+                                    "--steps", "20", "--no-stats", "--emit", emit, "--out", out.string()};
+  };
+  auto checkRun = [&](const fs::path& run) {
+    REQUIRE_MESSAGE(fs::exists(run / "result.json"), run);
+    nlohmann::json repeat = readJson(run / "config.json")["repeat"];
+    CHECK(repeat["set"] == nlohmann::json::array({"gain=" + gain}));
+    CHECK(repeat["data"] == data.string());
+    CHECK(repeat["model_absolute"] == model.string());
+  };
+
+  SUBCASE("sweep.sbatch") {
+    const fs::path out = dir / ("-out " + kHostile);
+    CommandResult e = netcIn(scratch.path(), exe.string(), args("slurm", out));
+    REQUIRE_MESSAGE(e.status == 0, e.out);
+    const fs::path script = out / "sweep.sbatch";
+    const std::string text = slurp(script);
+    CHECK(shellIn(scratch.path(), "bash -n " + q(script.string())).status == 0);
+    // sbatch reads the #SBATCH lines itself: the --output path must come back whole, '%' doubled (literal).
+    std::string outputLine;
+    for (std::istringstream in(text); std::getline(in, outputLine);)
+      if (outputLine.rfind("#SBATCH --output=", 0) == 0) break;
+    std::vector<std::string> words = sbatchWords(outputLine.substr(7));
+    std::string literal;
+    for (char c : (out / "logs").string() + "/") literal += c == '%' ? std::string("%%") : std::string(1, c);
+    REQUIRE(words.size() == 1);
+    CHECK(words[0] == "--output=" + literal + "%a.log");
+    // The task by hand, with NETC unset: the default is the hostile install path, and nothing in it runs.
+    CommandResult t = shellIn(scratch.path(), "unset NETC; SLURM_ARRAY_TASK_ID=0 bash " + q(script.string()));
+    CHECK_MESSAGE(t.status == 0, t.out);
+    checkRun(out / readJson(out / "sweep.json")["runs"][0]["name"].get<std::string>());
+  }
+  SUBCASE("commands.txt") {
+    const fs::path out = dir / ("-cmds " + kHostile);
+    CommandResult e = netcIn(scratch.path(), exe.string(), args("commands", out));
+    REQUIRE_MESSAGE(e.status == 0, e.out);
+    const std::string lines = slurp(out / "commands.txt");
+    CHECK(std::count(lines.begin(), lines.end(), '\n') == 2);  // one line per run: nothing split it
+    CommandResult t = shellIn(scratch.path(), "head -n 1 " + q((out / "commands.txt").string()) + " | bash");
+    CHECK_MESSAGE(t.status == 0, t.out);
+    checkRun(out / readJson(out / "sweep.json")["runs"][0]["name"].get<std::string>());
+  }
+  CHECK(pwned(scratch.path()).empty());
+  CHECK(pwned(NETC_SOURCE_DIR).empty());
+}
+
+TEST_CASE("sweep: a newline or control byte in a path or value that reaches a script is refused, naming it") {
+  ScratchDir scratch("netc_sweep_newline_");
+  const fs::path nl = scratch.path() / "a\nb";
+  fs::create_directories(nl);
+  fs::copy_file(fs::path(NETC_SOURCE_DIR) / kModel, nl / "m.net");
+  fs::copy_file(fs::path(NETC_SOURCE_DIR) / kDataFile, nl / "d.txt");
+  const std::string model = (fs::path(NETC_SOURCE_DIR) / kModel).string(), data = (fs::path(NETC_SOURCE_DIR) / kDataFile).string();
+  const fs::path out = scratch.path() / "out";
+  struct Case {
+    std::vector<std::string> args;
+    std::string option, found;
+  };
+  const std::vector<Case> cases = {
+      {{(nl / "m.net").string(), "--data", data, "--set", "gain=1,3", "--out", out.string()}, "the model path", "a newline"},
+      {{model, "--data", (nl / "d.txt").string(), "--set", "gain=1,3", "--out", out.string()}, "--data", "a newline"},
+      {{model, "--data", data, "--set", "gain=1,3", "--out", (scratch.path() / "o\nut").string()}, "--out", "a newline"},
+      {{model, "--data", data, "--set", "gain=1\t,3", "--out", out.string()}, "--set", "the control byte 0x09"},
+      {{model, "--data", data, "--run", "gain=1\x1b", "--out", out.string()}, "--run", "the control byte 0x1b"},
+  };
+  for (const Case& c : cases)
+    for (const std::vector<std::string> emit : {std::vector<std::string>{"--emit", "slurm"},
+                                                std::vector<std::string>{"--emit", "commands"}, std::vector<std::string>{}}) {
+      std::vector<std::string> args = {"sweep"};
+      args.insert(args.end(), c.args.begin(), c.args.end());
+      args.insert(args.end(), {"--steps", "5", "--quiet"});
+      args.insert(args.end(), emit.begin(), emit.end());
+      CommandResult r = netcIn(NETC_SOURCE_DIR, NETC_BINARY, args);
+      CAPTURE(r.out);
+      CHECK(r.status == 2);
+      CHECK(r.has("netc: error: " + c.option + " '"));
+      CHECK(r.has("contains " + c.found));
+      CHECK(!r.has("terminate called"));
+    }
+  // Nothing was written anywhere.
+  CHECK(!fs::exists(out));
+  CHECK(!fs::exists(scratch.path() / "o\nut"));
+  CHECK(!fs::exists(nl / "out"));
+}
+
+TEST_CASE("sweep: a finished run of another --steps or model is not adopted; --emit keeps sweep.json's statuses") {
+  ScratchDir scratch("netc_sweep_adopt_");
+  const fs::path sweep = scratch.path() / "s";
+  const std::string grid = kModel + " --data " + kDataFile + " --set gain=1,3 --no-stats --jobs 2 --quiet --out " + sweep.string();
+  REQUIRE(runNetc("sweep " + grid + " --steps 20").status == 0);
+  const fs::path run0 = sweep / "000-gain=1", run1 = sweep / "001-gain=3";
+  auto lossRows = [](const fs::path& run) {
+    const std::string l = slurp(run / "losses.csv");
+    return std::count(l.begin(), l.end(), '\n') - 1;
+  };
+  REQUIRE(lossRows(run0) == 20);
+
+  SUBCASE("another --steps: refused without --force, run again with it") {
+    fs::remove(sweep / "sweep.json");  // nothing left to tell the sweeps apart but the run folders
+    CommandResult refused = runNetc("sweep " + grid + " --steps 30");
+    CAPTURE(refused.out);
+    CHECK(refused.status == 1);
+    CHECK(refused.has("holds a finished run of another configuration"));
+    CHECK(refused.has("steps 20 (asked: 30)"));
+    CHECK(lossRows(run0) == 20);
+    CommandResult forced = runNetc("sweep " + grid + " --steps 30 --force");
+    CHECK_MESSAGE(forced.status == 0, forced.out);
+    CHECK(lossRows(run0) == 30);
+    CHECK(lossRows(run1) == 30);
+    CHECK(readJson(run0 / "config.json")["repeat"]["steps"] == 30);
+  }
+  SUBCASE("another model: its runs are listed again, not reported as this sweep's") {
+    const fs::path other = scratch.path() / "other.net";
+    fs::copy_file(fs::path(NETC_SOURCE_DIR) / kModel, other);
+    const std::string otherGrid = other.string() + " --data " + kDataFile + " --set gain=1,3 --steps 20 --no-stats --out " + sweep.string();
+    CommandResult e = runNetc("sweep " + otherGrid + " --force --emit commands");
+    CAPTURE(e.out);
+    REQUIRE(e.status == 0);
+    const std::string lines = slurp(sweep / "commands.txt");
+    CHECK(std::count(lines.begin(), lines.end(), '\n') == 2);
+    CHECK(readJson(sweep / "sweep.json")["runs"][0]["status"] == "pending");
+    CommandResult local = runNetc("sweep " + otherGrid + " --force --quiet");
+    CHECK_MESSAGE(local.status == 0, local.out);
+    CHECK(readJson(run0 / "config.json")["repeat"]["model_absolute"] == other.string());
+  }
+  SUBCASE("--emit into a finished sweep keeps its statuses and lists only the runs still to do") {
+    const nlohmann::json before = readJson(sweep / "sweep.json");
+    REQUIRE(before["runs"][0]["status"] == "done");
+    for (const char* emit : {"slurm", "commands"}) {
+      CommandResult e = runNetc("sweep " + grid + " --steps 20 --emit " + emit);
+      CHECK_MESSAGE(e.status == 0, e.out);
+      CHECK(e.has("nothing to emit"));
+      const nlohmann::json after = readJson(sweep / "sweep.json");
+      for (int i : {0, 1}) {
+        CHECK(after["runs"][i]["status"] == "done");
+        CHECK(after["runs"][i]["final"] == before["runs"][i]["final"]);
+      }
+    }
+    fs::remove(run1 / "result.json");
+    CommandResult e = runNetc("sweep " + grid + " --steps 20 --emit slurm");
+    REQUIRE_MESSAGE(e.status == 0, e.out);
+    CHECK(slurp(sweep / "sweep.sbatch").find("#SBATCH --array=1\n") != std::string::npos);
+    const nlohmann::json after = readJson(sweep / "sweep.json");
+    CHECK(after["runs"][0]["status"] == "done");
+    CHECK(after["runs"][1]["status"] == "pending");
+  }
+}
+
+TEST_CASE("sweep: SIGTERM, SIGHUP or SIGKILL to a running sweep leaves no child training") {
+  ScratchDir scratch("netc_sweep_signal_");
+  for (const char* sig : {"TERM", "HUP", "KILL"}) {
+    CAPTURE(sig);
+    const fs::path out = scratch.path() / (std::string("s-") + sig);
+    // Two runs far too long to finish; the children are found as the sweep's, before the signal.
+    const std::string line = fmt::format(
+        "{} sweep {} --data {} --set gain=1,3 --steps 1000000 --no-stats --jobs 2 --quiet --out {} > sweep.log 2>&1 & "
+        "SP=$!; for i in $(seq 300); do [ \"$(pgrep -P $SP | wc -l)\" -ge 2 ] && break; sleep 0.1; done; "
+        "KIDS=$(pgrep -P $SP | tr '\\n' ' '); echo \"kids: $KIDS\"; sleep 0.5; kill -{} $SP; wait $SP; echo \"rc=$?\"; "
+        "for i in $(seq 50); do A=; for k in $KIDS; do S=$(sed 's/.*) //' /proc/$k/stat 2>/dev/null | cut -c1); "
+        "[ -n \"$S\" ] && [ \"$S\" != Z ] && A=\"$A $k\"; done; [ -z \"$A\" ] && break; sleep 0.1; done; "
+        "echo \"alive:$A.\"; cat sweep.log",
+        q(NETC_BINARY), q((fs::path(NETC_SOURCE_DIR) / kModel).string()), q((fs::path(NETC_SOURCE_DIR) / kDataFile).string()),
+        q(out.string()), sig);
+    fs::create_directories(out.parent_path());
+    CommandResult r = shellIn(scratch.path(), line);
+    CAPTURE(r.out);
+    CHECK(r.has("alive:."));
+    const size_t kids = r.out.find("kids: ");
+    REQUIRE(kids != std::string::npos);
+    CHECK(r.out.substr(kids, r.out.find('\n', kids) - kids).size() > 8);  // the two children were seen
+    if (std::string(sig) == "KILL") continue;
+    CHECK(r.has(fmt::format("netc sweep: stopped by SIG{}: every run it started has ended", sig)));
+    CHECK(r.has(std::string("rc=") + (std::string(sig) == "TERM" ? "143" : "129")));
+    const nlohmann::json s = readJson(out / "sweep.json");
+    CHECK(s["state"] == "interrupted");
+    CHECK(s["runs"][0]["status"] == "interrupted");
+    CHECK(s["runs"][1]["status"] == "interrupted");
+  }
+}
+
+TEST_CASE("sweep: a run folder still locked by a live netc run is running elsewhere, not failed") {
+  ScratchDir scratch("netc_sweep_busy_");
+  const fs::path sweep = scratch.path() / "s";
+  const fs::path run0 = sweep / "000-gain=1";
+  fs::create_directories(run0);
+  // A live process holds the run folder's lock, as a `netc run` does while it trains.
+  const std::string line = fmt::format(
+      "exec 9>{}; flock -x 9; echo $$ >&9; ( {} sweep {} --data {} --set gain=1,3 --steps 5 --no-stats --quiet --out {} ); "
+      "echo \"rc=$?\"",
+      q((run0 / ".netc.lock").string()), q(NETC_BINARY), q((fs::path(NETC_SOURCE_DIR) / kModel).string()),
+      q((fs::path(NETC_SOURCE_DIR) / kDataFile).string()), q(sweep.string()));
+  CommandResult r = shellIn(scratch.path(), line);
+  CAPTURE(r.out);
+  CHECK(r.has("rc=1"));
+  CHECK(r.has("is in use by a netc run still going"));
+  CHECK(!fs::exists(run0 / "result.json"));
+  CHECK(!fs::exists(sweep / "001-gain=3" / "result.json"));  // refused before anything started
+}
+
+TEST_CASE("sweep: a planted link at logs/NAME.log is refused, and the file it points at is unchanged") {
+  ScratchDir scratch("netc_sweep_link_");
+  const fs::path sweep = scratch.path() / "s", victim = scratch.path() / "victim.txt";
+  {
+    std::ofstream(victim) << "precious\n";
+  }
+  fs::create_directories(sweep / "logs");
+  fs::create_symlink(victim, sweep / "logs" / "000-gain=1.log");
+  CommandResult r = runNetc("sweep " + kModel + " --data " + kDataFile + " --set gain=1,3 --steps 5 --no-stats --quiet --out " +
+                            sweep.string());
+  CAPTURE(r.out);
+  CHECK(r.status == 1);
+  CHECK(r.has("is a symbolic link, not a file netc made"));
+  CHECK(slurp(victim) == "precious\n");
+  // A planted link at the sweep's lock is refused the same way.
+  fs::remove(sweep / "logs" / "000-gain=1.log");
+  fs::create_symlink(victim, sweep / ".sweep.lock");
+  CommandResult lock = runNetc("sweep " + kModel + " --data " + kDataFile + " --set gain=1,3 --steps 5 --no-stats --quiet --out " +
+                               sweep.string());
+  CHECK(lock.status == 1);
+  CHECK(lock.has("is a symbolic link"));
+  CHECK(slurp(victim) == "precious\n");
+}
