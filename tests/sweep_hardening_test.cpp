@@ -95,18 +95,6 @@ std::vector<std::string> sbatchWords(const std::string& line) {
 // A name with everything a shell or sbatch could take for syntax, but nothing a file name cannot hold.
 const std::string kHostile = "h $(touch PWNED) `touch PWNED` 'sq' \"dq\" #c %a ;x";
 
-// The run processes still alive (not zombies) among `pids`.
-std::string aliveAmong(const std::string& pids) {
-  std::string alive;
-  std::istringstream in(pids);
-  for (std::string pid; in >> pid;) {
-    std::string stat = slurp(fs::path("/proc") / pid / "stat");
-    const size_t close = stat.rfind(')');
-    if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z') alive += pid + " ";
-  }
-  return alive;
-}
-
 }  // namespace
 
 TEST_CASE("sweep --emit: hostile paths, --out, --data, --set and install path reach the run unchanged and run nothing") {
@@ -282,7 +270,7 @@ TEST_CASE("sweep: SIGTERM, SIGHUP or SIGKILL to a running sweep leaves no child 
         "KIDS=$(pgrep -P $SP | tr '\\n' ' '); echo \"kids: $KIDS\"; sleep 0.5; kill -{} $SP; wait $SP; echo \"rc=$?\"; "
         "for i in $(seq 50); do A=; for k in $KIDS; do S=$(sed 's/.*) //' /proc/$k/stat 2>/dev/null | cut -c1); "
         "[ -n \"$S\" ] && [ \"$S\" != Z ] && A=\"$A $k\"; done; [ -z \"$A\" ] && break; sleep 0.1; done; "
-        "echo \"alive:$A.\"; cat sweep.log",
+        "echo \"alive:$A.\"; for k in $A; do kill -9 $k; done; cat sweep.log",  // none left behind, even on failure
         q(NETC_BINARY), q((fs::path(NETC_SOURCE_DIR) / kModel).string()), q((fs::path(NETC_SOURCE_DIR) / kDataFile).string()),
         q(out.string()), sig);
     fs::create_directories(out.parent_path());
@@ -337,6 +325,7 @@ TEST_CASE("sweep: a planted link at logs/NAME.log is refused, and the file it po
   CHECK(slurp(victim) == "precious\n");
   // A planted link at the sweep's lock is refused the same way.
   fs::remove(sweep / "logs" / "000-gain=1.log");
+  fs::remove(sweep / ".sweep.lock");
   fs::create_symlink(victim, sweep / ".sweep.lock");
   CommandResult lock = runNetc("sweep " + kModel + " --data " + kDataFile + " --set gain=1,3 --steps 5 --no-stats --quiet --out " +
                                sweep.string());

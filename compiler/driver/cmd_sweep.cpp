@@ -99,7 +99,6 @@ std::string lastLines(const std::string& path, size_t n) {
   return out;
 }
 
-
 void writeSweepJson(const SweepPlan& p, const std::vector<RunState>& st, const std::string& state) {
   json runs = json::array();
   for (size_t i = 0; i < p.runs.size(); ++i) {
@@ -218,7 +217,7 @@ pid_t spawnRun(const std::string& exe, const SweepRun& r, int logFd, const std::
     // The child: only async-signal-safe calls until execve.
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(127);  // the sweep died before the line above took effect
-    const int devNull = ::open("/dev/null", O_RDONLY);
+    const int devNull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devNull < 0 || ::dup2(devNull, STDIN_FILENO) < 0 || ::dup2(logFd, STDOUT_FILENO) < 0 ||
         ::dup2(logFd, STDERR_FILENO) < 0)
       ::_exit(127);
@@ -351,17 +350,20 @@ int sweepCommand(SweepOptions o) {
   // One sweep at a time in a folder.
   lockSweepFolder(plan.folder);
   json previous = readRegularJsonFile((fs::path(plan.folder) / "sweep.json").string());
-  if (previous.is_object() && !o.force) {
+  bool sameSweep = false;
+  if (previous.is_object()) {
     json prevId = {{"model", previous.value("model", json())}, {"axes", previous.value("axes", json())},
                    {"options", previous.value("options", json())}};
     if (previous.contains("listed")) prevId["listed"] = previous["listed"];
-    if (prevId != plan.identity())
+    sameSweep = prevId == plan.identity();
+    if (!sameSweep && !o.force)
       fail(fmt::format("{} holds another sweep (a different model, grid or options in its sweep.json); use another "
                        "--out, or --force to run this one there", plan.folder));
   }
 
   Inventory inv = takeInventory(plan, o.force);
-  if (!o.emit.empty()) return emitScripts(o, plan, exe, inv, previous);
+  // Only this sweep's own record says anything about its runs.
+  if (!o.emit.empty()) return emitScripts(o, plan, exe, inv, sameSweep ? previous : json());
   std::vector<RunState>& st = inv.st;
   auto logOf = [&](size_t i) { return (fs::path(plan.folder) / "logs" / (plan.runs[i].name + ".log")).string(); };
   auto progressOf = [&](size_t i) { return (fs::path(plan.folder) / "logs" / (plan.runs[i].name + ".progress")).string(); };
