@@ -51,7 +51,7 @@ CommandResult shellIn(const fs::path& cwd, const std::string& line) {
 // netc with its arguments as separate words (each quoted here), run in `cwd`.
 CommandResult netcIn(const fs::path& cwd, const std::string& exe, const std::vector<std::string>& args) {
   std::string line = q(exe);
-  for (const auto& a : args) line += " " + q(a);
+  for (const auto& a : args) line.append(" ").append(q(a));
   return shellIn(cwd, line);
 }
 
@@ -176,7 +176,7 @@ TEST_CASE("sweep: a newline or control byte in a path or value that reaches a sc
       {{model, "--data", data, "--run", "gain=1\x1b", "--out", out.string()}, "--run", "the control byte 0x1b"},
   };
   for (const Case& c : cases)
-    for (const std::vector<std::string> emit : {std::vector<std::string>{"--emit", "slurm"},
+    for (const std::vector<std::string>& emit : {std::vector<std::string>{"--emit", "slurm"},
                                                 std::vector<std::string>{"--emit", "commands"}, std::vector<std::string>{}}) {
       std::vector<std::string> args = {"sweep"};
       args.insert(args.end(), c.args.begin(), c.args.end());

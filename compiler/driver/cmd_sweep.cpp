@@ -346,7 +346,7 @@ int sweepCommand(SweepOptions o) {
     fail(fmt::format("the netc executable's path '{}' contains {}: it cannot be written into a sweep's scripts "
                      "safely; install netc elsewhere", printable(exe), problem));
   fs::create_directories(plan.folder);
-  makeOwnFolder((fs::path(plan.folder) / "logs").string());
+  const OwnFolder logs((fs::path(plan.folder) / "logs").string());
   // One sweep at a time in a folder.
   lockSweepFolder(plan.folder);
   json previous = readRegularJsonFile((fs::path(plan.folder) / "sweep.json").string());
@@ -365,10 +365,10 @@ int sweepCommand(SweepOptions o) {
   // Only this sweep's own record says anything about its runs.
   if (!o.emit.empty()) return emitScripts(o, plan, exe, inv, sameSweep ? previous : json());
   std::vector<RunState>& st = inv.st;
-  auto logOf = [&](size_t i) { return (fs::path(plan.folder) / "logs" / (plan.runs[i].name + ".log")).string(); };
-  auto progressOf = [&](size_t i) { return (fs::path(plan.folder) / "logs" / (plan.runs[i].name + ".progress")).string(); };
+  auto logName = [&](size_t i) { return plan.runs[i].name + ".log"; };
+  auto progressName = [&](size_t i) { return plan.runs[i].name + ".progress"; };
   // Refused before any run starts, rather than halfway through the sweep.
-  for (int i : inv.todo) checkOwnFileName(logOf(static_cast<size_t>(i))), checkOwnFileName(progressOf(static_cast<size_t>(i)));
+  for (int i : inv.todo) logs.checkName(logName(static_cast<size_t>(i))), logs.checkName(progressName(static_cast<size_t>(i)));
 
   const int jobs = o.jobs > 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
   SweepView view(plan, steps, o.quiet);
@@ -386,10 +386,10 @@ int sweepCommand(SweepOptions o) {
   while (true) {
     while (!gSignal && static_cast<int>(running.size()) < jobs && next < inv.todo.size()) {
       const size_t i = static_cast<size_t>(inv.todo[next++]);
-      const std::string log = logOf(i), progress = progressOf(i);
+      const std::string progress = logs.pathOf(progressName(i));
       // Both are the sweep's own files: made anew, never written through a link someone planted.
-      ::close(createOwnFile(progress));
-      const int logFd = createOwnFile(log);
+      ::close(logs.createFile(progressName(i)));
+      const int logFd = logs.createFile(logName(i));
       st[i].pid = spawnRun(exe, plan.runs[i], logFd, progress);
       ::close(logFd);
       st[i].status = "running";
@@ -417,7 +417,7 @@ int sweepCommand(SweepOptions o) {
       s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
       s.exitCode = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
       const std::string runDir = (fs::path(plan.folder) / plan.runs[i].name).string();
-      const std::string log = logOf(i);
+      const std::string log = logs.pathOf(logName(i));
       FoundRun fin = inspectRunFolder(runDir, expectedRepeat(plan, plan.runs[i]));
       if (fin.state == FoundRun::Reusable) s.status = fin.status, s.result = fin.result;
       else s.status = gSignal ? "interrupted" : "failed";

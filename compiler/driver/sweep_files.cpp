@@ -31,34 +31,36 @@ std::string kindOf(mode_t m) {
 
 }  // namespace
 
-void makeOwnFolder(const std::string& path) {
+OwnFolder::OwnFolder(std::string path) : path_(std::move(path)) {
+  if (::mkdir(path_.c_str(), 0755) != 0 && errno != EEXIST)
+    fail(fmt::format("cannot create the folder '{}': {}", path_, std::strerror(errno)));
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   struct stat st{};
-  if (::lstat(path.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) refuseKind(path, st.st_mode, "a folder");
-    return;
-  }
-  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
-    fail(fmt::format("cannot create the folder '{}': {}", path, std::strerror(errno)));
-  // Another process may have made something else there between the two calls.
-  if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) refuseKind(path, st.st_mode, "a folder");
+  if (fd_ < 0 && (errno == ELOOP || errno == ENOTDIR) && ::lstat(path_.c_str(), &st) == 0)
+    refuseKind(path_, st.st_mode, "a folder");
+  if (fd_ < 0) fail(fmt::format("cannot open the folder '{}': {}", path_, std::strerror(errno)));
 }
 
-void checkOwnFileName(const std::string& path) {
-  struct stat st{};
-  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) refuseKind(path, st.st_mode, "a file");
+OwnFolder::~OwnFolder() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
-int createOwnFile(const std::string& path) {
+std::string OwnFolder::pathOf(const std::string& name) const { return (std::filesystem::path(path_) / name).string(); }
+
+void OwnFolder::checkName(const std::string& name) const {
   struct stat st{};
-  if (::lstat(path.c_str(), &st) == 0) {
-    if (!S_ISREG(st.st_mode)) refuseKind(path, st.st_mode, "a file");
-    // An earlier sweep's log: removed (the name, not what a link would point at) and created anew below.
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-      fail(fmt::format("cannot replace '{}': {}", path, std::strerror(errno)));
-  }
+  if (::fstatat(fd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+    refuseKind(pathOf(name), st.st_mode, "a file");
+}
+
+int OwnFolder::createFile(const std::string& name) const {
+  checkName(name);
+  // An earlier sweep's log: removed (the name, not what a link would point at) and created anew below.
+  if (::unlinkat(fd_, name.c_str(), 0) != 0 && errno != ENOENT)
+    fail(fmt::format("cannot replace '{}': {}", pathOf(name), std::strerror(errno)));
   // O_EXCL with O_CREAT never follows a link: whatever appeared there since the unlink is refused.
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) fail(fmt::format("cannot create '{}': {}", path, std::strerror(errno)));
+  int fd = ::openat(fd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) fail(fmt::format("cannot create '{}': {}", pathOf(name), std::strerror(errno)));
   return fd;
 }
 

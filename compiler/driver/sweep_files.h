@@ -8,17 +8,27 @@
 
 namespace netc::driver {
 
-// Creates the folder `path` (one level), or accepts it when it is already a real folder; a symbolic link or
-// anything else there is refused, naming it.
-void makeOwnFolder(const std::string& path);
+// A folder of the sweep's own (logs/), created if absent and opened once without following a link; its files
+// are then made relative to that descriptor, so swapping the folder for a link later changes nothing.
+class OwnFolder {
+ public:
+  explicit OwnFolder(std::string path);  // a link or anything but a folder at `path` is refused, naming it
+  ~OwnFolder();
+  OwnFolder(const OwnFolder&) = delete;
+  OwnFolder& operator=(const OwnFolder&) = delete;
 
-// Refuses `path` when something other than a regular file is there (a link, folder, FIFO, device), naming it;
-// an absent name or a regular file passes. For checking every name before a sweep starts anything.
-void checkOwnFileName(const std::string& path);
+  // Refuses `name` when something other than a regular file is there (a link, folder, FIFO, device); an
+  // absent name or a regular file passes. For checking every name before a sweep starts anything.
+  void checkName(const std::string& name) const;
+  // A new, empty regular file `name` opened for writing (O_CLOEXEC), replacing an earlier regular file of that
+  // name. A link, folder, FIFO or device there is refused and left as it is. Returns the descriptor.
+  int createFile(const std::string& name) const;
+  std::string pathOf(const std::string& name) const;
 
-// A new, empty regular file at `path` opened for writing (O_CLOEXEC), replacing an earlier regular file of
-// that name. A link, folder, FIFO or device there is refused and left as it is. Returns the descriptor.
-int createOwnFile(const std::string& path);
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
 
 // Opens (creating it) the sweep's lock file and takes its lock, or fails saying the folder is in use. The
 // descriptor stays open for the life of the process.
