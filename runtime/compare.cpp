@@ -29,14 +29,20 @@ using page::num;
 using page::findingsJson;
 using page::lossCurve;
 
+// Whether a run folder has an entry of this name; a dangling link or one that cannot be looked up (permission
+// denied) counts as present, so that reading it says what is wrong instead of the file being silently skipped.
+bool present(const fs::path& p) {
+  std::error_code ec;
+  return fs::symlink_status(p, ec).type() != fs::file_type::not_found;
+}
+
 // The most netc reads of a run's config.json or result.json (a few kilobytes when netc wrote them).
 constexpr uint64_t kMaxRunJsonBytes = 64 << 20;
 
 // A run's config.json or result.json as a JSON document; nullopt when the run has none (result.json of a run
 // still training). Anything else that is not a regular file holding JSON fails, naming the file.
 std::optional<json> readRunJson(const fs::path& p) {
-  std::error_code ec;
-  if (!fs::exists(p, ec)) return std::nullopt;
+  if (!present(p)) return std::nullopt;
   const std::string text = readRegularFile(p.string(), "", kMaxRunJsonBytes);
   try {
     return json::parse(text);
@@ -99,7 +105,7 @@ json runJson(const std::string& dir) {
   }
   // Losses: step,loss,lr after the header; partial last lines are dropped by the reader.
   std::vector<std::pair<int64_t, double>> train;
-  if (fs::exists(d / "losses.csv"))
+  if (present(d / "losses.csv"))
     for (const std::string& line : readCompleteLines((d / "losses.csv").string())) {
       int64_t step;
       double loss;
@@ -107,7 +113,7 @@ json runJson(const std::string& dir) {
     }
   r["train"] = lossCurve(train, 400);
   json dev = json::array();
-  if (fs::exists(d / "evals.csv"))
+  if (present(d / "evals.csv"))
     for (const std::string& line : readCompleteLines((d / "evals.csv").string())) {
       int64_t done;
       char split[16] = {0};
@@ -117,7 +123,7 @@ json runJson(const std::string& dir) {
     }
   r["dev"] = dev;
   r["stats"] = false;
-  if (fs::exists(d / "stats.jsonl")) {
+  if (present(d / "stats.jsonl")) {
     std::vector<StatsSnapshot> snaps;
     try {
       snaps = readStatsLog((d / "stats.jsonl").string());
@@ -248,13 +254,13 @@ std::vector<std::string> findRunFolders(const std::vector<std::string>& dirs) {
   for (const std::string& d : dirs) {
     std::error_code ec;
     if (!fs::is_directory(d, ec)) fail(fmt::format("'{}' is not a folder", d));
-    if (fs::exists(fs::path(d) / "config.json")) {
+    if (present(fs::path(d) / "config.json")) {
       out.push_back(d);
       continue;
     }
     std::vector<std::string> inside;
     for (const auto& e : fs::directory_iterator(d, ec))
-      if (e.is_directory() && fs::exists(e.path() / "config.json")) inside.push_back(e.path().string());
+      if (e.is_directory(ec) && present(e.path() / "config.json")) inside.push_back(e.path().string());
     if (inside.empty()) fail(fmt::format("'{}' holds no run folders (no config.json in it or in its folders)", d));
     std::sort(inside.begin(), inside.end());
     out.insert(out.end(), inside.begin(), inside.end());
