@@ -12,6 +12,8 @@
 
 #include "headless_chromium.h"
 #include "run_netc.h"
+#include "runtime/page_template.h"
+#include "support/diag.h"
 
 using namespace netc::testing;
 namespace fs = std::filesystem;
@@ -66,6 +68,23 @@ void checkRenderedAsText(const fs::path& page, const fs::path& profile, const st
 }
 
 }  // namespace
+
+TEST_CASE("pages: templates are filled in one pass; JSON in a script cannot end its element") {
+  using namespace netc::page;
+  // A value holding a placeholder is never expanded again.
+  CHECK(fillTemplate("<p>@A@</p><i>@B@</i> a@b.c @", {{"A", "@B@"}, {"B", "x"}}) == "<p>@B@</p><i>x</i> a@b.c @");
+  CHECK_THROWS_AS(fillTemplate("@A@ @C@", {{"A", ""}}), netc::Error);  // a placeholder without a value
+  CHECK_THROWS_AS(fillTemplate("@A@", {{"A", ""}, {"B", ""}}), netc::Error);  // a value without a placeholder
+  CHECK(htmlText("<b x=\"1\" y='2'>&</b>") == "&lt;b x=&quot;1&quot; y=&#39;2&#39;&gt;&amp;&lt;/b&gt;");
+  const nlohmann::json data = {{"name", "</script><!-- \xE2\x80\xA8 \xE2\x80\xA9 & >"}, {"bad", "\xFF"}};
+  const std::string js = scriptJson(data);
+  CHECK(js.find_first_of("<>&") == std::string::npos);
+  CHECK(js.find("\xE2\x80\xA8") == std::string::npos);
+  CHECK(js.find("\xE2\x80\xA9") == std::string::npos);
+  const nlohmann::json back = nlohmann::json::parse(js);
+  CHECK(back["name"] == data["name"]);
+  CHECK(back["bad"] == "\xEF\xBF\xBD");  // invalid UTF-8 as U+FFFD, not an exception
+}
 
 TEST_CASE("pages: hostile run, model and --set names are text in compare.html, report.html and lr_find.html") {
   ScratchDir dir("netc_pages_hostile_");
