@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "support/diag.h"
+#include "support/files.h"
 
 namespace netc {
 
@@ -129,18 +130,7 @@ void AppendFile::close() {
 }
 
 std::vector<std::string> readCompleteLines(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) fail(fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
-  std::string text;
-  char buf[1 << 16];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
-  bool bad = std::ferror(f);
-  std::fclose(f);
-  if (bad) fail(fmt::format("cannot read '{}': read error", path));
-  std::vector<std::string> lines;
-  for (size_t start = 0, end; (end = text.find('\n', start)) != std::string::npos; start = end + 1)
-    lines.push_back(text.substr(start, end - start));
-  return lines;
+  return completeLines(readRegularFile(path, "", kMaxAppendedFileBytes));
 }
 
 std::vector<std::string> removeStaleTemporaries(const std::string& dir) {

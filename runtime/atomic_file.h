@@ -7,6 +7,7 @@
 // never half of one. The writer holds flock on its temporary while it exists, so removeStaleTemporaries()
 // can tell a live writer's temporary from one a killed writer left behind.
 #pragma once
+#include <cstdint>
 #include <fmt/format.h>
 #include <string>
 #include <string_view>
@@ -56,7 +57,10 @@ class AppendFile {
 
 // The complete lines of a file written by appending (losses.csv, evals.csv, stats.jsonl, samples.txt). A last
 // line without its newline is what a writer killed mid-line (or out of space) left: it is dropped, not
-// misread as a shorter number. Throws naming the path when the file cannot be read.
+// misread as a shorter number. Only a regular file of at most kMaxAppendedFileBytes is read (support/files.h,
+// readRegularFile: a FIFO or a link to /dev/zero is refused, never waited on or read without end). Throws
+// naming the path when the file cannot be read.
+inline constexpr uint64_t kMaxAppendedFileBytes = uint64_t{4} << 30;
 std::vector<std::string> readCompleteLines(const std::string& path);
 
 // Removes the temporaries that writers which are gone left in `dir`: ".NAME.tmpXXXXXX" (writeFileAtomically)

@@ -4,15 +4,19 @@
 #include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
+#include <fmt/ranges.h>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "runtime/atomic_file.h"
-#include "runtime/page_json.h"
 #include "runtime/diagnose.h"
+#include "runtime/json_fields.h"
+#include "runtime/page_json.h"
+#include "runtime/page_template.h"
 #include "runtime/stats.h"
 #include "support/diag.h"
+#include "support/files.h"
 
 namespace netc {
 
@@ -25,27 +29,39 @@ using page::num;
 using page::findingsJson;
 using page::lossCurve;
 
-json readJson(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return nullptr;
+// Whether a run folder has an entry of this name; a dangling link or one that cannot be looked up (permission
+// denied) counts as present, so that reading it says what is wrong instead of the file being silently skipped.
+bool present(const fs::path& p) {
+  std::error_code ec;
+  return fs::symlink_status(p, ec).type() != fs::file_type::not_found;
+}
+
+// The most netc reads of a run's config.json or result.json (a few kilobytes when netc wrote them).
+constexpr uint64_t kMaxRunJsonBytes = 64 << 20;
+
+// A run's config.json or result.json as a JSON document; nullopt when the run has none (result.json of a run
+// still training). Anything else that is not a regular file holding JSON fails, naming the file.
+std::optional<json> readRunJson(const fs::path& p) {
+  if (!present(p)) return std::nullopt;
+  const std::string text = readRegularFile(p.string(), "", kMaxRunJsonBytes);
   try {
-    return json::parse(in);
-  } catch (const json::exception&) {
-    return nullptr;
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    fail(fmt::format("'{}' is not valid JSON: {}", p.string(), e.what()));
   }
 }
 
-std::string htmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : printable(s)) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else if (c == '"') out += "&quot;";
-    else out += c;
-  }
-  return out;
+// An error's message without its "netc: error: " and final newline, to be said in another sentence.
+std::string bareMessage(const Error& e) {
+  std::string m = e.what();
+  const std::string prefix = "netc: error: ";
+  if (m.rfind(prefix, 0) == 0) m.erase(0, prefix.size());
+  while (!m.empty() && m.back() == '\n') m.pop_back();
+  return m;
 }
+
+std::optional<double> finite(std::optional<double> v) { return v && std::isfinite(*v) ? v : std::nullopt; }
+json orNull(const auto& v) { return v ? json(*v) : json(nullptr); }
 
 json layerMoments(const StatsSnapshot& s) {
   json out = json::array();
@@ -54,29 +70,42 @@ json layerMoments(const StatsSnapshot& s) {
   return out;
 }
 
+// One run's part of the page. Its config.json and result.json are read field by field with the types netc
+// writes (json_fields.h): a damaged file fails naming the file and the field, and the run is left out.
 json runJson(const std::string& dir) {
   const fs::path d(dir);
-  json config = readJson(d / "config.json"), result = readJson(d / "result.json");
-  json r = {{"folder", dir}, {"name", d.filename().string()}};
-  r["model"] = config.is_object() ? config["model"].value("name", "") : "";
+  const fs::path configPath = d / "config.json", resultPath = d / "result.json";
+  const std::optional<json> configDoc = readRunJson(configPath), resultDoc = readRunJson(resultPath);
+  json r = {{"folder", dir}, {"name", d.filename().string()}, {"model", ""}, {"steps", nullptr}, {"status", "unfinished"}};
   json sets = json::object();
-  if (config.is_object())
-    for (const auto& s : config.value("overrides", std::vector<std::string>{}))
-      sets[s.substr(0, s.find('='))] = s.substr(s.find('=') + 1);
+  int64_t vocab = 0;
+  if (configDoc) {
+    const JsonFields config(*configDoc, configPath.string());
+    if (auto model = config.object("model")) r["model"] = model->string("name").value_or("");
+    for (const std::string& s : config.strings("overrides")) {
+      const size_t eq = s.find('=');
+      sets[s.substr(0, eq)] = eq == std::string::npos ? "" : s.substr(eq + 1);
+    }
+    if (auto train = config.object("train")) r["steps"] = orNull(train->wholeNumber("steps"));
+    if (auto v = config.object("vocabulary")) vocab = std::max<int64_t>(0, v->wholeNumber("size").value_or(0));
+  }
   r["set"] = sets;
-  r["steps"] = config.is_object() ? config["train"].value("steps", json(nullptr)) : json(nullptr);
-  if (!result.is_object()) r["status"] = "unfinished";
-  else if (result.value("diverged", false)) r["status"] = "diverged", r["divergence"] = result.value("divergence", "");
-  else r["status"] = result.contains("total_seconds") ? "done" : "unfinished";
-  if (result.is_object()) {
-    r["initial"] = result.value("initial_loss", json(nullptr));
-    r["final"] = result.value("final", json::object());
-    r["done"] = result.value("steps_done", json(nullptr));
-    r["seconds"] = result.value("train_seconds", json(nullptr));
+  if (resultDoc) {
+    const JsonFields result(*resultDoc, resultPath.string());
+    if (result.boolean("diverged").value_or(false)) r["status"] = "diverged", r["divergence"] = result.string("divergence").value_or("");
+    else if (result.number("total_seconds")) r["status"] = "done";
+    r["initial"] = orNull(finite(result.number("initial_loss")));
+    json fin = json::object();
+    if (auto f = result.object("final"))
+      for (const char* split : {"train", "dev", "test"})
+        if (auto v = finite(f->number(split))) fin[split] = *v;
+    r["final"] = fin;
+    r["done"] = orNull(result.wholeNumber("steps_done"));
+    r["seconds"] = orNull(finite(result.number("train_seconds")));
   }
   // Losses: step,loss,lr after the header; partial last lines are dropped by the reader.
   std::vector<std::pair<int64_t, double>> train;
-  if (fs::exists(d / "losses.csv"))
+  if (present(d / "losses.csv"))
     for (const std::string& line : readCompleteLines((d / "losses.csv").string())) {
       int64_t step;
       double loss;
@@ -84,7 +113,7 @@ json runJson(const std::string& dir) {
     }
   r["train"] = lossCurve(train, 400);
   json dev = json::array();
-  if (fs::exists(d / "evals.csv"))
+  if (present(d / "evals.csv"))
     for (const std::string& line : readCompleteLines((d / "evals.csv").string())) {
       int64_t done;
       char split[16] = {0};
@@ -94,12 +123,12 @@ json runJson(const std::string& dir) {
     }
   r["dev"] = dev;
   r["stats"] = false;
-  if (fs::exists(d / "stats.jsonl")) {
+  if (present(d / "stats.jsonl")) {
     std::vector<StatsSnapshot> snaps;
     try {
       snaps = readStatsLog((d / "stats.jsonl").string());
     } catch (const Error& e) {
-      r["stats_error"] = e.what();
+      r["stats_error"] = bareMessage(e);
     }
     if (!snaps.empty()) {
       r["stats"] = true;
@@ -112,7 +141,7 @@ json runJson(const std::string& dir) {
           if (p.shape.size() == 2) ud[p.name].push_back({s.step, num(p.updateToData)});
       r["ud"] = ud;
       DiagnosisContext ctx;
-      ctx.vocab = config.is_object() ? config["vocabulary"].value("size", 0) : 0;
+      ctx.vocab = vocab;
       r["find0"] = findingsJson(diagnose(snaps.front(), ctx, /*initial=*/true));
       if (snaps.size() > 1) r["findEnd"] = findingsJson(diagnose(snaps.back(), ctx, /*initial=*/false, &snaps.front()));
     }
@@ -153,13 +182,18 @@ saturated: too high.</figcaption></figure>
 <div id="ud"></div>
 <h2>Diagnoses</h2>
 <div class="grid" id="diag"></div>
+<script type="application/json" id="data">@DATA@</script>
 <script>
-const DATA = @DATA@;
+// Every name and value from the runs goes into the page as text (h() and txt() set textContent), never as markup.
+const DATA=JSON.parse(document.getElementById('data').textContent);
 const COLORS=['#1f77b4','#d62728','#2ca02c','#ff7f0e','#9467bd','#8c564b','#e377c2','#17becf','#bcbd22','#7f7f7f'];
 const color=i=>COLORS[i%COLORS.length];
 const NS='http://www.w3.org/2000/svg';
 let drawn=0, errors=[];
 function el(tag,attrs,parent){const e=document.createElementNS(NS,tag);for(const k in attrs)e.setAttribute(k,attrs[k]);if(parent)parent.appendChild(e);return e;}
+function h(tag,attrs,...kids){const e=document.createElement(tag);for(const k in attrs||{})e.setAttribute(k,attrs[k]);
+  for(const c of kids.flat(Infinity))if(c!==null&&c!==undefined&&c!==false)e.append(c instanceof Node?c:String(c));return e;}
+const key=c=>h('span',{class:'key',style:'background:'+c});
 function txt(s,x,y,parent,anchor){const t=el('text',{x:x,y:y,'text-anchor':anchor||'start'},parent);t.textContent=s;return t;}
 function fmt(v){if(v===null||v===undefined||!isFinite(v))return '-';const a=Math.abs(v);return a!==0&&(a<1e-3||a>=1e5)?v.toExponential(2):(+v.toPrecision(4)).toString();}
 // series: [{pts:[[x,y],...], color, dash, dots}]
@@ -190,34 +224,28 @@ figure('loss',()=>{const ser=[];runs.forEach((r,i)=>{ser.push({pts:r.train,color
   // A diverged run's losses would flatten the others: the axis stops at twice the highest initial loss.
   const init=runs.map(r=>r.initial).filter(v=>v!==null&&v!==undefined&&isFinite(v));
   chart(document.querySelector('#fig-loss svg'),ser,init.length?{xlabel:'step',ymax:2*Math.max(...init)}:{xlabel:'step'});
-  document.getElementById('legend').innerHTML=runs.map((r,i)=>'<span style="margin-right:14px"><span class="key" style="background:'+color(i)+'"></span>'+esc(r.label)+'</span>').join('');});
-function esc(s){return String(s).replace(/[&<>"]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));}
+  document.getElementById('legend').replaceChildren(...runs.map((r,i)=>h('span',{style:'margin-right:14px'},key(color(i)),r.label)));});
 const withStats=runs.filter(r=>r.stats);
 function layerFig(id,key){figure(id,()=>{const ser=[];runs.forEach((r,i)=>{if(!r.stats)return;
     ser.push({pts:r.layers0.map((l,k)=>[k+1,l[key]]),color:color(i),dash:true});ser.push({pts:r.layersEnd.map((l,k)=>[k+1,l[key]]),color:color(i)});});
   chart(document.querySelector('#fig-'+id+' svg'),ser,{xlabel:'layer',xticks:x=>Number.isInteger(x)?String(x):''});});}
 layerFig('std','std');layerFig('sat','sat');
-{let h='';for(const r of withStats){h+='<p><b>'+esc(r.label)+'</b></p><table><tr><th class="l">layer</th>'+r.layers0.map(l=>'<th>'+esc(l.name)+'</th>').join('')+'</tr>';
-  h+='<tr><td class="l">std step '+r.firstStep+' &rarr; '+r.lastStep+'</td>'+r.layers0.map((l,k)=>'<td>'+fmt(l.std)+' &rarr; '+fmt((r.layersEnd[k]||{}).std)+'</td>').join('')+'</tr>';
-  h+='<tr><td class="l">saturated</td>'+r.layers0.map((l,k)=>'<td>'+(100*l.sat).toFixed(1)+'% &rarr; '+(100*((r.layersEnd[k]||{}).sat||0)).toFixed(1)+'%</td>').join('')+'</tr></table>';}
-  document.getElementById('layer-tables').innerHTML=h;}
-withStats.forEach((r,i)=>{const idx=runs.indexOf(r);const f=document.createElement('figure');f.id='fig-ud-'+idx;
-  f.innerHTML='<svg width="440" height="240"></svg><figcaption>'+esc(r.label)+'</figcaption>';document.getElementById('ud').appendChild(f);
-  figure('ud-'+idx,()=>{const names=Object.keys(r.ud);chart(f.querySelector('svg'),names.map((n,k)=>({pts:r.ud[n],color:color(k)})),{xlabel:'step',hlines:[-3]});
-    f.querySelector('figcaption').innerHTML=esc(r.label)+': '+names.map((n,k)=>'<span class="key" style="background:'+color(k)+'"></span>'+esc(n)).join(' ');});});
-document.getElementById('diag').innerHTML=runs.map(r=>{const list=fs=>(fs||[]).map(f=>'<li class="'+(f.warning?'warn':'good')+'"><b>'+esc(f.topic)+'</b>: '+esc(f.text)+'</li>').join('');
-  return '<div class="card"><b>'+esc(r.label)+'</b>'+(r.stats?'<p>step 0</p><ul>'+list(r.find0)+'</ul>'+(r.findEnd?'<p>end</p><ul>'+list(r.findEnd)+'</ul>':''):'<p>no statistics (stats.jsonl)</p>')+
-    (r.divergence?'<p class="warn">'+esc(r.divergence)+'</p>':'')+'</div>';}).join('');
+document.getElementById('layer-tables').replaceChildren(...withStats.map(r=>[h('p',null,h('b',null,r.label)),
+  h('table',null,h('tr',null,h('th',{class:'l'},'layer'),r.layers0.map(l=>h('th',null,l.name))),
+    h('tr',null,h('td',{class:'l'},'std step '+r.firstStep+' \u2192 '+r.lastStep),r.layers0.map((l,k)=>h('td',null,fmt(l.std)+' \u2192 '+fmt((r.layersEnd[k]||{}).std)))),
+    h('tr',null,h('td',{class:'l'},'saturated'),r.layers0.map((l,k)=>h('td',null,(100*l.sat).toFixed(1)+'% \u2192 '+(100*((r.layersEnd[k]||{}).sat||0)).toFixed(1)+'%'))))]).flat());
+withStats.forEach(r=>{const idx=runs.indexOf(r);const f=h('figure',{id:'fig-ud-'+idx});const svg=el('svg',{width:440,height:240},f);
+  const cap=h('figcaption',null,r.label);f.append(cap);document.getElementById('ud').appendChild(f);
+  figure('ud-'+idx,()=>{const names=Object.keys(r.ud);chart(svg,names.map((n,k)=>({pts:r.ud[n],color:color(k)})),{xlabel:'step',hlines:[-3]});
+    cap.replaceChildren(r.label+': ',...names.map((n,k)=>[key(color(k)),n,' ']).flat());});});
+document.getElementById('diag').replaceChildren(...runs.map(r=>{const list=fs=>h('ul',null,(fs||[]).map(f=>h('li',{class:f.warning?'warn':'good'},h('b',null,f.topic),': '+f.text)));
+  return h('div',{class:'card'},h('b',null,r.label),r.stats?[h('p',null,'step 0'),list(r.find0),r.findEnd?[h('p',null,'end'),list(r.findEnd)]:null]
+    :h('p',null,'no statistics (stats.jsonl'+(r.stats_error?': '+r.stats_error:'')+')'),r.divergence?h('p',{class:'warn'},r.divergence):null);}));
 document.body.setAttribute('data-figures-drawn',String(drawn));
 if(errors.length)document.body.setAttribute('data-errors',errors.join('; '));
 document.body.setAttribute('data-done','1');
 </script></body></html>
 )PAGE";
-
-std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
-  for (size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size()) s.replace(at, from.size(), to);
-  return s;
-}
 
 }  // namespace
 
@@ -226,13 +254,13 @@ std::vector<std::string> findRunFolders(const std::vector<std::string>& dirs) {
   for (const std::string& d : dirs) {
     std::error_code ec;
     if (!fs::is_directory(d, ec)) fail(fmt::format("'{}' is not a folder", d));
-    if (fs::exists(fs::path(d) / "config.json")) {
+    if (present(fs::path(d) / "config.json")) {
       out.push_back(d);
       continue;
     }
     std::vector<std::string> inside;
     for (const auto& e : fs::directory_iterator(d, ec))
-      if (e.is_directory() && fs::exists(e.path() / "config.json")) inside.push_back(e.path().string());
+      if (e.is_directory(ec) && present(e.path() / "config.json")) inside.push_back(e.path().string());
     if (inside.empty()) fail(fmt::format("'{}' holds no run folders (no config.json in it or in its folders)", d));
     std::sort(inside.begin(), inside.end());
     out.insert(out.end(), inside.begin(), inside.end());
@@ -240,22 +268,41 @@ std::vector<std::string> findRunFolders(const std::vector<std::string>& dirs) {
   return out;
 }
 
-int writeComparePage(const std::vector<std::string>& runDirs, const std::string& path) {
+std::vector<CommandInput> compareInputs(const std::vector<std::string>& runDirs) {
+  std::vector<CommandInput> inputs;
+  for (const std::string& d : runDirs)
+    for (const char* name : kRunFilesRead) inputs.push_back({fmt::format("the run's {}", name), (fs::path(d) / name).string()});
+  return inputs;
+}
+
+ComparePage writeComparePage(const std::vector<std::string>& runDirs, const std::string& path) {
+  ComparePage out;
   json runs = json::array();
-  std::set<std::string> names;
-  for (const auto& d : runDirs) names.insert(fs::path(d).filename().string());
-  std::vector<std::string> keys;  // the settings any run overrides, in first-seen order
+  std::vector<std::string> dirs;  // the runs on the page
   for (const auto& d : runDirs) {
-    json r = runJson(d);
+    try {
+      runs.push_back(runJson(d));
+      dirs.push_back(d);
+    } catch (const Error& e) {
+      out.leftOut.push_back(fmt::format("left out run '{}': {}", d, bareMessage(e)));
+    }
+  }
+  if (runs.empty())
+    fail(fmt::format("no run could be read, so there is nothing to compare: {}", fmt::join(out.leftOut, "; ")));
+  std::set<std::string> names;
+  for (const auto& d : dirs) names.insert(fs::path(d).filename().string());
+  std::vector<std::string> keys;  // the settings any run overrides, in first-seen order
+  for (size_t i = 0; i < runs.size(); ++i) {
+    json& r = runs[i];
     // Runs from different places may share a folder name: label them by their parent too.
-    r["label"] = names.size() == runDirs.size() ? r["name"].get<std::string>()
-                                                : (fs::path(d).parent_path().filename() / fs::path(d).filename()).string();
+    const fs::path d(dirs[i]);
+    r["label"] = names.size() == dirs.size() ? r["name"].get<std::string>() : (d.parent_path().filename() / d.filename()).string();
     for (auto& [k, v] : r["set"].items())
       if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
-    runs.push_back(std::move(r));
   }
+  using page::htmlText;
   std::string table = "<table><tr><th class=\"l\">run</th><th class=\"l\">model</th>";
-  for (const auto& k : keys) table += "<th>" + htmlEscape(k) + "</th>";
+  for (const auto& k : keys) table += "<th>" + htmlText(k) + "</th>";
   table += "<th>status</th><th>steps</th><th>initial loss</th><th>train</th><th>dev</th><th>train s</th></tr>\n";
   auto cell = [](const json& v) {
     return v.is_number() ? fmt::format("{:.4f}", v.get<double>()) : std::string("-");
@@ -263,11 +310,11 @@ int writeComparePage(const std::vector<std::string>& runDirs, const std::string&
   int stats = 0;
   for (const json& r : runs) {
     const std::string status = r["status"];
-    table += fmt::format("<tr class=\"{}\"><td class=\"l\">{}</td><td class=\"l\">{}</td>", status,
-                         htmlEscape(r["label"]), htmlEscape(r["model"]));
-    for (const auto& k : keys) table += "<td>" + htmlEscape(r["set"].value(k, std::string("(file)"))) + "</td>";
+    table += fmt::format("<tr class=\"{}\"><td class=\"l\">{}</td><td class=\"l\">{}</td>", htmlText(status),
+                         htmlText(r["label"].get<std::string>()), htmlText(r["model"].get<std::string>()));
+    for (const auto& k : keys) table += "<td>" + htmlText(r["set"].value(k, std::string("(file)"))) + "</td>";
     const json fin = r.value("final", json::object());
-    table += fmt::format("<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", status,
+    table += fmt::format("<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", htmlText(status),
                          r.value("done", json(nullptr)).is_number() ? std::to_string(r["done"].get<int64_t>()) : "-",
                          cell(r.value("initial", json(nullptr))), cell(fin.value("train", json(nullptr))),
                          cell(fin.value("dev", json(nullptr))),
@@ -275,17 +322,16 @@ int writeComparePage(const std::vector<std::string>& runDirs, const std::string&
     if (r["stats"].get<bool>()) ++stats;
   }
   table += "</table>";
-  const int expected = 3 + stats;
-  std::string data = json({{"runs", runs}}).dump(-1, ' ', false, json::error_handler_t::replace);
-  data = replaceAll(data, "</", "<\\/");
-  std::string page = kPage;
-  page = replaceAll(page, "@TITLE@", htmlEscape(runs.empty() ? "" : runs[0]["model"].get<std::string>()));
-  page = replaceAll(page, "@EXPECTED@", std::to_string(expected));
-  page = replaceAll(page, "@COUNT@", std::to_string(runs.size()));
-  page = replaceAll(page, "@TABLE@", table);
-  page = replaceAll(page, "@DATA@", data);
-  writeFileAtomically(path, page);
-  return expected;
+  out.figures = 3 + stats;
+  out.runs = runs.size();
+  writeFileAtomically(path, page::fillTemplate(kPage, {
+                                                          {"TITLE", htmlText(runs[0]["model"].get<std::string>())},
+                                                          {"EXPECTED", std::to_string(out.figures)},
+                                                          {"COUNT", std::to_string(runs.size())},
+                                                          {"TABLE", table},
+                                                          {"DATA", page::scriptJson(json{{"runs", runs}})},
+                                                      }));
+  return out;
 }
 
 }  // namespace netc

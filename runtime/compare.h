@@ -11,13 +11,31 @@
 #include <string>
 #include <vector>
 
+#include "runtime/atomic_file.h"
+
 namespace netc {
 
 // Run folders among `dirs`: a folder with config.json is a run; any other folder contributes the run folders
 // directly inside it (a sweep folder), in name order. Throws naming a folder that holds none.
 std::vector<std::string> findRunFolders(const std::vector<std::string>& dirs);
 
-// Writes the page atomically; returns how many figures it draws.
-int writeComparePage(const std::vector<std::string>& runDirs, const std::string& path);
+// The files of a run folder that compare reads; each is read only when it is a regular file of bounded size
+// (support/files.h, readRegularFile), so a FIFO or a link to a device is refused, never waited on.
+inline constexpr const char* kRunFilesRead[] = {"config.json", "result.json", "losses.csv", "evals.csv", "stats.jsonl"};
+
+// Every file writeComparePage reads from `runDirs`, for refuseToOverwriteInput (the page never replaces one).
+std::vector<CommandInput> compareInputs(const std::vector<std::string>& runDirs);
+
+struct ComparePage {
+  int figures = 0;                   // how many figures the page draws
+  size_t runs = 0;                   // the runs on it
+  std::vector<std::string> leftOut;  // "left out run 'DIR': why", one per run that could not be read
+};
+
+// Writes the page atomically. A run whose files cannot be read (a damaged config.json or result.json, a
+// field of the wrong type, a losses.csv that is not a regular file) is left out and said in `leftOut`, so
+// one damaged run among many does not lose the page; when no run can be read, fails with every reason.
+// Every name and value from the runs reaches the page as text (page_template.h).
+ComparePage writeComparePage(const std::vector<std::string>& runDirs, const std::string& path);
 
 }  // namespace netc

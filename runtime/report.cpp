@@ -7,6 +7,7 @@
 
 #include "runtime/atomic_file.h"
 #include "runtime/page_json.h"
+#include "runtime/page_template.h"
 #include "support/diag.h"
 
 namespace netc {
@@ -98,18 +99,6 @@ json reportJson(const ReportData& d, size_t maxLossPoints) {
   return j;
 }
 
-// Inside <script>, "</script>" in a string would end the element: '<' can only occur inside JSON strings,
-// where \u003c means the same character.
-std::string scriptSafe(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    if (c == '<') out += "\\u003c";
-    else out += c;
-  }
-  return out;
-}
-
 }  // namespace
 
 int reportFigureCount(const ReportData& d) {
@@ -136,24 +125,11 @@ int reportFigureCount(const ReportData& d) {
 }
 
 std::string renderReport(const ReportData& d, size_t maxLossPoints) {
-  std::string title = d.model;
-  for (const char* bad : {"&", "<", ">", "\""})
-    for (size_t at; (at = title.find(bad)) != std::string::npos;) title.replace(at, 1, "_");
-  const std::pair<const char*, std::string> fills[] = {
-      {"@TITLE@", title},
-      {"@EXPECTED@", std::to_string(reportFigureCount(d))},
-      {"@DATA@", scriptSafe(reportJson(d, maxLossPoints).dump())},
-  };
-  // Left to right, each marker searched for after the previous fill, so no inserted text is ever rescanned.
-  std::string page = kReportPage;
-  size_t from = 0;
-  for (const auto& [key, value] : fills) {
-    size_t at = page.find(key, from);
-    if (at == std::string::npos) fail(fmt::format("internal error: the report template has no {}", key));
-    page.replace(at, std::string_view(key).size(), value);
-    from = at + value.size();
-  }
-  return page;
+  return page::fillTemplate(kReportPage, {
+                                             {"TITLE", page::htmlText(d.model)},
+                                             {"EXPECTED", std::to_string(reportFigureCount(d))},
+                                             {"DATA", page::scriptJson(reportJson(d, maxLossPoints))},
+                                         });
 }
 
 void writeReport(const std::string& path, const ReportData& d) { writeFileAtomically(path, renderReport(d)); }

@@ -18,6 +18,7 @@
 #include "runtime/safetensors.h"
 #include "runtime/stats_observer.h"
 #include "runtime/trainer.h"
+#include "headless_chromium.h"
 #include "test_util.h"
 
 using namespace netc;
@@ -47,31 +48,14 @@ std::string readFile(const fs::path& p) {
   return ss.str();
 }
 
-// Runs a shell command, returning its exit status and standard output.
-std::pair<int, std::string> shell(const std::string& cmd) {
-  std::string out;
-  std::FILE* f = ::popen(cmd.c_str(), "r");
-  if (!f) return {-1, ""};
-  std::array<char, 4096> buf;
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), f)) out.append(buf.data(), n);
-  int status = ::pclose(f);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-bool haveChromium() { return shell("command -v chromium >/dev/null 2>&1").first == 0; }
+using testing::haveChromium;
+std::pair<int, std::string> shell(const std::string& cmd) { return testing::shellOutput(cmd); }
 
 // The DOM that headless Chromium ends with once the page's script has run; `fragment` is appended to the URL
 // (the page reads switches from it: "#last", "#biases").
 std::string renderedDom(const fs::path& page, const std::string& fragment = "") {
-  fs::path profile = scratch("chromium-profile");
-  std::string cmd = fmt::format(
-      "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-      "--disable-background-networking --disable-component-update --disable-sync --user-data-dir={} --dump-dom "
-      "'file://{}{}' 2>/dev/null",
-      profile.string(), fs::absolute(page).string(), fragment);
-  auto [status, dom] = shell(cmd);
-  fs::remove_all(profile);
-  REQUIRE_MESSAGE(status == 0, "chromium failed: ", cmd);
+  std::string dom = testing::renderedDom(page, scratch("chromium-profile"), fragment);
+  REQUIRE_MESSAGE(!dom.empty(), "chromium failed on ", page.string());
   return dom;
 }
 

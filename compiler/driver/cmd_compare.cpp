@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include "driver/command.h"
+#include "runtime/atomic_file.h"
 #include "runtime/compare.h"
+#include "support/diag.h"
 
 namespace netc::driver {
 
@@ -19,8 +21,11 @@ void registerCompare(CLI::App& app, Action& action) {
       std::string page = !out->empty() ? *out
                          : dirs->size() == 1 ? (std::filesystem::path((*dirs)[0]) / "compare.html").string()
                                              : std::string("compare.html");
-      writeComparePage(runs, page);
-      fmt::print("compared {} runs: {}\n", runs.size(), page);
+      refuseToOverwriteInput("--out", page, compareInputs(runs));
+      const ComparePage written = writeComparePage(runs, page);
+      for (const std::string& why : written.leftOut) fmt::print(stderr, "netc: warning: {}\n", printable(why));
+      fmt::print("compared {} runs: {}{}\n", written.runs, page,
+                 written.leftOut.empty() ? "" : fmt::format(" ({} left out: see the warnings)", written.leftOut.size()));
       return 0;
     };
   });

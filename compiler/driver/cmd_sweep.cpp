@@ -446,7 +446,8 @@ int sweepCommand(SweepOptions o) {
     if (fs::exists(fs::path(plan.folder) / plan.runs[i].name / "config.json"))
       dirs.push_back((fs::path(plan.folder) / plan.runs[i].name).string());
   const std::string page = (fs::path(plan.folder) / "compare.html").string();
-  if (!dirs.empty()) writeComparePage(dirs, page);
+  if (!dirs.empty())
+    for (const std::string& why : writeComparePage(dirs, page).leftOut) fmt::print(stderr, "netc: warning: {}\n", printable(why));
   fmt::print("sweep of {} runs in {:.1f} s: {} done, {} diverged, {} failed{}\n", plan.runs.size(), secs, n["done"],
              n["diverged"], n["failed"], n["interrupted"] ? fmt::format(", {} interrupted", n["interrupted"]) : "");
   fmt::print("saved in {}/ (sweep.json{})\n", plan.folder, dirs.empty() ? "" : ", compare.html");
