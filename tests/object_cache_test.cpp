@@ -372,11 +372,11 @@ TEST_CASE("object cache cli: pruning deletes only netc's own files, and NETC_CAC
   REQUIRE(!h40Steps.empty());
   // Not a whole number: said, and the default bound kept (the compile of another model prunes nothing).
   int h = 50;
-  for (const char* bad : {"abc", "-1", "1e3", "''"}) {
+  for (const char* bad : {"abc", "1e3"}) {  // the others the first test case reads
     const std::string env = fmt::format("NETC_CACHE_MAX_MB={}", bad);
     CommandResult r = scene.trainRight("bad", "--force", env);
     CHECK(r.has(fmt::format("netc: warning: NETC_CACHE_MAX_MB='{}' is not a whole number of megabytes; the object "
-                            "cache keeps its default bound of 512 MB", bad == std::string("''") ? "" : bad)));
+                            "cache keeps its default bound of 512 MB", bad)));
     const size_t before = filesWith(scene.cache, ".step").size();
     REQUIRE(train(scene.cache.string(), scene.dir.path() / "h", fmt::format("--set H={} --force", h++), env).status == 0);
     CHECK(filesWith(scene.cache, ".step").size() > before);

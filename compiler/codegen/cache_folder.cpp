@@ -65,13 +65,13 @@ bool isCacheFileName(std::string_view name, const std::set<std::string>& extensi
   return false;
 }
 
-std::optional<std::uint64_t> parseCacheMegabytes(std::string_view text) {
+std::optional<std::uint64_t> parseWholeNumber(std::string_view text, std::uint64_t max) {
   if (text.empty()) return std::nullopt;
   std::uint64_t value = 0;
   for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<std::uint64_t>(c - '0');
-    if (value > (UINT64_MAX >> 20)) return std::nullopt;  // beyond what a byte count can hold
+    const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
+    if (c < '0' || c > '9' || value > (max - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
   }
   return value;
 }

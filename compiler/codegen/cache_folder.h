@@ -31,9 +31,13 @@ bool isCacheKey(std::string_view s);
 // mkstemp in earlier versions). Nothing else, whatever it is called.
 bool isCacheFileName(std::string_view name, const std::set<std::string>& extensions, bool* temporary = nullptr);
 
-// $NETC_CACHE_MAX_MB: a whole number of megabytes (digits only). nullopt for anything else (empty, a sign, a
-// fraction, an exponent, a value too large to count in bytes).
-std::optional<std::uint64_t> parseCacheMegabytes(std::string_view text);
+// A whole number written in decimal digits only, at most `max`; nullopt for anything else (empty, a sign, a
+// space, a fraction, an exponent, a larger value).
+std::optional<std::uint64_t> parseWholeNumber(std::string_view text, std::uint64_t max);
+// $NETC_CACHE_MAX_MB: a whole number of megabytes, at most what a 64-bit count of bytes can hold.
+inline std::optional<std::uint64_t> parseCacheMegabytes(std::string_view text) {
+  return parseWholeNumber(text, UINT64_MAX >> 20);
+}
 
 class CacheFolder {
  public:

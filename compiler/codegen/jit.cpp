@@ -6,7 +6,6 @@
 #include <cstring>
 #include <exception>
 #include <fmt/format.h>
-#include <map>
 #include <mutex>
 #include <thread>
 

@@ -67,12 +67,13 @@ std::vector<ListedObject> parseStepList(std::string_view text, std::string& prob
     size_t a = l.find(' '), b = a == std::string_view::npos ? a : l.find(' ', a + 1);
     std::string_view key = l.substr(0, a);
     if (!isCacheKey(key)) {
-      problem = fmt::format("line {} names '{}', which is not a cache key (32 hex digits)", line, key);
+      problem = fmt::format("line {} names '{}{}', which is not a cache key (32 hex digits)", line, key.substr(0, 40),
+                            key.size() > 40 ? "..." : "");
       return {};
     }
     std::string_view size = b == std::string_view::npos ? "" : l.substr(a + 1, b - a - 1);
     std::string_view hash = b == std::string_view::npos ? "" : l.substr(b + 1);
-    std::optional<std::uint64_t> bytes = parseCacheMegabytes(size);  // digits only; any count of bytes fits
+    std::optional<std::uint64_t> bytes = parseWholeNumber(size, ObjectCache::kMaxObjectBytes);
     if (!bytes || !isCacheKey(hash)) {
       problem = fmt::format("line {} is not '<key> <size> <hash>'", line);
       return {};

@@ -60,7 +60,7 @@ class ObjectCache final : public llvm::ObjectCache {
 
   ObjectCache(std::unique_ptr<CacheFolder> folder, std::uint64_t maxBytes);
   static constexpr std::uint64_t kDefaultMaxBytes = std::uint64_t{512} << 20;
-  // Far beyond any object or list netc writes (gru.net's largest module is ~1 MB), and bounding what is read.
+  // Far beyond any object or list netc writes (gru.net's largest object is 140 KB), and bounding what is read.
   static constexpr std::uint64_t kMaxObjectBytes = std::uint64_t{256} << 20;
   static constexpr std::uint64_t kMaxStepListBytes = std::uint64_t{1} << 20;
 
