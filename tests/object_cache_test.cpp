@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
@@ -226,7 +227,7 @@ TEST_CASE("object cache: a step list naming anything but a cache key is refused,
   CHECK(cache.loadStep(kKeyA).empty());
 }
 
-TEST_CASE("object cache: pruning removes only netc's own files, least recently used first, never the step being saved") {
+TEST_CASE("object cache: pruning removes only netc's own files, least recently used first, never those the pruning process uses") {
   ScratchDir dir("netc_cache_prune_");
   std::string why;
   const fs::path path = dir.path() / "cache";
@@ -246,9 +247,18 @@ TEST_CASE("object cache: pruning removes only netc's own files, least recently u
   CHECK(fs::exists(path / (kKeyA + ".o")));
   CHECK(!fs::exists(path / (kKeyB + ".step.tmpOLD123")));
 
-  folder->prune(0, {kKeyB + ".o"}, kExtensions);  // a bound of 0 keeps the step being saved and nothing else of netc's
-  CHECK(fs::exists(path / (kKeyB + ".o")));
+  // Over the bound: the least recently used go until 3/4 of it is left (2004 bytes, a bound of 1400: one goes).
+  const auto now = fs::file_time_type::clock::now();
+  fs::last_write_time(path / (kKeyA + ".o"), now - std::chrono::minutes(30));
+  fs::last_write_time(path / (kKeyA + ".step"), now - std::chrono::minutes(20));
+  fs::last_write_time(path / (kKeyB + ".o"), now - std::chrono::minutes(10));
+  folder->prune(1400, {}, kExtensions);
   CHECK(!fs::exists(path / (kKeyA + ".o")));
+  CHECK(fs::exists(path / (kKeyA + ".step")));
+  CHECK(fs::exists(path / (kKeyB + ".o")));
+
+  folder->prune(0, {kKeyB + ".o"}, kExtensions);  // a bound of 0 keeps the names the process uses, nothing else of netc's
+  CHECK(fs::exists(path / (kKeyB + ".o")));
   CHECK(!fs::exists(path / (kKeyA + ".step")));
   CHECK(fs::exists(path / (kKeyA + ".o.tmpAAAAAAAAAAAAAAAA")));  // young: a concurrent writer's
   CHECK(fs::is_directory(path / (kKeyB + ".o.tmp0000000000000000")));

@@ -166,13 +166,7 @@ std::unique_ptr<CompiledStep> CompiledStep::fromCache(const std::string& stepKey
   std::unique_ptr<CompiledStep> c(new CompiledStep());
   c->stats_.cachedModules = static_cast<unsigned>(objects.size());
   c->stats_.cachedStep = true;
-  try {
-    c->link(std::move(objects));
-  } catch (const Error& e) {
-    // Checked objects that still do not link (another build's code under a colliding key): compile instead.
-    cache->ignore("step list", stepKey, "step", e.what());
-    return nullptr;
-  }
+  c->link(std::move(objects));
   c->stats_.wall = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   return c;
 }

@@ -82,10 +82,9 @@ class ObjectCache final : public llvm::ObjectCache {
   // check (the step is then compiled).
   std::vector<std::unique_ptr<llvm::MemoryBuffer>> loadStep(const std::string& stepKey);
 
+ private:
   // Says once on stderr that a cached file is not used, and why ("netc: note: ignoring cached ...").
   void ignore(std::string_view what, const std::string& key, std::string_view ext, const std::string& problem);
-
- private:
   void use(const std::string& key, std::string_view ext);
   // An object by key, its seal checked (its hash into `hash`); null when absent or refused (with a note).
   std::unique_ptr<llvm::MemoryBuffer> readObject(const std::string& key, std::string* hash = nullptr);
