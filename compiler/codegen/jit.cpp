@@ -6,22 +6,9 @@
 #include <cstring>
 #include <exception>
 #include <fmt/format.h>
-#include <map>
 #include <mutex>
 #include <thread>
 
-#include <cstdlib>
-#include <fcntl.h>
-#include <filesystem>
-#include <fstream>
-#include <sys/stat.h>
-#include <sys/time.h>
-#include <tuple>
-#include <unistd.h>
-
-#include <llvm/Bitcode/BitcodeWriter.h>
-#include <llvm/Config/llvm-config.h>
-#include <llvm/ExecutionEngine/ObjectCache.h>
 #include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
@@ -32,8 +19,9 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/TargetParser/Host.h>
-#include <llvm/Support/xxhash.h>
 #include <llvm/Transforms/Utils/Cloning.h>
+
+#include "codegen/object_cache.h"
 
 namespace netc::codegen {
 
@@ -64,160 +52,6 @@ llvm::orc::JITTargetMachineBuilder hostBuilder() {
   jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
   return jtmb;
 }
-
-// Compiled objects on disk, so compiling the same model again (a sweep's runs, a rerun, the tests) skips the
-// optimiser and code generation. An llvm::ObjectCache keyed by a 128-bit hash of the module's IR before
-// optimisation, the host CPU and its features, the triple, the LLVM version and the code generation settings.
-// Files are written to a temporary in the cache folder and renamed into place, so concurrent writers (the
-// runs of a sweep) never expose half a file: a reader sees the whole object or none. The folder:
-// $NETC_CACHE_DIR (off: no cache), else $XDG_CACHE_HOME/netc/objects, else ~/.cache/netc/objects; when it
-// cannot be created or written, compiling simply goes on without it.
-class DiskObjectCache final : public llvm::ObjectCache {
- public:
-  static DiskObjectCache* instance() {
-    static DiskObjectCache* cache = [] () -> DiskObjectCache* {
-      std::string dir;
-      if (const char* d = std::getenv("NETC_CACHE_DIR")) {
-        if (std::string_view(d) == "off" || std::string_view(d) == "0" || !*d) return nullptr;
-        dir = d;
-      } else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) {
-        dir = std::string(x) + "/netc/objects";
-      } else if (const char* h = std::getenv("HOME"); h && *h) {
-        dir = std::string(h) + "/.cache/netc/objects";
-      } else {
-        return nullptr;
-      }
-      std::error_code ec;
-      std::filesystem::create_directories(dir, ec);
-      if (ec || ::access(dir.c_str(), W_OK | X_OK) != 0) return nullptr;
-      return new DiskObjectCache(dir);
-    }();
-    return cache;
-  }
-
-  // The key of a module as it is now (call before optimising it).
-  std::string key(const llvm::Module& m) {
-    static const std::string host = [] {
-      std::string h = fmt::format("netc-objects-v1 llvm {} cpu {} triple {} O3 aggressive\n", LLVM_VERSION_STRING,
-                                  llvm::sys::getHostCPUName().str(), llvm::sys::getProcessTriple());
-      llvm::StringMap<bool> f = llvm::sys::getHostCPUFeatures();
-      std::vector<std::string> names;
-      for (const auto& e : f) names.push_back((e.second ? "+" : "-") + e.first().str());
-      std::sort(names.begin(), names.end());
-      for (const auto& n : names) h += n + ",";
-      return h + "\n";
-    }();
-    // The bitcode rather than the printed IR: the same module gives the same bytes, several times faster.
-    llvm::SmallVector<char, 0> text(host.begin(), host.end());
-    {
-      llvm::raw_svector_ostream os(text);
-      llvm::WriteBitcodeToFile(m, os);
-    }
-    llvm::XXH128_hash_t h = llvm::xxh3_128bits(llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
-    return fmt::format("{:016x}{:016x}", h.high64, h.low64);
-  }
-  void remember(const llvm::Module* m, std::string k) {
-    std::lock_guard<std::mutex> lock(mu_);
-    keys_[m] = std::move(k);
-  }
-
-  void notifyObjectCompiled(const llvm::Module* m, llvm::MemoryBufferRef obj) override {
-    const std::string k = keyOf(m);
-    if (k.empty()) return;
-    writeAtomically(path(k), std::string_view(obj.getBufferStart(), obj.getBufferSize()));
-  }
-
-  // A step's object files, by the keys of its modules, under its step key: one line per module.
-  void saveStep(const std::string& stepKey, const std::vector<std::string>& moduleKeys) {
-    std::string text;
-    for (const std::string& k : moduleKeys) text += k + "\n";
-    writeAtomically(dir_ + "/" + stepKey + ".step", text);
-    prune();
-  }
-  std::vector<std::unique_ptr<llvm::MemoryBuffer>> loadStep(const std::string& stepKey) {
-    std::vector<std::unique_ptr<llvm::MemoryBuffer>> out;
-    auto list = llvm::MemoryBuffer::getFile(dir_ + "/" + stepKey + ".step", /*IsText=*/true);
-    if (!list) return out;
-    llvm::SmallVector<llvm::StringRef, 16> keys;
-    (*list)->getBuffer().split(keys, '\n', -1, /*KeepEmpty=*/false);
-    for (llvm::StringRef k : keys) {
-      auto buf = llvm::MemoryBuffer::getFile(path(k.str()), /*IsText=*/false, /*RequiresNullTerminator=*/false);
-      if (!buf || (*buf)->getBufferSize() == 0) return {};  // an object was removed: compile again
-      out.push_back(std::move(*buf));
-      touch(path(k.str()));
-    }
-    touch(dir_ + "/" + stepKey + ".step");
-    return out;
-  }
-  std::string keyOf(const llvm::Module* m) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = keys_.find(m);
-    return it == keys_.end() ? std::string() : it->second;
-  }
-
-  std::unique_ptr<llvm::MemoryBuffer> getObject(const llvm::Module* m) override {
-    const std::string k = keyOf(m);
-    if (k.empty()) return nullptr;
-    auto buf = llvm::MemoryBuffer::getFile(path(k), /*IsText=*/false, /*RequiresNullTerminator=*/false);
-    if (!buf || (*buf)->getBufferSize() == 0) return nullptr;
-    return std::move(*buf);
-  }
-
- private:
-  explicit DiskObjectCache(std::string dir) : dir_(std::move(dir)) {}
-  std::string path(const std::string& k) const { return dir_ + "/" + k + ".o"; }
-  // Files used are touched, so pruning removes the ones unused the longest.
-  static void touch(const std::string& file) { ::utimes(file.c_str(), nullptr); }
-
-  // The cache is bounded: after a compile writes to it, the least recently used files go until it holds at
-  // most 3/4 of kMaxBytes ($NETC_CACHE_MAX_MB overrides the bound). Concurrent pruners may remove the same
-  // file; a step whose object is gone is simply compiled again.
-  void prune() {
-    std::uintmax_t limit = kMaxBytes;
-    if (const char* mb = std::getenv("NETC_CACHE_MAX_MB"); mb && *mb) limit = std::strtoull(mb, nullptr, 10) << 20;
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    std::vector<std::tuple<fs::file_time_type, std::uintmax_t, fs::path>> files;
-    std::uintmax_t total = 0;
-    for (const fs::directory_entry& e : fs::directory_iterator(dir_, ec)) {
-      std::uintmax_t size = e.file_size(ec);
-      if (ec) continue;
-      fs::file_time_type when = e.last_write_time(ec);
-      if (ec) continue;
-      files.emplace_back(when, size, e.path());
-      total += size;
-    }
-    if (total <= limit) return;
-    std::sort(files.begin(), files.end());
-    for (const auto& [when, size, file] : files) {
-      if (total <= limit / 4 * 3) break;
-      if (fs::remove(file, ec)) total -= size;
-    }
-  }
-  static constexpr std::uintmax_t kMaxBytes = std::uintmax_t{512} << 20;
-
-  // Into a temporary beside `to`, renamed into place: a reader sees the whole file or none. Failing is not an
-  // error (the cache is an optimisation).
-  void writeAtomically(const std::string& to, std::string_view bytes) {
-    std::string tmp = to + ".tmpXXXXXX";
-    int fd = ::mkstemp(tmp.data());
-    if (fd < 0) return;
-    const char* p = bytes.data();
-    size_t left = bytes.size();
-    bool ok = true;
-    while (left > 0 && ok) {
-      ssize_t n = ::write(fd, p, left);
-      if (n <= 0) ok = false;
-      else p += n, left -= static_cast<size_t>(n);
-    }
-    ::fchmod(fd, 0644);
-    ok = ::close(fd) == 0 && ok;
-    if (!ok || ::rename(tmp.c_str(), to.c_str()) != 0) ::unlink(tmp.c_str());
-  }
-  std::string dir_;
-  std::mutex mu_;
-  std::map<const llvm::Module*, std::string> keys_;
-};
 
 }  // namespace
 
@@ -323,7 +157,7 @@ void CompiledStep::lookupStep() {
 }
 
 std::unique_ptr<CompiledStep> CompiledStep::fromCache(const std::string& stepKey) {
-  DiskObjectCache* cache = stepKey.empty() ? nullptr : DiskObjectCache::instance();
+  ObjectCache* cache = stepKey.empty() ? nullptr : ObjectCache::instance();
   if (!cache) return nullptr;
   using Clock = std::chrono::steady_clock;
   auto start = Clock::now();
@@ -382,9 +216,9 @@ CompiledStep::CompiledStep(std::vector<StepModule> parts, unsigned threads, cons
       for (size_t n; (n = next++) < order.size();) {
         size_t i = order[n];
         auto t0 = Clock::now();
-        DiskObjectCache* cache = DiskObjectCache::instance();
+        ObjectCache* cache = ObjectCache::instance();
         const llvm::Module* mod = parts[i].module.get();
-        if (cache) cache->remember(mod, cache->key(*mod));
+        if (cache) cache->remember(mod, cache->moduleKey(*mod));
         if (cache && (objects[i] = cache->getObject(mod))) {
           std::lock_guard<std::mutex> lock(mu);
           optMs += ms(t0, Clock::now());
@@ -410,10 +244,14 @@ CompiledStep::CompiledStep(std::vector<StepModule> parts, unsigned threads, cons
   worker();
   for (std::thread& t : pool) t.join();
   if (failure) std::rethrow_exception(failure);
-  if (DiskObjectCache* cache = DiskObjectCache::instance(); cache && !stepKey.empty()) {
+  if (ObjectCache* cache = ObjectCache::instance()) {
     std::vector<std::string> keys;
-    for (const StepModule& p : parts) keys.push_back(cache->keyOf(p.module.get()));
-    cache->saveStep(stepKey, keys);
+    std::vector<const llvm::MemoryBuffer*> compiled;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      keys.push_back(cache->keyOf(parts[i].module.get()));
+      compiled.push_back(objects[i].get());
+    }
+    cache->saveStep(stepKey, keys, compiled);
   }
   link(std::move(objects));
   stats_.optimize = optMs;

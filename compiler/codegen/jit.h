@@ -45,7 +45,7 @@ std::unique_ptr<llvm::MemoryBuffer> emitObject(llvm::Module& m, llvm::TargetMach
 struct CompileStats {
   unsigned threads = 1;
   double optimize = 0, machineCode = 0, link = 0, wall = 0;
-  unsigned cachedModules = 0;  // modules whose object code came from the object cache (jit.cpp)
+  unsigned cachedModules = 0;  // modules whose object code came from the object cache (object_cache.h)
   bool cachedStep = false;     // the whole step came from the cache by its step key: no IR was built
 };
 
