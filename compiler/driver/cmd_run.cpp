@@ -100,7 +100,7 @@ std::vector<std::string> repeatArguments(const std::string& file, const std::str
   if (!k)
     usageFail(fmt::format("--config {}: unknown key repeat.{}{} (netc run writes {})", file, printable(key),
                           didYouMean(key, names), fmt::join(names, ", ")));
-  auto wrong = [&](const char* expected) -> std::vector<std::string> {
+  auto wrong = [&](const char* expected) {
     usageFail(fmt::format("--config {}: repeat.{} must be {}, found {}", file, key, expected, printable(v.dump())));
   };
   const std::string flag = k->flag;
