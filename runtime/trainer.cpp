@@ -45,16 +45,14 @@ void Trainer::enableProbes(const InstrumentOptions& options) {
 }
 
 // Every node of the plain graph keeps its id in the instrumented one, so the same writes and reads serve both.
-Engine& Trainer::stepEngine(bool probe) {
-  ran_ = probe && probeEngine_ ? probeEngine_.get() : engine_.get();
-  if (ran_ != engine_.get())
-    for (int p : engine_->graph().persistent()) ran_->write(p, engine_->read(p));
-  return *ran_;
-}
-
-void Trainer::afterStep() {
-  if (ran_ != engine_.get())
-    for (int p : engine_->graph().persistent()) engine_->write(p, ran_->read(p));
+// The probe engine only observes: it runs the step on a copy of the state, and the plain engine then runs the
+// step that counts. With a thread team the two are not the same in the last bits (the instrumented graph's
+// kernels are fused, and so their sums split, differently), and the weights must not depend on which steps
+// were probed: a resumed run probes its first step and a shorter run its last.
+Engine* Trainer::probeCopy(bool probe) {
+  if (!probe || !probeEngine_) return nullptr;
+  for (int p : engine_->graph().persistent()) probeEngine_->write(p, engine_->read(p));
+  return probeEngine_.get();
 }
 
 std::vector<std::string> Trainer::setWeights(const WeightMap& w, const std::string& what) {
@@ -79,7 +77,7 @@ SplitLosses Trainer::evaluate(const Dataset& d, bool test) {
 // finite) is named; when all did, the message says so instead of picking one. A non-finite value that came
 // in with the weights never gets here: loadParams rejects it, naming the tensor and element.
 std::string Trainer::findNonFinite() {
-  Engine& e = ran_ ? *ran_ : *engine_;
+  Engine& e = *engine_;
   const Graph& g = e.graph();
   std::vector<std::string> bad;
   size_t total = 0;
@@ -192,11 +190,10 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     // update (the update ratios say what the first step would do), but the parameters stay the plain engine's.
     if (firstStep == 0 && probeEngine_) {
       drawBatch();
-      Engine& e = stepEngine(true);
+      Engine& e = *probeCopy(true);
       const double loss = runStep(e, spec_.learningRate(0));
       if (std::isfinite(loss)) r.initialLoss = loss, r.lossLimit = divergenceLimit(loss, vocab);
       for (auto* o : observers) o->onProbe(e, 0, loss);  // no onStep: no step was taken
-      ran_ = engine_.get();  // the parameters were not updated: no afterStep()
     }
     evaluateAt(firstStep, true);
     return timed();
@@ -205,18 +202,18 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     drawBatch();
     const double lr = spec_.learningRate(i);
     const bool last = i + 1 == spec_.steps, probe = i % spec_.probeEvery == 0 || last || i == firstStep;
-    Engine& e = stepEngine(probe);
-    const double loss = runStep(e, lr);
+    Engine* probing = probeCopy(probe);
+    if (probing) runStep(*probing, lr);
+    const double loss = runStep(*engine_, lr);
     if (!std::isfinite(loss))
       return diverge(i, fmt::format("the minibatch loss is {}", std::isnan(loss) ? "NaN" : loss > 0 ? "+inf" : "-inf"));
     if (loss > r.lossLimit) return diverge(i, fmt::format("the minibatch loss {}", overLimit(loss)));
     commit();
     if (i == firstStep) r.initialLoss = loss, r.lossLimit = divergenceLimit(loss, vocab);
     r.lastLoss = loss, r.lastGoodStep = i, r.done = i + 1;
-    afterStep();
     for (auto* o : observers) o->onStep(i, loss, lr);
     if (probe)
-      for (auto* o : observers) o->onProbe(e, i, loss);
+      for (auto* o : observers) o->onProbe(probing ? *probing : *engine_, i, loss);
     const bool eval = last || (spec_.evalEvery > 0 && (i + 1) % spec_.evalEvery == 0);
     if (eval || (i + 1) % spec_.logEvery == 0) {
       pending = weights();

@@ -84,8 +84,9 @@ class Trainer {
   WeightMap weights();
   Engine& engine() { return *engine_; }
   const Model& model() const { return model_; }  // the train form: its ids are the engine graph's
-  // Compiles a second variant of the step with the statistics nodes of instrument/ appended, run instead of
-  // the plain step at every probe step (the plain step's code is left exactly as it was).
+  // Compiles a second variant of the step with the statistics nodes of instrument/ appended, run at every probe
+  // step on a copy of the state before the plain step, whose update is the one kept (the plain step's code is
+  // left exactly as it was).
   void enableProbes(const InstrumentOptions& options);
   const ProbePlan* probePlan() const { return probeEngine_ ? &probePlan_ : nullptr; }
   const TrainingGraph& trainingGraph() const { return tg_; }
@@ -102,8 +103,7 @@ class Trainer {
 
  private:
   std::string findNonFinite();  // "parameter 'W1' has non-finite values", or ""
-  Engine& stepEngine(bool probe);  // the engine for this step; the probe engine gets the parameters first
-  void afterStep();                // and hands the updated parameters back
+  Engine* probeCopy(bool probe);  // at a probe step, the probe engine holding the state of the plain one
   Model model_;  // the train form (specializeMode): node ids below refer to its graph
   TrainSpec spec_;
   EngineKind kind_;
@@ -112,7 +112,6 @@ class Trainer {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<Engine> probeEngine_;  // the instrumented step, when enabled
   ProbePlan probePlan_;
-  Engine* ran_ = nullptr;                // the engine that ran the last step (whose gradients are current)
   std::optional<TorchGenerator> torchAfterInit_;  // generator = torch: where the initialisation left it
   Evaluator eval_;
 };

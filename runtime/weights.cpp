@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "autodiff/optimizer.h"
 #include "ops/op.h"
 
 namespace netc {
@@ -72,6 +73,12 @@ std::vector<std::string> loadParams(Engine& e, const WeightMap& w, const std::st
                        shapeStr(it->second.shape), shapeStr(n.shape)));
   }
   requireFinite(g, w, what);
+  // A resumed run continues from its optimizer state as it stands: a negative step count or second moment
+  // (an edited file) would compute plausible-looking garbage rather than fail.
+  for (int p : g.persistent())
+    if (auto it = w.find(g[p].name); it != w.end() && optimizerState(g[p].name))
+      if (std::string why = optimizerStateProblem(g[p].name, it->second.data); !why.empty())
+        fail(fmt::format("{}: optimizer state '{}': {}", what, g[p].name, why));
   for (int p : g.persistent())
     if (w.count(g[p].name)) e.write(p, w.at(g[p].name).data);
   return fresh;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "lower/model.h"
 #include "ops/op.h"
 
 namespace netc {
@@ -28,6 +29,21 @@ std::string describeOptimizer(const OptimizerSpec& o) {
   std::string joined;
   for (auto& a : args) joined += (joined.empty() ? "" : ", ") + a;
   return args.empty() ? s : s + "(" + joined + ")";
+}
+
+std::string optimizerStateProblem(const std::string& name, const std::vector<double>& values) {
+  if (name == kAdamStepState) {
+    const double t = values.empty() ? 0 : values[0];
+    if (t < 0 || t != std::floor(t) || t > static_cast<double>(kMaxSteps))
+      return fmt::format("Adam's step count is {}, expected a whole number of steps from 0 to {}", t, kMaxSteps);
+    return "";
+  }
+  if (name.ends_with(kAdamSecondMomentSlot))
+    for (size_t i = 0; i < values.size(); ++i)
+      if (values[i] < 0)
+        return fmt::format("element {} is {}, but a second moment (Adam's running mean of squared gradients) is 0 "
+                           "or more", i, values[i]);
+  return "";
 }
 
 namespace {
@@ -98,7 +114,7 @@ std::map<int, int> appendOptimizer(Graph& g, const std::map<int, int>& grads, in
   int stepSize = -1, bc2sqrt = -1;  // lr / (1 - beta1^t), 1 / sqrt(1 - beta2^t)
   if (adam) {
     b.loc = g[grads.begin()->first].loc;
-    int t = b.state("optimizer.step", {});
+    int t = b.state(kAdamStepState, {});
     int t1 = b.assign(t, b.add(t, b.c(1)));
     int bc1 = b.sub(b.c(1), b.op("exp", {b.mul(t1, b.c(std::log(o.beta1)))}));
     int bc2 = b.sub(b.c(1), b.op("exp", {b.mul(t1, b.c(std::log(o.beta2)))}));
@@ -127,7 +143,7 @@ std::map<int, int> appendOptimizer(Graph& g, const std::map<int, int>& grads, in
       case OptimizerSpec::Adam:
       case OptimizerSpec::AdamW: {
         int m = b.state(name + ".exp_avg", g[p].shape);
-        int v = b.state(name + ".exp_avg_sq", g[p].shape);
+        int v = b.state(name + kAdamSecondMomentSlot, g[p].shape);
         int m1 = b.assign(m, b.add(b.mul(b.c(o.beta1), m), b.mul(b.c(1 - o.beta1), grad)));
         int v1 = b.assign(v, b.add(b.mul(b.c(o.beta2), v), b.mul(b.c(1 - o.beta2), b.mul(grad, grad))));
         int denom = b.add(b.mul(b.op("sqrt", {v1}), bc2sqrt), b.c(o.eps));

@@ -6,6 +6,7 @@
 #pragma once
 #include <map>
 #include <string>
+#include <vector>
 
 #include "graph/graph.h"
 
@@ -21,6 +22,16 @@ struct OptimizerSpec {
 };
 const char* optimizerName(OptimizerSpec::Kind k);
 std::string describeOptimizer(const OptimizerSpec& o);  // "adamw(betas=(0.9, 0.99), eps=1e-08, weight_decay=0.01)"
+
+// The names of the state the optimizers keep: "<param>.<slot>" for a parameter's (momentum, exp_avg,
+// exp_avg_sq), and Adam's one step count.
+inline constexpr const char* kAdamStepState = "optimizer.step";
+inline constexpr const char* kAdamSecondMomentSlot = ".exp_avg_sq";
+
+// What is wrong with `values` as the optimizer state `name` read from a file (a resumed run's weights), or ""
+// when nothing is: Adam's step count must be a whole number of steps, its second moments (running means of
+// squared gradients) 0 or more. Finite is checked for every state where it is loaded.
+std::string optimizerStateProblem(const std::string& name, const std::vector<double>& values);
 
 // Appends the update of every parameter in `grads` (param -> gradient node) to g, using the scalar input `lr`.
 // Returns param -> the node holding its next value (an sgd or assign node, written in place).

@@ -1,7 +1,10 @@
 // netc run: train a model on its dataset, evaluate, sample, save (files documented in runtime/run_folder.h).
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
@@ -9,7 +12,9 @@
 #include <fstream>
 #include <sstream>
 #include <optional>
+#include <set>
 
+#include "autodiff/optimizer.h"
 #include "codegen/plan.h"
 #include "driver/command.h"
 #include "support/files.h"
@@ -20,6 +25,7 @@
 #include "runtime/sampler.h"
 #include "runtime/stats_observer.h"
 #include "runtime/trainer.h"
+#include "support/diag.h"
 
 namespace netc::driver {
 
@@ -33,7 +39,17 @@ struct RunOptions {
   std::string out, initFrom, engine = "jit", config, progressFile;
   bool quiet = false, test = false, noStats = false, force = false, resume = false;
   int threads = 0;  // the training step's thread team; 0: chosen by its size (codegen::chooseThreads)
+  std::set<std::string> fromConfig;  // the flags whose value --config's repeat section gave
+  // How an error names where a value came from: "--steps", or "--config F: repeat.steps (as --steps)".
+  std::string source(const std::string& flag) const {
+    if (!fromConfig.count(flag)) return flag;
+    std::string key = flag.substr(2);
+    std::replace(key.begin(), key.end(), '-', '_');
+    return fmt::format("--config {}: repeat.{} (as {})", config, key, flag);
+  }
 };
+
+void addRunOptions(CLI::App* cmd, RunOptions& o);
 
 // What `netc run --config RUN/config.json` needs to repeat a run: the options that decide its results (not
 // --out, --quiet or --force). The model path as given and absolute, so the config works from another folder.
@@ -59,8 +75,71 @@ std::string readTextFile(const std::string& path) {
   return ss.str();
 }
 
+// One key of config.json's repeat section (repeatJson) as the command-line arguments it stands for: none for
+// a null, a false flag or model_absolute (read by applyConfig itself). A key netc run does not write, or a
+// value of another JSON type than its flag takes, is a usage error naming the key.
+std::vector<std::string> repeatArguments(const std::string& file, const std::string& key, const nlohmann::json& v) {
+  enum Kind { Text, Texts, Whole, Number, Flag };
+  struct Key {
+    const char* name;
+    const char* flag;  // "--": the positional model; "": no flag
+    Kind kind;
+  };
+  static const Key keys[] = {{"model", "--", Text},        {"model_absolute", "", Text}, {"data", "--data", Text},
+                             {"set", "--set", Texts},      {"steps", "--steps", Whole},  {"batch", "--batch", Whole},
+                             {"lr", "--lr", Number},       {"seed", "--seed", Whole},    {"engine", "--engine", Text},
+                             {"test", "--test", Flag},     {"no_stats", "--no-stats", Flag},
+                             {"init_from", "--init-from", Text}, {"resume", "--resume", Flag},
+                             {"threads", "--threads", Whole}};
+  const Key* k = nullptr;
+  std::vector<std::string> names;
+  for (const Key& each : keys) {
+    names.push_back(each.name);
+    if (key == each.name) k = &each;
+  }
+  if (!k)
+    usageFail(fmt::format("--config {}: unknown key repeat.{}{} (netc run writes {})", file, printable(key),
+                          didYouMean(key, names), fmt::join(names, ", ")));
+  auto wrong = [&](const char* expected) {
+    usageFail(fmt::format("--config {}: repeat.{} must be {}, found {}", file, key, expected, printable(v.dump())));
+  };
+  const std::string flag = k->flag;
+  if (k->kind == Flag) {
+    if (!v.is_boolean()) wrong("true or false");
+    return v.get<bool>() ? std::vector<std::string>{flag} : std::vector<std::string>{};
+  }
+  if (v.is_null()) return {};
+  switch (k->kind) {
+    case Text:
+      if (!v.is_string()) wrong("a string or null");
+      if (flag.empty()) return {};
+      if (flag == "--") return {flag, v.get<std::string>()};
+      return {flag + "=" + v.get<std::string>()};
+    case Texts: {
+      if (!v.is_array()) wrong("a list of strings");
+      std::vector<std::string> args;
+      for (const auto& s : v) {
+        if (!s.is_string()) wrong("a list of strings");
+        args.push_back(flag + "=" + s.get<std::string>());
+      }
+      return args;
+    }
+    case Whole:
+      if (!v.is_number_integer()) wrong("a whole number or null");
+      return {flag + "=" + v.dump()};
+    case Number:
+      if (!v.is_number()) wrong("a number or null");
+      return {flag + "=" + v.dump()};
+    case Flag: break;
+  }
+  return {};
+}
+
 // --config FILE: the options of the run that wrote it, under those given on this command line (a --set here
-// replaces one of the same NAME there).
+// replaces one of the same NAME there). The repeat section is read as the command line it records: each key
+// becomes its flag and value and goes through the same options and validators as `netc run`'s own arguments
+// (and the checks after them, which name the key: RunOptions::source), so a value the command line refuses is
+// refused here too, a usage error naming the key.
 void applyConfig(RunOptions& o, bool engineGiven) {
   nlohmann::json j;
   try {
@@ -70,38 +149,63 @@ void applyConfig(RunOptions& o, bool engineGiven) {
   }
   if (!j.is_object() || !j.contains("repeat") || !j["repeat"].is_object())
     fail(fmt::format("--config {}: no \"repeat\" section (not a config.json written by netc run)", o.config));
-  const nlohmann::json& r = j["repeat"];
-  try {
-    if (o.model.model.empty()) {
-      o.model.model = r.at("model").get<std::string>();
-      std::error_code ec;
-      if (!std::filesystem::exists(o.model.model, ec) && r.contains("model_absolute"))
-        o.model.model = r["model_absolute"].get<std::string>();
+  RunOptions r;
+  std::set<std::string> given;  // the flags the section gives a value
+  for (const auto& [key, value] : j["repeat"].items()) {
+    std::vector<std::string> args = repeatArguments(o.config, key, value);
+    if (!args.empty()) given.insert(args.front().substr(0, args.front().find('=')));
+    CLI::App app;
+    addRunOptions(&app, r);
+    std::reverse(args.begin(), args.end());  // CLI11 takes a vector of arguments last first
+    try {
+      app.parse(args);
+    } catch (const CLI::ParseError& e) {
+      usageFail(fmt::format("--config {}: repeat.{} is {}, which the command line refuses: {}", o.config, key,
+                            printable(value.dump()), printable(e.what())));
     }
-    if (o.model.data.empty() && r.value("data", nlohmann::json()).is_string()) o.model.data = r["data"].get<std::string>();
-    std::vector<std::string> sets = r.value("set", std::vector<std::string>{});
-    for (const std::string& here : o.model.sets) {
-      const std::string name = here.substr(0, here.find('='));
-      std::erase_if(sets, [&](const std::string& s) { return s.substr(0, s.find('=')) == name; });
-      sets.push_back(here);
-    }
-    o.model.sets = sets;
-    if (!o.steps && r.value("steps", nlohmann::json()).is_number()) o.steps = r["steps"].get<int64_t>();
-    if (!o.batch && r.value("batch", nlohmann::json()).is_number()) o.batch = r["batch"].get<int64_t>();
-    if (!o.lr && r.value("lr", nlohmann::json()).is_number()) o.lr = r["lr"].get<double>();
-    if (!o.seed && r.value("seed", nlohmann::json()).is_number()) o.seed = r["seed"].get<uint64_t>();
-    if (o.threads == 0 && r.value("threads", nlohmann::json()).is_number()) o.threads = r["threads"].get<int>();
-    if (!engineGiven && r.value("engine", nlohmann::json()).is_string()) o.engine = r["engine"].get<std::string>();
-    o.test = o.test || r.value("test", false);
-    o.noStats = o.noStats || r.value("no_stats", false);
-    if (o.initFrom.empty() && r.value("init_from", nlohmann::json()).is_string()) {
-      o.initFrom = r["init_from"].get<std::string>();
-      o.resume = o.resume || r.value("resume", false);
-    }
-  } catch (const nlohmann::json::exception& e) {
-    fail(fmt::format("--config {}: bad \"repeat\" section ({})", o.config, e.what()));
   }
-  if (o.engine != "jit" && o.engine != "interp") fail(fmt::format("--config {}: unknown engine '{}'", o.config, o.engine));
+  auto take = [&](const std::string& flag, auto& here, const auto& recorded) {
+    here = recorded;
+    o.fromConfig.insert(flag);
+  };
+  if (o.model.model.empty() && given.count("--")) {
+    o.model.model = r.model.model;
+    std::error_code ec;
+    const nlohmann::json& abs = j["repeat"].value("model_absolute", nlohmann::json());
+    if (!std::filesystem::exists(o.model.model, ec) && abs.is_string()) o.model.model = abs.get<std::string>();
+  }
+  if (o.model.data.empty() && given.count("--data")) o.model.data = r.model.data;
+  std::vector<std::string> sets = r.model.sets;
+  for (const std::string& here : o.model.sets) {
+    const std::string name = here.substr(0, here.find('='));
+    std::erase_if(sets, [&](const std::string& s) { return s.substr(0, s.find('=')) == name; });
+    sets.push_back(here);
+  }
+  o.model.sets = sets;
+  if (!o.steps && r.steps) take("--steps", o.steps, r.steps);
+  if (!o.batch && r.batch) take("--batch", o.batch, r.batch);
+  if (!o.lr && r.lr) take("--lr", o.lr, r.lr);
+  if (!o.seed && r.seed) o.seed = r.seed;
+  if (o.threads == 0) o.threads = r.threads;
+  if (!engineGiven && given.count("--engine")) o.engine = r.engine;
+  o.test = o.test || r.test;
+  o.noStats = o.noStats || r.noStats;
+  if (o.initFrom.empty() && !r.initFrom.empty()) o.initFrom = r.initFrom, o.resume = o.resume || r.resume;
+}
+
+// The steps a checkpoint was saved after (its metadata's netc.steps_done, as netc run writes it): a whole
+// number read whole, so that an edited "1e3" or "500abc" is refused rather than read as 1 or 500.
+int64_t stepsDone(const std::string& file, const std::map<std::string, std::string>& meta) {
+  auto it = meta.find("netc.steps_done");
+  if (it == meta.end()) fail(fmt::format("--resume: {} does not record how many steps were done (not saved by netc run)", file));
+  const std::string& text = it->second;
+  int64_t done = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), done);
+  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])) || ec != std::errc() ||
+      end != text.data() + text.size() || done > kMaxSteps)
+    fail(fmt::format("--resume: {}: metadata 'netc.steps_done' is '{}', expected a whole number of steps from 0 to {}",
+                     file, printable(text), kMaxSteps));
+  return done;
 }
 
 // Prints the step-0 loss beside the loss of a uniform guess, -ln(1/V): far above it means a confidently wrong
@@ -191,10 +295,11 @@ int runCommand(RunOptions o, bool engineGiven) {
   const auto t0 = std::chrono::steady_clock::now();
   Model m = o.model.load();
   TrainSpec spec = m.train;
-  if (o.steps) spec.steps = checkFlag("--steps", *o.steps, 0, kMaxSteps);
-  if (o.batch) spec.batch = checkBatchFlag(m.graph, *o.batch);
+  if (o.steps) spec.steps = checkFlag(o.source("--steps").c_str(), *o.steps, 0, kMaxSteps);
+  if (o.batch) spec.batch = checkBatchFlag(m.graph, *o.batch, o.source("--batch").c_str());
   if (o.lr) {
-    if (!(*o.lr > 0) || !std::isfinite(*o.lr)) usageFail(fmt::format("--lr must be a positive number, found {}", *o.lr));
+    if (!(*o.lr > 0) || !std::isfinite(*o.lr))
+      usageFail(fmt::format("{} must be a positive number, found {}", o.source("--lr"), *o.lr));
     spec.lr = {{*o.lr, -1}};
   }
   if (o.seed) spec.seed = *o.seed;
@@ -221,14 +326,17 @@ int runCommand(RunOptions o, bool engineGiven) {
   int64_t firstStep = 0;
   if (o.resume && o.initFrom.empty()) fail("--resume continues the run whose weights --init-from names: give both");
   if (!o.initFrom.empty()) {
-    freshState = trainer.setWeights(loadWeightsFor(m, o.initFrom), o.initFrom);
+    const WeightMap start = loadWeightsFor(m, o.initFrom);
+    freshState = trainer.setWeights(start, o.initFrom);
     if (o.resume) {
-      auto meta = loadSafetensorsMetadata(o.initFrom);
-      auto it = meta.find("netc.steps_done");
-      if (it == meta.end()) fail(fmt::format("--resume: {} does not record how many steps were done (not saved by netc run)", o.initFrom));
-      firstStep = std::stoll(it->second);
+      firstStep = stepsDone(o.initFrom, loadSafetensorsMetadata(o.initFrom));
       if (firstStep > spec.steps)
         fail(fmt::format("--resume: {} was saved after {} steps, more than the {} steps of this run", o.initFrom, firstStep, spec.steps));
+      // Adam counts every step it took, those of runs this one started from too: never fewer than were done.
+      if (auto t = start.find(kAdamStepState); t != start.end() && !t->second.data.empty() && t->second.data[0] < firstStep)
+        fail(fmt::format("--resume: {}: optimizer state '{}' is {}, but its metadata says {} steps were done (it "
+                         "counts every step, so it is {} or more)", o.initFrom, kAdamStepState, t->second.data[0],
+                         firstStep, firstStep));
       if (!freshState.empty())
         fail(fmt::format("--resume: {} lacks the optimizer state '{}' this run needs (saved with another optimizer?)",
                          o.initFrom, freshState.front()));
@@ -324,36 +432,42 @@ int runCommand(RunOptions o, bool engineGiven) {
   return 0;
 }
 
+// Every option of `netc run`, bound to `o`: for the command line, and for --config's repeat section.
+void addRunOptions(CLI::App* cmd, RunOptions& o) {
+  o.model.add(cmd, /*modelRequired=*/false);
+  cmd->add_option("--config", o.config, "repeat the run that wrote this config.json (its model, --set, --data, "
+                                        "--steps, ...); options given here take precedence");
+  cmd->add_option("--steps", o.steps, "training steps (replaces the train section's)");
+  cmd->add_option("--batch", o.batch, "minibatch size");
+  // In config.json's repeat section as the step ran: a team's floats differ from one thread's where it
+  // splits sums over the batch (README, Performance), so `--config` repeats the same count.
+  cmd->add_option("--threads", o.threads,
+                  "threads running each training step (default: 2 or more where the step's products are big "
+                  "enough to gain from them, see README Performance; 1 otherwise)")
+      ->check(CLI::Range(1, codegen::kMaxThreads));
+  cmd->add_option("--lr", o.lr, "a constant learning rate (replaces the schedule)");
+  addSeedOption(cmd, o.seed, "seed of the initial weights and the minibatches");
+  cmd->add_option("--out", o.out, "run folder (default runs/<model>-<YYYYmmdd-HHMMSS>)");
+  cmd->add_option("--init-from", o.initFrom, "start from these weights (.safetensors) instead of the initialisers");
+  cmd->add_flag("--resume", o.resume,
+                "with --init-from RUN/weights.safetensors: continue that run after its last saved step (schedule, "
+                "minibatch stream and optimizer state), as if it had not stopped");
+  cmd->add_flag("--quiet", o.quiet, "no progress bar or log lines");
+  cmd->add_option("--progress-file", o.progressFile, "(for netc sweep) write \"STEP STEPS LOSS\" to this file as training goes")
+      ->group("");
+  cmd->add_flag("--force", o.force, "replace the results of another run in the --out folder (they are removed first)");
+  cmd->add_flag("--test", o.test, "also evaluate the test split at the end");
+  cmd->add_flag("--no-stats", o.noStats, "no probe statistics (stats.jsonl, summaries, report.html)");
+  cmd->add_option("--engine", o.engine, "interp (reference, slow) or jit")->check(CLI::IsMember({"interp", "jit"}));
+}
+
 }  // namespace
 
 void registerRun(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("run", "train a model on its dataset, evaluate, sample, save");
   auto o = std::make_shared<RunOptions>();
-  o->model.add(cmd, /*modelRequired=*/false);
-  cmd->add_option("--config", o->config, "repeat the run that wrote this config.json (its model, --set, --data, "
-                                         "--steps, ...); options given here take precedence");
-  cmd->add_option("--steps", o->steps, "training steps (replaces the train section's)");
-  cmd->add_option("--batch", o->batch, "minibatch size");
-  // In config.json's repeat section as the step ran: a team's floats differ from one thread's where it
-  // splits sums over the batch (README, Performance), so `--config` repeats the same count.
-  cmd->add_option("--threads", o->threads,
-                  "threads running each training step (default: 2 or more where the step's products are big "
-                  "enough to gain from them, see README Performance; 1 otherwise)")
-      ->check(CLI::Range(1, codegen::kMaxThreads));
-  cmd->add_option("--lr", o->lr, "a constant learning rate (replaces the schedule)");
-  addSeedOption(cmd, o->seed, "seed of the initial weights and the minibatches");
-  cmd->add_option("--out", o->out, "run folder (default runs/<model>-<YYYYmmdd-HHMMSS>)");
-  cmd->add_option("--init-from", o->initFrom, "start from these weights (.safetensors) instead of the initialisers");
-  cmd->add_flag("--resume", o->resume,
-                "with --init-from RUN/weights.safetensors: continue that run after its last saved step (schedule, "
-                "minibatch stream and optimizer state), as if it had not stopped");
-  cmd->add_flag("--quiet", o->quiet, "no progress bar or log lines");
-  cmd->add_option("--progress-file", o->progressFile, "(for netc sweep) write \"STEP STEPS LOSS\" to this file as training goes")
-      ->group("");
-  cmd->add_flag("--force", o->force, "replace the results of another run in the --out folder (they are removed first)");
-  cmd->add_flag("--test", o->test, "also evaluate the test split at the end");
-  cmd->add_flag("--no-stats", o->noStats, "no probe statistics (stats.jsonl, summaries, report.html)");
-  auto* engine = cmd->add_option("--engine", o->engine, "interp (reference, slow) or jit")->check(CLI::IsMember({"interp", "jit"}));
+  addRunOptions(cmd, *o);
+  CLI::Option* engine = cmd->get_option("--engine");
   cmd->callback([&action, o, engine] {
     const bool engineGiven = engine->count() > 0;
     action = [o, engineGiven] { return runCommand(*o, engineGiven); };
