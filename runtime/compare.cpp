@@ -240,7 +240,7 @@ std::vector<std::string> findRunFolders(const std::vector<std::string>& dirs) {
   return out;
 }
 
-int writeComparePage(const std::vector<std::string>& runDirs, const std::string& path) {
+int writeComparePage(const std::vector<std::string>& runDirs, const std::string& path, OutputPath kind) {
   json runs = json::array();
   std::set<std::string> names;
   for (const auto& d : runDirs) names.insert(fs::path(d).filename().string());
@@ -284,7 +284,7 @@ int writeComparePage(const std::vector<std::string>& runDirs, const std::string&
   page = replaceAll(page, "@COUNT@", std::to_string(runs.size()));
   page = replaceAll(page, "@TABLE@", table);
   page = replaceAll(page, "@DATA@", data);
-  writeFileAtomically(path, page);
+  writeFileAtomically(path, page, kind);
   return expected;
 }
 

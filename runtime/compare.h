@@ -11,13 +11,16 @@
 #include <string>
 #include <vector>
 
+#include "runtime/atomic_file.h"
+
 namespace netc {
 
 // Run folders among `dirs`: a folder with config.json is a run; any other folder contributes the run folders
 // directly inside it (a sweep folder), in name order. Throws naming a folder that holds none.
 std::vector<std::string> findRunFolders(const std::vector<std::string>& dirs);
 
-// Writes the page atomically; returns how many figures it draws.
-int writeComparePage(const std::vector<std::string>& runDirs, const std::string& path);
+// Writes the page atomically (`kind`: a path the user named with --out, or one netc chose; see
+// runtime/atomic_file.h); returns how many figures it draws.
+int writeComparePage(const std::vector<std::string>& runDirs, const std::string& path, OutputPath kind = OutputPath::Own);
 
 }  // namespace netc

@@ -19,7 +19,8 @@ void registerCompare(CLI::App& app, Action& action) {
       std::string page = !out->empty() ? *out
                          : dirs->size() == 1 ? (std::filesystem::path((*dirs)[0]) / "compare.html").string()
                                              : std::string("compare.html");
-      writeComparePage(runs, page);
+      // --out names a path (a device or a FIFO is written in place); the default is a file netc names.
+      writeComparePage(runs, page, out->empty() ? OutputPath::Own : OutputPath::Named);
       fmt::print("compared {} runs: {}\n", runs.size(), page);
       return 0;
     };
