@@ -10,10 +10,12 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <thread>
@@ -83,18 +85,26 @@ void checkError(const CommandResult& r, int status, const std::string& message) 
 
 TEST_CASE("files: an output that is a character device or a FIFO is written in place and stays one") {
   ScratchDir dir("netc_files_dev_");
-  // A FIFO with a reader gets the file's bytes; the FIFO is still there afterwards (it was renamed over).
+  // A FIFO with a reader gets the file's bytes; the FIFO is still there afterwards (it used to be renamed over).
+  // The reader never blocks (O_NONBLOCK), so the test ends whatever netc does with the path.
   const fs::path fifo = dir.path() / "out.fifo";
   REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  const int readEnd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  REQUIRE(readEnd >= 0);
+  std::atomic<bool> finished = false;
   std::string got;
   std::thread reader([&] {
-    std::ifstream in(fifo, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    got = ss.str();
+    char buf[4096];
+    for (bool last = false; !last;) {
+      last = finished;  // one more pass after netc ended: what it wrote last
+      for (ssize_t n; (n = ::read(readEnd, buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   });
   CommandResult init = runNetc(fmt::format("init {} --data {} --out {}", kModel, kData, fifo.string()));
+  finished = true;
   reader.join();
+  ::close(readEnd);
   CAPTURE(init.out);
   CHECK(init.status == 0);
   CHECK(isFifo(fifo));
@@ -214,24 +224,26 @@ TEST_CASE("files: the README's resume recipe keeps the whole history and the wei
   REQUIRE(first.status == 0);
   const std::string weights = (run / "weights.safetensors").string();
 
-  // The recipe, watched from outside: the folder holds a weights file at every moment (it used to be deleted
-  // and written again a few milliseconds later).
-  std::atomic<bool> done = false;
-  CommandResult resumed;
-  std::thread recipe([&] {
-    resumed = runNetc(runArgs(run, 400, fmt::format("--init-from {} --resume --force", weights)));
-    done = true;
-  });
-  int64_t looks = 0, missing = 0;
-  while (!done) {
-    ++looks;
-    if (!fs::exists(weights)) ++missing;
-  }
-  recipe.join();
+  // The recipe, watched by inotify: the weights file is never deleted (it used to be, and written again a few
+  // milliseconds later), only replaced by rename (a rename over it is no IN_DELETE of its name).
+  const int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  REQUIRE(watch >= 0);
+  REQUIRE(::inotify_add_watch(watch, run.c_str(), IN_DELETE | IN_MOVED_TO) >= 0);
+  CommandResult resumed = runNetc(runArgs(run, 400, fmt::format("--init-from {} --resume --force", weights)));
   CAPTURE(resumed.out);
   REQUIRE(resumed.status == 0);
-  CHECK(looks > 0);
-  CHECK(missing == 0);
+  std::vector<std::string> deleted, replaced;
+  alignas(inotify_event) char events[1 << 16];
+  for (ssize_t n; (n = ::read(watch, events, sizeof events)) > 0;)
+    for (char* at = events; at < events + n;) {
+      const auto* e = reinterpret_cast<const inotify_event*>(at);
+      if (e->len > 0) ((e->mask & IN_DELETE) ? deleted : replaced).push_back(e->name);
+      at += sizeof(inotify_event) + e->len;
+    }
+  ::close(watch);
+  CAPTURE(fmt::format("deleted: {}", fmt::join(deleted, " ")));
+  CHECK(std::count(deleted.begin(), deleted.end(), "weights.safetensors") == 0);
+  CHECK(std::count(replaced.begin(), replaced.end(), "weights.safetensors") > 0);  // the watch saw the run
 
   // One history from step 0: the lines up to step 200 kept, the resumed ones appended.
   auto firstFields = [](const std::vector<std::string>& ls, size_t fields) {
