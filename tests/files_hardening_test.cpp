@@ -325,4 +325,17 @@ TEST_CASE("files: --progress-file may not be an input of the run, nor one of its
   checkError(runNetc(runArgs(dir.path() / "run", 3, "--progress-file " + kModel)), 1, "is the same file as the model file");
   checkError(runNetc(runArgs(dir.path() / "run", 3, "--progress-file " + (dir.path() / "run" / "losses.csv").string())), 1,
              "is the same file as the run file");
+
+  // netc sweep: a run's logs/NAME.progress (and logs/NAME.log) over the data file is refused before any run
+  // starts (the child used to empty the data file as it started).
+  const fs::path sweep = dir.path() / "sweep";
+  for (const char* kind : {".progress", ".log"}) {
+    const fs::path inLogs = sweep / "logs" / (std::string("000-lr=0.1") + kind);
+    fs::create_directories(inLogs.parent_path());
+    fs::copy_file(kData, inLogs, fs::copy_options::overwrite_existing);
+    checkError(runNetc(fmt::format("sweep {} --data {} --set train.lr=0.1,0.05 --steps 3 --quiet --out {}", kModel,
+                                   inLogs.string(), sweep.string())),
+               1, "is the same file as the data file");
+    CHECK(readFile(inLogs) == before);
+  }
 }
