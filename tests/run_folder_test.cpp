@@ -386,11 +386,12 @@ TEST_CASE("kill -9 during training: the lock stops a second run, the weights loa
   CHECK(readCompleteLines((dir / "losses.csv").string()).size() >= losses.size());
   CHECK(readStatsLog((dir / "stats.jsonl").string()).size() >= stats.size());
 
-  // The next open (resuming from the killed run's weights) removes the stale temporaries and starts clean.
+  // The next open (resuming from the killed run's weights) removes netc's stale temporaries and starts clean;
+  // "report.html.tmp" is not a name netc writes (any more), so it may be the user's and stays.
   auto next = runNetc(runArgs(dir, "--force --init-from " + (dir / "weights.safetensors").string()));
   CAPTURE(next.out);
   CHECK(next.status == 0);
-  CHECK(temporariesIn(dir).empty());
+  CHECK(temporariesIn(dir) == std::vector<std::string>{"report.html.tmp"});
   CHECK(readCompleteLines((dir / "losses.csv").string()).size() == 4);  // the header and 3 steps
 }
 
