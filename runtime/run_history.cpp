@@ -1,10 +1,17 @@
 #include "runtime/run_history.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <fcntl.h>
+#include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 #include "runtime/atomic_file.h"
@@ -17,15 +24,26 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The complete lines of one of the run's files; none when it does not exist. A FIFO or a link in its place is
-// not read (it could hang netc, or name another file): the folder is not a run netc can continue.
-std::vector<std::string> linesOf(const fs::path& file) {
+// Whether one of the run's files is there to be continued. A FIFO or a link in its place is not read (it
+// could hang netc, or name another file): the folder is not a run netc can continue.
+bool present(const fs::path& file) {
   std::error_code ec;
   fs::file_status st = fs::symlink_status(file, ec);
-  if (!fs::exists(st)) return {};
+  if (!fs::exists(st)) return false;
   if (!fs::is_regular_file(st))
     fail(fmt::format("cannot resume in '{}': '{}' is not a regular file", file.parent_path().string(), file.string()));
-  return readCompleteLines(file.string());
+  return true;
+}
+
+// Calls f(line) for each complete line of a run's file, reading it as a stream (a long run's losses.csv may
+// not fit in memory). A last line without its newline (a killed writer's) is left out.
+template <class F>
+void forEachLine(const fs::path& file, F f) {
+  if (!present(file)) return;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) fail(fmt::format("cannot read '{}': {}", file.string(), std::strerror(errno)));
+  for (std::string line; std::getline(in, line);)
+    if (!in.eof()) f(line);  // eof here: the last line had no newline
 }
 
 // The first comma-separated field of a CSV line as a step count, or -1 when it is not one (the header line).
@@ -50,32 +68,63 @@ std::optional<double> lastNumber(const std::string& line) {
   return std::nullopt;
 }
 
-// Rewrites a CSV keeping its header and the lines whose first field passes `keep`.
-template <class Keep>
-void trimCsv(const fs::path& file, const char* header, Keep keep) {
-  std::string text = std::string(header) + "\n";
-  for (const std::string& line : linesOf(file))
-    if (int64_t step = leadingStep(line); step >= 0 && keep(step)) text += line + "\n";
-  writeFileAtomically(file.string(), text);
+// Drops the end of one of the run's files: the lines after the last complete line that `kept` accepts, a partial
+// last line among them. Steps only grow down a file, so the kept lines are a prefix and only the dropped end is
+// read (from the end, in growing pieces), however long the file. One ftruncate: a kill leaves the file as it was
+// or trimmed. A file that ends up empty gets `header` (a CSV's first line).
+template <class Kept>
+void dropAfter(const fs::path& file, const std::string& header, Kept kept) {
+  const bool existed = present(file);
+  if (!existed && header.empty()) return;
+  const int fd = openOwnFile(file.string(), O_RDWR, OpenMode::Keep);
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) ::close(fd), fail(fmt::format("cannot read '{}': {}", file.string(), std::strerror(errno)));
+  const off_t size = st.st_size;
+  off_t cut = 0;
+  for (off_t piece = 1 << 16;; piece *= 2) {
+    const off_t start = std::max<off_t>(0, size - piece);
+    std::string tail(static_cast<size_t>(size - start), '\0');
+    if (::pread(fd, tail.data(), tail.size(), start) != static_cast<ssize_t>(tail.size()))
+      ::close(fd), fail(fmt::format("cannot read '{}': {}", file.string(), std::strerror(errno)));
+    // Back from the last newline, line by line, to the first one kept; a line cut by the piece's start needs a
+    // bigger piece.
+    bool found = false;
+    for (size_t end = tail.rfind('\n'); end != std::string::npos;) {
+      const size_t before = end == 0 ? std::string::npos : tail.rfind('\n', end - 1);
+      if (before == std::string::npos && start > 0) break;
+      const size_t begin = before == std::string::npos ? 0 : before + 1;
+      if (kept(tail.substr(begin, end - begin))) {
+        cut = start + static_cast<off_t>(end) + 1, found = true;
+        break;
+      }
+      end = before;
+    }
+    if (found || start == 0) break;  // else the piece began inside the line to look at next: a bigger one
+  }
+  int err = ::ftruncate(fd, cut) == 0 ? 0 : errno;
+  if (err == 0 && cut == 0 && !header.empty()) {
+    const std::string line = header + "\n";
+    if (::pwrite(fd, line.data(), line.size(), 0) != static_cast<ssize_t>(line.size())) err = errno ? errno : ENOSPC;
+  }
+  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  ::close(fd);
+  if (err != 0) fail(fmt::format("cannot write '{}': {}", file.string(), std::strerror(err)));
 }
 
 }  // namespace
 
 void keepHistoryBefore(const std::string& dir, int64_t step) {
   const fs::path d(dir);
-  trimCsv(d / "losses.csv", "step,loss,lr", [&](int64_t s) { return s < step; });
-  trimCsv(d / "evals.csv", "done,split,loss", [&](int64_t done) { return done <= step; });
-  if (fs::exists(fs::symlink_status(d / "stats.jsonl"))) {
-    std::string text;
-    for (const std::string& line : linesOf(d / "stats.jsonl")) {
-      try {
-        if (snapshotFromJson(nlohmann::json::parse(line)).step < step) text += line + "\n";
-      } catch (const nlohmann::json::exception&) {
-        // not a record netc wrote: dropped, so the report can read back every line kept
-      }
+  // A line that is not a step's (the header) ends the scan: it is kept.
+  dropAfter(d / "losses.csv", "step,loss,lr", [&](const std::string& line) { return leadingStep(line) < step; });
+  dropAfter(d / "evals.csv", "done,split,loss", [&](const std::string& line) { return leadingStep(line) <= step; });
+  dropAfter(d / "stats.jsonl", "", [&](const std::string& line) {
+    try {
+      return snapshotFromJson(nlohmann::json::parse(line)).step < step;
+    } catch (const nlohmann::json::exception&) {
+      return false;  // not a whole record: dropped with what follows
     }
-    writeFileAtomically((d / "stats.jsonl").string(), text);
-  }
+  });
   for (const char* end : {"result.json", "samples.txt", "report.html"}) {
     std::error_code ec;
     fs::remove(d / end, ec);
@@ -87,23 +136,36 @@ void keepHistoryBefore(const std::string& dir, int64_t step) {
 std::vector<std::pair<int64_t, double>> readLossHistory(const std::string& dir) {
   // step,loss,lr: the loss is the second field.
   std::vector<std::pair<int64_t, double>> out;
-  for (const std::string& line : linesOf(fs::path(dir) / "losses.csv")) {
+  forEachLine(fs::path(dir) / "losses.csv", [&](const std::string& line) {
     const int64_t step = leadingStep(line);
     const size_t a = line.find(','), b = line.rfind(',');
-    if (step < 0 || a == b) continue;
+    if (step < 0 || a == b) return;
     if (auto loss = lastNumber(line.substr(0, b))) out.emplace_back(step, *loss);
-  }
+  });
   return out;
 }
 
 std::vector<std::pair<int64_t, double>> readDevHistory(const std::string& dir) {
   std::vector<std::pair<int64_t, double>> out;
-  for (const std::string& line : linesOf(fs::path(dir) / "evals.csv")) {
+  forEachLine(fs::path(dir) / "evals.csv", [&](const std::string& line) {
     const int64_t done = leadingStep(line);
-    if (done < 0 || line.find(",dev,") == std::string::npos) continue;
+    if (done < 0 || line.find(",dev,") == std::string::npos) return;
     if (auto loss = lastNumber(line)) out.emplace_back(done, *loss);
-  }
+  });
   return out;
+}
+
+void forEachStatsRecord(const std::string& dir, const std::function<void(StatsSnapshot)>& f) {
+  const fs::path file = fs::path(dir) / "stats.jsonl";
+  int64_t n = 0;
+  forEachLine(file, [&](const std::string& line) {
+    ++n;
+    try {
+      f(snapshotFromJson(nlohmann::json::parse(line)));
+    } catch (const nlohmann::json::exception& e) {
+      fail(fmt::format("{}:{}: not a statistics record: {}", file.string(), n, e.what()));
+    }
+  });
 }
 
 }  // namespace netc

@@ -48,11 +48,11 @@ StatsObserver::StatsObserver(const Model& m, const TrainSpec& spec, const ProbeP
 void StatsObserver::readHistory() {
   for (const auto& [step, loss] : readLossHistory(folder_)) onStep(step, loss, lr_);
   dev_ = readDevHistory(folder_);
-  if (!std::filesystem::exists(statsPath())) return;  // the earlier part ran with --no-stats
-  for (StatsSnapshot& s : readStatsLog(statsPath())) {
+  // Absent when the earlier part ran with --no-stats. One record at a time: keep() bounds what stays in memory.
+  forEachStatsRecord(folder_, [this](StatsSnapshot s) {
     if (s.step == 0) initial_ = diagnose(s, context_, /*initial=*/true);
     keep(std::move(s));
-  }
+  });
 }
 
 std::string StatsObserver::reportPath() const { return (std::filesystem::path(folder_) / "report.html").string(); }

@@ -24,6 +24,7 @@
 
 #include "runtime/atomic_file.h"
 #include "runtime/run_folder.h"
+#include "runtime/run_history.h"
 #include "runtime/stats.h"
 #include "run_netc.h"
 #include "test_util.h"
@@ -338,4 +339,37 @@ TEST_CASE("files: --progress-file may not be an input of the run, nor one of its
                1, "is the same file as the data file");
     CHECK(readFile(inLogs) == before);
   }
+}
+
+TEST_CASE("files: resuming trims a long history from its end, partial lines included") {
+  ScratchDir dir("netc_files_trim_");
+  const fs::path d = dir.path();
+  // Longer than the first piece read from the end (64 KiB), with the kept part ending far before it.
+  std::string losses = "step,loss,lr\n", evals = "done,split,loss\n";
+  for (int i = 0; i < 20000; ++i) losses += fmt::format("{},{:.6g},0.1\n", i, 3.0 - i * 1e-4);
+  for (int i = 100; i <= 20000; i += 100) evals += fmt::format("{},train,2.5\n{},dev,2.6\n", i, i);
+  writeFile(d / "losses.csv", losses + "20000,2.99");  // a partial last line, as a kill leaves it
+  writeFile(d / "evals.csv", evals);
+  writeFile(d / "result.json", "{}");
+  keepHistoryBefore(d.string(), 4000);
+  std::vector<std::string> kept = lines(d / "losses.csv");
+  REQUIRE(kept.size() == 4001);
+  CHECK(kept.front() == "step,loss,lr");
+  CHECK(kept.back().rfind("3999,", 0) == 0);
+  std::vector<std::string> keptEvals = lines(d / "evals.csv");
+  REQUIRE(keptEvals.size() == 1 + 2 * 40);
+  CHECK(keptEvals.back() == "4000,dev,2.6");
+  CHECK_FALSE(fs::exists(d / "result.json"));
+  CHECK_FALSE(fs::exists(d / "stats.jsonl"));  // not made up when the earlier run had none
+  CHECK(readLossHistory(d.string()).size() == 4000);
+  CHECK(readDevHistory(d.string()).size() == 40);
+  // Everything after the header goes when resuming at 0; a file that is not there starts with its header.
+  fs::remove(d / "evals.csv");
+  keepHistoryBefore(d.string(), 0);
+  CHECK(lines(d / "losses.csv") == std::vector<std::string>{"step,loss,lr"});
+  CHECK(lines(d / "evals.csv") == std::vector<std::string>{"done,split,loss"});
+  // A line with no newline longer than the first piece: read in bigger ones, and dropped.
+  writeFile(d / "losses.csv", "step,loss,lr\n0,3.3,0.1\n1," + std::string(200000, '9'));
+  keepHistoryBefore(d.string(), 5);
+  CHECK(lines(d / "losses.csv") == std::vector<std::string>{"step,loss,lr", "0,3.3,0.1"});
 }
