@@ -183,6 +183,12 @@ TEST_CASE("files: netc's own files are never opened through a link, nor written 
   CHECK(readFile(outside) == "precious\n");
   CHECK_FALSE(fs::is_symlink(run2 / "losses.csv"));
   CHECK(lines(run2 / "losses.csv").size() == 4);
+  // Resuming in place keeps the folder's files, so a link planted among them is refused, not followed.
+  fs::remove(run2 / "evals.csv");
+  planted(run2 / "evals.csv");
+  checkError(runNetc(runArgs(run2, 5, fmt::format("--no-stats --resume --init-from {}", (run2 / "weights.safetensors").string()))),
+             1, "is not a regular file");
+  CHECK(readFile(outside) == "precious\n");
 
   // --progress-file (netc sweep's logs/NAME.progress) planted as a link: refused, not followed.
   const fs::path progress = dir.path() / "logs" / "r.progress";
