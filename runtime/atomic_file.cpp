@@ -1,5 +1,6 @@
 #include "runtime/atomic_file.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -39,14 +40,74 @@ std::string folderOf(const std::string& path) {
   return p.has_parent_path() ? p.parent_path().string() : std::string(".");
 }
 
-bool isTemporaryName(const std::string& name) {
-  // ".NAME.tmpXXXXXX": mkstemp's six characters after ".tmp".
-  size_t at = name.rfind(".tmp");
-  if (name.size() > 1 && name[0] == '.' && at != std::string::npos && at > 1 && name.size() == at + 4 + 6) return true;
-  return name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0;
+// ".NAME.tmpXXXXXX" for one of `names`: mkstemp's six letters or digits after ".tmp".
+bool isOwnTemporary(const std::string& entry, const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    const std::string prefix = "." + name + ".tmp";
+    if (entry.size() != prefix.size() + 6 || entry.compare(0, prefix.size(), prefix) != 0) continue;
+    bool six = true;
+    for (size_t i = prefix.size(); i < entry.size(); ++i) six = six && std::isalnum(static_cast<unsigned char>(entry[i]));
+    if (six) return true;
+  }
+  return false;
 }
 
-// The same file, existing (hard links, symlinks) or not yet (two spellings of one path).
+// What a path is, in words, for the messages that refuse it.
+std::string kindOf(const struct stat& st) {
+  if (S_ISDIR(st.st_mode)) return "a directory";
+  if (S_ISLNK(st.st_mode)) return "a symbolic link";
+  if (S_ISCHR(st.st_mode)) return "a character device";
+  if (S_ISBLK(st.st_mode)) return "a block device";
+  if (S_ISFIFO(st.st_mode)) return "a FIFO";
+  if (S_ISSOCK(st.st_mode)) return "a socket";
+  return "not a regular file";
+}
+
+[[noreturn]] void refuseOwn(const std::string& path, const struct stat& st) {
+  fail(fmt::format("cannot write '{}': it is {}, not a regular file (netc writes its own files only as regular "
+                   "files, and never through a link): remove it, or choose another folder",
+                   path, kindOf(st)));
+}
+
+// A device or a FIFO the user named: written where it is, as a shell's `>` would (no temporary, no rename,
+// which would replace the device node by a file). O_NONBLOCK: a FIFO nobody reads is an error, not a hang.
+void writeInPlace(const std::string& path, std::string_view contents) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0 && errno == ENXIO)
+    fail(fmt::format("cannot write '{}': nothing reads it (a FIFO with no reader, or a device with nothing behind it)", path));
+  if (fd < 0) cannotWrite(path, errno);
+  struct stat st{};
+  int err = ::fstat(fd, &st) == 0 ? 0 : errno;
+  if (err == 0 && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {  // replaced since it was looked at
+    ::close(fd);
+    fail(fmt::format("cannot write '{}': it changed while netc was writing it", path));
+  }
+  if (err == 0 && ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) err = errno;
+  if (err == 0) err = writeAll(fd, contents.data(), contents.size());
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err != 0) cannotWrite(path, err);
+}
+
+// Whether `path` is to be written in place (a device or FIFO the user named); refuses what may not be written.
+bool writesInPlace(const std::string& path, OutputPath kind) {
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) != 0) return false;  // absent (or unreachable: creating the temporary says why)
+  if (S_ISREG(st.st_mode)) return false;
+  if (kind == OutputPath::Own) refuseOwn(path, st);
+  struct stat target = st;
+  if (S_ISLNK(st.st_mode) && ::stat(path.c_str(), &target) != 0)
+    fail(fmt::format("cannot write '{}': it is a symbolic link to nothing ({}); netc does not create files through "
+                     "links: remove it, or give another path", path, std::strerror(errno)));
+  if (S_ISCHR(target.st_mode) || S_ISFIFO(target.st_mode)) return true;
+  if (S_ISLNK(st.st_mode) && S_ISREG(target.st_mode))
+    fail(fmt::format("cannot write '{}': it is a symbolic link to a file; netc replaces a file whole, by renaming a "
+                     "new one over it, and does not write through links: give the file's own path", path));
+  fail(fmt::format("cannot write '{}': it is {}; netc writes a regular file, or in place to a character device or "
+                   "a FIFO (/dev/null, /dev/stdout, a pipe)", path, kindOf(target)));
+}
+
+}  // namespace
+
 bool sameFile(const std::string& a, const std::string& b) {
   std::error_code ec1, ec2;
   if (fs::equivalent(a, b, ec1) && !ec1) return true;
@@ -54,7 +115,27 @@ bool sameFile(const std::string& a, const std::string& b) {
   return !ec1 && !ec2 && ca == cb;
 }
 
-}  // namespace
+int openOwnFile(const std::string& path, int access, OpenMode mode) {
+  // O_NOFOLLOW: a planted link fails (ELOOP) instead of redirecting the write; O_NONBLOCK: a planted FIFO
+  // does not hang the open. Truncating only after fstat: a device is never truncated.
+  int fd = ::open(path.c_str(), access | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
+  struct stat st{};
+  if (fd < 0 && errno == ELOOP && ::lstat(path.c_str(), &st) == 0) refuseOwn(path, st);
+  if (fd < 0 && errno == ENXIO && ::lstat(path.c_str(), &st) == 0) refuseOwn(path, st);  // a FIFO nobody reads
+  if (fd < 0) cannotWrite(path, errno);
+  int err = ::fstat(fd, &st) == 0 ? 0 : errno;
+  if (err == 0 && !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    refuseOwn(path, st);
+  }
+  if (err == 0 && ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) err = errno;
+  if (err == 0 && mode == OpenMode::Truncate && ::ftruncate(fd, 0) != 0) err = errno;
+  if (err != 0) {
+    ::close(fd);
+    cannotWrite(path, err);
+  }
+  return fd;
+}
 
 void syncDirectory(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -65,7 +146,8 @@ void syncDirectory(const std::string& dir) {
   if (err != 0 && err != EINVAL) cannotWrite(dir, err);
 }
 
-void writeFileAtomically(const std::string& path, std::string_view contents) {
+void writeFileAtomically(const std::string& path, std::string_view contents, OutputPath kind) {
+  if (writesInPlace(path, kind)) return writeInPlace(path, contents);
   const std::string dir = folderOf(path);
   std::string tmp = (fs::path(dir) / ("." + fs::path(path).filename().string() + ".tmpXXXXXX")).string();
   int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
@@ -85,9 +167,8 @@ void writeFileAtomically(const std::string& path, std::string_view contents) {
   syncDirectory(dir);
 }
 
-AppendFile::AppendFile(std::string path) : path_(std::move(path)) {
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) cannotWrite(path_, errno);
+AppendFile::AppendFile(std::string path, OpenMode mode) : path_(std::move(path)) {
+  fd_ = openOwnFile(path_, O_WRONLY | O_APPEND, mode);
   buf_.reserve(2 * kFlushAt);
 }
 
@@ -133,13 +214,13 @@ std::vector<std::string> readCompleteLines(const std::string& path) {
   return completeLines(readRegularFile(path, "", kMaxAppendedFileBytes));
 }
 
-std::vector<std::string> removeStaleTemporaries(const std::string& dir) {
+std::vector<std::string> removeStaleTemporaries(const std::string& dir, const std::vector<std::string>& names) {
   std::vector<std::string> removed;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (!isTemporaryName(name) || !entry.is_regular_file(ec)) continue;
-    int fd = ::open(entry.path().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (!isOwnTemporary(name, names) || !entry.is_regular_file(ec)) continue;
+    int fd = ::open(entry.path().c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) continue;
     // A writer holds its temporary locked until it renames it: a lock we can take means nobody is writing.
     if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::unlink(entry.path().c_str()) == 0) removed.push_back(name);

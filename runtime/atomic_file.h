@@ -6,6 +6,16 @@
 // over it, and the folder is fsynced: a crash or kill -9 at any moment leaves the old file or the new one,
 // never half of one. The writer holds flock on its temporary while it exists, so removeStaleTemporaries()
 // can tell a live writer's temporary from one a killed writer left behind.
+//
+// What is already at the destination decides how it is written (see OutputPath):
+//   - nothing, or a regular file: replaced as above;
+//   - in netc's own folders (run and sweep folders, lr-find's folder, the lock, the CSVs) anything else, a
+//     symbolic link included, is refused: netc never follows a link, nor replaces a device, where it makes its
+//     own files, so a link planted in a shared folder cannot redirect a write;
+//   - at a path the user named (--out of init, grad, compare; --stats): a character device or a FIFO, or a
+//     link to one (/dev/null, /dev/stdout, a pipe), is written in place, and its write errors reported
+//     (/dev/full: "No space left on device"); a directory, a block device, a socket, a dangling link or a link
+//     to a regular file is refused (netc replaces a file whole, so it would replace the link, not the file).
 #pragma once
 #include <cstdint>
 #include <fmt/format.h>
@@ -16,8 +26,19 @@
 
 namespace netc {
 
+// Who chose the destination's name, which decides what may already be there (see above).
+enum class OutputPath {
+  Own,    // a file netc names in one of its folders
+  Named,  // a path given on the command line
+};
+
 // Replaces `path` by `contents` atomically and durably (see above). The file is readable by all (0644).
-void writeFileAtomically(const std::string& path, std::string_view contents);
+void writeFileAtomically(const std::string& path, std::string_view contents, OutputPath kind = OutputPath::Own);
+
+// Opens one of netc's own files for writing (a lock file, a CSV, a progress file), creating it 0644 when
+// absent, without following a symbolic link; anything but a regular file is refused. Throws naming the path.
+enum class OpenMode { Keep, Truncate };
+int openOwnFile(const std::string& path, int access, OpenMode mode);
 
 // fsync on a folder: makes its new entries and renames durable. Throws naming the folder.
 void syncDirectory(const std::string& dir);
@@ -29,7 +50,9 @@ void syncDirectory(const std::string& dir);
 class AppendFile {
  public:
   AppendFile() = default;
-  explicit AppendFile(std::string path);  // creates or truncates; throws naming the path
+  // Creates the file, or empties it (OpenMode::Truncate) or appends to its lines (OpenMode::Keep); a symbolic
+  // link or anything else that is not a regular file is refused (openOwnFile). Throws naming the path.
+  explicit AppendFile(std::string path, OpenMode mode = OpenMode::Truncate);
   ~AppendFile();
   AppendFile(AppendFile&& o) noexcept { *this = std::move(o); }
   AppendFile& operator=(AppendFile&& o) noexcept;
@@ -63,10 +86,14 @@ class AppendFile {
 inline constexpr uint64_t kMaxAppendedFileBytes = uint64_t{4} << 30;
 std::vector<std::string> readCompleteLines(const std::string& path);
 
-// Removes the temporaries that writers which are gone left in `dir`: ".NAME.tmpXXXXXX" (writeFileAtomically)
-// and "NAME.tmp" (older netc versions). One that a live writer still holds (flock) is left alone. Returns the
-// names removed.
-std::vector<std::string> removeStaleTemporaries(const std::string& dir);
+// Removes the temporaries that writers which are gone left in `dir`: exactly ".NAME.tmpXXXXXX" (the form
+// writeFileAtomically makes: six letters or digits) for NAME among `names`, the files netc writes there. Any
+// other file is the user's and stays ("model.tmp", "notes.tmp", ".data.txt.tmp123456"), and so does a
+// temporary a live writer still holds (flock). Returns the names removed.
+std::vector<std::string> removeStaleTemporaries(const std::string& dir, const std::vector<std::string>& names);
+
+// Whether two paths name the same file, existing (hard links, symlinks) or not yet (two spellings of one path).
+bool sameFile(const std::string& a, const std::string& b);
 
 // One input of a command: what it is ("--weights") and its path.
 struct CommandInput {

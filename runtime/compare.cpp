@@ -275,7 +275,7 @@ std::vector<CommandInput> compareInputs(const std::vector<std::string>& runDirs)
   return inputs;
 }
 
-ComparePage writeComparePage(const std::vector<std::string>& runDirs, const std::string& path) {
+ComparePage writeComparePage(const std::vector<std::string>& runDirs, const std::string& path, OutputPath kind) {
   ComparePage out;
   json runs = json::array();
   std::vector<std::string> dirs;  // the runs on the page
@@ -330,7 +330,8 @@ ComparePage writeComparePage(const std::vector<std::string>& runDirs, const std:
                                                           {"COUNT", std::to_string(runs.size())},
                                                           {"TABLE", table},
                                                           {"DATA", page::scriptJson(json{{"runs", runs}})},
-                                                      }));
+                                                      }),
+                      kind);
   return out;
 }
 

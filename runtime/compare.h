@@ -35,7 +35,9 @@ struct ComparePage {
 // Writes the page atomically. A run whose files cannot be read (a damaged config.json or result.json, a
 // field of the wrong type, a losses.csv that is not a regular file) is left out and said in `leftOut`, so
 // one damaged run among many does not lose the page; when no run can be read, fails with every reason.
-// Every name and value from the runs reaches the page as text (page_template.h).
-ComparePage writeComparePage(const std::vector<std::string>& runDirs, const std::string& path);
+// Every name and value from the runs reaches the page as text (page_template.h). `kind`: a path the user
+// named with --out, or one netc chose (runtime/atomic_file.h).
+ComparePage writeComparePage(const std::vector<std::string>& runDirs, const std::string& path,
+                             OutputPath kind = OutputPath::Own);
 
 }  // namespace netc

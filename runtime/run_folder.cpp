@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "runtime/run_history.h"
 #include "runtime/safetensors.h"
 #include "support/diag.h"
 #include "support/files.h"
@@ -67,13 +68,21 @@ RunFolder::RunFolder(std::string path, const Options& options) : path_(std::move
   if (ec || !fs::is_directory(path_))
     fail(fmt::format("cannot create the run folder '{}': {}", path_, ec ? ec.message() : "not a directory"));
   lock();  // first: everything below looks at files that only the lock holder may touch
-  removeStaleTemporaries(path_);
   checkInputs(options.inputs);
-  clearOrRefuse(options.force);
-  losses_ = AppendFile(file("losses.csv"));
-  losses_.print("step,loss,lr\n");
-  evals_ = AppendFile(file("evals.csv"));
-  evals_.print("done,split,loss\n");
+  const bool startsHere = !options.startWeights.empty() && sameFile(options.startWeights, file("weights.safetensors"));
+  continues_ = startsHere && options.resumeAt >= 0;
+  if (continues_) keepHistoryBefore(path_, options.resumeAt);
+  else clearOrRefuse(options.force, startsHere);
+  // Only now that the folder is accepted, and only netc's own temporaries.
+  std::vector<std::string> own = runFiles();
+  own.push_back(kLockFile);
+  removeStaleTemporaries(path_, own);
+  // Resumed in place, the kept history ends in complete lines (keepHistoryBefore) and the new lines follow.
+  const OpenMode mode = continues_ ? OpenMode::Keep : OpenMode::Truncate;
+  losses_ = AppendFile(file("losses.csv"), mode);
+  if (!continues_) losses_.print("step,loss,lr\n");
+  evals_ = AppendFile(file("evals.csv"), mode);
+  if (!continues_) evals_.print("done,split,loss\n");
   syncDirectory(path_);
 }
 
@@ -87,8 +96,8 @@ RunFolder::LockFd::~LockFd() {
 void RunFolder::lock() {
   const std::string lockPath = file(kLockFile);
   int& fd = lock_.fd;
-  fd = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) fail(fmt::format("cannot create the lock file '{}': {}", lockPath, std::strerror(errno)));
+  // Never through a link: a .netc.lock planted as a link to another file would have it truncated below.
+  fd = openOwnFile(lockPath, O_RDWR, OpenMode::Keep);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     std::string holder = lockHolder(fd);
@@ -107,18 +116,21 @@ void RunFolder::checkInputs(const std::vector<CommandInput>& inputs) const {
   for (const std::string& f : runFiles()) refuseToOverwriteInput("the run file", file(f), inputs);
 }
 
-void RunFolder::clearOrRefuse(bool force) const {
+void RunFolder::clearOrRefuse(bool force, bool keepWeights) const {
   std::vector<std::string> present;
   for (const std::string& f : runFiles())
     if (fs::exists(fs::symlink_status(file(f)))) present.push_back(f);
+  // The weights this run starts from stay until its first checkpoint (written at once) replaces them by rename:
+  // deleting them first would leave the folder without weights until then.
+  if (force && keepWeights) std::erase(present, std::string("weights.safetensors"));
   if (present.empty()) return;
   if (!force)
-    fail(fmt::format("the run folder '{}' holds the results of another run ({}): pass --force to replace them "
-                     "(with --init-from {} to continue from its weights), or choose another --out",
+    fail(fmt::format("the run folder '{}' holds the results of another run ({}): pass --force to replace them, "
+                     "or --init-from {} --resume to continue that run, or choose another --out",
                      path_, fmt::join(present, ", "), file("weights.safetensors")));
   for (const std::string& f : present) {
     std::error_code ec;
-    fs::remove(file(f), ec);
+    fs::remove(file(f), ec);  // the name itself: a link is removed, never what it points to
     if (ec) fail(fmt::format("cannot remove '{}' of the previous run: {}", file(f), ec.message()));
   }
   syncDirectory(path_);

@@ -20,16 +20,21 @@
 //     `netc run` into the same folder fails at once, naming the process that holds it. The kernel drops the
 //     lock when the process ends, kill -9 included.
 //   - A folder that holds another run's results (any of the files above) is refused, unless `--force`, which
-//     removes those files first: a new run never leaves old weights beside its own config.json.
-//   - Resuming: `--init-from DIR/weights.safetensors --out DIR --force` works because `netc run` reads its
-//     inputs (model, data, starting weights, and config.json for the vocabulary check) completely before it
-//     opens the folder; the model and data files themselves may never be one of the run's files.
+//     removes those files (only those names) first: a new run never leaves old weights beside its own
+//     config.json. The one exception is the weights file the run starts from (--init-from DIR/weights.safetensors):
+//     it stays until the run's first checkpoint replaces it by rename, so the folder always holds weights.
+//   - Resuming in place: `--init-from DIR/weights.safetensors --resume --out DIR` (with or without --force)
+//     continues the run in DIR, keeping its history up to the resumed step (runtime/run_history.h). It works
+//     because `netc run` reads its inputs (model, data, starting weights, and config.json for the vocabulary
+//     check) completely before it opens the folder; the model and data files may never be one of the run's files.
 //   - Every file is written through runtime/atomic_file.h: whole files atomically and fsynced, the CSVs and
 //     stats.jsonl appended in whole lines and fsynced at every checkpoint. A write that fails (a full disk)
-//     is an error naming the file and the reason, and the run exits 1 without saying "saved".
-//   - Temporaries a killed writer left behind (".NAME.tmpXXXXXX") are removed when the folder is next opened;
-//     losses.csv, evals.csv and stats.jsonl may then end in a partial line, which readers drop
-//     (readCompleteLines()).
+//     is an error naming the file and the reason, and the run exits 1 without saying "saved". No file is
+//     written through a symbolic link: a link (or a FIFO, a device) in place of one of the files, or of
+//     .netc.lock, is refused, so a link planted in a shared runs folder cannot redirect a write.
+//   - Once the folder is accepted, temporaries a killed writer left behind (".NAME.tmpXXXXXX" for NAME among
+//     the files above, nothing else) are removed; losses.csv, evals.csv and stats.jsonl may then end in a
+//     partial line, which readers drop (readCompleteLines()).
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
@@ -45,13 +50,17 @@ class RunFolder final : public TrainObserver {
   struct Options {
     bool force = false;                // replace another run's results instead of refusing the folder
     std::vector<CommandInput> inputs;  // files the run reads, which must not be among the files it writes
+    std::string startWeights;          // --init-from: when it is this folder's weights file, it is kept
+    int64_t resumeAt = -1;             // --resume: the steps its weights record; with startWeights in this
+                                       // folder, the history up to there is kept (continuesHistory())
   };
   // runs/<model>-<YYYYmmdd-HHMMSS> under `root`, with -2, -3, ... appended when that folder already exists.
   // The folder is created here (one mkdir, which fails when it exists), so two runs started in the same
   // second never pick the same one.
   static std::string defaultPath(const std::string& root, const std::string& model);
-  // Creates the folder (and its parents), locks it, removes stale temporaries, refuses it when it holds another
-  // run's results (or, with force, removes them) or when an input is one of its files, and starts the CSVs.
+  // Creates the folder (and its parents), locks it, refuses it when an input is one of its files or when it
+  // holds another run's results (or, with force, removes them; or, resuming in place, keeps the history up to
+  // the resumed step), removes stale temporaries, and starts (or continues) the CSVs.
   explicit RunFolder(std::string path);  // with the default Options
   RunFolder(std::string path, const Options& options);
   ~RunFolder() override;
@@ -59,6 +68,8 @@ class RunFolder final : public TrainObserver {
   RunFolder& operator=(const RunFolder&) = delete;
 
   const std::string& path() const { return path_; }
+  // Whether this run continues the history of the run in the folder (resumed in place, see above).
+  bool continuesHistory() const { return continues_; }
   std::string file(const std::string& name) const;
   void writeJson(const std::string& name, const nlohmann::json& j);  // atomically
   void writeSamples(const std::vector<std::string>& words);  // atomically
@@ -74,7 +85,7 @@ class RunFolder final : public TrainObserver {
  private:
   void lock();
   void checkInputs(const std::vector<CommandInput>& inputs) const;
-  void clearOrRefuse(bool force) const;
+  void clearOrRefuse(bool force, bool keepWeights) const;
 
   // Closed on every way out, a constructor that throws included; declared before the files, so it goes last.
   struct LockFd {
@@ -85,6 +96,7 @@ class RunFolder final : public TrainObserver {
     ~LockFd();
   };
   std::string path_;
+  bool continues_ = false;
   LockFd lock_;
   AppendFile losses_, evals_;
 };

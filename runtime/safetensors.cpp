@@ -106,7 +106,7 @@ std::string readAll(const std::string& path) {
 }  // namespace
 
 void saveSafetensors(const std::string& path, const WeightMap& tensors, const std::vector<std::string>& asInt,
-                     const std::map<std::string, std::string>& metadata) {
+                     const std::map<std::string, std::string>& metadata, OutputPath kind) {
   for (const auto& name : asInt)
     if (!tensors.count(name)) fail(fmt::format("{}: asked to write '{}' as int32, but there is no such tensor", path, name));
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
@@ -146,7 +146,7 @@ void saveSafetensors(const std::string& path, const WeightMap& tensors, const st
   bytes += data;
 
   // Atomic and fsynced: a reader never sees a half-written file, and a crash mid-write leaves the old one.
-  writeFileAtomically(path, bytes);
+  writeFileAtomically(path, bytes, kind);
 }
 
 std::map<std::string, std::string> loadSafetensorsMetadata(const std::string& path) {

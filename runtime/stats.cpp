@@ -290,7 +290,7 @@ StatsSnapshot snapshotFromJson(const nlohmann::json& j) {
 
 // ---- stats.jsonl ----
 
-StatsLog::StatsLog(const std::string& path) : out_(path) {}
+StatsLog::StatsLog(const std::string& path, OpenMode mode) : out_(path, mode) {}
 
 void StatsLog::append(const StatsSnapshot& s) {
   out_.print("{}\n", toJson(s).dump());

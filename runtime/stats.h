@@ -100,7 +100,8 @@ StatsSnapshot snapshotFromJson(const nlohmann::json& j);
 // stats.jsonl: one JSON object per line, flushed per collection so a killed run keeps what it measured.
 class StatsLog {
  public:
-  explicit StatsLog(const std::string& path);  // truncates; throws naming the path when it cannot write
+  // Empties the file, or appends to it (OpenMode::Keep, a resumed run); throws naming the path when it cannot write.
+  explicit StatsLog(const std::string& path, OpenMode mode = OpenMode::Truncate);
   void append(const StatsSnapshot& s);         // throws naming the path when the write fails
   void close();                                // fsyncs; throws naming the path on failure
   const std::string& path() const { return out_.path(); }

@@ -7,6 +7,7 @@
 
 #include "runtime/atomic_file.h"
 #include "runtime/report.h"
+#include "runtime/run_history.h"
 #include "runtime/stats_summary.h"
 
 namespace netc {
@@ -26,19 +27,32 @@ Instrumented instrumentOneBatch(const Model& m, const TrainingGraph& t) {
 
 std::string writeOneBatchStats(Engine& e, const Model& m, const ProbePlan& plan, double loss, const std::string& path) {
   StatsSnapshot s = readStats(e, plan, 0, loss, m.train.learningRate(0));
-  writeFileAtomically(path, toJson(s).dump(2) + "\n");
+  writeFileAtomically(path, toJson(s).dump(2) + "\n", OutputPath::Named);  // --stats PATH
   return formatSummary(s, diagnose(s, diagnosisContext(plan, m.vocab.size()), /*initial=*/true), "this batch");
 }
 
 StatsObserver::StatsObserver(const Model& m, const TrainSpec& spec, const ProbePlan& plan, std::string folder,
-                             std::function<void(std::string_view)> print)
+                             std::function<void(std::string_view)> print, bool continuesHistory)
     : model_(m), plan_(plan), context_(diagnosisContext(plan, m.vocab.size())), folder_(std::move(folder)),
       print_(std::move(print)) {
-  log_ = std::make_unique<StatsLog>(statsPath());
   lr_ = spec.learningRate(0);  // a --steps 0 run probes without a step
   const int64_t steps = std::max<int64_t>(spec.steps, 0);
   per_ = std::max<int64_t>(1, (steps + kMaxCurvePoints - 1) / kMaxCurvePoints);
   train_.reserve(static_cast<size_t>(steps / per_ + 1));  // onStep must not allocate
+  if (continuesHistory) readHistory();
+  log_ = std::make_unique<StatsLog>(statsPath(), continuesHistory ? OpenMode::Keep : OpenMode::Truncate);
+}
+
+// The kept history of the run this one resumes, as if this observer had seen it: its losses, dev losses and
+// collections (step 0's diagnoses among them) go into the report over the whole run.
+void StatsObserver::readHistory() {
+  for (const auto& [step, loss] : readLossHistory(folder_)) onStep(step, loss, lr_);
+  dev_ = readDevHistory(folder_);
+  // Absent when the earlier part ran with --no-stats. One record at a time: keep() bounds what stays in memory.
+  forEachStatsRecord(folder_, [this](StatsSnapshot s) {
+    if (s.step == 0) initial_ = diagnose(s, context_, /*initial=*/true);
+    keep(std::move(s));
+  });
 }
 
 std::string StatsObserver::reportPath() const { return (std::filesystem::path(folder_) / "report.html").string(); }

@@ -23,15 +23,17 @@ InstrumentOptions instrumentOptions(const Model& m, const TrainSpec& spec);
 // `netc grad --stats`: the training graph instrumented for one batch run with lr = 0 (no update); the update
 // ratios then use the model's first learning rate, so they say what one step of training would do.
 Instrumented instrumentOneBatch(const Model& m, const TrainingGraph& t);
-// Decodes that batch's statistics, writes them to `path` (one record of the stats.jsonl schema, indented) and
+// Decodes that batch's statistics, writes them to `path` (named by the user: OutputPath::Named; one record of the stats.jsonl schema, indented) and
 // returns the summary with the step-0 diagnoses.
 std::string writeOneBatchStats(Engine& e, const Model& m, const ProbePlan& plan, double loss, const std::string& path);
 
 class StatsObserver final : public TrainObserver {
  public:
   // `folder`: where stats.jsonl and report.html go. `print`: where the summaries go (null: nowhere).
+  // `continuesHistory`: the run resumes the one in `folder` (runtime/run_history.h), whose kept history
+  // (losses.csv, evals.csv, stats.jsonl) the report then starts with; stats.jsonl is appended to.
   StatsObserver(const Model& m, const TrainSpec& spec, const ProbePlan& plan, std::string folder,
-                std::function<void(std::string_view)> print);
+                std::function<void(std::string_view)> print, bool continuesHistory = false);
 
   void onStep(int64_t step, double loss, double lr) override;
   void onProbe(Engine& e, int64_t step, double loss) override;
@@ -49,6 +51,7 @@ class StatsObserver final : public TrainObserver {
 
  private:
   void flushRun();
+  void readHistory();
   const Model& model_;
   ProbePlan plan_;
   DiagnosisContext context_;

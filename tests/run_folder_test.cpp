@@ -90,10 +90,12 @@ TEST_CASE("atomic file: whole files land complete and readable, failures name th
   CHECK(errorOf([&] { writeFileAtomically((dir / "isdir").string(), "x"); }).find("cannot write '") != std::string::npos);
   CHECK(temporariesIn(dir).empty());
 
-  // Appends reach the file in whole lines, and a full device is reported, not swallowed (no root needed).
-  AppendFile full("/dev/full");
-  full.print("{},{}\n", 1, 2.5);
-  CHECK(errorOf([&] { full.close(); }).find("cannot write '/dev/full': No space left on device") != std::string::npos);
+  // A full device is reported, not swallowed (no root needed): a path the user named is written in place.
+  CHECK(errorOf([&] { writeFileAtomically("/dev/full", "x", OutputPath::Named); })
+            .find("cannot write '/dev/full': No space left on device") != std::string::npos);
+  // The files netc appends to are its own: a device in their place is refused, not written.
+  CHECK(errorOf([&] { AppendFile full("/dev/full"); }).find("it is a character device, not a regular file") != std::string::npos);
+  // Appends reach the file in whole lines.
   AppendFile ok((dir / "log.csv").string());
   for (int i = 0; i < 20000; ++i) ok.print("{},{}\n", i, 0.5);  // past the buffer: flushed on the way
   ok.close();
@@ -127,20 +129,24 @@ TEST_CASE("readers of appended files drop a partial last line and keep the rest"
 
 TEST_CASE("stale temporaries: those of writers that are gone are removed, a live writer's is kept") {
   fs::path dir = scratch("stale");
-  for (const char* f : {".weights.safetensors.tmpAb12Cd", "report.html.tmp", ".config.json.tmpZZZZZZ"}) writeFile(dir / f, "x");
+  for (const char* f : {".weights.safetensors.tmpAb12Cd", ".config.json.tmpZZZZZZ"}) writeFile(dir / f, "x");
   writeFile(dir / ".samples.txt.tmpLive01", "being written");
   writeFile(dir / "notes.txt", "mine");
   writeFile(dir / ".hidden", "mine");
+  // Not netc's: another name, another form, or an older version's "NAME.tmp" (which may be the user's file).
+  for (const char* f : {"report.html.tmp", "model.tmp", ".data.txt.tmpAb12Cd", ".config.json.tmpAb12C", ".config.json.tmp-12345"})
+    writeFile(dir / f, "mine");
   // A live writer holds its temporary locked (writeFileAtomically does), here through another descriptor.
   int live = ::open((dir / ".samples.txt.tmpLive01").c_str(), O_RDONLY);
   REQUIRE(live >= 0);
   REQUIRE(::flock(live, LOCK_EX) == 0);
-  std::vector<std::string> removed = removeStaleTemporaries(dir.string());
+  std::vector<std::string> removed = removeStaleTemporaries(dir.string(), RunFolder::runFiles());
   ::close(live);
-  CHECK(removed.size() == 3);
-  CHECK(temporariesIn(dir) == std::vector<std::string>{".samples.txt.tmpLive01"});
-  CHECK(fs::exists(dir / "notes.txt"));
-  CHECK(fs::exists(dir / ".hidden"));
+  CHECK(removed.size() == 2);
+  CHECK(fs::exists(dir / ".samples.txt.tmpLive01"));
+  for (const char* f : {"notes.txt", ".hidden", "report.html.tmp", "model.tmp", ".data.txt.tmpAb12Cd", ".config.json.tmpAb12C",
+                        ".config.json.tmp-12345"})
+    CHECK_MESSAGE(fs::exists(dir / f), f);
 }
 
 TEST_CASE("run folder: one run at a time, another run's results refused unless forced, inputs never cleared") {
@@ -380,11 +386,12 @@ TEST_CASE("kill -9 during training: the lock stops a second run, the weights loa
   CHECK(readCompleteLines((dir / "losses.csv").string()).size() >= losses.size());
   CHECK(readStatsLog((dir / "stats.jsonl").string()).size() >= stats.size());
 
-  // The next open (resuming from the killed run's weights) removes the stale temporaries and starts clean.
+  // The next open (resuming from the killed run's weights) removes netc's stale temporaries and starts clean;
+  // "report.html.tmp" is not a name netc writes (any more), so it may be the user's and stays.
   auto next = runNetc(runArgs(dir, "--force --init-from " + (dir / "weights.safetensors").string()));
   CAPTURE(next.out);
   CHECK(next.status == 0);
-  CHECK(temporariesIn(dir).empty());
+  CHECK(temporariesIn(dir) == std::vector<std::string>{"report.html.tmp"});
   CHECK(readCompleteLines((dir / "losses.csv").string()).size() == 4);  // the header and 3 steps
 }
 

@@ -22,7 +22,8 @@ void registerCompare(CLI::App& app, Action& action) {
                          : dirs->size() == 1 ? (std::filesystem::path((*dirs)[0]) / "compare.html").string()
                                              : std::string("compare.html");
       refuseToOverwriteInput("--out", page, compareInputs(runs));
-      const ComparePage written = writeComparePage(runs, page);
+      // --out names a path (a device or a FIFO is written in place); the default is a file netc names.
+      const ComparePage written = writeComparePage(runs, page, out->empty() ? OutputPath::Own : OutputPath::Named);
       for (const std::string& why : written.leftOut) fmt::print(stderr, "netc: warning: {}\n", printable(why));
       fmt::print("compared {} runs: {}{}\n", written.runs, page,
                  written.leftOut.empty() ? "" : fmt::format(" ({} left out: see the warnings)", written.leftOut.size()));

@@ -56,7 +56,7 @@ int runGrad(const GradOptions& o) {
     grads[n.name] = NamedTensor{n.shape, it != t.grads.end() ? engine->read(it->second)
                                                              : std::vector<double>(numel(n.shape), 0.0)};
   }
-  saveSafetensors(o.out, grads);
+  saveSafetensors(o.out, grads, {}, {}, OutputPath::Named);
   fmt::print("loss {:.9g}\n", loss);
   fmt::print("{}: {} gradients, batch {}, {}\n", o.out, grads.size(), B, o.interp ? "interpreter" : "jit");
   if (probed) fmt::print("{}{}: probe statistics\n", writeOneBatchStats(*engine, m, probed->plan, loss, o.stats), o.stats);

@@ -29,7 +29,7 @@ void registerInit(CLI::App& app, Action& action) {
       refuseToOverwriteInput("--out", opts->out, {{"the model file", opts->model}, {"the data file", m.data.path}});
       uint64_t seed = opts->seed.value_or(m.train.seed);
       WeightMap w = initParams(m.graph, seed, m.train.generator);
-      saveSafetensors(opts->out, w);
+      saveSafetensors(opts->out, w, {}, {}, OutputPath::Named);
       int64_t values = 0;
       for (auto& [name, t] : w) values += numel(t.shape);
       fmt::print("{}: {} parameters ({} values), seed {}\n", opts->out, w.size(), values, seed);

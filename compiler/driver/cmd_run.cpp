@@ -229,7 +229,8 @@ class InitialLoss final : public TrainObserver {
 // every 64 steps, and nothing allocates.
 class ProgressFile final : public TrainObserver {
  public:
-  ProgressFile(const std::string& path, int64_t steps) : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)), steps_(steps) {}
+  // Never through a link, and only a regular file (openOwnFile): it is rewritten in place.
+  ProgressFile(const std::string& path, int64_t steps) : fd_(openOwnFile(path, O_WRONLY, OpenMode::Truncate)), steps_(steps) {}
   ~ProgressFile() override {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -248,6 +249,17 @@ class ProgressFile final : public TrainObserver {
   int64_t steps_;
   std::chrono::steady_clock::time_point last_{};
 };
+
+// --progress-file is rewritten as the run goes: it may not be one of the run's inputs, nor one of the files of
+// its run folder. Checked before anything is written.
+void refuseProgressOverInputs(const RunOptions& o, const std::string& dataPath) {
+  std::vector<CommandInput> inputs = {{"the model file", o.model.model}, {"the data file", dataPath},
+                                      {"--init-from", o.initFrom}, {"--config", o.config}};
+  if (!o.out.empty())
+    for (const std::string& f : RunFolder::runFiles())
+      inputs.push_back({"the run file", (std::filesystem::path(o.out) / f).string()});
+  refuseToOverwriteInput("--progress-file", o.progressFile, inputs);
+}
 
 nlohmann::json splitsJson(const SplitLosses& l) {
   nlohmann::json j = nlohmann::json::object();
@@ -306,6 +318,7 @@ int runCommand(RunOptions o, bool engineGiven) {
   const EngineKind kind = o.engine == "interp" ? EngineKind::Interp : EngineKind::Jit;
 
   Dataset d = loadDataset(m.data, m.vocab);
+  if (!o.progressFile.empty()) refuseProgressOverInputs(o, d.path);
   if (o.test && d[Split::Test].size() == 0)
     fail(fmt::format("--test: the test split is empty (split {}/{}/{} in the data section)", m.data.split[0],
                      m.data.split[1], m.data.split[2]));
@@ -345,13 +358,18 @@ int runCommand(RunOptions o, bool engineGiven) {
   if (!o.noStats) trainer.enableProbes(instrumentOptions(trainer.model(), spec));
   compiling.clear();
 
+  // Before the folder: a progress file that cannot be written leaves no half-made run folder behind.
+  std::unique_ptr<ProgressFile> progressFile;
+  if (!o.progressFile.empty()) progressFile = std::make_unique<ProgressFile>(o.progressFile, spec.steps);
   // Opened only now: the inputs are read completely, so resuming from this very folder (--init-from
-  // DIR/weights.safetensors --force) is safe. The rules are in runtime/run_folder.h.
+  // DIR/weights.safetensors --resume) is safe. The rules are in runtime/run_folder.h.
   RunFolder folder(o.out.empty() ? RunFolder::defaultPath("runs", m.name) : o.out,
-                   {o.force, {{"the model file", o.model.model}, {"the data file", d.path}}});
+                   {o.force, {{"the model file", o.model.model}, {"the data file", d.path}}, o.initFrom,
+                    o.resume ? firstStep : -1});
   folder.writeJson("config.json", configJson(o, m, spec, d, trainer.engine().threads()));
   // Starting weights from a file are on disk at once, so a run that diverges before its first checkpoint
-  // still leaves the weights its config.json names (and a resumed folder keeps them).
+  // still leaves the weights its config.json names. Resumed in place, this replaces the weights file by rename
+  // (never deleted first): the folder holds a complete checkpoint at every moment.
   int64_t savedAt = -1;
   if (!o.initFrom.empty()) folder.onCheckpoint(firstStep, trainer.weights()), savedAt = firstStep;
   Progress progress(Progress::detect(o.quiet), spec.steps, spec.logEvery);
@@ -368,11 +386,12 @@ int runCommand(RunOptions o, bool engineGiven) {
   // Probe statistics: stats.jsonl, summaries at step 0 and the end, report.html.
   std::unique_ptr<StatsObserver> stats;
   std::vector<TrainObserver*> observers = {&folder, &progress, &initial};
-  std::unique_ptr<ProgressFile> progressFile;
-  if (!o.progressFile.empty()) observers.push_back((progressFile = std::make_unique<ProgressFile>(o.progressFile, spec.steps)).get());
+  if (progressFile) observers.push_back(progressFile.get());
   if (!o.noStats) {
+    // Resumed in place, the statistics continue stats.jsonl and the report covers the whole run from step 0.
     stats = std::make_unique<StatsObserver>(m, spec, *trainer.probePlan(), folder.path(),
-                                            [&progress](std::string_view s) { progress.noteLines(s); });
+                                            [&progress](std::string_view s) { progress.noteLines(s); },
+                                            folder.continuesHistory());
     observers.push_back(stats.get());
   }
 

@@ -337,6 +337,10 @@ int sweepCommand(SweepOptions o) {
     mo.data = o.data;
     mo.sets = r.sets;
     Model m = mo.load();
+    // A run's log and progress files are written over: neither may be the model or the data it reads.
+    for (const char* kind : {".log", ".progress"})
+      refuseToOverwriteInput("the run's file", (fs::path(plan.folder) / "logs" / (r.name + kind)).string(),
+                             {{"the model file", o.model}, {"the data file", m.data.path}});
     steps = std::max(steps, o.steps ? *o.steps : m.train.steps);
     if (o.batch) checkBatchFlag(m.graph, *o.batch);
   }
