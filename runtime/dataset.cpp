@@ -77,7 +77,7 @@ std::array<std::vector<std::string>, 3> splitWords(const std::vector<std::string
   std::vector<std::string> shuffled = words;
   if (shuffle == Shuffle::Python) {
     if (shuffled.size() > UINT32_MAX) fail(fmt::format("{}: shuffle = python handles up to 2^32 words", path));
-    PythonRandom(static_cast<int64_t>(seed)).shuffle(shuffled);
+    PythonRandom(seed).shuffle(shuffled);
   } else {
     Rng rng(seed);
     for (size_t i = shuffled.size(); i > 1; --i) std::swap(shuffled[i - 1], shuffled[rng.below(i)]);

@@ -13,10 +13,12 @@
 
 namespace netc {
 
+// The batch of the bulk engine (memory grows with it; 4096 keeps an MLP's activations small).
+inline constexpr int64_t kEvalBatch = 4096;
+
 class Evaluator {
  public:
-  // `maxBatch`: the batch of the bulk engine (memory grows with it; 4096 keeps an MLP's activations small).
-  Evaluator(const Model& m, EngineKind kind, int64_t maxBatch = 4096);
+  Evaluator(const Model& m, EngineKind kind, int64_t maxBatch = kEvalBatch);
   // Mean of the model's loss over every example: the sum of each chunk's mean times its size, over the total.
   double meanLoss(const WeightMap& weights, const Examples& ex);
 

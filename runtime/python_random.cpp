@@ -7,9 +7,7 @@
 
 namespace netc {
 
-PythonRandom::PythonRandom(int64_t seed) {
-  // abs() of INT64_MIN does not fit an int64_t; its magnitude does fit the unsigned type.
-  uint64_t n = seed < 0 ? 0 - static_cast<uint64_t>(seed) : static_cast<uint64_t>(seed);
+PythonRandom::PythonRandom(uint64_t n) {
   uint32_t key[2] = {static_cast<uint32_t>(n), static_cast<uint32_t>(n >> 32)};
   mt_.initByArray(key, key[1] != 0 ? 2 : 1);
 }

@@ -12,9 +12,10 @@ namespace netc {
 
 class PythonRandom {
  public:
-  // random.seed(seed): |seed| split into 32-bit words, least significant first, fed to init_by_array (0 is
-  // one zero word).
-  explicit PythonRandom(int64_t seed);
+  // random.seed(seed) for a seed in 0..2^64-1 (netc's seeds): split into 32-bit words, least significant
+  // first, fed to init_by_array (0 is one zero word). Unsigned, so seeds past 2^63 keep their stream (random.seed
+  // of a negative number would use its magnitude, another stream).
+  explicit PythonRandom(uint64_t seed);
   // random.getrandbits(k) for 1 <= k <= 32: the top k bits of one draw.
   uint32_t getrandbits(int k);
   // random._randbelow(n) for 1 <= n < 2^32: getrandbits(n.bit_length()) until below n (rejection, unbiased).

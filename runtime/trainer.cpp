@@ -5,7 +5,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "ops/op.h"
 #include "runtime/minibatch_stream.h"
+#include "runtime/run_checks.h"
 #include "runtime/weights.h"
 
 namespace netc {
@@ -29,9 +31,7 @@ bool allFinite(const WeightMap& w) {
 Trainer::Trainer(const Model& m, const TrainSpec& spec, EngineKind kind, int threads)
     : model_(specializeModel(m, Mode::Train)), spec_(spec), kind_(kind), threads_(threads),
       tg_(buildTrainingGraph(model_.graph, spec.optimizer)), eval_(m, kind) {
-  if (model_.contextInput < 0 || model_.targetInput < 0)
-    fail(fmt::format("{}: training needs an int[B, T] context input and a cross_entropy(logits, y) in the minimized "
-                     "value, whose y is the int[B] target input", m.name));
+  checkTrainingInputs(m);
   engine_ = makeEngine(bindBatch(tg_.graph, spec_.batch), kind, threads_);
   // The same seed as `netc init --seed`, so a run starts from the weights that command writes; the optimizer's
   // state (declared after the model's own) starts at its initial zeros.
@@ -56,6 +56,7 @@ Engine* Trainer::probeCopy(bool probe) {
 }
 
 std::vector<std::string> Trainer::setWeights(const WeightMap& w, const std::string& what) {
+  start_ = what;
   return loadParams(*engine_, w, what);
 }
 
@@ -76,8 +77,10 @@ SplitLosses Trainer::evaluate(const Dataset& d, bool test) {
 // blame the first one declared (C for a NaN in W1). Only a parameter that went bad on its own (others still
 // finite) is named; when all did, the message says so instead of picking one. A non-finite value that came
 // in with the weights never gets here: loadParams rejects it, naming the tensor and element.
-std::string Trainer::findNonFinite() {
-  Engine& e = *engine_;
+// A state is named only when every parameter is finite: then nothing the learning rate moves is bad, and the
+// state's own update (`update S = ...`, a BatchNorm running statistic) made the value.
+Trainer::NonFinite Trainer::findNonFinite() {
+  Engine& e = *engine_;  // the plain step's engine: the probe copy only observes
   const Graph& g = e.graph();
   std::vector<std::string> bad;
   size_t total = 0;
@@ -90,11 +93,23 @@ std::string Trainer::findNonFinite() {
       bad.push_back(fmt::format("parameter '{}' (line {}) has non-finite {}", g[p].name, g[p].loc.line,
                                 value && grad ? "values and gradient" : value ? "values" : "gradient"));
   }
-  if (bad.empty()) return "";
   if (bad.size() == total && total > 1)
-    return fmt::format("all {} parameters are non-finite after it (the NaN spreads from the loss through every "
-                       "gradient into every update)", total);
-  return fmt::format("{}", fmt::join(bad, "; "));
+    return {fmt::format("all {} parameters are non-finite after it (the NaN spreads from the loss through every "
+                        "gradient into every update)", total)};
+  if (!bad.empty()) return {fmt::format("{}", fmt::join(bad, "; "))};
+  for (int s : g.states()) {
+    if (allFinite(e.read(s))) continue;
+    int update = -1;
+    for (const Node& n : g.nodes)
+      if (n.op->assigns && n.inputs[0] == s) update = n.id;
+    bad.push_back(update >= 0 ? fmt::format("the state '{}' (line {}) is non-finite after its update on line {}",
+                                            g[s].name, g[s].loc.line, g[update].loc.line)
+                              : fmt::format("the state '{}' (line {}) is non-finite", g[s].name, g[s].loc.line));
+  }
+  if (bad.empty()) return {};
+  return {fmt::format("{}, while every parameter is finite: the update's expression made it, not the learning rate",
+                      fmt::join(bad, "; ")),
+          true};
 }
 
 TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& observers, bool test,
@@ -130,10 +145,20 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     r.stepSeconds = std::max(0.0, std::chrono::duration<double>(Clock::now() - loopStart).count() - r.evalSeconds);
     return r;
   };
-  auto diverge = [&](int64_t step, std::string what) {
-    std::string where = findNonFinite();
+  // `fromStart`: the loss of the run's first step, computed from the weights it started from before any
+  // update, so the learning rate had no part in it (nor are the parameters the step then updated from a NaN a
+  // clue). A step before the first is the given weights' evaluation (--steps 0, or a finished run).
+  auto diverge = [&](int64_t step, std::string what, bool fromStart = false) {
+    fromStart = fromStart || step < firstStep;
+    NonFinite bad = findNonFinite();
+    const std::string where = fromStart ? "" : bad.text;
     r.diverged = true;
     r.divergedStep = step;
+    r.cause = fromStart ? DivergenceCause::StartingWeights
+              : bad.statesOnly ? DivergenceCause::StateUpdate : DivergenceCause::Training;
+    if (fromStart && step >= 0)
+      what += fmt::format(" before any update, from the starting weights ({}): the model or its initialisation "
+                          "gives a non-finite loss, not the learning rate", start_);
     r.divergence = step < 0 ? fmt::format("the given weights, before any step: {}", what)
                             : fmt::format("training diverged at step {}: {}{}{}", step, what, where.empty() ? "" : "; ", where);
     r.divergence += r.lastGoodStep < 0 ? " (no finite loss before it)"
@@ -206,7 +231,8 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     if (probing) runStep(*probing, lr);
     const double loss = runStep(*engine_, lr);
     if (!std::isfinite(loss))
-      return diverge(i, fmt::format("the minibatch loss is {}", std::isnan(loss) ? "NaN" : loss > 0 ? "+inf" : "-inf"));
+      return diverge(i, fmt::format("the minibatch loss is {}", std::isnan(loss) ? "NaN" : loss > 0 ? "+inf" : "-inf"),
+                     i == firstStep);
     if (loss > r.lossLimit) return diverge(i, fmt::format("the minibatch loss {}", overLimit(loss)));
     commit();
     if (i == firstStep) r.initialLoss = loss, r.lossLimit = divergenceLimit(loss, vocab);
@@ -217,7 +243,7 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     const bool eval = last || (spec_.evalEvery > 0 && (i + 1) % spec_.evalEvery == 0);
     if (eval || (i + 1) % spec_.logEvery == 0) {
       pending = weights();
-      if (!allFinite(pending)) return diverge(i, "the loss was finite, but this step's update was not");
+      if (!allFinite(pending)) return diverge(i, "the loss was finite, but the weights or state after this step are not");
       pendingDone = i + 1;
     }
     if (eval && !evaluateAt(i + 1, last)) return timed();

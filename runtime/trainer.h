@@ -55,6 +55,14 @@ inline double divergenceLimit(double initialLoss, int vocab) {
   return kDivergenceFactor * std::max(initialLoss, std::log(static_cast<double>(std::max(vocab, 2))));
 }
 
+// What a divergence came from, so that the message blames the right thing.
+enum class DivergenceCause {
+  None,
+  StartingWeights,  // a non-finite loss before this run's first update: the model or its starting weights
+  StateUpdate,      // a state non-finite while every parameter is finite: that state's update expression
+  Training,         // the updates: the learning rate, most often
+};
+
 struct TrainResult {
   int64_t done = 0;  // updates applied
   double initialLoss = std::numeric_limits<double>::quiet_NaN();  // the step-0 minibatch loss
@@ -64,6 +72,7 @@ struct TrainResult {
   bool diverged = false;
   std::string divergence;      // the step, the offending loss or parameter, and the last good loss
   int64_t divergedStep = -1;   // the step whose loss (or update) diverged, -1 when none
+  DivergenceCause cause = DivergenceCause::None;
   double lossLimit = std::numeric_limits<double>::infinity();  // divergenceLimit() once step 0 has run
   int64_t lastCheckpoint = -1; // `done` of the last onCheckpoint, -1 when none
   // Wall time of the steps alone (observers included), and of the full-split evaluations, whose engines are
@@ -102,7 +111,13 @@ class Trainer {
                     int64_t firstStep = 0);
 
  private:
-  std::string findNonFinite();  // "parameter 'W1' has non-finite values", or ""
+  // Which persistent tensors are non-finite after the step: "parameter 'W1' (line 3) has non-finite values",
+  // or "" when none; `statesOnly` when every parameter is finite and some state is not.
+  struct NonFinite {
+    std::string text;
+    bool statesOnly = false;
+  };
+  NonFinite findNonFinite();
   Engine* probeCopy(bool probe);  // at a probe step, the probe engine holding the state of the plain one
   Model model_;  // the train form (specializeMode): node ids below refer to its graph
   TrainSpec spec_;
@@ -113,6 +128,7 @@ class Trainer {
   std::unique_ptr<Engine> probeEngine_;  // the instrumented step, when enabled
   ProbePlan probePlan_;
   std::optional<TorchGenerator> torchAfterInit_;  // generator = torch: where the initialisation left it
+  std::string start_ = "the initialisation";     // where the starting weights came from (setWeights)
   Evaluator eval_;
 };
 

@@ -100,10 +100,10 @@ TEST_CASE("cli: absurd step counts are usage errors, before any run folder") {
   // The model's own steps: a located error.
   CommandResult model = runNetc("run tests/errors/huge_steps.net --out " + out.string());
   checkHandled(model, 1);
-  CHECK(model.has("huge_steps.net:31:11: error: steps must be at most 1000000000"));
+  CHECK(model.has("huge_steps.net:31:11: error: steps must be a whole number in 1..1000000000"));
   CommandResult context = runNetc("run tests/errors/huge_context.net --out " + out.string());
   checkHandled(context, 1);
-  CHECK(context.has("huge_context.net:5:13: error: the context length must be at most 1024"));
+  CHECK(context.has("huge_context.net:5:13: error: the context length must be a whole number in 1..1024"));
   CHECK(!fs::exists(out));
 }
 

@@ -116,7 +116,8 @@ TEST_CASE("streams: CPython's random.seed and random.shuffle") {
   for (const std::string& l : lines(kFixtures + "python.txt")) {
     std::vector<std::string> w = words(l);
     REQUIRE(w[0] == "shuffle");
-    const int64_t seed = std::stoll(w[1]), n = std::stoll(w[2]);
+    const uint64_t seed = std::stoull(w[1]);  // netc's seeds: 0..2^64-1
+    const int64_t n = std::stoll(w[2]);
     std::vector<std::string> x;
     for (int64_t i = 0; i < n; ++i) x.push_back(std::to_string(i));
     PythonRandom(seed).shuffle(x);

@@ -20,6 +20,7 @@
 #include "runtime/dataset.h"
 #include "runtime/init.h"
 #include "runtime/rng.h"
+#include "runtime/run_checks.h"
 #include "runtime/stats_observer.h"
 #include "runtime/weights.h"
 
@@ -189,6 +190,7 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
   if (m.contextInput < 0 || m.targetInput < 0)
     fail(fmt::format("netc bench: {} needs a context input (int[B, T]) and targets (int[B]) fed from its dataset",
                      mo.model));
+  warnIfMoreThreadsThanCores(o.threads);
   auto t1 = Clock::now();
   TrainForm form = trainForm(m);
   m = form.model;  // node ids from here on refer to the train form

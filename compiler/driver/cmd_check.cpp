@@ -1,9 +1,11 @@
-// netc check MODEL.net: parse, lower, shape-check and verify; print a one-line summary.
+// netc check MODEL.net: parse, lower, shape-check and verify, and what `netc run` checks before it trains
+// (runtime/run_checks.h); print a one-line summary.
 #include <fmt/format.h>
 
 #include "autodiff/autodiff.h"
 #include "driver/command.h"
 #include "modes/specialize.h"
+#include "runtime/run_checks.h"
 
 namespace netc::driver {
 
@@ -17,6 +19,8 @@ void registerCheck(CLI::App& app, Action& action) {
       // Also proves that both forms specialise and every op on the loss path is differentiable.
       specializeModel(m, Mode::Eval);
       TrainingGraph t = trainForm(m).step;
+      // What `netc run` refuses or warns about before training, with the model's own settings.
+      checkRun(m, m.train, /*threads=*/0);
       int64_t params = 0;
       for (int p : m.graph.params()) params += numel(m.graph[p].shape);
       fmt::print("{}: ok: {} nodes forward, {} with backward and update, {} parameters ({} values), vocabulary {}\n",

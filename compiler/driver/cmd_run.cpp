@@ -20,6 +20,7 @@
 #include "support/files.h"
 #include "runtime/dataset.h"
 #include "runtime/progress.h"
+#include "runtime/run_checks.h"
 #include "runtime/run_folder.h"
 #include "runtime/safetensors.h"
 #include "runtime/sampler.h"
@@ -317,7 +318,7 @@ int runCommand(RunOptions o, bool engineGiven) {
   if (o.seed) spec.seed = *o.seed;
   const EngineKind kind = o.engine == "interp" ? EngineKind::Interp : EngineKind::Jit;
 
-  Dataset d = loadDataset(m.data, m.vocab);
+  Dataset d = checkRun(m, spec, o.threads);  // what `netc check` checks too
   if (!o.progressFile.empty()) refuseProgressOverInputs(o, d.path);
   if (o.test && d[Split::Test].size() == 0)
     fail(fmt::format("--test: the test split is empty (split {}/{}/{} in the data section)", m.data.split[0],
@@ -417,6 +418,8 @@ int runCommand(RunOptions o, bool engineGiven) {
                                          folder.file("weights.safetensors"))
                            : "no good weights were saved before it";
     if (r.divergedStep < 0) fail(r.divergence);  // --steps 0: no step ran, no learning rate to blame
+    // The message already says what to blame: the starting weights, or a state's update.
+    if (r.cause != DivergenceCause::Training) fail(fmt::format("{}; {}.", r.divergence, kept));
     fail(fmt::format("{}; {}. Learning rate {:g} at step {} too high? Try a smaller --lr.", r.divergence, kept,
                      spec.learningRate(r.divergedStep), r.divergedStep));
   }

@@ -20,6 +20,7 @@ struct Expr {
   SrcSpan span;                      // the whole expression as written, parentheses included
   double number = 0;
   bool isInteger = false;
+  std::optional<Whole> whole;        // Number: an integer literal's exact value (lexer.h)
   std::string name;                  // Name, String, Call (callee)
   Tok op = Tok::Plus;                // Binary, Unary
   std::vector<ExprPtr> args;         // Call args, Binary/Unary operands, Index (base, index), List items

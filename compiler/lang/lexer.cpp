@@ -88,7 +88,7 @@ std::vector<Token> lex(const SourceRef& src) {
       errno = 0;
       double v = std::strtod(text.c_str(), nullptr);
       if (errno == ERANGE) fail(src, loc, fmt::format("number '{}' is out of range", text));
-      Token t{Tok::Number, text, loc, v, isInt};
+      Token t{Tok::Number, text, loc, v, isInt, isInt ? parseWhole(text) : std::nullopt};
       out.push_back(t);
       col += static_cast<int>(i - begin);
       continue;

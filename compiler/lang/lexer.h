@@ -1,9 +1,11 @@
 // Tokens of the .net language. Newlines are tokens: one statement per line.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "support/diag.h"
+#include "support/whole.h"
 
 namespace netc {
 
@@ -19,6 +21,7 @@ struct Token {
   SrcLoc loc;
   double number = 0;
   bool isInteger = false;  // literal written without '.' or exponent
+  std::optional<Whole> whole;  // its exact value (support/whole.h), when isInteger and it fits
 };
 
 const char* tokName(Tok t);

@@ -362,6 +362,7 @@ class Parser {
         e->kind = Expr::Number;
         e->number = t.number;
         e->isInteger = t.isInteger;
+        e->whole = t.whole;
         return e;
       case Tok::String:
         next();
@@ -403,6 +404,12 @@ class Parser {
             SrcLoc kwLoc;
             if (peek().kind == Tok::Ident && peek(1).kind == Tok::Assign) {
               kw = peek().text, kwLoc = peek().loc;
+              // Every call refuses a keyword given twice: otherwise the last would silently win.
+              for (size_t k = 0; k < e->keywords.size(); ++k)
+                if (e->keywords[k] == kw)
+                  fail(src_, kwLoc, fmt::format("keyword argument '{}' is given twice in the call to '{}' (first at "
+                                                "line {}, column {})", kw, t.text, e->keywordLocs[k].line,
+                                                e->keywordLocs[k].col));
               next(), next();
             }
             e->args.push_back(expr());

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <limits>
 #include <optional>
 #include <set>
 
@@ -16,6 +17,7 @@
 #include "ops/op.h"
 #include "support/files.h"
 #include "support/sizes.h"
+#include "support/whole.h"
 
 namespace netc {
 
@@ -36,6 +38,14 @@ double TrainSpec::learningRate(int64_t step) const {
 }
 
 namespace {
+
+// A folded constant: its value, and when it is a whole number known exactly (integer literals and what
+// support/whole.h computes from them), that number too, which whole-number settings read (constWhole).
+struct Folded {
+  double value = 0;
+  std::optional<Whole> whole;
+  static Folded of(int64_t n) { return {static_cast<double>(n), n}; }
+};
 
 class Lowerer {
  public:
@@ -91,9 +101,13 @@ class Lowerer {
   }
 
   // ---- constant expressions ----
-  double constEval(const Expr& e) {
+  double constEval(const Expr& e) { return fold(e).value; }
+
+  // A constant expression's value. Arithmetic is in doubles, as everything that uses a constant computes; the
+  // exact whole number rides along where there is one (Folded), for whole-number settings.
+  Folded fold(const Expr& e) {
     switch (e.kind) {
-      case Expr::Number: return e.number;
+      case Expr::Number: return {e.number, e.whole};
       case Expr::Name: {
         auto it = consts_.find(e.name);
         if (it != consts_.end()) return it->second;
@@ -113,26 +127,28 @@ class Lowerer {
       case Expr::Index:
         err(e.loc, "expected a numeric constant, found an index expression");
       case Expr::Unary: {
-        double v = constEval(*e.args[0]);
-        return e.op == Tok::Minus ? -v : v;
+        Folded v = fold(*e.args[0]);
+        if (e.op != Tok::Minus) return v;
+        return {-v.value, v.whole ? wholeNeg(*v.whole) : std::nullopt};
       }
       case Expr::Binary: {
         if (e.op == Tok::MatMul) err(e.loc, "'@' (matrix product) is not allowed in a constant expression");
-        double a = constEval(*e.args[0]), b = constEval(*e.args[1]);
+        Folded a = fold(*e.args[0]), b = fold(*e.args[1]);
         double r = 0;
+        std::optional<Whole> (*exact)(Whole, Whole) = nullptr;
         switch (e.op) {
-          case Tok::Plus: r = a + b; break;
-          case Tok::Minus: r = a - b; break;
-          case Tok::Star: r = a * b; break;
+          case Tok::Plus: r = a.value + b.value, exact = wholeAdd; break;
+          case Tok::Minus: r = a.value - b.value, exact = wholeSub; break;
+          case Tok::Star: r = a.value * b.value, exact = wholeMul; break;
           case Tok::Slash:
-            if (b == 0) err(e.loc, "division by zero in a constant expression");
-            r = a / b;
+            if (b.value == 0) err(e.loc, "division by zero in a constant expression");
+            r = a.value / b.value, exact = wholeDiv;
             break;
-          case Tok::Power: r = std::pow(a, b); break;
+          case Tok::Power: r = std::pow(a.value, b.value), exact = wholePow; break;
           default: err(e.loc, "unexpected operator in a constant expression");
         }
         if (!std::isfinite(r)) err(e.loc, fmt::format("constant expression is not a finite number ({})", r));
-        return r;
+        return {r, a.whole && b.whole ? exact(*a.whole, *b.whole) : std::nullopt};
       }
       case Expr::Call: {
         const Builtin* fn = findBuiltin(constantFunctions(), e.name);
@@ -143,19 +159,26 @@ class Lowerer {
         const size_t want = static_cast<size_t>(fn->arity);
         if (e.args.size() != want)
           err(e.loc, fmt::format("'{}' takes {} argument{}, found {}", e.name, want, want == 1 ? "" : "s", e.args.size()));
-        double a = constEval(*e.args[0]);
-        double r = 0;
+        for (size_t i = 0; i < e.args.size(); ++i)
+          if (!e.keywords[i].empty())
+            err(e.keywordLocs[i], fmt::format("'{}' takes no keyword arguments, found '{}'", e.name, e.keywords[i]));
+        Folded a = fold(*e.args[0]);
+        Folded r;
         if (e.name == "sqrt") {
-          if (a < 0) err(e.loc, fmt::format("sqrt of a negative number ({})", a));
-          r = std::sqrt(a);
+          if (a.value < 0) err(e.loc, fmt::format("sqrt of a negative number ({})", a.value));
+          r.value = std::sqrt(a.value);
         } else if (e.name == "log") {
-          if (a <= 0) err(e.loc, fmt::format("log of a non-positive number ({})", a));
-          r = std::log(a);
-        } else if (e.name == "exp") r = std::exp(a);
-        else if (e.name == "abs") r = std::fabs(a);
-        else if (e.name == "min") r = std::min(a, constEval(*e.args[1]));
-        else r = std::max(a, constEval(*e.args[1]));
-        if (!std::isfinite(r)) err(e.loc, "constant expression overflows");
+          if (a.value <= 0) err(e.loc, fmt::format("log of a non-positive number ({})", a.value));
+          r.value = std::log(a.value);
+        } else if (e.name == "exp") r.value = std::exp(a.value);
+        else if (e.name == "abs") r = {std::fabs(a.value), a.whole && *a.whole < 0 ? wholeNeg(*a.whole) : a.whole};
+        else {
+          // min and max of two whole numbers: the one chosen, compared exactly.
+          const Folded b = fold(*e.args[1]);
+          if (a.whole && b.whole) r = (e.name == "min") == (*a.whole < *b.whole) ? a : b;
+          else r.value = e.name == "min" ? std::min(a.value, b.value) : std::max(a.value, b.value);
+        }
+        if (!std::isfinite(r.value)) err(e.loc, "constant expression overflows");
         return r;
       }
     }
@@ -182,15 +205,37 @@ class Lowerer {
     }
   }
 
-  // `max`: the sane limit of this setting (lower/model.h), so nothing sized from it can overflow or exhaust
-  // memory later.
-  int64_t constInt(const Expr& e, const char* what, int64_t min, int64_t max = kMaxWholeNumber) {
-    double v = constEval(e);
-    if (v != std::floor(v) || std::fabs(v) > static_cast<double>(kMaxWholeNumber))
-      err(e.loc, fmt::format("{} must be a whole number, found {}", what, v));
-    if (v < static_cast<double>(min)) err(e.loc, fmt::format("{} must be at least {}, found {}", what, min, v));
-    if (v > static_cast<double>(max)) err(e.loc, fmt::format("{} must be at most {}, found {}", what, max, v));
-    return static_cast<int64_t>(v);
+  // A whole-number setting in min..max: its exact value where the expression has one (Folded), else its double
+  // when that is whole and below 2^53 (every integer a double holds exactly; above, a computed value may have
+  // been rounded). `max`: the sane limit of this setting (lower/model.h), so nothing sized from it can overflow
+  // or exhaust memory later.
+  Whole constWhole(const Expr& e, std::string_view what, Whole min, Whole max) {
+    const Folded f = fold(e);
+    auto outOfRange = [&](const std::string& found) {
+      err(e.loc, fmt::format("{} must be a whole number in {}..{}, found {}", what, min, max, found));
+    };
+    if (f.whole) {
+      if (*f.whole < min || *f.whole > max) outOfRange(fmt::format("{}", *f.whole));
+      return *f.whole;
+    }
+    const double v = f.value;
+    if (!(v >= static_cast<double>(min) && v <= static_cast<double>(max))) outOfRange(fmt::format("{}", v));
+    if (v != std::floor(v)) err(e.loc, fmt::format("{} must be a whole number, found {}", what, v));
+    constexpr double kExactInDouble = 9007199254740992.0;  // 2^53
+    if (std::fabs(v) > kExactInDouble)
+      err(e.loc, fmt::format("{} {} was computed with rounding (beyond 2^53, doubles skip integers): write it with "
+                             "integer literals, e.g. {:.0f}", what, v, v));
+    const Whole w = static_cast<Whole>(v);
+    if (w < min || w > max) outOfRange(fmt::format("{}", v));
+    return w;
+  }
+
+  int64_t constInt(const Expr& e, std::string_view what, int64_t min, int64_t max = kMaxWholeNumber) {
+    return static_cast<int64_t>(constWhole(e, what, min, max));
+  }
+
+  uint64_t constSeed(const Expr& e, std::string_view what) {
+    return static_cast<uint64_t>(constWhole(e, what, 0, std::numeric_limits<uint64_t>::max()));
   }
 
   int64_t dim(const Expr& e, bool allowBatch) {
@@ -228,8 +273,8 @@ class Lowerer {
       case Stmt::Const: {
         if (consts_.count(s.name) || values_.count(s.name)) defineName(s.name, s.nameLoc);
         defineName(s.name, s.nameLoc);
-        consts_[s.name] = constEval(*s.value);
-        model_.constants[s.name] = consts_[s.name];
+        consts_[s.name] = fold(*s.value);
+        model_.constants[s.name] = consts_[s.name].value;
         break;
       }
       case Stmt::Data: data(s); break;
@@ -615,8 +660,7 @@ class Lowerer {
                                     ? fmt::format("'{}' takes no keyword arguments, found '{}'", e.name, kw)
                                     : fmt::format("'{}' has no argument '{}'{}", e.name, kw, didYouMean(kw, op->keywords)));
         size_t k = it - op->keywords.begin();
-        attrs.ints[k] = constEval(a) == std::floor(constEval(a)) ? static_cast<int64_t>(constEval(a))
-                                                                 : (err(a.loc, fmt::format("'{}' must be a whole number", kw)), 0);
+        attrs.ints[k] = constInt(a, fmt::format("'{}'", kw), -kMaxWholeNumber);
         given[k] = true;
       } else if (a.kind == Expr::List && op->takesShape && e.name != "flatten") {
         attrs.shape = shape(a.args, true);
@@ -720,7 +764,7 @@ class Lowerer {
     if (auto* e = entry(s, "shuffle"))
       d.shuffle = choice(single(*e), "shuffle", {"netc", "python"}) == 0 ? Shuffle::Netc : Shuffle::Python;
     if (auto* e = entry(s, "context")) d.context = constInt(single(*e), "the context length", 1, kMaxContext);
-    if (auto* e = entry(s, "seed")) d.seed = static_cast<uint64_t>(constInt(single(*e), "the split seed", 0));
+    if (auto* e = entry(s, "seed")) d.seed = constSeed(single(*e), "the split seed");
     if (auto* e = entry(s, "split")) {
       if (e->items.size() != 3)
         err(e->loc, fmt::format("'split' takes three fractions (train, dev, test), found {}", e->items.size()));
@@ -763,10 +807,10 @@ class Lowerer {
                                    kMaxContext - 1));
       d.context = static_cast<int64_t>(longest) + 1;
     }
-    consts_["V"] = model_.vocab.size();
-    consts_["T"] = static_cast<double>(d.context);
-    model_.constants["V"] = consts_["V"];
-    model_.constants["T"] = consts_["T"];
+    consts_["V"] = Folded::of(model_.vocab.size());
+    consts_["T"] = Folded::of(d.context);
+    model_.constants["V"] = consts_["V"].value;
+    model_.constants["T"] = consts_["T"].value;
   }
 
   void trainSection(const Stmt& s) {
@@ -783,7 +827,7 @@ class Lowerer {
       t.batch = constInt(single(*e), "the batch size", 1);
       batchLoc_ = single(*e).loc;
     }
-    if (auto* e = entry(s, "seed")) t.seed = static_cast<uint64_t>(constInt(single(*e), "the seed", 0));
+    if (auto* e = entry(s, "seed")) t.seed = constSeed(single(*e), "the seed");
     if (auto* e = entry(s, "log_every")) t.logEvery = constInt(single(*e), "log_every", 1, kMaxSteps);
     if (auto* e = entry(s, "eval_every")) t.evalEvery = constInt(single(*e), "eval_every", 0, kMaxSteps);
     if (auto* e = entry(s, "probe_every")) t.probeEvery = constInt(single(*e), "probe_every", 1, kMaxSteps);
@@ -901,7 +945,7 @@ class Lowerer {
   void sampleSection(const Stmt& s) {
     checkKeys(s, {"count", "seed"});
     if (auto* e = entry(s, "count")) model_.sample.count = constInt(single(*e), "count", 0, kMaxSampleCount);
-    if (auto* e = entry(s, "seed")) model_.sample.seed = static_cast<uint64_t>(constInt(single(*e), "the seed", 0));
+    if (auto* e = entry(s, "seed")) model_.sample.seed = constSeed(single(*e), "the seed");
   }
 
   void finish() {
@@ -1064,11 +1108,14 @@ class Lowerer {
     loop_->var = s.name, loop_->line = s.loc.line, loop_->first = a, loop_->count = b - a;
     for (int64_t t = a; t < b; ++t) {
       loop_->step = t - a;
-      consts_[s.name] = static_cast<double>(t);
+      consts_[s.name] = Folded::of(t);
       const int firstNode = model_.graph.size();
       for (const Stmt& st : s.body) {
         if (st.kind != Stmt::Assign)
           err(st.loc, "a loop body holds assignments only (NAME = ..., or NAME[:, t] = ... to stack a value over the steps)");
+        if (st.name == s.name)
+          err(st.nameLoc, fmt::format("'{}' is the loop variable of the loop on line {}: it cannot be assigned (each "
+                                      "step's copy of the body sees its own {})", s.name, s.loc.line, s.name));
         statement(st);
       }
       for (int v = firstNode; v < model_.graph.size(); ++v) {
@@ -1166,7 +1213,7 @@ class Lowerer {
   SourceRef src_;
   LowerOptions opts_;
   Model model_;
-  std::map<std::string, double> consts_;
+  std::map<std::string, Folded> consts_;
   std::map<std::string, int> values_;
   std::map<std::string, int> defLines_;
   std::map<std::string, int> laterDefs_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <fmt/format.h>
 
 namespace netc {
@@ -134,6 +135,10 @@ std::string formatDiag(const SourceFile* src, SrcLoc loc, std::string_view msg, 
 void fail(const SourceFile* src, SrcLoc loc, std::string_view msg) { throw Error(formatDiag(src, loc, msg)); }
 void fail(std::string_view msg) { throw Error(formatDiag(nullptr, {}, msg)); }
 void usageFail(std::string_view msg) { throw UsageError(formatDiag(nullptr, {}, msg)); }
+void warn(std::string_view msg) {
+  std::fflush(stdout);  // in order with what the command printed before it
+  std::fputs(formatDiag(nullptr, {}, msg, "warning").c_str(), stderr);
+}
 
 static size_t editDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);

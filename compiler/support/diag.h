@@ -87,6 +87,9 @@ class UsageError : public Error {
 };
 [[noreturn]] void usageFail(std::string_view msg);
 
+// "netc: warning: msg" on stderr: something legal that is probably not what was meant. The command goes on.
+void warn(std::string_view msg);
+
 // The candidate closest to `name` by edit distance, or "" when none is plausibly meant.
 std::string nearest(std::string_view name, const std::vector<std::string>& candidates);
 // " (did you mean 'x'?)" or "".
