@@ -36,19 +36,13 @@ using netc::testing::runNetc;
 using netc::testing::ScratchDir;
 namespace fs = std::filesystem;
 
+using netc::testing::readFile;
+using netc::testing::writeFile;
+
 namespace {
 
 const std::string kModel = NETC_SOURCE_DIR "/models/mlp_kaiming.net";
 const std::string kData = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
-
-std::string readFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void writeFile(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 
 std::vector<std::string> lines(const fs::path& p) {
   std::vector<std::string> out;

@@ -28,6 +28,10 @@ using netc::testing::ScratchDir;
 namespace fs = std::filesystem;
 using namespace netc::codegen;
 
+using netc::testing::readFile;
+using netc::testing::writeFile;
+using netc::testing::runShell;
+
 namespace {
 
 const std::string kModel = "models/mlp_kaiming.net";
@@ -36,34 +40,10 @@ const std::string kKeyA = "0123456789abcdef0123456789abcdef";
 const std::string kKeyB = "fedcba9876543210fedcba9876543210";
 const std::set<std::string> kExtensions = {"o", "step"};
 
-// A shell line from the repository root, `$NETC` standing for the built binary; stdout and stderr together.
-CommandResult shell(const std::string& line) {
-  std::string cmd = std::string("cd '" NETC_SOURCE_DIR "' && NETC='" NETC_BINARY "' && { ") + line + "; } 2>&1";
-  CommandResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void spit(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
 // A cheap training run of mlp_kaiming with the cache in `cache` ("off" for none), under a time limit so a hang
 // fails the test instead of stopping the suite. `env` goes before the command (NETC_CACHE_MAX_MB=...).
 CommandResult train(const std::string& cache, const fs::path& out, const std::string& extra = "", const std::string& env = "") {
-  return shell(fmt::format("{} NETC_CACHE_DIR='{}' timeout 120 \"$NETC\" run {}{} --steps 3 --no-stats --quiet --out '{}' {}",
+  return runShell(fmt::format("{} NETC_CACHE_DIR='{}' timeout 120 \"$NETC\" run {}{} --steps 3 --no-stats --quiet --out '{}' {}",
                            env, cache, kModel, kData, out.string(), extra));
 }
 
@@ -87,7 +67,7 @@ struct CacheScene {
     fs::permissions(cache, fs::perms::owner_all, fs::perm_options::replace);
     CommandResult off = train("off", dir.path() / "off", extra);
     REQUIRE_MESSAGE(off.status == 0, off.out);
-    expected = slurp(dir.path() / "off" / "losses.csv");
+    expected = readFile(dir.path() / "off" / "losses.csv");
     REQUIRE(!expected.empty());
   }
   // A run with the cache that must succeed, without a crash or a hang, and give the uncached losses.
@@ -96,7 +76,7 @@ struct CacheScene {
     CAPTURE(r.out);
     CHECK(r.status == 0);
     CHECK(!r.has("terminate called"));
-    CHECK(slurp(dir.path() / out / "losses.csv") == expected);
+    CHECK(readFile(dir.path() / out / "losses.csv") == expected);
     return r;
   }
 };
@@ -194,7 +174,7 @@ TEST_CASE("object cache: the folder must be the user's alone, and files are read
   CHECK(folder->read(kKeyB, "o", 100).problem.find("symbolic link") != std::string::npos);
   if (::geteuid() == 0) {
     fs::remove(folderPath / (kKeyB + ".o"));
-    spit(folderPath / (kKeyB + ".o"), "object");
+    writeFile(folderPath / (kKeyB + ".o"), "object");
     REQUIRE(::chown((folderPath / (kKeyB + ".o")).c_str(), 65534, 65534) == 0);
     CHECK(folder->read(kKeyB, "o", 100).problem.find("belongs to user 65534") != std::string::npos);
   }
@@ -212,7 +192,7 @@ TEST_CASE("object cache: a step list naming anything but a cache key is refused,
   REQUIRE(outside.size() == 32);
   fs::create_directories(dir.path() / "e");
   const std::string object = "not really an object";
-  spit(dir.path() / "e" / "aaaaaaaaaaaaaaaaaaaaaaaaaaa.o", sealEntry("o", outside, object));
+  writeFile(dir.path() / "e" / "aaaaaaaaaaaaaaaaaaaaaaaaaaa.o", sealEntry("o", outside, object));
   auto list = [&](const std::string& key) { return fmt::format("{} {} {}\n", key, object.size(), contentHash(object)); };
   REQUIRE(raw->writeAtomically(kKeyA, "step", sealEntry("step", kKeyA, list(outside))));
   CHECK(cache.loadStep(kKeyA).empty());
@@ -234,13 +214,13 @@ TEST_CASE("object cache: pruning removes only netc's own files, least recently u
   std::unique_ptr<CacheFolder> folder = CacheFolder::open(path.string(), why);
   REQUIRE(folder);
   const std::vector<std::string> mine = {"notes.txt", "foo.tmp", "model.o", "data.step", kKeyA + ".o.bak", kKeyA};
-  for (const std::string& f : mine) spit(path / f, "a user's file that netc must not delete\n");
+  for (const std::string& f : mine) writeFile(path / f, "a user's file that netc must not delete\n");
   fs::create_directories(path / (kKeyB + ".o.tmp0000000000000000"));  // a folder with a netc-like name
   REQUIRE(folder->writeAtomically(kKeyA, "o", std::string(1000, 'a')));
   REQUIRE(folder->writeAtomically(kKeyA, "step", "list"));
   REQUIRE(folder->writeAtomically(kKeyB, "o", std::string(1000, 'b')));
-  spit(path / (kKeyA + ".o.tmpAAAAAAAAAAAAAAAA"), "a writer is about to rename this");
-  spit(path / (kKeyB + ".step.tmpOLD123"), "a killed writer left this");
+  writeFile(path / (kKeyA + ".o.tmpAAAAAAAAAAAAAAAA"), "a writer is about to rename this");
+  writeFile(path / (kKeyB + ".step.tmpOLD123"), "a killed writer left this");
   fs::last_write_time(path / (kKeyB + ".step.tmpOLD123"), fs::file_time_type::clock::now() - std::chrono::hours(2));
 
   folder->prune(1 << 20, {}, kExtensions);  // under the bound: only the stale temporary goes
@@ -276,10 +256,10 @@ TEST_CASE("object cache cli: a damaged cached object is compiled again with a no
   REQUIRE(!filesWith(scene.cache, ".step").empty());
   auto flipEvery = [&] {
     for (const std::string& o : filesWith(scene.cache, ".o")) {
-      std::string bytes = slurp(scene.cache / o);
+      std::string bytes = readFile(scene.cache / o);
       REQUIRE(bytes.size() > 200);
       bytes[bytes.size() / 2] ^= 0x55;  // in the code, well before the seal
-      spit(scene.cache / o, bytes);
+      writeFile(scene.cache / o, bytes);
     }
   };
   flipEvery();
@@ -329,7 +309,7 @@ TEST_CASE("object cache cli: a step list line leading outside the folder is refu
     fs::copy_file(scene.cache / o, scene.dir.path() / "elsewhere" / (name + ".o"));
     lines += "../elsewhere/" + name + "\n";
   }
-  for (const std::string& s : filesWith(scene.cache, ".step")) spit(scene.cache / s, lines);
+  for (const std::string& s : filesWith(scene.cache, ".step")) writeFile(scene.cache / s, lines);
   CommandResult r = scene.trainRight("escaped");
   CHECK(r.has("netc: note: ignoring cached step list"));
 }
@@ -373,7 +353,7 @@ TEST_CASE("object cache cli: a cache folder other users can write to is not used
 TEST_CASE("object cache cli: pruning deletes only netc's own files, and NETC_CACHE_MAX_MB must be a whole number") {
   CacheScene scene("bound");
   const std::vector<std::string> users = {"notes.txt", "foo.tmp", "model.o", "0123.step"};
-  for (const std::string& f : users) spit(scene.cache / f, "the user's own\n");
+  for (const std::string& f : users) writeFile(scene.cache / f, "the user's own\n");
   scene.trainRight("a");
   // What one compile of the model with H=40 leaves in an empty cache: its step lists and objects.
   const fs::path alone = scene.dir.path() / "alone";
@@ -400,10 +380,10 @@ TEST_CASE("object cache cli: pruning deletes only netc's own files, and NETC_CAC
   CHECK(filesWith(scene.cache, ".o") == objects);
   for (const std::string& f : users) {
     CAPTURE(f);
-    CHECK(slurp(scene.cache / f) == "the user's own\n");
+    CHECK(readFile(scene.cache / f) == "the user's own\n");
   }
   // ... and that step is cached: the same model again links it.
-  CommandResult bench = shell(fmt::format("NETC_CACHE_MAX_MB=0 NETC_CACHE_DIR='{}' \"$NETC\" bench {}{} --set H=40 --steps 2 --warmup 0",
+  CommandResult bench = runShell(fmt::format("NETC_CACHE_MAX_MB=0 NETC_CACHE_DIR='{}' \"$NETC\" bench {}{} --set H=40 --steps 2 --warmup 0",
                                           scene.cache.string(), kModel, kData));
   CHECK(bench.has("came from the object cache"));
 }
@@ -412,7 +392,7 @@ TEST_CASE("object cache cli: many processes compiling and pruning one shared fol
   CacheScene scene("race");
   const fs::path other = scene.dir.path() / "other_off";
   REQUIRE(train("off", other, "--set H=50").status == 0);
-  const std::string otherExpected = slurp(other / "losses.csv");
+  const std::string otherExpected = readFile(other / "losses.csv");
   // Two models, four processes each round, a bound of 0 so every compile prunes what the others wrote.
   for (int round = 0; round < 2; ++round) {
     std::string line;
@@ -421,13 +401,13 @@ TEST_CASE("object cache cli: many processes compiling and pruning one shared fol
                           "--out '{}' {} > '{}' 2>&1 & pids=\"$pids $!\"; ",
                           scene.cache.string(), kModel, kData, (scene.dir.path() / fmt::format("r{}_{}", round, p)).string(),
                           p % 2 ? "--set H=50" : "", (scene.dir.path() / fmt::format("log{}_{}", round, p)).string());
-    CommandResult r = shell("pids=; " + line + "fail=0; for j in $pids; do wait $j || fail=1; done; exit $fail");
+    CommandResult r = runShell("pids=; " + line + "fail=0; for j in $pids; do wait $j || fail=1; done; exit $fail");
     CHECK_MESSAGE(r.status == 0, r.out);
     for (int p = 0; p < 4; ++p) {
-      const std::string log = slurp(scene.dir.path() / fmt::format("log{}_{}", round, p));
+      const std::string log = readFile(scene.dir.path() / fmt::format("log{}_{}", round, p));
       CAPTURE(log);
       CHECK(log.find("note") == std::string::npos);  // a racing reader finds files whole or absent, never damaged
-      CHECK(slurp(scene.dir.path() / fmt::format("r{}_{}", round, p) / "losses.csv") == (p % 2 ? otherExpected : scene.expected));
+      CHECK(readFile(scene.dir.path() / fmt::format("r{}_{}", round, p) / "losses.csv") == (p % 2 ? otherExpected : scene.expected));
     }
   }
 }

@@ -22,24 +22,6 @@ namespace {
 
 const std::string kData = "tests/data/pseudo_words.txt";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-// A shell command from the repository root, with $NETC the binary; stdout and stderr together.
-CommandResult runShell(const std::string& line) {
-  auto [status, out] = shellOutput(std::string("cd '" NETC_SOURCE_DIR "' && NETC='" NETC_BINARY "' && ") + line + " 2>&1");
-  return {status, out};
-}
-
 // A small finished run folder (5 steps, no statistics) at `dir`.
 void makeRun(const fs::path& dir, const std::string& extra = "") {
   CommandResult r = runNetc(fmt::format("run models/deep_tanh.net --data {} --steps 5 --quiet --no-stats {} --out '{}'", kData,
@@ -103,14 +85,14 @@ TEST_CASE("pages: hostile run, model and --set names are text in compare.html, r
   r = runShell(fmt::format("\"$NETC\" compare \"{}\" --out \"{}\"", run.string(), page.string()));
   REQUIRE_MESSAGE(r.status == 0, r.out);
   // One pass: the placeholder in the names is left as it is, never replaced by the page's data.
-  const std::string html = slurp(page);
+  const std::string html = readFile(page);
   CHECK(html.find("@DATA@") != std::string::npos);
   CHECK(html.find("<img") == std::string::npos);
   CHECK(html.find("</script><script>document.title") == std::string::npos);
   const fs::path lrDir = dir.path() / "lr";
   r = runShell(fmt::format("\"$NETC\" lr-find \"{}\" --data {} --steps 20 --out \"{}\"", model.string(), kData, lrDir.string()));
   REQUIRE_MESSAGE(r.status == 0, r.out);
-  CHECK(slurp(lrDir / "lr_find.html").find("<img") == std::string::npos);
+  CHECK(readFile(lrDir / "lr_find.html").find("<img") == std::string::npos);
   if (!haveChromium()) {
     MESSAGE("chromium is not installed (apt-get install -y chromium): the pages were written but not rendered");
     return;
@@ -127,8 +109,8 @@ TEST_CASE("compare: config.json and result.json with wrong types are named error
   ScratchDir dir("netc_pages_types_");
   const fs::path good = dir.path() / "good";
   makeRun(good);
-  const nlohmann::json config = nlohmann::json::parse(slurp(good / "config.json"));
-  const nlohmann::json result = nlohmann::json::parse(slurp(good / "result.json"));
+  const nlohmann::json config = nlohmann::json::parse(readFile(good / "config.json"));
+  const nlohmann::json result = nlohmann::json::parse(readFile(good / "result.json"));
   struct Damage {
     const char* file;
     std::function<void(nlohmann::json&)> edit;
@@ -155,7 +137,7 @@ TEST_CASE("compare: config.json and result.json with wrong types are named error
     for (const char* name : {"config.json", "result.json", "losses.csv"}) fs::copy_file(good / name, run / name);
     nlohmann::json j = std::string(d.file) == "config.json" ? config : result;
     d.edit(j);
-    spit(run / d.file, j.dump());
+    writeFile(run / d.file, j.dump());
     CommandResult r = runNetc(fmt::format("compare '{}' --out '{}'", run.string(), (dir.path() / "page.html").string()));
     CAPTURE(d.said);
     checkError(r, 1, d.said);
@@ -213,27 +195,27 @@ TEST_CASE("compare --out and lr-find --out never replace a file the command read
   const fs::path run = dir.path() / "run";
   makeRun(run);
   for (const char* name : {"config.json", "result.json", "losses.csv", "evals.csv"}) {
-    const std::string before = slurp(run / name);
+    const std::string before = readFile(run / name);
     // Another spelling of the same file: through "..".
     const fs::path out = run / ".." / "run" / name;
     CommandResult r = runNetc(fmt::format("compare '{}' --out '{}'", run.string(), out.string()));
     checkError(r, 1, "netc never overwrites one of its inputs");
-    CHECK(slurp(run / name) == before);
+    CHECK(readFile(run / name) == before);
   }
   // lr-find's outputs are lr_find.csv and lr_find.html in --out: a data file by either name is kept.
   const fs::path lr = dir.path() / "lr";
   fs::create_directories(lr);
   fs::copy_file(fs::path(NETC_SOURCE_DIR) / kData, lr / "lr_find.csv");
-  const std::string words = slurp(lr / "lr_find.csv");
+  const std::string words = readFile(lr / "lr_find.csv");
   CommandResult r = runNetc(fmt::format("lr-find models/deep_tanh.net --data '{}' --steps 10 --out '{}'",
                                         (lr / "lr_find.csv").string(), lr.string()));
   checkError(r, 1, "netc never overwrites one of its inputs");
-  CHECK(slurp(lr / "lr_find.csv") == words);
+  CHECK(readFile(lr / "lr_find.csv") == words);
   // --out naming a file (the data file itself) is said in words.
   r = runNetc(fmt::format("lr-find models/deep_tanh.net --data '{}' --steps 10 --out '{}'", (lr / "lr_find.csv").string(),
                           (lr / "lr_find.csv").string()));
   checkError(r, 1, "is a file; lr-find writes lr_find.csv and lr_find.html into a folder");
-  CHECK(slurp(lr / "lr_find.csv") == words);
+  CHECK(readFile(lr / "lr_find.csv") == words);
 }
 
 TEST_CASE("lr-find: no NaN and no rate at which the loss diverged is ever suggested") {
@@ -246,7 +228,7 @@ TEST_CASE("lr-find: no NaN and no rate at which the loss diverged is ever sugges
   checkError(r, 1, "lr-find found no usable learning rate");
   CHECK(!r.has("suggested learning rate"));
   CHECK(!r.has("nan"));
-  const std::string html = slurp(high / "lr_find.html");
+  const std::string html = readFile(high / "lr_find.html");
   CHECK(html.find("No rate is suggested") != std::string::npos);
   CHECK(html.find("</svg>") != std::string::npos);
   CHECK(html.find("nan") == std::string::npos);

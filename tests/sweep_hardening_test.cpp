@@ -20,39 +20,13 @@ namespace {
 const std::string kModel = "models/deep_tanh.net";
 const std::string kDataFile = "tests/data/pseudo_words.txt";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-nlohmann::json readJson(const fs::path& p) { return nlohmann::json::parse(slurp(p)); }
-
-// A word for a shell command line in these tests: single-quoted.
-std::string q(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// A shell command line run in `cwd`; stdout and stderr together.
-CommandResult shellIn(const fs::path& cwd, const std::string& line) {
-  CommandResult r;
-  FILE* p = popen(("cd " + q(cwd.string()) + " && { " + line + " ; } 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+nlohmann::json readJson(const fs::path& p) { return nlohmann::json::parse(readFile(p)); }
 
 // netc with its arguments as separate words (each quoted here), run in `cwd`.
 CommandResult netcIn(const fs::path& cwd, const std::string& exe, const std::vector<std::string>& args) {
-  std::string line = q(exe);
-  for (const auto& a : args) line.append(" ").append(q(a));
-  return shellIn(cwd, line);
+  std::string line = shellQuote(exe);
+  for (const auto& a : args) line.append(" ").append(shellQuote(a));
+  return runShellIn(cwd, line);
 }
 
 // Every file named PWNED under `dir` (what an injected `touch PWNED` would make).
@@ -126,8 +100,8 @@ TEST_CASE("sweep --emit: hostile paths, --out, --data, --set and install path re
     CommandResult e = netcIn(scratch.path(), exe.string(), args("slurm", out));
     REQUIRE_MESSAGE(e.status == 0, e.out);
     const fs::path script = out / "sweep.sbatch";
-    const std::string text = slurp(script);
-    CHECK(shellIn(scratch.path(), "bash -n " + q(script.string())).status == 0);
+    const std::string text = readFile(script);
+    CHECK(runShellIn(scratch.path(), "bash -n " + shellQuote(script.string())).status == 0);
     // sbatch reads the #SBATCH lines itself: the --output path must come back whole, '%' doubled (literal).
     std::string outputLine;
     for (std::istringstream in(text); std::getline(in, outputLine);)
@@ -138,7 +112,7 @@ TEST_CASE("sweep --emit: hostile paths, --out, --data, --set and install path re
     REQUIRE(words.size() == 1);
     CHECK(words[0] == "--output=" + literal + "%a.log");
     // The task by hand, with NETC unset: the default is the hostile install path, and nothing in it runs.
-    CommandResult t = shellIn(scratch.path(), "unset NETC; SLURM_ARRAY_TASK_ID=0 bash " + q(script.string()));
+    CommandResult t = runShellIn(scratch.path(), "unset NETC; SLURM_ARRAY_TASK_ID=0 bash " + shellQuote(script.string()));
     CHECK_MESSAGE(t.status == 0, t.out);
     checkRun(out / readJson(out / "sweep.json")["runs"][0]["name"].get<std::string>());
   }
@@ -146,9 +120,9 @@ TEST_CASE("sweep --emit: hostile paths, --out, --data, --set and install path re
     const fs::path out = dir / ("-cmds " + kHostile);
     CommandResult e = netcIn(scratch.path(), exe.string(), args("commands", out));
     REQUIRE_MESSAGE(e.status == 0, e.out);
-    const std::string lines = slurp(out / "commands.txt");
+    const std::string lines = readFile(out / "commands.txt");
     CHECK(std::count(lines.begin(), lines.end(), '\n') == 2);  // one line per run: nothing split it
-    CommandResult t = shellIn(scratch.path(), "head -n 1 " + q((out / "commands.txt").string()) + " | bash");
+    CommandResult t = runShellIn(scratch.path(), "head -n 1 " + shellQuote((out / "commands.txt").string()) + " | bash");
     CHECK_MESSAGE(t.status == 0, t.out);
     checkRun(out / readJson(out / "sweep.json")["runs"][0]["name"].get<std::string>());
   }
@@ -202,7 +176,7 @@ TEST_CASE("sweep: a finished run of another --steps or model is not adopted; --e
   REQUIRE(runNetc("sweep " + grid + " --steps 20").status == 0);
   const fs::path run0 = sweep / "000-gain=1", run1 = sweep / "001-gain=3";
   auto lossRows = [](const fs::path& run) {
-    const std::string l = slurp(run / "losses.csv");
+    const std::string l = readFile(run / "losses.csv");
     return std::count(l.begin(), l.end(), '\n') - 1;
   };
   REQUIRE(lossRows(run0) == 20);
@@ -228,7 +202,7 @@ TEST_CASE("sweep: a finished run of another --steps or model is not adopted; --e
     CommandResult e = runNetc("sweep " + otherGrid + " --force --emit commands");
     CAPTURE(e.out);
     REQUIRE(e.status == 0);
-    const std::string lines = slurp(sweep / "commands.txt");
+    const std::string lines = readFile(sweep / "commands.txt");
     CHECK(std::count(lines.begin(), lines.end(), '\n') == 2);
     CHECK(readJson(sweep / "sweep.json")["runs"][0]["status"] == "pending");
     CommandResult local = runNetc("sweep " + otherGrid + " --force --quiet");
@@ -251,7 +225,7 @@ TEST_CASE("sweep: a finished run of another --steps or model is not adopted; --e
     fs::remove(run1 / "result.json");
     CommandResult e = runNetc("sweep " + grid + " --steps 20 --emit slurm");
     REQUIRE_MESSAGE(e.status == 0, e.out);
-    CHECK(slurp(sweep / "sweep.sbatch").find("#SBATCH --array=1\n") != std::string::npos);
+    CHECK(readFile(sweep / "sweep.sbatch").find("#SBATCH --array=1\n") != std::string::npos);
     const nlohmann::json after = readJson(sweep / "sweep.json");
     CHECK(after["runs"][0]["status"] == "done");
     CHECK(after["runs"][1]["status"] == "pending");
@@ -271,10 +245,10 @@ TEST_CASE("sweep: SIGTERM, SIGHUP or SIGKILL to a running sweep leaves no child 
         "for i in $(seq 50); do A=; for k in $KIDS; do S=$(sed 's/.*) //' /proc/$k/stat 2>/dev/null | cut -c1); "
         "[ -n \"$S\" ] && [ \"$S\" != Z ] && A=\"$A $k\"; done; [ -z \"$A\" ] && break; sleep 0.1; done; "
         "echo \"alive:$A.\"; for k in $A; do kill -9 $k; done; cat sweep.log",  // none left behind, even on failure
-        q(NETC_BINARY), q((fs::path(NETC_SOURCE_DIR) / kModel).string()), q((fs::path(NETC_SOURCE_DIR) / kDataFile).string()),
-        q(out.string()), sig);
+        shellQuote(NETC_BINARY), shellQuote((fs::path(NETC_SOURCE_DIR) / kModel).string()), shellQuote((fs::path(NETC_SOURCE_DIR) / kDataFile).string()),
+        shellQuote(out.string()), sig);
     fs::create_directories(out.parent_path());
-    CommandResult r = shellIn(scratch.path(), line);
+    CommandResult r = runShellIn(scratch.path(), line);
     CAPTURE(r.out);
     CHECK(r.has("alive:."));
     const size_t kids = r.out.find("kids: ");
@@ -299,9 +273,9 @@ TEST_CASE("sweep: a run folder still locked by a live netc run is running elsewh
   const std::string line = fmt::format(
       "exec 9>{}; flock -x 9; echo $$ >&9; ( {} sweep {} --data {} --set gain=1,3 --steps 5 --no-stats --quiet --out {} ); "
       "echo \"rc=$?\"",
-      q((run0 / ".netc.lock").string()), q(NETC_BINARY), q((fs::path(NETC_SOURCE_DIR) / kModel).string()),
-      q((fs::path(NETC_SOURCE_DIR) / kDataFile).string()), q(sweep.string()));
-  CommandResult r = shellIn(scratch.path(), line);
+      shellQuote((run0 / ".netc.lock").string()), shellQuote(NETC_BINARY), shellQuote((fs::path(NETC_SOURCE_DIR) / kModel).string()),
+      shellQuote((fs::path(NETC_SOURCE_DIR) / kDataFile).string()), shellQuote(sweep.string()));
+  CommandResult r = runShellIn(scratch.path(), line);
   CAPTURE(r.out);
   CHECK(r.has("rc=1"));
   CHECK(r.has("is in use by a netc run still going"));
@@ -322,7 +296,7 @@ TEST_CASE("sweep: a planted link at logs/NAME.log is refused, and the file it po
   CAPTURE(r.out);
   CHECK(r.status == 1);
   CHECK(r.has("is a symbolic link, not a file netc made"));
-  CHECK(slurp(victim) == "precious\n");
+  CHECK(readFile(victim) == "precious\n");
   // A planted link at the sweep's lock is refused the same way.
   fs::remove(sweep / "logs" / "000-gain=1.log");
   fs::remove(sweep / ".sweep.lock");
@@ -331,5 +305,5 @@ TEST_CASE("sweep: a planted link at logs/NAME.log is refused, and the file it po
                                sweep.string());
   CHECK(lock.status == 1);
   CHECK(lock.has("is a symbolic link"));
-  CHECK(slurp(victim) == "precious\n");
+  CHECK(readFile(victim) == "precious\n");
 }

@@ -17,20 +17,14 @@ using netc::testing::runNetc;
 using netc::testing::ScratchDir;
 namespace fs = std::filesystem;
 
+using netc::testing::readFile;
+using netc::testing::writeFile;
+
 namespace {
 
 const std::string kModel = "models/mlp_kaiming.net";
 const std::string kData = " --data tests/data/pseudo_words.txt";
 const std::string kMaxSeed = "18446744073709551615";  // 2^64 - 1
-
-std::string readFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void writeFile(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 
 // `from` with every `old` replaced by `now` (each must occur).
 std::string replaced(std::string text, const std::string& old, const std::string& now) {
