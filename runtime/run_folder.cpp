@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 #include <fstream>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/run_history.h"
@@ -190,6 +191,18 @@ WeightMap loadWeightsFor(const Model& m, const std::string& path) {
                      "dataset '{}' has \"{}\" ({} characters): pass the same data file with --data",
                      path, chars, chars.size(), config.string(), m.data.path, m.vocab.chars, m.vocab.size()));
   return w;
+}
+
+std::string RunFolder::heldBy(const std::string& folder) {
+  const std::string lock = (fs::path(folder) / kLockFile).string();
+  int fd = ::open(lock.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return "";
+  struct stat st{};
+  std::string holder;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+    holder = lockHolder(fd);
+  ::close(fd);  // releases the shared lock if it was taken
+  return holder;
 }
 
 }  // namespace netc

@@ -75,6 +75,8 @@ class RunFolder final : public TrainObserver {
   void writeSamples(const std::vector<std::string>& words);  // atomically
   // Flushes, fsyncs and closes losses.csv and evals.csv, reporting any write error. Call before result.json.
   void finish();
+  // "process N" when a live process holds `folder`'s lock (a `netc run` into it is going on), else "".
+  static std::string heldBy(const std::string& folder);
   // The files a run writes, for the checks above.
   static const std::vector<std::string>& runFiles();
 

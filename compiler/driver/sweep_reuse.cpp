@@ -1,5 +1,7 @@
 #include "driver/sweep_reuse.h"
 
+#include "runtime/run_folder.h"
+
 #include <cerrno>
 #include <fcntl.h>
 #include <filesystem>
@@ -15,29 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-// The pid in a held lock file, for the message; "another process" when it cannot be read.
-std::string lockHolder(int fd) {
-  char buf[32] = {};
-  ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-  std::string pid(buf, n > 0 ? static_cast<size_t>(n) : 0);
-  while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
-  return pid.empty() ? "another process" : "process " + pid;
-}
-
-// "process N" when a live process holds the run folder's lock (`netc run` holds it, LOCK_EX, while it runs),
-// else "".
-std::string runningElsewhere(const fs::path& folder) {
-  const fs::path lock = folder / ".netc.lock";
-  int fd = ::open(lock.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return "";
-  struct stat st{};
-  std::string holder;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK)
-    holder = lockHolder(fd);
-  ::close(fd);  // releases the shared lock if it was taken
-  return holder;
-}
 
 // The keys of `expected` whose recorded value differs, as "steps 40 (asked: 30)".
 std::string differences(const json& recorded, const json& expected) {
@@ -80,7 +59,7 @@ json expectedRepeat(const SweepPlan& plan, const SweepRun& run) {
 FoundRun inspectRunFolder(const std::string& folderPath, const json& expected) {
   const fs::path folder(folderPath);
   FoundRun found;
-  if (std::string holder = runningElsewhere(folder); !holder.empty()) {
+  if (std::string holder = RunFolder::heldBy(folder); !holder.empty()) {
     found.state = FoundRun::RunningElsewhere;
     found.difference = holder;
     return found;
