@@ -128,6 +128,13 @@ int openOwnFile(const std::string& path, int access, OpenMode mode) {
     ::close(fd);
     refuseOwn(path, st);
   }
+  // A second name for the file (a hard link planted in a shared folder) would let a write here change a file
+  // elsewhere: netc's own files have one name.
+  if (err == 0 && st.st_nlink > 1) {
+    ::close(fd);
+    fail(fmt::format("cannot write '{}': it has {} names (hard links), so writing it would change another file "
+                     "too: remove it, or choose another folder", path, st.st_nlink));
+  }
   if (err == 0 && ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) err = errno;
   if (err == 0 && mode == OpenMode::Truncate && ::ftruncate(fd, 0) != 0) err = errno;
   if (err != 0) {

@@ -373,3 +373,16 @@ TEST_CASE("files: resuming trims a long history from its end, partial lines incl
   keepHistoryBefore(d.string(), 5);
   CHECK(lines(d / "losses.csv") == std::vector<std::string>{"step,loss,lr", "0,3.3,0.1"});
 }
+
+TEST_CASE("files: a file netc writes in place is refused when it has a second name (a planted hard link)") {
+  ScratchDir scratch("netc_files_hardlink_");
+  const fs::path victim = scratch.path() / "victim.txt", out = scratch.path() / "run";
+  writeFile(victim, "precious\n");
+  fs::create_directories(out);
+  fs::create_hard_link(victim, out / ".netc.lock");
+  CommandResult r = runNetc("run " + kModel + " --data " + kData + " --steps 3 --no-stats --quiet --out " + out.string());
+  CAPTURE(r.out);
+  CHECK(r.status == 1);
+  CHECK(r.has("has 2 names (hard links)"));
+  CHECK(readFile(victim) == "precious\n");
+}

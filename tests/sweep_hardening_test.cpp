@@ -307,3 +307,50 @@ TEST_CASE("sweep: a planted link at logs/NAME.log is refused, and the file it po
   CHECK(lock.has("is a symbolic link"));
   CHECK(readFile(victim) == "precious\n");
 }
+
+TEST_CASE("sweep: a link planted as a run folder is refused, and the folder it points at is unchanged") {
+  ScratchDir scratch("netc_sweep_runlink_");
+  const fs::path victim = scratch.path() / "victim", sweep = scratch.path() / "s";
+  fs::create_directories(victim);
+  writeFile(victim / "weights.safetensors", "precious\n");
+  fs::create_directories(sweep);
+  fs::create_symlink(victim, sweep / "000-gain=1");
+  for (const char* force : {"", " --force"}) {
+    CommandResult r = runNetc("sweep " + kModel + " --data " + kDataFile + " --set gain=1,3 --steps 3 --no-stats --quiet --out " +
+                              sweep.string() + force);
+    CAPTURE(r.out);
+    CHECK(r.status == 1);
+    CHECK(r.has("is a symbolic link, not a folder"));
+    CHECK(readFile(victim / "weights.safetensors") == "precious\n");
+    CHECK(!fs::exists(victim / "config.json"));
+  }
+}
+
+TEST_CASE("sweep: none of the sweep's own files may be its model or its data") {
+  ScratchDir scratch("netc_sweep_ownfiles_");
+  const std::string words = readFile(fs::path(NETC_SOURCE_DIR) / kDataFile);
+  for (const char* name : {"sweep.json", "compare.html", "commands.txt", "sweep.sbatch"}) {
+    const fs::path sweep = scratch.path() / (std::string("data-") + name);
+    fs::create_directories(sweep);
+    writeFile(sweep / name, words);
+    CommandResult r = runNetc("sweep " + kModel + " --data " + (sweep / name).string() + " --set gain=1 --steps 3 --no-stats " +
+                              "--quiet --out " + sweep.string());
+    CAPTURE(r.out);
+    CHECK(r.status == 1);
+    CHECK(r.has("is the same file as the data file"));
+    CHECK(readFile(sweep / name) == words);
+  }
+  const std::string model = readFile(fs::path(NETC_SOURCE_DIR) / kModel);
+  for (const char* emit : {"commands", "slurm"}) {
+    const fs::path sweep = scratch.path() / (std::string("model-") + emit);
+    const fs::path file = sweep / (std::string(emit) == "commands" ? "commands.txt" : "sweep.sbatch");
+    fs::create_directories(sweep);
+    writeFile(file, model);
+    CommandResult r = runNetc("sweep " + file.string() + " --data " + kDataFile + " --set gain=1 --steps 3 --emit " + emit +
+                              " --out " + sweep.string());
+    CAPTURE(r.out);
+    CHECK(r.status == 1);
+    CHECK(r.has("is the same file as the model file"));
+    CHECK(readFile(file) == model);
+  }
+}

@@ -148,6 +148,10 @@ TEST_CASE("trust: --config's repeat section is checked by the command line's own
   expectRefused(run(configWith("steps", -5)), 2, {"repeat.steps (as --steps) must be 0 or more, found -5"});
   expectRefused(run(configWith("lr", 0)), 2, {"repeat.lr (as --lr) must be a positive number"});
   expectRefused(run(configWith("batch", 0)), 2, {"repeat.batch (as --batch) must be at least 1"});
+  // A recorded resume without starting weights started a fresh run and recorded resume false; the command line
+  // refuses --resume without --init-from.
+  CHECK(runNetc("run models/mlp_batchnorm.net --resume --steps 1 --quiet --out " + (scratch() / "alone").string()).status == 1);
+  expectRefused(run(configWith("resume", true)), 1, {"--resume continues the run whose weights --init-from names"});
   // A correct one repeats, and the command line still takes precedence.
   CommandResult ok = run(configWith("steps", 2));
   INFO(ok.out);

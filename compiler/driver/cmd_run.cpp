@@ -191,7 +191,9 @@ void applyConfig(RunOptions& o, bool engineGiven) {
   if (!engineGiven && given.count("--engine")) o.engine = r.engine;
   o.test = o.test || r.test;
   o.noStats = o.noStats || r.noStats;
-  if (o.initFrom.empty() && !r.initFrom.empty()) o.initFrom = r.initFrom, o.resume = o.resume || r.resume;
+  // The recorded starting weights and resume go together (unless --init-from is given here); a recorded resume
+  // without weights meets the command line's own check below, as `--resume` alone would.
+  if (o.initFrom.empty()) o.initFrom = r.initFrom, o.resume = o.resume || r.resume;
 }
 
 // The steps a checkpoint was saved after (its metadata's netc.steps_done, as netc run writes it): a whole

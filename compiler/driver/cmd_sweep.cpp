@@ -22,12 +22,18 @@
 #include "driver/sweep_reuse.h"
 #include "driver/sweep_scripts.h"
 #include "runtime/atomic_file.h"
+#include <sys/stat.h>
 #include "runtime/compare.h"
 #include "runtime/progress.h"
 
 extern char** environ;
 
 namespace netc::driver {
+
+namespace {
+// The files a sweep writes into its folder, besides logs/ and the run folders.
+constexpr const char* kSweepFiles[] = {"sweep.json", "compare.html", "commands.txt", "sweep.sbatch", ".sweep.lock"};
+}  // namespace
 
 std::string selfExecutable() {
   std::error_code ec;
@@ -244,6 +250,13 @@ Inventory takeInventory(const SweepPlan& plan, bool force) {
   std::vector<std::string> busy, other;
   for (size_t i = 0; i < plan.runs.size(); ++i) {
     const std::string folder = (fs::path(plan.folder) / plan.runs[i].name).string();
+    // A run folder is the sweep's own: a link planted under its name (to another run, to a victim's folder)
+    // would make the run, or --force, write through it.
+    struct stat st{};
+    if (::lstat(folder.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+      fail(fmt::format("'{}' is {}, not a folder: a sweep writes its runs only into folders of its own, never "
+                       "through a link; remove it, or sweep into another folder", printable(folder),
+                       S_ISLNK(st.st_mode) ? "a symbolic link" : "not a folder"));
     FoundRun f = inspectRunFolder(folder, expectedRepeat(plan, plan.runs[i]));
     switch (f.state) {
       case FoundRun::RunningElsewhere:
@@ -337,10 +350,12 @@ int sweepCommand(SweepOptions o) {
     mo.data = o.data;
     mo.sets = r.sets;
     Model m = mo.load();
-    // A run's log and progress files are written over: neither may be the model or the data it reads.
+    // The sweep's own files and a run's log and progress files are written over: none may be the model or
+    // the data a run reads.
+    const std::vector<CommandInput> inputs = {{"the model file", o.model}, {"the data file", m.data.path}};
+    for (const char* name : kSweepFiles) refuseToOverwriteInput("the sweep's file", (fs::path(plan.folder) / name).string(), inputs);
     for (const char* kind : {".log", ".progress"})
-      refuseToOverwriteInput("the run's file", (fs::path(plan.folder) / "logs" / (r.name + kind)).string(),
-                             {{"the model file", o.model}, {"the data file", m.data.path}});
+      refuseToOverwriteInput("the run's file", (fs::path(plan.folder) / "logs" / (r.name + kind)).string(), inputs);
     steps = std::max(steps, o.steps ? *o.steps : m.train.steps);
     if (o.batch) checkBatchFlag(m.graph, *o.batch);
   }
