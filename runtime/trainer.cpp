@@ -230,9 +230,11 @@ TrainResult Trainer::train(const Dataset& d, const std::vector<TrainObserver*>& 
     Engine* probing = probeCopy(probe);
     if (probing) runStep(*probing, lr);
     const double loss = runStep(*engine_, lr);
-    if (!std::isfinite(loss))
+    if (!std::isfinite(loss)) {
+      r.jumpedToNonFinite = true;
       return diverge(i, fmt::format("the minibatch loss is {}", std::isnan(loss) ? "NaN" : loss > 0 ? "+inf" : "-inf"),
                      i == firstStep);
+    }
     if (loss > r.lossLimit) return diverge(i, fmt::format("the minibatch loss {}", overLimit(loss)));
     commit();
     if (i == firstStep) r.initialLoss = loss, r.lossLimit = divergenceLimit(loss, vocab);

@@ -73,6 +73,9 @@ struct TrainResult {
   std::string divergence;      // the step, the offending loss or parameter, and the last good loss
   int64_t divergedStep = -1;   // the step whose loss (or update) diverged, -1 when none
   DivergenceCause cause = DivergenceCause::None;
+  // The minibatch loss became NaN or infinite in one step (not a loss that grew past the limit): what a
+  // non-finite gradient does at any learning rate, as well as a rate far too high.
+  bool jumpedToNonFinite = false;
   double lossLimit = std::numeric_limits<double>::infinity();  // divergenceLimit() once step 0 has run
   int64_t lastCheckpoint = -1; // `done` of the last onCheckpoint, -1 when none
   // Wall time of the steps alone (observers included), and of the full-split evaluations, whose engines are

@@ -190,3 +190,32 @@ TEST_CASE("words: warnings for a long word's T, too many threads, a long warmup,
   CHECK(!minLr.has("warmup"));
   CHECK(!warmup.has("min_lr"));
 }
+
+TEST_CASE("words: a healthy loss that turns NaN in one update names the gradient as a cause, not the rate alone") {
+  ScratchDir dir("netc_words_nangrad_");
+  const fs::path model = dir.path() / "nan_gradient.net";
+  // log(0 * b1) is -inf in the forward pass (tanh makes it -1, the loss stays finite) and its gradient is
+  // 0/0 = NaN: the first update makes every weight NaN at any learning rate, here 1e-12.
+  const std::string line = "hpre = reshape(emb, [B, T*E]) @ W1 + b1";
+  writeFile(model, replaced(readFile(NETC_SOURCE_DIR "/" + kModel), line, line + " + log(0 * b1)"));
+  CommandResult r = runNetc("run '" + model.string() + "'" + kData + " --steps 5 --lr 1e-12 --quiet --no-stats --out '" +
+                            (dir.path() / "run").string() + "'");
+  CAPTURE(r.out);
+  CHECK(r.status == 1);
+  CHECK(r.has("training diverged at step 1: the minibatch loss is NaN"));
+  CHECK(r.has("either the backward pass made a non-finite gradient"));
+  CHECK(!r.has("too high? Try a smaller --lr"));
+  // lr-find on a model whose loss is NaN before any update blames no rate, and says so.
+  const fs::path nan0 = dir.path() / "nan_at_start.net";
+  writeFile(nan0, replaced(readFile(NETC_SOURCE_DIR "/" + kModel), "logits = h @ W2 + b2", "logits = h @ W2 + b2 + sqrt(0 - 1 - 0*b2)"));
+  CommandResult lf = runNetc("lr-find '" + nan0.string() + "'" + kData + " --out '" + (dir.path() / "lf").string() + "'");
+  CAPTURE(lf.out);
+  CHECK(lf.status == 1);
+  CHECK(lf.has("the loss at step 0, before any update, is not finite"));
+  CHECK(!lf.has("after a step at lr"));
+  CHECK(!lf.has("try a lower --from"));
+  // Too few steps for a moving mean asks for more steps, not a lower rate.
+  CommandResult few = runNetc("lr-find " + kModel + kData + " --steps 2 --out '" + (dir.path() / "lf2").string() + "'");
+  CHECK(few.status == 1);
+  CHECK(few.has("give more --steps"));
+}

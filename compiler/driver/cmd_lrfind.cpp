@@ -44,6 +44,7 @@ struct Suggestion {
   std::vector<double> smooth;  // the centred moving mean; NaN where its window is not wholly recorded
   std::optional<size_t> best;  // the suggested step, or none
   std::string whyNone;         // when none: why, in words
+  bool tooFew = false;         // none because too few steps were recorded for one moving mean
 };
 
 // The lecture reads the curve by eye; here a centred moving mean over 5% of the steps, its minimum suggested.
@@ -65,6 +66,7 @@ Suggestion suggestRate(const std::vector<double>& loss) {
   }
   if (!first) {
     s.whyNone = fmt::format("{} steps ran, too few for a moving mean over {} steps", n, 2 * half + 1);
+    s.tooFew = true;
   } else if (!std::isfinite(s.smooth[*s.best]) || !(s.smooth[*s.best] < s.smooth[*first])) {
     s.whyNone = fmt::format("the smoothed loss never fell below where it started ({:.4g})", s.smooth[*first]);
     s.best.reset();
@@ -146,10 +148,18 @@ int lrFind(const LrFindOptions& o) {
   const size_t n = rec.loss.size();
   const Suggestion sug = suggestRate(rec.loss);
   const std::optional<double> bestEx = sug.best ? std::optional(ex[*sug.best]) : std::nullopt;
-  // The loss of step k is computed before its update: the rate that made it diverge is step k-1's.
+  // The loss of step k is computed before its update: the rate that made it diverge is step k-1's. At step 0
+  // no update had happened: the starting weights gave the non-finite loss, and no rate is to blame.
+  const bool atStart = r.diverged && r.divergedStep <= 0;
   const double divergedLr = std::pow(10.0, ex[std::clamp<int64_t>(r.divergedStep - 1, 0, spec.steps - 1)]);
-  const std::string stopped =
-      r.diverged ? fmt::format(", stopped when the loss diverged at step {} (after a step at lr {:.3g})", r.divergedStep, divergedLr) : "";
+  const std::string divergence =
+      !r.diverged ? ""
+      : atStart   ? "the loss at step 0, before any update, is not finite (the model or its initialisation, not a rate)"
+                  : fmt::format("the loss diverged at step {} (after a step at lr {:.3g})", r.divergedStep, divergedLr);
+  const std::string advice = atStart      ? "look at the model's first step with `netc run MODEL --steps 0`"
+                             : sug.tooFew ? "give more --steps"
+                                          : "try a lower --from";
+  const std::string stopped = r.diverged ? ", stopped when " + divergence : "";
   fs::create_directories(dir);
   std::string csv = "step,exponent,lr,loss,smoothed\n";
   for (size_t i = 0; i < n; ++i) csv += fmt::format("{},{:.6g},{:.6g},{:.6g},{:.6g}\n", i, ex[i], std::pow(10.0, ex[i]), rec.loss[i], sug.smooth[i]);
@@ -162,16 +172,16 @@ int lrFind(const LrFindOptions& o) {
       fmt::format("{} steps, learning rate 10^{} .. 10^{}{}. ", n, from, to, stopped) +
       (bestEx ? fmt::format("Suggested: {:.3g} (the minimum of the moving mean; the lecture takes the valley before the loss "
                             "turns unstable).", std::pow(10.0, *bestEx))
-              : fmt::format("No rate is suggested: {}. Try a lower --from.", sug.whyNone));
+              : fmt::format("No rate is suggested: {}; {}.", sug.whyNone, advice));
   writeFileAtomically(htmlPath, page::fillTemplate(kPage, {{"MODEL", page::htmlText(m.name)},
                                                            {"PLOT", plot(exShown, rec.loss, sug.smooth, bestEx, title)},
                                                            {"SUMMARY", page::htmlText(summary)}}));
   fmt::print("lr-find: {} steps from 10^{} to 10^{}{}\n", n, from, to,
-             r.diverged ? fmt::format(" (diverged at step {}, after a step at lr {:.3g})", r.divergedStep, divergedLr) : "");
+             r.diverged ? " (" + divergence + ")" : "");
   fmt::print("saved in {}/ (lr_find.csv, lr_find.html)\n", dir);
   if (!bestEx)
-    fail(fmt::format("lr-find found no usable learning rate from 10^{} to 10^{}: {}{}; try a lower --from", from, to, sug.whyNone,
-                     r.diverged ? fmt::format(", and the loss diverged at step {} (after a step at lr {:.3g})", r.divergedStep, divergedLr) : ""));
+    fail(fmt::format("lr-find found no usable learning rate from 10^{} to 10^{}: {}{}; {}", from, to, sug.whyNone,
+                     r.diverged ? ", and " + divergence : "", advice));
   fmt::print("suggested learning rate {:.3g} (10^{:.2f}): lowest smoothed loss {:.4f}\n", std::pow(10.0, *bestEx), *bestEx,
              sug.smooth[*sug.best]);
   return 0;

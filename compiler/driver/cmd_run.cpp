@@ -422,6 +422,15 @@ int runCommand(RunOptions o, bool engineGiven) {
     if (r.divergedStep < 0) fail(r.divergence);  // --steps 0: no step ran, no learning rate to blame
     // The message already says what to blame: the starting weights, or a state's update.
     if (r.cause != DivergenceCause::Training) fail(fmt::format("{}; {}.", r.divergence, kept));
+    const double lr = spec.learningRate(r.divergedStep - 1);  // the rate of the update that made it
+    // A healthy loss (not above where the run started) that turns non-finite in one update is what a
+    // non-finite gradient does at any rate (a log, sqrt or division at 0 in the backward pass), and it is
+    // also what a rate far too high does: both are said, since the step cannot tell them apart afterwards.
+    if (r.jumpedToNonFinite && r.lastLoss <= r.initialLoss)
+      fail(fmt::format("{}; {}. One update (at step {}, learning rate {:g}) took a healthy loss to a non-finite one: "
+                       "either the backward pass made a non-finite gradient (a log, sqrt or division at 0; `netc "
+                       "gradcheck` checks the gradients at any rate), or the rate is far too high (try a smaller --lr).",
+                       r.divergence, kept, r.divergedStep - 1, lr));
     fail(fmt::format("{}; {}. Learning rate {:g} at step {} too high? Try a smaller --lr.", r.divergence, kept,
                      spec.learningRate(r.divergedStep), r.divergedStep));
   }
