@@ -284,7 +284,7 @@ ComparePage writeComparePage(const std::vector<std::string>& runDirs, const std:
       runs.push_back(runJson(d));
       dirs.push_back(d);
     } catch (const Error& e) {
-      out.leftOut.push_back(fmt::format("left out run '{}': {}", d, bareMessage(e)));
+      out.leftOut.push_back(fmt::format("left out run '{}': {}", printable(d), bareMessage(e)));  // both printable
     }
   }
   if (runs.empty())

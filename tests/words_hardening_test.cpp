@@ -219,3 +219,21 @@ TEST_CASE("words: a healthy loss that turns NaN in one update names the gradient
   CHECK(few.status == 1);
   CHECK(few.has("give more --steps"));
 }
+
+TEST_CASE("words: a value in a message is escaped once, and a path netc prints on success is escaped too") {
+  ScratchDir dir("netc_words_escape_");
+  // The sweep's refusal shows the newline as \n (it showed \\n: escaped by the message and again by the error).
+  CommandResult nl = runNetc("sweep " + kModel + kData + " --set gain=1 --steps 3 --emit commands --out '" +
+                             (dir.path() / "a\nb").string() + "'");
+  CAPTURE(nl.out);
+  CHECK(nl.status == 2);
+  CHECK(nl.has("a\\nb' contains a newline"));
+  CHECK(!nl.has("a\\\\nb"));
+  // A run folder whose name holds a terminal escape sequence: "saved in" shows it escaped.
+  const std::string out = (dir.path() / "r\x1b]0;T\x07").string();
+  CommandResult run = runNetc("run " + kModel + kData + " --steps 3 --no-stats --quiet --out '" + out + "'");
+  CAPTURE(run.out);
+  CHECK(run.status == 0);
+  CHECK(run.has("r\\x1b]0;T\\x07/"));
+  CHECK(run.out.find('\x1b') == std::string::npos);
+}

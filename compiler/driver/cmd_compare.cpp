@@ -24,8 +24,8 @@ void registerCompare(CLI::App& app, Action& action) {
       refuseToOverwriteInput("--out", page, compareInputs(runs));
       // --out names a path (a device or a FIFO is written in place); the default is a file netc names.
       const ComparePage written = writeComparePage(runs, page, out->empty() ? OutputPath::Own : OutputPath::Named);
-      for (const std::string& why : written.leftOut) fmt::print(stderr, "netc: warning: {}\n", printable(why));
-      fmt::print("compared {} runs: {}{}\n", written.runs, page,
+      for (const std::string& why : written.leftOut) fmt::print(stderr, "netc: warning: {}\n", why);  // made printable where it was written
+      fmt::print("compared {} runs: {}{}\n", written.runs, printable(page),
                  written.leftOut.empty() ? "" : fmt::format(" ({} left out: see the warnings)", written.leftOut.size()));
       return 0;
     };

@@ -58,7 +58,7 @@ int runGrad(const GradOptions& o) {
   }
   saveSafetensors(o.out, grads, {}, {}, OutputPath::Named);
   fmt::print("loss {:.9g}\n", loss);
-  fmt::print("{}: {} gradients, batch {}, {}\n", o.out, grads.size(), B, o.interp ? "interpreter" : "jit");
+  fmt::print("{}: {} gradients, batch {}, {}\n", printable(o.out), grads.size(), B, o.interp ? "interpreter" : "jit");
   if (probed) fmt::print("{}{}: probe statistics\n", writeOneBatchStats(*engine, m, probed->plan, loss, o.stats), o.stats);
   return 0;
 }

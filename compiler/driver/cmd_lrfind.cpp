@@ -178,7 +178,7 @@ int lrFind(const LrFindOptions& o) {
                                                            {"SUMMARY", page::htmlText(summary)}}));
   fmt::print("lr-find: {} steps from 10^{} to 10^{}{}\n", n, from, to,
              r.diverged ? " (" + divergence + ")" : "");
-  fmt::print("saved in {}/ (lr_find.csv, lr_find.html)\n", dir);
+  fmt::print("saved in {}/ (lr_find.csv, lr_find.html)\n", printable(dir));
   if (!bestEx)
     fail(fmt::format("lr-find found no usable learning rate from 10^{} to 10^{}: {}{}; {}", from, to, sug.whyNone,
                      r.diverged ? ", and " + divergence : "", advice));

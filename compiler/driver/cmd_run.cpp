@@ -457,11 +457,11 @@ int runCommand(RunOptions o, bool engineGiven) {
     // The first few fit a line; say so when there are more, and where they all are.
     constexpr size_t kShown = 10;
     if (words.size() <= kShown) fmt::print("samples:");
-    else fmt::print("samples ({} of {}, all in {}):", kShown, words.size(), folder.file("samples.txt"));
+    else fmt::print("samples ({} of {}, all in {}):", kShown, words.size(), printable(folder.file("samples.txt")));
     for (size_t i = 0; i < words.size() && i < kShown; ++i) fmt::print(" {}", words[i]);
     fmt::print("\n");
   }
-  fmt::print("saved in {}/\n", folder.path());
+  fmt::print("saved in {}/\n", printable(folder.path()));
   return 0;
 }
 

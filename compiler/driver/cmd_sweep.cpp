@@ -316,7 +316,7 @@ int emitScripts(const SweepOptions& o, const SweepPlan& plan, const std::string&
   keepRecordedStatuses(previous, plan, inv.todo, inv.st);
   writeSweepJson(plan, inv.st, inv.todo.empty() ? "finished" : "planned");
   if (inv.todo.empty()) {
-    fmt::print("all {} runs of {} finished already; nothing to emit\n", plan.runs.size(), plan.folder);
+    fmt::print("all {} runs of {} finished already; nothing to emit\n", plan.runs.size(), printable(plan.folder));
     return 0;
   }
   const std::string reused = inv.reused ? fmt::format(" ({} finished before, left out)", inv.reused) : "";
@@ -466,10 +466,10 @@ int sweepCommand(SweepOptions o) {
       dirs.push_back((fs::path(plan.folder) / plan.runs[i].name).string());
   const std::string page = (fs::path(plan.folder) / "compare.html").string();
   if (!dirs.empty())
-    for (const std::string& why : writeComparePage(dirs, page).leftOut) fmt::print(stderr, "netc: warning: {}\n", printable(why));
+    for (const std::string& why : writeComparePage(dirs, page).leftOut) fmt::print(stderr, "netc: warning: {}\n", why);  // made printable where it was written
   fmt::print("sweep of {} runs in {:.1f} s: {} done, {} diverged, {} failed{}\n", plan.runs.size(), secs, n["done"],
              n["diverged"], n["failed"], n["interrupted"] ? fmt::format(", {} interrupted", n["interrupted"]) : "");
-  fmt::print("saved in {}/ (sweep.json{})\n", plan.folder, dirs.empty() ? "" : ", compare.html");
+  fmt::print("saved in {}/ (sweep.json{})\n", printable(plan.folder), dirs.empty() ? "" : ", compare.html");
   if (stopSignal) {
     std::fflush(stdout);
     fmt::print(stderr, "netc sweep: stopped by {}: every run it started has ended ({} recorded as interrupted in "

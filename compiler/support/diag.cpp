@@ -68,10 +68,12 @@ static size_t printableUtf8(std::string_view s, size_t i) {
 }
 
 // Appends text[i...] escaped as one unit (a byte, or a whole printable UTF-8 character); returns its length.
-static size_t escapeUnit(std::string_view text, size_t i, bool keepNewlines, std::string& out) {
+// `keepBackslashes`: a backslash stays one, for messages whose values were made printable already (doubling
+// it again would show `\\n` for an escaped newline).
+static size_t escapeUnit(std::string_view text, size_t i, bool keepNewlines, std::string& out, bool keepBackslashes = false) {
   unsigned char c = static_cast<unsigned char>(text[i]);
   if (c >= 0x20 && c < 0x7f && c != '\\') return out += static_cast<char>(c), 1;
-  if (c == '\\') return out += "\\\\", 1;
+  if (c == '\\') return out += keepBackslashes ? "\\" : "\\\\", 1;
   if (c == '\n' && keepNewlines) return out += '\n', 1;
   if (size_t n = c >= 0x80 ? printableUtf8(text, i) : 0) return out.append(text.substr(i, n)), n;
   out += c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : fmt::format("\\x{:02x}", c);
@@ -90,7 +92,10 @@ std::string formatDiag(const SourceFile* src, SrcLoc loc, std::string_view msg, 
   // Every message passes here, so this is where the user's text in it (file names, data words, values) is
   // made printable: a control byte or escape sequence from a file must not reach the terminal, nor a NUL cut
   // the message off. Messages keep their own line breaks; file names and the quoted line do not have any.
-  const std::string text = printable(msg, /*keepNewlines=*/true);
+  // A backslash in a message stays as it is: where a message shows a value (a path, a word), its caller made it
+  // printable() already, backslashes doubled and newlines escaped, and a second doubling would garble it.
+  std::string text;
+  for (size_t i = 0; i < msg.size();) i += escapeUnit(msg, i, /*keepNewlines=*/true, text, /*keepBackslashes=*/true);
   msg = text;
   if (src && loc.line > 0) {
     const std::string* cmdline = src->commandLine(loc.line);
