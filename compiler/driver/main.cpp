@@ -110,6 +110,23 @@ int runAction(const netc::driver::Action& action) {
   }
 }
 
+// Every integer option of every command reads a whole number written in digits, and says so in those words:
+// CLI11's own conversion says "Could not convert: --steps = 2.5", and a range check on the same option "Value
+// 2.5 not in range". A transform runs before the option's other validators (CLI11 puts it first).
+void requireWholeNumbers(CLI::App& app) {
+  const CLI::Validator whole(
+      [](std::string& text) -> std::string {
+        const size_t digits = text.find_first_not_of("0123456789", text.rfind('-', 0) == 0 ? 1 : 0);
+        const bool ok = digits == std::string::npos && !text.empty() && text != "-";
+        return ok ? std::string() : fmt::format("must be a whole number written in digits, found '{}'", netc::printable(text));
+      },
+      "");
+  for (CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    for (CLI::Option* opt : sub->get_options([](const CLI::Option*) { return true; }))
+      // The type name is "INT", or "INT:" and a range check's description after it.
+      if (const std::string t = opt->get_type_name(); t.starts_with("INT") || t.starts_with("UINT")) opt->transform(whole);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -130,6 +147,8 @@ int main(int argc, char** argv) {
   registerSweep(app, action);
   registerCompare(app, action);
   registerLrFind(app, action);
+
+  requireWholeNumbers(app);
 
   auto* help = app.add_subcommand("help", "show help for a command: netc help COMMAND; netc help ops lists the ops");
   std::string helpTopic;
