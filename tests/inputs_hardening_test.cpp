@@ -11,6 +11,8 @@
 #include <string>
 
 #include "run_netc.h"
+#include "runtime/json_fields.h"
+#include "support/diag.h"
 
 using netc::testing::CommandResult;
 using netc::testing::readFile;
@@ -169,4 +171,34 @@ TEST_CASE("inputs: compare refuses a key given twice and a negative count in a r
     CHECK(both.has("left out run"));
     CHECK(both.has(c.said));
   }
+}
+
+TEST_CASE("inputs: the config.json beside --init-from weights takes no key twice") {
+  // The vocabulary check reads it: with "vocabulary" twice the old code checked against the last one only.
+  const fs::path run = scratch() / "init_twice";
+  fs::remove_all(run);
+  fs::create_directories(run);
+  fs::copy_file(trainedRun() / "weights.safetensors", run / "weights.safetensors");
+  const std::string config = readFile(trainedRun() / "config.json");
+  writeFile(run / "config.json", withKeyFirst(config, "vocabulary", "{\"chars\":\".xyz\",\"size\":4}"));
+  expectRefused(bounded(fmt::format("$NETC run {} --data {} --steps 1 --quiet --no-stats --force --init-from {} --out {}",
+                                    kModel, kData, shellQuote((run / "weights.safetensors").string()),
+                                    shellQuote((scratch() / "init_out").string()))),
+                {(run / "config.json").string(), "has the key \"vocabulary\" twice in one object"});
+}
+
+TEST_CASE("inputs: parseStrictJson refuses a key twice in any one object, and only that") {
+  auto error = [](const std::string& text) {
+    try {
+      netc::parseStrictJson(text, "f.json");
+    } catch (const netc::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(error(R"({"a": {"b": 1, "c": [{"b": 2}], "b": 3}})").find("'f.json' has the key \"b\" twice") != std::string::npos);
+  CHECK(error(R"([{"k": 1}, {"k": 2, "k": 3}])").find("the key \"k\" twice") != std::string::npos);
+  // The same key in different objects, or a value equal to a key, is fine.
+  CHECK(error(R"({"a": {"x": 1}, "b": {"x": 1}, "c": [{"x": 2}, {"x": 3}], "d": "a"})").empty());
+  CHECK(error(R"({"a": 1,})").find("'f.json' is not valid JSON") != std::string::npos);
 }
