@@ -82,7 +82,7 @@ json runJson(const std::string& dir) {
       sets[s.substr(0, eq)] = eq == std::string::npos ? "" : s.substr(eq + 1);
     }
     if (auto train = config.object("train")) r["steps"] = orNull(train->count("steps"));
-    if (auto v = config.object("vocabulary")) vocab = std::max<int64_t>(0, v->count("size").value_or(0));
+    if (auto v = config.object("vocabulary")) vocab = v->count("size").value_or(0);
   }
   r["set"] = sets;
   if (resultDoc) {

@@ -42,7 +42,7 @@ std::string firstDuplicateKey(std::string_view text);
 
 // `text` parsed as JSON, refusing what a DOM parse would take silently: a key that occurs twice in one object
 // (the parse keeps the last, so `"steps": 10, "steps": 99999` would run 99999 steps). Fails "'<file>' is not
-// valid JSON: ..." or "'<file>' has the key \"steps\" twice in one object".
+// valid JSON (...)" or "'<file>' has the key \"steps\" twice in one object".
 nlohmann::json parseStrictJson(std::string_view text, const std::string& file);
 
 // What a JSON value is, for messages: "a string (\"abc\")", "an array", "an object", "true", "a number (3.5)".

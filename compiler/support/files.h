@@ -20,14 +20,16 @@ constexpr uint64_t kMaxTensorFileBytes = 16ull << 30;   // a safetensors file's 
 
 // "" when `path` names something netc reads as an input: a regular file, or a FIFO or pipe (a named pipe,
 // /dev/stdin when it is a pipe or a file, `<(...)`), symlinks followed. Else what is wrong: "no such file",
-// "it is a directory, not a file", "it is a character device (/dev/zero?), not a file: netc reads files and
-// pipes" (likewise a block device or a socket), "too many levels of symbolic links (a symlink loop?)", ...
+// "it is a directory, not a file", "it is a character device (such as /dev/zero or a terminal), not a file:
+// netc reads files and pipes" (likewise a block device or a socket), "too many levels of symbolic links (a
+// symlink loop?)", ...
 std::string inputFileProblem(const std::string& path);
 
 // The whole contents of an input file the user named, read under the rule above: refused (before it is
 // opened) when inputFileProblem says so, checked again on the open descriptor, and read up to `maxBytes`:
-// more is "cannot read <what> '<path>': it holds more than <bound> (N bytes); netc reads at most that for
-// <what>". A FIFO is opened blocking: a named pipe waits for its writer, as `cat` would.
+// more is "cannot read <what> '<path>': it holds more than 1 GiB; netc reads at most 1 GiB for a <what>" (a
+// regular file's size is checked before it is read). A FIFO is opened blocking: a named pipe waits for its
+// writer, as `cat` would.
 std::string readInputFile(const std::string& path, std::string_view what, uint64_t maxBytes);
 
 // An input stream read a piece at a time (a safetensors file: its header says how long the rest is). The
