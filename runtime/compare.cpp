@@ -43,12 +43,7 @@ constexpr uint64_t kMaxRunJsonBytes = 64 << 20;
 // still training). Anything else that is not a regular file holding JSON fails, naming the file.
 std::optional<json> readRunJson(const fs::path& p) {
   if (!present(p)) return std::nullopt;
-  const std::string text = readRegularFile(p.string(), "", kMaxRunJsonBytes);
-  try {
-    return json::parse(text);
-  } catch (const json::exception& e) {
-    fail(fmt::format("'{}' is not valid JSON: {}", p.string(), e.what()));
-  }
+  return parseStrictJson(readRegularFile(p.string(), "", kMaxRunJsonBytes), p.string());
 }
 
 // An error's message without its "netc: error: " and final newline, to be said in another sentence.
@@ -86,8 +81,8 @@ json runJson(const std::string& dir) {
       const size_t eq = s.find('=');
       sets[s.substr(0, eq)] = eq == std::string::npos ? "" : s.substr(eq + 1);
     }
-    if (auto train = config.object("train")) r["steps"] = orNull(train->wholeNumber("steps"));
-    if (auto v = config.object("vocabulary")) vocab = std::max<int64_t>(0, v->wholeNumber("size").value_or(0));
+    if (auto train = config.object("train")) r["steps"] = orNull(train->count("steps"));
+    if (auto v = config.object("vocabulary")) vocab = v->count("size").value_or(0);
   }
   r["set"] = sets;
   if (resultDoc) {
@@ -100,7 +95,7 @@ json runJson(const std::string& dir) {
       for (const char* split : {"train", "dev", "test"})
         if (auto v = finite(f->number(split))) fin[split] = *v;
     r["final"] = fin;
-    r["done"] = orNull(result.wholeNumber("steps_done"));
+    r["done"] = orNull(result.count("steps_done"));
     r["seconds"] = orNull(finite(result.number("train_seconds")));
   }
   // Losses: step,loss,lr after the header; partial last lines are dropped by the reader.

@@ -8,11 +8,11 @@
 #include <fmt/format.h>
 #include <fcntl.h>
 #include <fmt/ranges.h>
-#include <fstream>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/json_fields.h"
 #include "runtime/run_history.h"
 #include "runtime/safetensors.h"
 #include "support/diag.h"
@@ -181,10 +181,12 @@ WeightMap loadWeightsFor(const Model& m, const std::string& path) {
                                : fmt::format("cannot read weights file '{}': {}", path, why));
   WeightMap w = loadSafetensors(path);
   fs::path config = fs::path(path).parent_path() / "config.json";
-  std::ifstream in(config);
-  if (!in) return w;  // not from a run folder: only the shapes can be checked
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.contains("vocabulary") || !j["vocabulary"].contains("chars")) return w;
+  std::error_code ec;
+  if (fs::symlink_status(config, ec).type() == fs::file_type::not_found) return w;  // not from a run folder: only the shapes can be checked
+  // The run folder's config.json, read as compare reads it: a regular file of bounded size (a FIFO or a
+  // device planted there is refused, not waited on), a key twice is an error.
+  const nlohmann::json j = parseStrictJson(readRegularFile(config.string(), "the weights' config.json", kMaxConfigFileBytes), config.string());
+  if (!j.is_object() || !j.contains("vocabulary") || !j["vocabulary"].is_object() || !j["vocabulary"].contains("chars")) return w;
   std::string chars = j["vocabulary"]["chars"].is_string() ? j["vocabulary"]["chars"].get<std::string>() : "";
   if (!chars.empty() && chars != m.vocab.chars)
     fail(fmt::format("{}: these weights were trained on the vocabulary \"{}\" ({} characters, see {}), but the model's "

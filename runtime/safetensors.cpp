@@ -9,11 +9,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <unordered_set>
+#include <optional>
 
 #include "runtime/atomic_file.h"
+#include "runtime/json_fields.h"
 #include "support/diag.h"
 #include "support/files.h"
 
@@ -57,50 +57,47 @@ double decode(const unsigned char* p, const std::string& dtype) {
   return static_cast<double>(static_cast<int64_t>(getLE(p, 8)));  // I64
 }
 
-// The first key that occurs twice in one object of the JSON text [begin, end), or "" when none does (or the
-// text is not JSON: the DOM parse that follows says where). A SAX pass with one set of keys per open object:
-// linear in the text. (nlohmann's parse callback would do the same in quadratic time: at the end of every
-// object it scans the enclosing object, 300,000 tensors took over ten minutes.)
-std::string firstDuplicateKey(std::string::const_iterator begin, std::string::const_iterator end) {
-  struct Finder final : nlohmann::json_sax<nlohmann::json> {
-    std::vector<std::unordered_set<std::string>> open;  // the keys of each object being read, innermost last
-    std::string duplicate;
-    bool null() override { return true; }
-    bool boolean(bool) override { return true; }
-    bool number_integer(number_integer_t) override { return true; }
-    bool number_unsigned(number_unsigned_t) override { return true; }
-    bool number_float(number_float_t, const string_t&) override { return true; }
-    bool string(string_t&) override { return true; }
-    bool binary(binary_t&) override { return true; }
-    bool start_object(std::size_t) override { return open.emplace_back(), true; }
-    bool end_object() override { return open.pop_back(), true; }
-    bool start_array(std::size_t) override { return true; }
-    bool end_array() override { return true; }
-    bool key(string_t& k) override {
-      if (open.back().insert(k).second) return true;
-      duplicate = k;
-      return false;  // found: stop reading
-    }
-    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
-  } finder;
-  nlohmann::json::sax_parse(begin, end, &finder);
-  return finder.duplicate;
-}
-
 int dtypeSize(const std::string& dtype) {
   if (dtype == "F32" || dtype == "I32") return 4;
   if (dtype == "F64" || dtype == "I64") return 8;
   return 0;
 }
 
+// The file's bytes. A regular file is read whole, up to the most a header and its data may be. A pipe is read
+// no further than its header says it reaches: the 8-byte length, the header (at most kMaxHeader), then as many
+// data bytes as the header's largest data_offsets end, plus one to notice bytes past it (which the tiling
+// check in loadSafetensors refuses). An endless pipe or a corrupt length stops there, never exhausting memory.
 std::string readAll(const std::string& path) {
-  if (std::string why = inputFileProblem(path); !why.empty() && why != "no such file")
-    fail(fmt::format("{}: cannot read: {}", path, why));
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) fail(fmt::format("{}: read error", path));
-  return s;
+  if (inputFileProblem(path) == "no such file") fail(fmt::format("{}: cannot open: no such file", path));
+  InputFile in(path, "safetensors file");
+  if (in.size()) {
+    constexpr uint64_t kMost = 8 + kMaxHeader + kMaxTensorFileBytes;
+    std::optional<std::string> whole = *in.size() <= kMost ? in.readAtMost(kMost) : std::nullopt;
+    if (!whole)
+      bad(path, fmt::format("it holds more than netc reads for weights (a header of {} and {} of data)",
+                            byteCount(kMaxHeader), byteCount(kMaxTensorFileBytes)));
+    return std::move(*whole);
+  }
+  std::string file = in.read(8);
+  if (file.size() < 8) return file;  // too short: the caller says so
+  const uint64_t headerLen = getLE(reinterpret_cast<const unsigned char*>(file.data()), 8);
+  if (headerLen > kMaxHeader)
+    bad(path, fmt::format("the header length {} is larger than the file or than the {} netc reads for a header",
+                          headerLen, byteCount(kMaxHeader)));
+  file += in.read(headerLen);
+  if (file.size() < 8 + headerLen) return file;
+  // The data's extent as the header claims it; the checks in loadSafetensors judge the claim.
+  uint64_t dataEnd = 0;
+  const nlohmann::json header = nlohmann::json::parse(file.begin() + 8, file.end(), nullptr, /*allow_exceptions=*/false);
+  if (header.is_object())
+    for (const auto& [name, info] : header.items())
+      if (info.is_object() && info.contains("data_offsets") && info["data_offsets"].is_array())
+        for (const auto& o : info["data_offsets"])
+          if (o.is_number_unsigned()) dataEnd = std::max(dataEnd, o.get<uint64_t>());
+  if (dataEnd > kMaxTensorFileBytes)
+    bad(path, fmt::format("the header places data at byte {}, beyond the {} netc reads", dataEnd, byteCount(kMaxTensorFileBytes)));
+  file += in.read(dataEnd + 1);
+  return file;
 }
 
 }  // namespace
@@ -174,7 +171,7 @@ WeightMap loadSafetensors(const std::string& path) {
   try {
     // First the keys alone, then the tree: a DOM parse keeps the last of two equal keys, so a second entry
     // for one tensor would silently replace the first.
-    if (std::string twice = firstDuplicateKey(headerBegin, headerEnd); !twice.empty())
+    if (std::string twice = firstDuplicateKey(std::string_view(file).substr(8, headerLen)); !twice.empty())
       bad(path, fmt::format("the header has the key '{}' twice", twice));
     header = nlohmann::json::parse(headerBegin, headerEnd);
   } catch (const nlohmann::json::exception& e) {

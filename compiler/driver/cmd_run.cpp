@@ -9,8 +9,6 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <unistd.h>
-#include <fstream>
-#include <sstream>
 #include <optional>
 #include <set>
 
@@ -19,6 +17,7 @@
 #include "driver/command.h"
 #include "support/files.h"
 #include "runtime/dataset.h"
+#include "runtime/json_fields.h"
 #include "runtime/progress.h"
 #include "runtime/run_checks.h"
 #include "runtime/run_folder.h"
@@ -66,14 +65,6 @@ nlohmann::json repeatJson(const RunOptions& o, int threads) {
           {"seed", opt(o.seed)}, {"engine", o.engine}, {"test", o.test}, {"no_stats", o.noStats},
           {"init_from", o.initFrom.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.initFrom)},
           {"resume", o.resume}, {"threads", threads}};
-}
-
-std::string readTextFile(const std::string& path) {
-  if (std::string why = inputFileProblem(path); !why.empty()) fail(fmt::format("cannot read '{}': {}", path, why));
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // One key of config.json's repeat section (repeatJson) as the command-line arguments it stands for: none for
@@ -142,12 +133,7 @@ std::vector<std::string> repeatArguments(const std::string& file, const std::str
 // (and the checks after them, which name the key: RunOptions::source), so a value the command line refuses is
 // refused here too, a usage error naming the key.
 void applyConfig(RunOptions& o, bool engineGiven) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(readTextFile(o.config));
-  } catch (const nlohmann::json::exception& e) {
-    fail(fmt::format("--config {}: not valid JSON ({})", o.config, e.what()));
-  }
+  const nlohmann::json j = parseStrictJson(readInputFile(o.config, "config file", kMaxConfigFileBytes), o.config);
   if (!j.is_object() || !j.contains("repeat") || !j["repeat"].is_object())
     fail(fmt::format("--config {}: no \"repeat\" section (not a config.json written by netc run)", o.config));
   RunOptions r;

@@ -1,12 +1,14 @@
 #include "driver/sweep_reuse.h"
 
+#include "runtime/json_fields.h"
 #include "runtime/run_folder.h"
+#include "support/diag.h"
+#include "support/files.h"
 
 #include <cerrno>
 #include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +19,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+// The most the sweep reads of sweep.json or a run's config.json and result.json (a few KB when netc wrote them).
+constexpr uint64_t kMaxSweepJsonBytes = 64ull << 20;
 
 // The keys of `expected` whose recorded value differs, as "steps 40 (asked: 30)".
 std::string differences(const json& recorded, const json& expected) {
@@ -37,11 +42,10 @@ json readRegularJsonFile(const std::string& path) {
   // A regular file only: a FIFO or device planted under a run file's name must not hang or flood the sweep.
   std::error_code ec;
   if (!fs::is_regular_file(fs::symlink_status(path, ec))) return nullptr;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return nullptr;
   try {
-    return json::parse(in);
-  } catch (const json::exception&) {
+    // Bounded, and strict: a key given twice is not read as its last value, the file counts as unreadable.
+    return parseStrictJson(readRegularFile(path, "", kMaxSweepJsonBytes), path);
+  } catch (const Error&) {
     return nullptr;
   }
 }

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <fstream>
 #include <sstream>
 
 #include "support/files.h"
@@ -451,13 +450,8 @@ Module parse(const SourceRef& src) {
 }
 
 Module parseFile(const std::string& path) {
-  if (std::string why = inputFileProblem(path); !why.empty() && why != "no such file")
-    fail(fmt::format("cannot read model file '{}': {}", path, why));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(fmt::format("cannot open model file '{}'", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse(std::make_shared<SourceFile>(path, ss.str()));
+  if (inputFileProblem(path) == "no such file") fail(fmt::format("cannot open model file '{}'", path));
+  return parse(std::make_shared<SourceFile>(path, readInputFile(path, "model file", kMaxModelFileBytes)));
 }
 
 }  // namespace netc

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <fstream>
 
 #include "support/diag.h"
 #include "support/files.h"
@@ -10,15 +9,16 @@
 namespace netc {
 
 WordFile readWordFile(const std::string& path) {
-  if (std::string why = inputFileProblem(path); !why.empty() && why != "no such file")
-    fail(fmt::format("cannot read dataset file '{}': {}", path, why));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(fmt::format("cannot open dataset file '{}': expected a one-word-per-line text file", path));
+  if (inputFileProblem(path) == "no such file")
+    fail(fmt::format("cannot open dataset file '{}': expected a one-word-per-line text file", path));
+  const std::string text = readInputFile(path, "dataset file", kMaxDataFileBytes);
   WordFile wf;
   wf.path = path;
-  std::string line;
   int lineNo = 0;
-  while (std::getline(in, line)) {
+  for (size_t start = 0; start < text.size();) {
+    const size_t newline = std::min(text.find('\n', start), text.size());
+    std::string line = text.substr(start, newline - start);
+    start = newline + 1;
     ++lineNo;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
