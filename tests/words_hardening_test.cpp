@@ -237,3 +237,17 @@ TEST_CASE("words: a value in a message is escaped once, and a path netc prints o
   CHECK(run.has("r\\x1b]0;T\\x07/"));
   CHECK(run.out.find('\x1b') == std::string::npos);
 }
+
+TEST_CASE("words: an integer option given 2.5 or 1e300 says it must be a whole number, on every command") {
+  for (const std::string& line : {"run " + kModel + kData + " --steps 2.5", "run " + kModel + kData + " --steps 1e300",
+                                  "run " + kModel + kData + " --threads 2.5", "bench " + kModel + kData + " --batch 1e3",
+                                  "sweep " + kModel + kData + " --set gain=1 --jobs 1.5"}) {
+    CommandResult r = runNetc(line + " --quiet");
+    CAPTURE(line);
+    CAPTURE(r.out);
+    CHECK(r.status == 2);
+    CHECK(r.has("must be a whole number written in digits, found '"));
+    CHECK(!r.has("Could not convert"));
+    CHECK(!r.has("not in range"));
+  }
+}
