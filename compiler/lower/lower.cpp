@@ -224,7 +224,7 @@ class Lowerer {
     constexpr double kExactInDouble = 9007199254740992.0;  // 2^53
     if (std::fabs(v) > kExactInDouble)
       err(e.loc, fmt::format("{} {} was computed with rounding (beyond 2^53, doubles skip integers): write it with "
-                             "integer literals, e.g. {:.0f}", what, v, v));
+                             "integer literals and integer operations (no decimal point, no e notation)", what, v));
     const Whole w = static_cast<Whole>(v);
     if (w < min || w > max) outOfRange(fmt::format("{}", v));
     return w;
