@@ -193,3 +193,26 @@ TEST_CASE("trust: deep_batchnorm resumed with the default thread team is the uni
     CHECK(t.data == b.at(name).data);
   }
 }
+
+TEST_CASE("trust: --resume continues only the run that stopped: its settings, its optimizer") {
+  const std::string base = "run models/mlp_kaiming.net --data " + kData + " --no-stats --quiet ";
+  const fs::path sgd = scratch() / "resume_sgd", adam = scratch() / "resume_adam";
+  REQUIRE(runNetc(base + "--steps 10 --force --out " + sgd.string()).status == 0);
+  REQUIRE(runNetc(base + "--steps 10 --set train.optimizer=adam --force --out " + adam.string()).status == 0);
+  auto resume = [&](const fs::path& dir, const std::string& extra) {
+    return runNetc(base + "--steps 20 " + extra + " --out " + dir.string() + " --init-from " + (dir / "weights.safetensors").string() +
+                   " --resume");
+  };
+  // Another batch size, seed or optimizer is another run: refused, naming what differs.
+  expectRefused(resume(sgd, "--batch 16"), 1, {"records train.batch 32, but this run has 16"});
+  expectRefused(resume(sgd, "--seed 7"), 1, {"records train.seed"});
+  expectRefused(resume(adam, ""), 1, {"records train.optimizer", "\"sgd\""});
+  // Without its config.json, Adam's moments in an SGD run still say which optimizer saved the checkpoint.
+  const fs::path lone = scratch() / "lone.safetensors";
+  fs::copy_file(adam / "weights.safetensors", lone, fs::copy_options::overwrite_existing);
+  CommandResult r = runNetc(base + "--steps 20 --out " + (scratch() / "resume_lone").string() + " --init-from " + lone.string() +
+                            " --resume");
+  expectRefused(r, 1, {"state of an optimizer this run does not use (it trains with sgd)"});
+  // The same settings, more steps: resumed.
+  CHECK(resume(sgd, "").status == 0);
+}

@@ -290,6 +290,31 @@ nlohmann::json configJson(const RunOptions& o, const Model& m, const TrainSpec& 
   };
 }
 
+// --resume continues the run that stopped, so the settings its floats depend on must be that run's: the ones
+// the config.json beside the weights recorded (when there is one) against this run's. `--steps` may differ (a
+// resumed run is often a longer one), and so may the thread count (README: the condition for exact resumes).
+void requireSameRun(const std::string& initFrom, const nlohmann::json& now) {
+  namespace fs = std::filesystem;
+  const fs::path config = fs::path(initFrom).parent_path() / "config.json";
+  std::error_code ec;
+  if (fs::symlink_status(config, ec).type() == fs::file_type::not_found) return;
+  const nlohmann::json then =
+      parseStrictJson(readRegularFile(config.string(), "the weights' config.json", kMaxConfigFileBytes), config.string());
+  const std::pair<const char*, const char*> keys[] = {
+      {"train", "batch"},   {"train", "seed"},  {"train", "lr"},      {"train", "optimizer"}, {"train", "warmup"},
+      {"train", "decay"},   {"data", "seed"},   {"data", "context"},  {"data", "words"},      {"constants", nullptr}};
+  for (const auto& [section, key] : keys) {
+    const nlohmann::json::json_pointer at(key ? fmt::format("/{}/{}", section, key) : fmt::format("/{}", section));
+    if (!then.contains(at)) continue;  // an older netc's config.json: what it does not record is not compared
+    if (then[at] == now[at]) continue;
+    const std::string name = key ? fmt::format("{}.{}", section, key) : section;
+    fail(fmt::format("--resume: {} records {} {}, but this run has {}: a resumed run continues the run that stopped, "
+                     "with its settings; give the same ones (--config {} repeats them), or drop --resume to start a "
+                     "new run from these weights",
+                     config.string(), name, then[at].dump(), now[at].dump(), config.string()));
+  }
+}
+
 int runCommand(RunOptions o, bool engineGiven) {
   if (!o.config.empty()) applyConfig(o, engineGiven);
   if (o.model.model.empty()) usageFail("netc run: give a MODEL.net, or --config RUN/config.json");
@@ -331,6 +356,16 @@ int runCommand(RunOptions o, bool engineGiven) {
     const WeightMap start = loadWeightsFor(m, o.initFrom);
     freshState = trainer.setWeights(start, o.initFrom);
     if (o.resume) {
+      requireSameRun(o.initFrom, configJson(o, m, spec, d, 0));
+      // A checkpoint holding another optimizer's state (Adam's moments in an SGD run) is not this run's.
+      const Graph& g = trainer.engine().graph();
+      std::set<std::string> kept;
+      for (int p : g.persistent()) kept.insert(g[p].name);
+      for (const auto& [name, tensor] : start)
+        if (!kept.count(name))
+          fail(fmt::format("--resume: {} holds '{}', state of an optimizer this run does not use (it trains with {}): "
+                           "resume with the optimizer that saved it, or drop --resume to start from its weights",
+                           o.initFrom, name, describeOptimizer(spec.optimizer)));
       firstStep = stepsDone(o.initFrom, loadSafetensorsMetadata(o.initFrom));
       if (firstStep > spec.steps)
         fail(fmt::format("--resume: {} was saved after {} steps, more than the {} steps of this run", o.initFrom, firstStep, spec.steps));
