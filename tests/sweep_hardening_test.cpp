@@ -354,3 +354,15 @@ TEST_CASE("sweep: none of the sweep's own files may be its model or its data") {
     CHECK(readFile(file) == model);
   }
 }
+
+TEST_CASE("sweep: a finished run whose weights were removed is run again, not counted done") {
+  ScratchDir scratch("netc_sweep_gone_");
+  const fs::path sweep = scratch.path() / "s";
+  const std::string line = "sweep " + kModel + " --data " + kDataFile + " --set gain=1,3 --steps 3 --no-stats --quiet --out " + sweep.string();
+  REQUIRE(runNetc(line).status == 0);
+  fs::remove(sweep / "000-gain=1" / "weights.safetensors");
+  CommandResult again = runNetc(line);
+  CAPTURE(again.out);
+  CHECK(again.status == 0);
+  CHECK(fs::is_regular_file(sweep / "000-gain=1" / "weights.safetensors"));
+}

@@ -84,6 +84,11 @@ FoundRun inspectRunFolder(const std::string& folderPath, const json& expected) {
     found.state = FoundRun::OtherConfiguration;
     return found;
   }
+  // Its results must still be there: a folder whose weights or losses were removed is run again.
+  for (const char* name : {"weights.safetensors", "losses.csv"}) {
+    std::error_code ec;
+    if (fs::symlink_status(folder / name, ec).type() != fs::file_type::regular) return found;
+  }
   found.state = FoundRun::Reusable;
   found.status = diverged ? "diverged" : "done";
   found.result = r;
