@@ -129,6 +129,14 @@ void RunFolder::clearOrRefuse(bool force, bool keepWeights) const {
     fail(fmt::format("the run folder '{}' holds the results of another run ({}): pass --force to replace them, "
                      "or --init-from {} --resume to continue that run, or choose another --out",
                      path_, fmt::join(present, ", "), file("weights.safetensors")));
+  // Only files (and links, removed as names) are a run's: a folder under a run file's name is refused before
+  // anything is removed, so a refused folder is left as it was.
+  for (const std::string& f : present) {
+    std::error_code ec;
+    if (fs::symlink_status(file(f), ec).type() == fs::file_type::directory)
+      fail(fmt::format("the run folder '{}' has a folder named '{}' where a run writes a file: remove it, or choose "
+                       "another --out", path_, f));
+  }
   for (const std::string& f : present) {
     std::error_code ec;
     fs::remove(file(f), ec);  // the name itself: a link is removed, never what it points to

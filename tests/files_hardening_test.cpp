@@ -386,3 +386,26 @@ TEST_CASE("files: a file netc writes in place is refused when it has a second na
   CHECK(r.has("has 2 names (hard links)"));
   CHECK(readFile(victim) == "precious\n");
 }
+
+TEST_CASE("files: --force refuses a folder under a run file's name before removing anything") {
+  ScratchDir scratch("netc_files_forcedir_");
+  const fs::path out = scratch.path() / "run";
+  REQUIRE(runNetc("run " + kModel + " --data " + kData + " --steps 3 --no-stats --quiet --out " + out.string()).status == 0);
+  fs::remove(out / "samples.txt");
+  fs::create_directories(out / "samples.txt");
+  writeFile(out / "samples.txt" / "keep", "keep\n");
+  const std::string weights = readFile(out / "weights.safetensors");
+  CommandResult r = runNetc("run " + kModel + " --data " + kData + " --steps 3 --no-stats --quiet --force --out " + out.string());
+  CAPTURE(r.out);
+  CHECK(r.status == 1);
+  CHECK(r.has("has a folder named 'samples.txt' where a run writes a file"));
+  // Nothing of the earlier run was removed.
+  CHECK(readFile(out / "weights.safetensors") == weights);
+  CHECK(fs::exists(out / "config.json"));
+  CHECK(fs::exists(out / "losses.csv"));
+  // --progress-file may not be the run folder's lock either.
+  CommandResult lock = runNetc("run " + kModel + " --data " + kData + " --steps 3 --no-stats --quiet --out " +
+                               (scratch.path() / "run2").string() + " --progress-file " + (scratch.path() / "run2" / ".netc.lock").string());
+  CHECK(lock.status == 1);
+  CHECK(lock.has("is the same file as the run folder's lock"));
+}

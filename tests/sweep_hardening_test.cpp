@@ -295,7 +295,7 @@ TEST_CASE("sweep: a planted link at logs/NAME.log is refused, and the file it po
                             sweep.string());
   CAPTURE(r.out);
   CHECK(r.status == 1);
-  CHECK(r.has("is a symbolic link, not a file netc made"));
+  CHECK(r.has("is a symbolic link, where a sweep keeps a file of its own"));
   CHECK(readFile(victim) == "precious\n");
   // A planted link at the sweep's lock is refused the same way.
   fs::remove(sweep / "logs" / "000-gain=1.log");
@@ -305,6 +305,15 @@ TEST_CASE("sweep: a planted link at logs/NAME.log is refused, and the file it po
                                sweep.string());
   CHECK(lock.status == 1);
   CHECK(lock.has("is a symbolic link"));
+  CHECK(readFile(victim) == "precious\n");
+  // A link at the sweep's compare.html is refused before any run trains.
+  fs::remove(sweep / ".sweep.lock");
+  fs::create_symlink(victim, sweep / "compare.html");
+  CommandResult page = runNetc("sweep " + kModel + " --data " + kDataFile + " --set gain=1,3 --steps 5 --no-stats --quiet --out " +
+                               sweep.string());
+  CHECK(page.status == 1);
+  CHECK(page.has("compare.html' is not a regular file"));
+  CHECK(!fs::exists(sweep / "000-gain=1"));
   CHECK(readFile(victim) == "precious\n");
 }
 

@@ -16,7 +16,9 @@
 
 using namespace netc;
 using netc::testing::CommandResult;
+using netc::testing::readFile;
 using netc::testing::runNetc;
+using netc::testing::writeFile;
 namespace fs = std::filesystem;
 
 namespace {
@@ -208,11 +210,17 @@ TEST_CASE("trust: --resume continues only the run that stopped: its settings, it
   expectRefused(resume(sgd, "--seed 7"), 1, {"records train.seed"});
   expectRefused(resume(adam, ""), 1, {"records train.optimizer", "\"sgd\""});
   // Without its config.json, Adam's moments in an SGD run still say which optimizer saved the checkpoint.
-  const fs::path lone = scratch() / "lone.safetensors";
+  const fs::path lone = scratch() / "lone" / "weights.safetensors";  // a folder with no config.json
+  fs::create_directories(lone.parent_path());
   fs::copy_file(adam / "weights.safetensors", lone, fs::copy_options::overwrite_existing);
   CommandResult r = runNetc(base + "--steps 20 --out " + (scratch() / "resume_lone").string() + " --init-from " + lone.string() +
                             " --resume");
   expectRefused(r, 1, {"state of an optimizer this run does not use (it trains with sgd)"});
+  // A config.json beside the weights that records no settings cannot vouch for the run: refused.
+  const std::string recorded = readFile(sgd / "config.json");
+  writeFile(sgd / "config.json", "{}");
+  expectRefused(resume(sgd, "--batch 7"), 1, {"records no train settings"});
+  writeFile(sgd / "config.json", recorded);
   // The same settings, more steps: resumed.
   CHECK(resume(sgd, "").status == 0);
 }

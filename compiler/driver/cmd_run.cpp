@@ -247,6 +247,7 @@ void refuseProgressOverInputs(const RunOptions& o, const std::string& dataPath) 
   if (!o.out.empty())
     for (const std::string& f : RunFolder::runFiles())
       inputs.push_back({"the run file", (std::filesystem::path(o.out) / f).string()});
+  if (!o.out.empty()) inputs.push_back({"the run folder's lock", (std::filesystem::path(o.out) / ".netc.lock").string()});
   refuseToOverwriteInput("--progress-file", o.progressFile, inputs);
 }
 
@@ -297,9 +298,13 @@ void requireSameRun(const std::string& initFrom, const nlohmann::json& now) {
   namespace fs = std::filesystem;
   const fs::path config = fs::path(initFrom).parent_path() / "config.json";
   std::error_code ec;
-  if (fs::symlink_status(config, ec).type() == fs::file_type::not_found) return;
+  if (fs::symlink_status(config, ec).type() == fs::file_type::not_found) return;  // a checkpoint on its own
   const nlohmann::json then =
       parseStrictJson(readRegularFile(config.string(), "the weights' config.json", kMaxConfigFileBytes), config.string());
+  // Beside the weights but recording no settings: nothing to continue from, so nothing is assumed.
+  if (!then.is_object() || !then.contains("train") || !then["train"].is_object())
+    fail(fmt::format("--resume: {} records no train settings, so this run cannot be checked to be the one that "
+                     "stopped: restore it, or drop --resume to start a new run from these weights", config.string()));
   const std::pair<const char*, const char*> keys[] = {
       {"train", "batch"},   {"train", "seed"},  {"train", "lr"},      {"train", "optimizer"}, {"train", "warmup"},
       {"train", "decay"},   {"data", "seed"},   {"data", "context"},  {"data", "words"},      {"constants", nullptr}};

@@ -254,9 +254,9 @@ Inventory takeInventory(const SweepPlan& plan, bool force) {
     // would make the run, or --force, write through it.
     struct stat st{};
     if (::lstat(folder.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
-      fail(fmt::format("'{}' is {}, not a folder: a sweep writes its runs only into folders of its own, never "
-                       "through a link; remove it, or sweep into another folder", printable(folder),
-                       S_ISLNK(st.st_mode) ? "a symbolic link" : "not a folder"));
+      fail(fmt::format("'{}' is {}: a sweep writes its runs only into folders of its own, never through a link; "
+                       "remove it, or sweep into another folder", printable(folder),
+                       S_ISLNK(st.st_mode) ? "a symbolic link, not a folder" : "not a folder"));
     FoundRun f = inspectRunFolder(folder, expectedRepeat(plan, plan.runs[i]));
     switch (f.state) {
       case FoundRun::RunningElsewhere:
@@ -368,6 +368,15 @@ int sweepCommand(SweepOptions o) {
   const OwnFolder logs((fs::path(plan.folder) / "logs").string());
   // One sweep at a time in a folder.
   lockSweepFolder(plan.folder);
+  // The sweep's files are replaced at the end by rename, which refuses a link or anything but a file there:
+  // checked now, so a planted link does not cost every run's training first.
+  for (const char* name : kSweepFiles) {
+    struct stat st{};
+    const std::string path = (fs::path(plan.folder) / name).string();
+    if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+      fail(fmt::format("'{}' is not a regular file (a link, folder or device): a sweep replaces its own files and "
+                       "never writes through a link; remove it, or use another --out", printable(path)));
+  }
   json previous = readRegularJsonFile((fs::path(plan.folder) / "sweep.json").string());
   bool sameSweep = false;
   if (previous.is_object()) {

@@ -21,12 +21,12 @@ std::string kindOf(mode_t m) {
   if (S_ISFIFO(m)) return "a FIFO";
   if (S_ISCHR(m) || S_ISBLK(m)) return "a device";
   if (S_ISSOCK(m)) return "a socket";
-  return "not a regular file";
+  return S_ISREG(m) ? "a file" : "something else";
 }
 
 [[noreturn]] void refuseKind(const std::string& path, mode_t m, const std::string& expected) {
-  fail(fmt::format("'{}' is {}, not {} netc made: a sweep never writes through it; remove it, or use another --out",
-                   path, kindOf(m), expected));
+  fail(fmt::format("'{}' is {}, where a sweep keeps {} of its own: a sweep never writes through it; remove it, or "
+                   "use another --out", path, kindOf(m), expected));
 }
 
 }  // namespace
