@@ -84,9 +84,11 @@ FoundRun inspectRunFolder(const std::string& folderPath, const json& expected) {
     found.state = FoundRun::OtherConfiguration;
     return found;
   }
-  // Its results must still be there: a folder whose weights or losses were removed is run again.
+  // Its results must still be there: a folder whose losses, or a finished run's weights, were removed is run
+  // again (a run that diverged before its first checkpoint has no weights to keep).
   for (const char* name : {"weights.safetensors", "losses.csv"}) {
     std::error_code ec;
+    if (diverged && std::string_view(name) == "weights.safetensors") continue;
     if (fs::symlink_status(folder / name, ec).type() != fs::file_type::regular) return found;
   }
   found.state = FoundRun::Reusable;
