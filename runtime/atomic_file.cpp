@@ -52,21 +52,10 @@ bool isOwnTemporary(const std::string& entry, const std::vector<std::string>& na
   return false;
 }
 
-// What a path is, in words, for the messages that refuse it.
-std::string kindOf(const struct stat& st) {
-  if (S_ISDIR(st.st_mode)) return "a directory";
-  if (S_ISLNK(st.st_mode)) return "a symbolic link";
-  if (S_ISCHR(st.st_mode)) return "a character device";
-  if (S_ISBLK(st.st_mode)) return "a block device";
-  if (S_ISFIFO(st.st_mode)) return "a FIFO";
-  if (S_ISSOCK(st.st_mode)) return "a socket";
-  return "not a regular file";
-}
-
 [[noreturn]] void refuseOwn(const std::string& path, const struct stat& st) {
   fail(fmt::format("cannot write '{}': it is {}, not a regular file (netc writes its own files only as regular "
                    "files, and never through a link): remove it, or choose another folder",
-                   path, kindOf(st)));
+                   path, fileKind(st.st_mode)));
 }
 
 // A device or a FIFO the user named: written where it is, as a shell's `>` would (no temporary, no rename,
@@ -103,7 +92,7 @@ bool writesInPlace(const std::string& path, OutputPath kind) {
     fail(fmt::format("cannot write '{}': it is a symbolic link to a file; netc replaces a file whole, by renaming a "
                      "new one over it, and does not write through links: give the file's own path", path));
   fail(fmt::format("cannot write '{}': it is {}; netc writes a regular file, or in place to a character device or "
-                   "a FIFO (/dev/null, /dev/stdout, a pipe)", path, kindOf(target)));
+                   "a FIFO (/dev/null, /dev/stdout, a pipe)", path, fileKind(target.st_mode)));
 }
 
 }  // namespace

@@ -183,23 +183,30 @@ void RunFolder::onCheckpoint(int64_t done, const WeightMap& w) {
 
 nlohmann::json describeVocabulary(const Vocabulary& v) { return {{"chars", v.chars}, {"size", v.size()}}; }
 
+std::optional<nlohmann::json> configBeside(const std::string& weightsPath) {
+  const fs::path config = fs::path(weightsPath).parent_path() / "config.json";
+  std::error_code ec;
+  if (fs::symlink_status(config, ec).type() == fs::file_type::not_found) return std::nullopt;
+  // Read as compare reads it: a regular file of bounded size (a FIFO or a device planted there is refused, not
+  // waited on), a key twice is an error.
+  return parseStrictJson(readRegularFile(config.string(), "the weights' config.json", kMaxConfigFileBytes), config.string());
+}
+
 WeightMap loadWeightsFor(const Model& m, const std::string& path) {
   if (std::string why = inputFileProblem(path); !why.empty())
     fail(why == "no such file" ? fmt::format("weights file '{}' not found", path)
                                : fmt::format("cannot read weights file '{}': {}", path, why));
   WeightMap w = loadSafetensors(path);
-  fs::path config = fs::path(path).parent_path() / "config.json";
-  std::error_code ec;
-  if (fs::symlink_status(config, ec).type() == fs::file_type::not_found) return w;  // not from a run folder: only the shapes can be checked
-  // The run folder's config.json, read as compare reads it: a regular file of bounded size (a FIFO or a
-  // device planted there is refused, not waited on), a key twice is an error.
-  const nlohmann::json j = parseStrictJson(readRegularFile(config.string(), "the weights' config.json", kMaxConfigFileBytes), config.string());
+  const std::optional<nlohmann::json> found = configBeside(path);
+  if (!found) return w;  // not from a run folder: only the shapes can be checked
+  const nlohmann::json& j = *found;
+  const std::string config = (fs::path(path).parent_path() / "config.json").string();
   if (!j.is_object() || !j.contains("vocabulary") || !j["vocabulary"].is_object() || !j["vocabulary"].contains("chars")) return w;
   std::string chars = j["vocabulary"]["chars"].is_string() ? j["vocabulary"]["chars"].get<std::string>() : "";
   if (!chars.empty() && chars != m.vocab.chars)
     fail(fmt::format("{}: these weights were trained on the vocabulary \"{}\" ({} characters, see {}), but the model's "
                      "dataset '{}' has \"{}\" ({} characters): pass the same data file with --data",
-                     path, chars, chars.size(), config.string(), m.data.path, m.vocab.chars, m.vocab.size()));
+                     path, chars, chars.size(), config, m.data.path, m.vocab.chars, m.vocab.size()));
   return w;
 }
 

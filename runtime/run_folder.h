@@ -37,6 +37,7 @@
 //     partial line, which readers drop (readCompleteLines()).
 #pragma once
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,10 @@ class RunFolder final : public TrainObserver {
   LockFd lock_;
   AppendFile losses_, evals_;
 };
+
+// The config.json of the run folder a weights file sits in, or none when there is no such file (weights on their
+// own). Throws naming the file when it is not a regular file, too large, not JSON or has a key twice.
+std::optional<nlohmann::json> configBeside(const std::string& weightsPath);
 
 // Reads weights for `m` from a safetensors file. When the file sits in a run folder whose config.json records
 // a different vocabulary, that is the error (same-sized vocabularies would otherwise load and sample garbage);

@@ -295,16 +295,14 @@ nlohmann::json configJson(const RunOptions& o, const Model& m, const TrainSpec& 
 // the config.json beside the weights recorded (when there is one) against this run's. `--steps` may differ (a
 // resumed run is often a longer one), and so may the thread count (README: the condition for exact resumes).
 void requireSameRun(const std::string& initFrom, const nlohmann::json& now) {
-  namespace fs = std::filesystem;
-  const fs::path config = fs::path(initFrom).parent_path() / "config.json";
-  std::error_code ec;
-  if (fs::symlink_status(config, ec).type() == fs::file_type::not_found) return;  // a checkpoint on its own
-  const nlohmann::json then =
-      parseStrictJson(readRegularFile(config.string(), "the weights' config.json", kMaxConfigFileBytes), config.string());
+  const std::optional<nlohmann::json> recorded = configBeside(initFrom);
+  if (!recorded) return;  // a checkpoint on its own
+  const nlohmann::json& then = *recorded;
+  const std::string config = (std::filesystem::path(initFrom).parent_path() / "config.json").string();
   // Beside the weights but recording no settings: nothing to continue from, so nothing is assumed.
   if (!then.is_object() || !then.contains("train") || !then["train"].is_object())
     fail(fmt::format("--resume: {} records no train settings, so this run cannot be checked to be the one that "
-                     "stopped: restore it, or drop --resume to start a new run from these weights", config.string()));
+                     "stopped: restore it, or drop --resume to start a new run from these weights", config));
   const std::pair<const char*, const char*> keys[] = {
       {"train", "batch"},   {"train", "seed"},  {"train", "lr"},      {"train", "optimizer"}, {"train", "warmup"},
       {"train", "decay"},   {"data", "seed"},   {"data", "context"},  {"data", "words"},      {"constants", nullptr}};
@@ -316,7 +314,7 @@ void requireSameRun(const std::string& initFrom, const nlohmann::json& now) {
     fail(fmt::format("--resume: {} records {} {}, but this run has {}: a resumed run continues the run that stopped, "
                      "with its settings; give the same ones (--config {} repeats them), or drop --resume to start a "
                      "new run from these weights",
-                     config.string(), name, then[at].dump(), now[at].dump(), config.string()));
+                     config, name, then[at].dump(), now[at].dump(), config));
   }
 }
 

@@ -9,24 +9,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/atomic_file.h"
 #include "support/diag.h"
+#include "support/files.h"
 
 namespace netc::driver {
 
 namespace {
 
-std::string kindOf(mode_t m) {
-  if (S_ISLNK(m)) return "a symbolic link";
-  if (S_ISDIR(m)) return "a folder";
-  if (S_ISFIFO(m)) return "a FIFO";
-  if (S_ISCHR(m) || S_ISBLK(m)) return "a device";
-  if (S_ISSOCK(m)) return "a socket";
-  return S_ISREG(m) ? "a file" : "something else";
-}
-
 [[noreturn]] void refuseKind(const std::string& path, mode_t m, const std::string& expected) {
   fail(fmt::format("'{}' is {}, where a sweep keeps {} of its own: a sweep never writes through it; remove it, or "
-                   "use another --out", path, kindOf(m), expected));
+                   "use another --out", path, fileKind(m), expected));
 }
 
 }  // namespace
@@ -66,12 +59,8 @@ int OwnFolder::createFile(const std::string& name) const {
 
 void lockSweepFolder(const std::string& folder) {
   const std::string path = (std::filesystem::path(folder) / ".sweep.lock").string();
-  // O_NONBLOCK: a FIFO planted under this name must not hang the open.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
-  struct stat st{};
-  if (fd < 0 && errno == ELOOP && ::lstat(path.c_str(), &st) == 0) refuseKind(path, st.st_mode, "a file");
-  if (fd < 0) fail(fmt::format("cannot create the lock file '{}': {}", path, std::strerror(errno)));
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) refuseKind(path, st.st_mode, "a file");
+  // Opened as every file netc keeps in its folders: never through a link, a FIFO or a second name.
+  int fd = openOwnFile(path, O_RDWR, OpenMode::Keep);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
     fail(fmt::format("{} is in use by another netc sweep (its lock {} is held)", folder, path));
   // Held, open, until the process exits.

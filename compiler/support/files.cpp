@@ -31,15 +31,6 @@ std::string lookupProblem(const std::error_code& ec) {
   }
 }
 
-// What a file that is not a regular file is, in words.
-const char* fileKind(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a plain file";
-}
 
 // An input that is not a file or a pipe, in words.
 std::string deviceProblem(const std::string& kind) {
@@ -53,6 +44,17 @@ struct FdCloser {
 };
 
 }  // namespace
+
+const char* fileKind(mode_t mode) {
+  if (S_ISREG(mode)) return "a regular file";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a plain file";
+}
 
 std::string readRegularFile(const std::string& path, std::string_view what, uint64_t maxBytes) {
   auto refuse = [&](const std::string& why) {

@@ -2,6 +2,7 @@
 // --inputs): what is wrong with one is said before it is opened, in words, instead of a
 // std::filesystem::filesystem_error escaping from a query or a directory reading as an empty file.
 #pragma once
+#include <sys/types.h>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -9,6 +10,10 @@
 #include <vector>
 
 namespace netc {
+
+// What a path is, in words, from its mode (lstat's, so a link is "a symbolic link"): "a directory", "a FIFO
+// (named pipe)", "a character device", ... The one namer of every message that refuses a kind of file.
+const char* fileKind(mode_t mode);
 
 // The most netc reads of each kind of input, so that an endless pipe (`yes | netc run M --data /dev/stdin`)
 // ends with an error naming the file and the bound instead of exhausting memory. Far above real inputs: a
