@@ -13,10 +13,10 @@
 #include "interp/interpreter.h"
 #include "lower/model.h"
 #include "ops/op.h"
-#include "runtime/batch_feed.h"
-#include "runtime/gradcheck.h"
+#include "runtime/data/batch_feed.h"
+#include "runtime/training/gradcheck.h"
 #include "run_netc.h"
-#include "runtime/weights.h"
+#include "runtime/files/weights.h"
 
 using namespace netc;
 namespace fs = std::filesystem;

@@ -12,7 +12,7 @@
 #include "codegen/jit_engine.h"
 #include "interp/interpreter.h"
 #include "ops/op.h"
-#include "runtime/rng.h"
+#include "runtime/random/rng.h"
 
 using namespace netc;
 

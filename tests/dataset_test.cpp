@@ -6,7 +6,7 @@
 #include <set>
 #include <unistd.h>
 
-#include "runtime/dataset.h"
+#include "runtime/data/dataset.h"
 #include "support/diag.h"
 #include "test_util.h"
 

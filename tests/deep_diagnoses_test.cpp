@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "run_netc.h"
-#include "runtime/diagnose.h"
-#include "runtime/safetensors.h"
-#include "runtime/stats.h"
+#include "runtime/probes/diagnose.h"
+#include "runtime/files/safetensors.h"
+#include "runtime/probes/stats.h"
 
 using namespace netc;
 using netc::testing::CommandResult;

@@ -14,7 +14,7 @@
 #include <stdexcept>
 
 #include "run_netc.h"
-#include "runtime/safetensors.h"
+#include "runtime/files/safetensors.h"
 
 using namespace netc;
 using netc::testing::CommandResult;

@@ -10,9 +10,9 @@
 
 #include "autodiff/autodiff.h"
 #include "lower/model.h"
-#include "runtime/batch_feed.h"
+#include "runtime/data/batch_feed.h"
 #include "modes/specialize.h"
-#include "runtime/gradcheck.h"
+#include "runtime/training/gradcheck.h"
 #include "run_netc.h"
 
 using namespace netc;

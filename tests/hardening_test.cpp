@@ -9,7 +9,7 @@
 
 #include "autodiff/autodiff.h"
 #include "codegen/plan.h"
-#include "runtime/dataset.h"
+#include "runtime/data/dataset.h"
 #include "support/files.h"
 #include "support/sizes.h"
 #include "test_util.h"

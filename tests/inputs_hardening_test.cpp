@@ -11,7 +11,7 @@
 #include <string>
 
 #include "run_netc.h"
-#include "runtime/json_fields.h"
+#include "runtime/files/json_fields.h"
 #include "support/diag.h"
 
 using netc::testing::CommandResult;

@@ -3,8 +3,8 @@
 #include "autodiff/autodiff.h"
 #include "interp/interpreter.h"
 #include "lower/model.h"
-#include "runtime/init.h"
-#include "runtime/weights.h"
+#include "runtime/training/init.h"
+#include "runtime/files/weights.h"
 #include "test_util.h"
 
 using namespace netc;

@@ -13,9 +13,9 @@
 #include "interp/interpreter.h"
 #include "lower/model.h"
 #include "modes/specialize.h"
-#include "runtime/init.h"
-#include "runtime/rng.h"
-#include "runtime/weights.h"
+#include "runtime/training/init.h"
+#include "runtime/random/rng.h"
+#include "runtime/files/weights.h"
 
 namespace netc::testing {
 

@@ -9,8 +9,8 @@
 #include "codegen/jit_engine.h"
 #include "lower/model.h"
 #include "modes/specialize.h"
-#include "runtime/init.h"
-#include "runtime/weights.h"
+#include "runtime/training/init.h"
+#include "runtime/files/weights.h"
 #include "test_util.h"
 
 using namespace netc;

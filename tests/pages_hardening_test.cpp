@@ -12,7 +12,7 @@
 
 #include "headless_chromium.h"
 #include "run_netc.h"
-#include "runtime/page_template.h"
+#include "runtime/pages/page_template.h"
 #include "support/diag.h"
 
 using namespace netc::testing;

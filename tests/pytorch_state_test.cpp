@@ -9,8 +9,8 @@
 
 #include "jit_compare.h"
 #include "modes/specialize.h"
-#include "runtime/safetensors.h"
-#include "runtime/weights.h"
+#include "runtime/files/safetensors.h"
+#include "runtime/files/weights.h"
 
 using namespace netc;
 

@@ -11,11 +11,11 @@
 
 #include "autodiff/autodiff.h"
 #include "lower/model.h"
-#include "runtime/batch_feed.h"
-#include "runtime/gradcheck.h"
+#include "runtime/data/batch_feed.h"
+#include "runtime/training/gradcheck.h"
 #include "run_netc.h"
-#include "runtime/safetensors.h"
-#include "runtime/weights.h"
+#include "runtime/files/safetensors.h"
+#include "runtime/files/weights.h"
 
 using namespace netc;
 using netc::testing::CommandResult;

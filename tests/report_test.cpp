@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include "lower/model.h"
-#include "runtime/dataset.h"
-#include "runtime/report.h"
-#include "runtime/safetensors.h"
-#include "runtime/stats_observer.h"
-#include "runtime/trainer.h"
+#include "runtime/data/dataset.h"
+#include "runtime/pages/report.h"
+#include "runtime/files/safetensors.h"
+#include "runtime/probes/stats_observer.h"
+#include "runtime/training/trainer.h"
 #include "headless_chromium.h"
 #include "test_util.h"
 

@@ -1,4 +1,4 @@
-// Results are never lost or mixed: every write checked and durable (runtime/atomic_file.h), one run per folder
+// Results are never lost or mixed: every write checked and durable (runtime/files/atomic_file.h), one run per folder
 // (the lock), another run's results refused unless --force, no command overwriting its inputs, stale
 // temporaries removed, partial last lines tolerated. Includes a real kill -9 of a training run and, as root,
 // runs on a nearly full tmpfs.
@@ -22,10 +22,10 @@
 #include <thread>
 #include <unistd.h>
 
-#include "runtime/atomic_file.h"
-#include "runtime/run_folder.h"
-#include "runtime/safetensors.h"
-#include "runtime/stats.h"
+#include "runtime/files/atomic_file.h"
+#include "runtime/files/run_folder.h"
+#include "runtime/files/safetensors.h"
+#include "runtime/probes/stats.h"
 #include "run_netc.h"
 #include "test_util.h"
 

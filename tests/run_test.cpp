@@ -10,9 +10,10 @@
 #include <sstream>
 #include <unistd.h>
 
-#include "runtime/progress.h"
-#include "runtime/run_folder.h"
-#include "runtime/safetensors.h"
+#include "runtime/training/progress.h"
+#include "runtime/files/run_folder.h"
+#include "runtime/files/safetensors.h"
+#include "runtime/training/trainer.h"
 #include "run_netc.h"
 #include "test_util.h"
 
@@ -32,7 +33,7 @@ fs::path scratch() {
   return dir;
 }
 
-// The run files as every reader takes them: complete lines only (runtime/atomic_file.h).
+// The run files as every reader takes them: complete lines only (runtime/files/atomic_file.h).
 std::vector<std::string> lines(const std::string& path) { return readCompleteLines(path); }
 
 Model pseudoModel() { return testing::shippedModel("mlp_kaiming.net"); }

@@ -10,7 +10,7 @@
 
 #include "lower/model.h"
 #include "run_netc.h"
-#include "runtime/safetensors.h"
+#include "runtime/files/safetensors.h"
 #include "support/diag.h"
 #include "test_util.h"
 

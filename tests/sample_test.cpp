@@ -1,8 +1,8 @@
 // Sampling: deterministic for a seed, words drawn from the vocabulary, and draws that follow the softmax.
 #include <doctest/doctest.h>
 
-#include "runtime/init.h"
-#include "runtime/sampler.h"
+#include "runtime/training/init.h"
+#include "runtime/training/sampler.h"
 #include "test_util.h"
 
 using namespace netc;

@@ -12,12 +12,12 @@
 #include "interp/interpreter.h"
 #include "jit_compare.h"
 #include "run_netc.h"
-#include "runtime/batch_feed.h"
-#include "runtime/dataset.h"
-#include "runtime/gradcheck.h"
-#include "runtime/safetensors.h"
-#include "runtime/sampler.h"
-#include "runtime/weights.h"
+#include "runtime/data/batch_feed.h"
+#include "runtime/data/dataset.h"
+#include "runtime/training/gradcheck.h"
+#include "runtime/files/safetensors.h"
+#include "runtime/training/sampler.h"
+#include "runtime/files/weights.h"
 #include "test_util.h"
 
 using namespace netc;

@@ -13,9 +13,9 @@
 #include "autodiff/autodiff.h"
 #include "interp/interpreter.h"
 #include "run_netc.h"
-#include "runtime/init.h"
-#include "runtime/safetensors.h"
-#include "runtime/weights.h"
+#include "runtime/training/init.h"
+#include "runtime/files/safetensors.h"
+#include "runtime/files/weights.h"
 #include "support/diag.h"
 #include "test_util.h"
 

@@ -12,9 +12,9 @@
 #include "interp/interpreter.h"
 #include "jit_compare.h"
 #include "modes/specialize.h"
-#include "runtime/safetensors.h"
-#include "runtime/trainer.h"
-#include "runtime/weights.h"
+#include "runtime/files/safetensors.h"
+#include "runtime/training/trainer.h"
+#include "runtime/files/weights.h"
 #include "run_netc.h"
 #include "test_util.h"
 

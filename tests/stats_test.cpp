@@ -17,11 +17,11 @@
 #include "interp/interpreter.h"
 #include "lower/model.h"
 #include "ops/probe_layout.h"
-#include "runtime/diagnose.h"
-#include "runtime/init.h"
-#include "runtime/stats.h"
-#include "runtime/stats_summary.h"
-#include "runtime/weights.h"
+#include "runtime/probes/diagnose.h"
+#include "runtime/training/init.h"
+#include "runtime/probes/stats.h"
+#include "runtime/probes/stats_summary.h"
+#include "runtime/files/weights.h"
 #include "test_util.h"
 
 using namespace netc;

@@ -8,10 +8,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "runtime/dataset.h"
-#include "runtime/init.h"
-#include "runtime/python_random.h"
-#include "runtime/torch_generator.h"
+#include "runtime/data/dataset.h"
+#include "runtime/training/init.h"
+#include "runtime/random/python_random.h"
+#include "runtime/random/torch_generator.h"
 #include "test_util.h"
 
 using namespace netc;

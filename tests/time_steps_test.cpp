@@ -10,8 +10,8 @@
 #include <random>
 
 #include "run_netc.h"
-#include "runtime/stats.h"
-#include "runtime/time_steps.h"
+#include "runtime/probes/stats.h"
+#include "runtime/probes/time_steps.h"
 
 using namespace netc;
 using netc::testing::runNetc;

@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "autodiff/autodiff.h"
-#include "runtime/dataset.h"
-#include "runtime/evaluator.h"
-#include "runtime/trainer.h"
-#include "runtime/weights.h"
+#include "runtime/data/dataset.h"
+#include "runtime/training/evaluator.h"
+#include "runtime/training/trainer.h"
+#include "runtime/files/weights.h"
 
 using namespace netc;
 namespace fs = std::filesystem;

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "run_netc.h"
-#include "runtime/safetensors.h"
+#include "runtime/files/safetensors.h"
 #include "support/diag.h"
 
 using namespace netc;

@@ -17,12 +17,12 @@
 #include "modes/specialize.h"
 #include "instrument/instrument.h"
 #include "ops/op.h"
-#include "runtime/dataset.h"
-#include "runtime/init.h"
-#include "runtime/rng.h"
-#include "runtime/run_checks.h"
-#include "runtime/stats_observer.h"
-#include "runtime/weights.h"
+#include "runtime/data/dataset.h"
+#include "runtime/training/init.h"
+#include "runtime/random/rng.h"
+#include "runtime/training/run_checks.h"
+#include "runtime/probes/stats_observer.h"
+#include "runtime/files/weights.h"
 
 namespace netc::driver {
 

@@ -1,11 +1,11 @@
 // netc check MODEL.net: parse, lower, shape-check and verify, and what `netc run` checks before it trains
-// (runtime/run_checks.h); print a one-line summary.
+// (runtime/training/run_checks.h); print a one-line summary.
 #include <fmt/format.h>
 
 #include "autodiff/autodiff.h"
 #include "driver/command.h"
 #include "modes/specialize.h"
-#include "runtime/run_checks.h"
+#include "runtime/training/run_checks.h"
 
 namespace netc::driver {
 

@@ -1,10 +1,10 @@
-// netc compare RUN_OR_SWEEP_DIR...: compare.html from run folders made anywhere (runtime/compare.h).
+// netc compare RUN_OR_SWEEP_DIR...: compare.html from run folders made anywhere (runtime/pages/compare.h).
 #include <filesystem>
 #include <fmt/format.h>
 
 #include "driver/command.h"
-#include "runtime/atomic_file.h"
-#include "runtime/compare.h"
+#include "runtime/files/atomic_file.h"
+#include "runtime/pages/compare.h"
 #include "support/diag.h"
 
 namespace netc::driver {

@@ -6,12 +6,12 @@
 
 #include "autodiff/autodiff.h"
 #include "driver/command.h"
-#include "runtime/atomic_file.h"
+#include "runtime/files/atomic_file.h"
 #include "modes/specialize.h"
-#include "runtime/batch_feed.h"
-#include "runtime/safetensors.h"
-#include "runtime/stats_observer.h"
-#include "runtime/weights.h"
+#include "runtime/data/batch_feed.h"
+#include "runtime/files/safetensors.h"
+#include "runtime/probes/stats_observer.h"
+#include "runtime/files/weights.h"
 
 namespace netc::driver {
 

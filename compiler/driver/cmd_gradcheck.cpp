@@ -8,10 +8,10 @@
 #include "autodiff/autodiff.h"
 #include "driver/command.h"
 #include "modes/specialize.h"
-#include "runtime/batch_feed.h"
-#include "runtime/gradcheck.h"
-#include "runtime/safetensors.h"
-#include "runtime/weights.h"
+#include "runtime/data/batch_feed.h"
+#include "runtime/training/gradcheck.h"
+#include "runtime/files/safetensors.h"
+#include "runtime/files/weights.h"
 
 namespace netc::driver {
 

@@ -4,9 +4,9 @@
 #include <optional>
 
 #include "driver/command.h"
-#include "runtime/atomic_file.h"
-#include "runtime/init.h"
-#include "runtime/safetensors.h"
+#include "runtime/files/atomic_file.h"
+#include "runtime/training/init.h"
+#include "runtime/files/safetensors.h"
 
 namespace netc::driver {
 

@@ -11,10 +11,10 @@
 #include <optional>
 
 #include "driver/command.h"
-#include "runtime/atomic_file.h"
-#include "runtime/dataset.h"
-#include "runtime/page_template.h"
-#include "runtime/trainer.h"
+#include "runtime/files/atomic_file.h"
+#include "runtime/data/dataset.h"
+#include "runtime/pages/page_template.h"
+#include "runtime/training/trainer.h"
 
 namespace netc::driver {
 

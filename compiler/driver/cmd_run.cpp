@@ -1,4 +1,4 @@
-// netc run: train a model on its dataset, evaluate, sample, save (files documented in runtime/run_folder.h).
+// netc run: train a model on its dataset, evaluate, sample, save (files documented in runtime/files/run_folder.h).
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -16,15 +16,15 @@
 #include "codegen/plan.h"
 #include "driver/command.h"
 #include "support/files.h"
-#include "runtime/dataset.h"
-#include "runtime/json_fields.h"
-#include "runtime/progress.h"
-#include "runtime/run_checks.h"
-#include "runtime/run_folder.h"
-#include "runtime/safetensors.h"
-#include "runtime/sampler.h"
-#include "runtime/stats_observer.h"
-#include "runtime/trainer.h"
+#include "runtime/data/dataset.h"
+#include "runtime/files/json_fields.h"
+#include "runtime/training/progress.h"
+#include "runtime/training/run_checks.h"
+#include "runtime/files/run_folder.h"
+#include "runtime/files/safetensors.h"
+#include "runtime/training/sampler.h"
+#include "runtime/probes/stats_observer.h"
+#include "runtime/training/trainer.h"
 #include "support/diag.h"
 
 namespace netc::driver {
@@ -389,7 +389,7 @@ int runCommand(RunOptions o, bool engineGiven) {
   std::unique_ptr<ProgressFile> progressFile;
   if (!o.progressFile.empty()) progressFile = std::make_unique<ProgressFile>(o.progressFile, spec.steps);
   // Opened only now: the inputs are read completely, so resuming from this very folder (--init-from
-  // DIR/weights.safetensors --resume) is safe. The rules are in runtime/run_folder.h.
+  // DIR/weights.safetensors --resume) is safe. The rules are in runtime/files/run_folder.h.
   RunFolder folder(o.out.empty() ? RunFolder::defaultPath("runs", m.name) : o.out,
                    {o.force, {{"the model file", o.model.model}, {"the data file", d.path}}, o.initFrom,
                     o.resume ? firstStep : -1});

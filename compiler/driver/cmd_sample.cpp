@@ -4,8 +4,8 @@
 #include <optional>
 
 #include "driver/command.h"
-#include "runtime/run_folder.h"
-#include "runtime/sampler.h"
+#include "runtime/files/run_folder.h"
+#include "runtime/training/sampler.h"
 
 namespace netc::driver {
 

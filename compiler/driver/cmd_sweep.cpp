@@ -21,10 +21,10 @@
 #include "driver/sweep_plan.h"
 #include "driver/sweep_reuse.h"
 #include "driver/sweep_scripts.h"
-#include "runtime/atomic_file.h"
+#include "runtime/files/atomic_file.h"
 #include <sys/stat.h>
-#include "runtime/compare.h"
-#include "runtime/progress.h"
+#include "runtime/pages/compare.h"
+#include "runtime/training/progress.h"
 
 extern char** environ;
 

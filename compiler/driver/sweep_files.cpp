@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/atomic_file.h"
+#include "runtime/files/atomic_file.h"
 #include "support/diag.h"
 #include "support/files.h"
 

@@ -18,7 +18,7 @@ struct FoundRun {
 };
 
 // The JSON in `path` when it is a regular file (not followed through a link) of at most 64 MiB holding valid
-// JSON with no key twice in one object (runtime/json_fields.h, parseStrictJson), else null.
+// JSON with no key twice in one object (runtime/files/json_fields.h, parseStrictJson), else null.
 nlohmann::json readRegularJsonFile(const std::string& path);
 
 // The "repeat" section `netc run` records for `run` of `plan` when the sweep starts it (--threads 1).

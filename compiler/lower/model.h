@@ -18,12 +18,12 @@ constexpr int64_t kMaxSteps = 1'000'000'000;     // steps, log/eval/probe_every,
 constexpr int64_t kMaxContext = 1024;             // the context length T (makemore's models use 3 to 32)
 constexpr int64_t kMaxSampleCount = 1'000'000;    // the sample section's count (the run keeps every word)
 
-// Which generator shuffles the words before the split: netc's own (runtime/rng.h), or CPython's
-// random.seed(seed); random.shuffle(words), as makemore and the lecture split them (runtime/python_random.h).
+// Which generator shuffles the words before the split: netc's own (runtime/random/rng.h), or CPython's
+// random.seed(seed); random.shuffle(words), as makemore and the lecture split them (runtime/random/python_random.h).
 enum class Shuffle { Netc, Python };
 
 // Which generator draws the initial weights and the minibatches: netc's own, or PyTorch's CPU generator,
-// torch.Generator().manual_seed(seed), drawing what the lecture's script draws (runtime/torch_generator.h).
+// torch.Generator().manual_seed(seed), drawing what the lecture's script draws (runtime/random/torch_generator.h).
 enum class Generator { Netc, Torch };
 
 // How words become examples: `context` (makemore's MLP: one example per character, its T predecessors as

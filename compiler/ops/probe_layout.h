@@ -1,5 +1,5 @@
 // The layout of the flat statistics vectors the probe ops write (ops/*_stats.cpp) and the runtime
-// decodes (runtime/stats.cpp). One place, so writer and reader cannot drift apart; docs/stats.md shows it.
+// decodes (runtime/probes/stats.cpp). One place, so writer and reader cannot drift apart; docs/stats.md shows it.
 #pragma once
 #include <cstdint>
 

@@ -20,7 +20,7 @@
 #include "instrument/instrument.h"
 #include "lower/model.h"
 #include "modes/specialize.h"
-#include "runtime/dataset.h"
+#include "runtime/data/dataset.h"
 
 namespace {
 

@@ -1,0 +1,42 @@
+#include "runtime/training/evaluator.h"
+
+#include <fmt/format.h>
+
+#include "autodiff/autodiff.h"
+#include "runtime/files/weights.h"
+
+namespace netc {
+
+Evaluator::Evaluator(const Model& m, EngineKind kind, int64_t maxBatch)
+    : model_(specializeModel(m, Mode::Eval)), kind_(kind), maxBatch_(maxBatch) {}
+
+Engine& Evaluator::engineFor(int64_t batch) {
+  auto& e = engines_[batch];
+  if (!e) e = makeEngine(bindBatch(model_.graph, batch), kind_);
+  return *e;
+}
+
+double Evaluator::meanLoss(const WeightMap& weights, const Examples& ex) {
+  const int64_t n = ex.size(), T = ex.context;
+  if (n == 0) fail("internal error: evaluating the loss over no examples");
+  // A loss over several targets per example (the sequence form) is a mean over the targets that count, so the
+  // chunks' means are weighted by their counted targets; otherwise by their examples.
+  const int64_t Y = ex.targets;
+  double total = 0, weight = 0;
+  Engine* loaded = nullptr;  // weights go into each engine once per call, not once per chunk
+  for (int64_t start = 0; start < n; start += maxBatch_) {
+    const int64_t b = std::min(maxBatch_, n - start);
+    Engine& e = engineFor(b);
+    if (&e != loaded) loadParams(e, weights, "evaluation"), loaded = &e;
+    e.writeIndices(model_.contextInput, std::span(ex.x).subspan(start * T, b * T));
+    e.writeIndices(model_.targetInput, std::span(ex.y).subspan(start * Y, b * Y));
+    const double w = static_cast<double>(Y > 1 ? ex.counted(start, b) : b);
+    if (w == 0) continue;
+    e.run();
+    total += e.readScalar(model_.dataLoss >= 0 ? model_.dataLoss : model_.graph.loss) * w;
+    weight += w;
+  }
+  return total / weight;
+}
+
+}  // namespace netc
