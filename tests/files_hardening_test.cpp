@@ -1,4 +1,4 @@
-// What netc writes, follows and deletes (runtime/files/atomic_file.h, runtime/files/run_folder.h, runtime/files/run_history.h):
+// What netc writes, follows and deletes (runtime/files/atomic_file.h, runtime/runs/run_folder.h, runtime/runs/run_history.h):
 // a device or FIFO named as an output stays one (written in place), a link planted among netc's own files is
 // never followed, only netc's own temporaries are removed, a resumed run keeps its whole history and always
 // has its weights, and --progress-file never lands on an input.
@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "runtime/files/atomic_file.h"
-#include "runtime/files/run_folder.h"
-#include "runtime/files/run_history.h"
+#include "runtime/runs/run_folder.h"
+#include "runtime/runs/run_history.h"
 #include "runtime/probes/stats.h"
 #include "run_netc.h"
 #include "test_util.h"

@@ -16,7 +16,7 @@
 #include "runtime/data/dataset.h"
 #include "runtime/pages/report.h"
 #include "runtime/files/safetensors.h"
-#include "runtime/probes/stats_observer.h"
+#include "runtime/runs/stats_observer.h"
 #include "runtime/training/trainer.h"
 #include "headless_chromium.h"
 #include "test_util.h"

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "runtime/files/atomic_file.h"
-#include "runtime/files/run_folder.h"
+#include "runtime/runs/run_folder.h"
 #include "runtime/files/safetensors.h"
 #include "runtime/probes/stats.h"
 #include "run_netc.h"

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "runtime/training/progress.h"
-#include "runtime/files/run_folder.h"
+#include "runtime/runs/run_folder.h"
 #include "runtime/files/safetensors.h"
 #include "runtime/training/trainer.h"
 #include "run_netc.h"

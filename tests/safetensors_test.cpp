@@ -11,6 +11,7 @@
 #include "lower/model.h"
 #include "run_netc.h"
 #include "runtime/files/safetensors.h"
+#include "runtime/training/init.h"
 #include "support/diag.h"
 #include "test_util.h"
 

@@ -21,7 +21,7 @@
 #include "runtime/training/init.h"
 #include "runtime/random/rng.h"
 #include "runtime/training/run_checks.h"
-#include "runtime/probes/stats_observer.h"
+#include "runtime/runs/stats_observer.h"
 #include "runtime/files/weights.h"
 
 namespace netc::driver {

@@ -10,7 +10,7 @@
 #include "modes/specialize.h"
 #include "runtime/data/batch_feed.h"
 #include "runtime/files/safetensors.h"
-#include "runtime/probes/stats_observer.h"
+#include "runtime/runs/stats_observer.h"
 #include "runtime/files/weights.h"
 
 namespace netc::driver {

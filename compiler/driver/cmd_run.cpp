@@ -1,4 +1,4 @@
-// netc run: train a model on its dataset, evaluate, sample, save (files documented in runtime/files/run_folder.h).
+// netc run: train a model on its dataset, evaluate, sample, save (files documented in runtime/runs/run_folder.h).
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -20,10 +20,10 @@
 #include "runtime/files/json_fields.h"
 #include "runtime/training/progress.h"
 #include "runtime/training/run_checks.h"
-#include "runtime/files/run_folder.h"
+#include "runtime/runs/run_folder.h"
 #include "runtime/files/safetensors.h"
 #include "runtime/training/sampler.h"
-#include "runtime/probes/stats_observer.h"
+#include "runtime/runs/stats_observer.h"
 #include "runtime/training/trainer.h"
 #include "support/diag.h"
 
@@ -389,7 +389,7 @@ int runCommand(RunOptions o, bool engineGiven) {
   std::unique_ptr<ProgressFile> progressFile;
   if (!o.progressFile.empty()) progressFile = std::make_unique<ProgressFile>(o.progressFile, spec.steps);
   // Opened only now: the inputs are read completely, so resuming from this very folder (--init-from
-  // DIR/weights.safetensors --resume) is safe. The rules are in runtime/files/run_folder.h.
+  // DIR/weights.safetensors --resume) is safe. The rules are in runtime/runs/run_folder.h.
   RunFolder folder(o.out.empty() ? RunFolder::defaultPath("runs", m.name) : o.out,
                    {o.force, {{"the model file", o.model.model}, {"the data file", d.path}}, o.initFrom,
                     o.resume ? firstStep : -1});

@@ -4,7 +4,7 @@
 #include <optional>
 
 #include "driver/command.h"
-#include "runtime/files/run_folder.h"
+#include "runtime/runs/run_folder.h"
 #include "runtime/training/sampler.h"
 
 namespace netc::driver {

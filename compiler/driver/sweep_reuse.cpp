@@ -1,7 +1,7 @@
 #include "driver/sweep_reuse.h"
 
 #include "runtime/files/json_fields.h"
-#include "runtime/files/run_folder.h"
+#include "runtime/runs/run_folder.h"
 #include "support/diag.h"
 #include "support/files.h"
 

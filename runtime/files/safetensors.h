@@ -5,7 +5,7 @@
 #include <string>
 
 #include "runtime/files/atomic_file.h"
-#include "runtime/training/init.h"
+#include "runtime/data/named_tensor.h"
 
 namespace netc {
 

@@ -1,7 +1,7 @@
 // Moving named tensors in and out of an engine, with the checks that make a mismatched file a clear error.
 #pragma once
 #include "interp/engine.h"
-#include "runtime/training/init.h"
+#include "runtime/data/named_tensor.h"
 
 namespace netc {
 

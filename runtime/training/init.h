@@ -8,17 +8,10 @@
 
 #include "graph/graph.h"
 #include "lower/model.h"
+#include "runtime/data/named_tensor.h"
 #include "runtime/random/torch_generator.h"
 
 namespace netc {
-
-// name -> row-major values (doubles), plus shapes; the common currency of weights in the runtime.
-struct NamedTensor {
-  Shape shape;
-  std::vector<double> data;
-  bool state = false;  // a buffer the step updates without a gradient (safetensors metadata "netc.state")
-};
-using WeightMap = std::map<std::string, NamedTensor>;
 
 // Initialises every param and state in declaration order, drawing from one seeded generator.
 WeightMap initParams(const Graph& g, uint64_t seed);

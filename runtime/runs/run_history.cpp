@@ -1,4 +1,4 @@
-#include "runtime/files/run_history.h"
+#include "runtime/runs/run_history.h"
 
 #include <algorithm>
 #include <cerrno>

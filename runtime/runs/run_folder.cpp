@@ -1,4 +1,4 @@
-#include "runtime/files/run_folder.h"
+#include "runtime/runs/run_folder.h"
 
 #include <cerrno>
 #include <cmath>
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "runtime/files/json_fields.h"
-#include "runtime/files/run_history.h"
+#include "runtime/runs/run_history.h"
 #include "runtime/files/safetensors.h"
 #include "support/diag.h"
 #include "support/files.h"

@@ -12,7 +12,7 @@
 //                       (train_seconds; step_seconds, eval_seconds, final_eval_seconds: the parts),
 //                       and the divergence message and step when the run diverged (a loss that is not
 //                       finite or exceeds divergenceLimit(), see runtime/training/trainer.h)
-//   stats.jsonl, report.html   the probe statistics (runtime/probes/stats_observer.h)
+//   stats.jsonl, report.html   the probe statistics (runtime/runs/stats_observer.h)
 //   .netc.lock          the folder's lock (below); left in place, it holds no data
 //
 // The rules of a run folder, so that results are never lost or mixed:
@@ -24,7 +24,7 @@
 //     config.json. The one exception is the weights file the run starts from (--init-from DIR/weights.safetensors):
 //     it stays until the run's first checkpoint replaces it by rename, so the folder always holds weights.
 //   - Resuming in place: `--init-from DIR/weights.safetensors --resume --out DIR` (with or without --force)
-//     continues the run in DIR, keeping its history up to the resumed step (runtime/files/run_history.h). It works
+//     continues the run in DIR, keeping its history up to the resumed step (runtime/runs/run_history.h). It works
 //     because `netc run` reads its inputs (model, data, starting weights, and config.json for the vocabulary
 //     check) completely before it opens the folder; the model and data files may never be one of the run's files.
 //   - Every file is written through runtime/files/atomic_file.h: whole files atomically and fsynced, the CSVs and

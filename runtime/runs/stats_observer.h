@@ -30,7 +30,7 @@ std::string writeOneBatchStats(Engine& e, const Model& m, const ProbePlan& plan,
 class StatsObserver final : public TrainObserver {
  public:
   // `folder`: where stats.jsonl and report.html go. `print`: where the summaries go (null: nowhere).
-  // `continuesHistory`: the run resumes the one in `folder` (runtime/files/run_history.h), whose kept history
+  // `continuesHistory`: the run resumes the one in `folder` (runtime/runs/run_history.h), whose kept history
   // (losses.csv, evals.csv, stats.jsonl) the report then starts with; stats.jsonl is appended to.
   StatsObserver(const Model& m, const TrainSpec& spec, const ProbePlan& plan, std::string folder,
                 std::function<void(std::string_view)> print, bool continuesHistory = false);

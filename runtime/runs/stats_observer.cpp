@@ -1,4 +1,4 @@
-#include "runtime/probes/stats_observer.h"
+#include "runtime/runs/stats_observer.h"
 
 #include <filesystem>
 #include <fmt/format.h>
@@ -7,7 +7,7 @@
 
 #include "runtime/files/atomic_file.h"
 #include "runtime/pages/report.h"
-#include "runtime/files/run_history.h"
+#include "runtime/runs/run_history.h"
 #include "runtime/probes/stats_summary.h"
 
 namespace netc {
