@@ -28,7 +28,7 @@ const std::vector<int>& GradBuilder::productsReading(int v) {
   // Built once, on the first question: the forward graph does not change while its gradients are appended.
   if (!readersBuilt_) {
     for (const Node& u : g_.nodes)
-      if (u.phase == Phase::Forward && u.op->name == std::string_view("matmul")) readers_[u.inputs[1]].push_back(u.id);
+      if (u.phase == Phase::Forward && u.op->matrixProduct) readers_[u.inputs[1]].push_back(u.id);
     readersBuilt_ = true;
   }
   static const std::vector<int> none;
@@ -49,7 +49,7 @@ int GradBuilder::transposeOf(int v) {
 
 namespace {
 
-bool isPad(const Graph& g, int id) { return g[id].op->name == std::string_view("pad_slice"); }
+bool isPad(const Graph& g, int id) { return g[id].op->padsWithZeros; }
 
 // Pieces of one value's gradient that are pad_slices of the same full shape along the same axis, side by side
 // without overlapping (the slices x[:, t] of an unrolled loop: T pieces of [B, 1, E] in a zero [B, T, E]):
@@ -142,7 +142,7 @@ std::map<int, int> differentiate(Graph& g, std::map<int, int>* adjoints) {
   // Forward: which values depend on a trainable parameter.
   std::vector<bool> fromParam(n, false);
   for (const Node& node : g.nodes) {
-    if (node.op->name == std::string_view("param")) fromParam[node.id] = node.trainable;
+    if (isParam(node)) fromParam[node.id] = node.trainable;
     for (int in : node.inputs) fromParam[node.id] = fromParam[node.id] || fromParam[in];
   }
   // Backward: which values the loss depends on.
@@ -205,7 +205,7 @@ std::map<int, int> differentiate(Graph& g, std::map<int, int>* adjoints) {
 
 TrainingGraph buildTrainingGraph(const Graph& forward, const OptimizerSpec& optimizer) {
   for (const Node& n : forward.nodes)
-    if (n.op->name == std::string_view("mode"))
+    if (n.op->selectsMode)
       fail("internal error: buildTrainingGraph needs a graph specialised to its train form");
   TrainingGraph t;
   t.graph = forward;
@@ -230,7 +230,7 @@ Graph bindBatch(const Graph& g, int64_t batch) {
     n.shape = netc::bindBatch(n.shape, batch);
     n.attrs.shape = netc::bindBatch(n.attrs.shape, batch);
     // `B` used as a value: now a constant.
-    if (n.op->name == std::string_view("batch_size")) {
+    if (isBatchSize(n)) {
       n.op = &getOp("const");
       n.attrs.value = static_cast<double>(batch);
     }

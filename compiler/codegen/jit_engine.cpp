@@ -16,12 +16,10 @@ namespace netc {
 
 namespace {
 
-bool isOp(const Node& n, std::string_view name) { return n.op->name == name; }
-
 // Which table each index input addresses: the tightest bound over all its uses (through reshapes).
 // An index value's source: through reshapes (views) and slices (x[:, t] of an index input).
 int indexRoot(const Graph& g, int idx) {
-  while (isOp(g[idx], "reshape") || isOp(g[idx], "slice")) idx = g[idx].inputs[0];
+  while (g[idx].op->keepsElements) idx = g[idx].inputs[0];
   return idx;
 }
 
@@ -32,9 +30,7 @@ std::vector<int64_t> indexLimits(const Graph& g) {
     limit[r] = limit[r] < 0 ? n : std::min(limit[r], n);
   };
   for (const Node& n : g.nodes) {
-    if (isOp(n, "embedding")) bound(n.inputs[1], g[n.inputs[0]].shape[0]);
-    if (isOp(n, "scatter_add")) bound(n.inputs[1], n.attrs.ints.at(0));
-    if (isOp(n, "cross_entropy") || isOp(n, "cross_entropy_grad")) bound(n.inputs[1], g[n.inputs[0]].shape.back());
+    if (n.op->indexBound.input >= 0) bound(n.inputs[n.op->indexBound.input], indexLimit(g, n));
   }
   return limit;
 }
@@ -43,7 +39,8 @@ std::vector<int64_t> indexLimits(const Graph& g) {
 std::vector<int64_t> ignoredValues(const Graph& g) {
   std::vector<int64_t> v(g.size(), 0);  // 0: nothing beyond the range (0 is in it anyway)
   for (const Node& n : g.nodes)
-    if (isOp(n, "cross_entropy") && !n.attrs.ints.empty()) v[indexRoot(g, n.inputs[1])] = n.attrs.ints[0];
+    if (n.op->indexBound.ignoredValueInAttr0 && !n.attrs.ints.empty())
+      v[indexRoot(g, n.inputs[n.op->indexBound.input])] = n.attrs.ints[0];
   return v;
 }
 
@@ -84,7 +81,7 @@ JitEngine::JitEngine(const Graph& bound, const codegen::CodegenOptions& opts) : 
   if (!arena_) fail(fmt::format("out of memory: cannot allocate the {}-byte arena", bytes));
   std::memset(arena_.get(), 0, bytes);  // parameters start at zero and every index at a valid 0
   for (const Node& n : g_.nodes)
-    if (isOp(n, "const")) *static_cast<float*>(bufferOf(n.id, "initialise")) = static_cast<float>(n.attrs.value);
+    if (isConst(n)) *static_cast<float*>(bufferOf(n.id, "initialise")) = static_cast<float>(n.attrs.value);
   team_ = std::make_unique<codegen::ThreadTeam>(plan_.threads, code_->function(codegen::kSoloStepFunction),
                                                 opts.adaptiveTeam);
   indexLimit_ = indexLimits(g_);
@@ -122,7 +119,7 @@ void JitEngine::checkIndex(int node, size_t pos, double v) const {
 void JitEngine::write(int node, std::span<const double> values) {
   void* p = bufferOf(node, "write");
   const Node& n = g_[node];
-  if (!isOp(n, "input") && !isOp(n, "param") && !isOp(n, "state"))
+  if (!isInput(n) && !isParam(n) && !isState(n))
     fail(fmt::format("cannot write {}: only inputs, parameters and states can be written", g_.valueName(node)));
   if (static_cast<int64_t>(values.size()) != numel(n.shape))
     fail(fmt::format("cannot write {} values into {} of shape {}", values.size(), g_.valueName(node), shapeStr(n.shape)));
@@ -149,7 +146,7 @@ void JitEngine::writeIndices(int node, std::span<const int32_t> values) {
     write(node, d);
     return;
   }
-  if (!isOp(n, "input"))
+  if (!isInput(n))
     fail(fmt::format("cannot write {}: only inputs and parameters can be written", g_.valueName(node)));
   if (static_cast<int64_t>(values.size()) != numel(n.shape))
     fail(fmt::format("cannot write {} indices into {} of shape {}", values.size(), g_.valueName(node), shapeStr(n.shape)));

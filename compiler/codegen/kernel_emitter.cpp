@@ -27,7 +27,7 @@ Value* KernelEmitter::splat(Value* scalar, unsigned lanes) {
 }
 
 std::optional<double> KernelEmitter::constant(int node) const {
-  if (g[node].op->name == std::string_view("const")) return g[node].attrs.value;
+  if (isConst(g[node])) return g[node].attrs.value;
   return std::nullopt;
 }
 

@@ -10,10 +10,8 @@ namespace netc::codegen {
 
 namespace {
 
-bool isOp(const Node& n, std::string_view name) { return n.op->name == name; }
-
 // Statistics that reduce over every element, so they do not care in which order the elements lie.
-bool layoutBlind(const Node& n) { return isOp(n, "param_stats") || isOp(n, "value_stats"); }
+bool layoutBlind(const Node& n) { return n.op->orderBlind; }
 
 bool transposeFlag(const Node& n, int i) { return n.attrs.ints.size() > static_cast<size_t>(i) && n.attrs.ints[i]; }
 
@@ -26,18 +24,18 @@ struct Family {
 
 std::optional<Family> family(const Graph& g, const std::vector<std::vector<int>>& users, int p, unsigned lanes) {
   const Node& n = g[p];
-  if (!isOp(n, "param") || n.shape.size() != 2 || n.dtype != DType::F32) return std::nullopt;
+  if (!isParam(n) || n.shape.size() != 2 || n.dtype != DType::F32) return std::nullopt;
   const int64_t K = n.shape[0], N = n.shape[1], L = lanes;
   if (N % L == 0 || N >= 4 * L || K <= N) return std::nullopt;
   Family f{p, -1, -1};
   for (int u : users[p]) {
     const Node& use = g[u];
-    if (isOp(use, "matmul") || layoutBlind(use)) continue;
-    if (!isOp(use, "sgd") || use.inputs[0] != p || f.next >= 0) return std::nullopt;
+    if (use.op->matrixProduct || layoutBlind(use)) continue;
+    if (!use.op->gradientStep || use.inputs[0] != p || f.next >= 0) return std::nullopt;
     f.next = u;
     f.grad = use.inputs[1];
   }
-  if (f.next < 0 || !isOp(g[f.grad], "matmul")) return std::nullopt;
+  if (f.next < 0 || !g[f.grad].op->matrixProduct) return std::nullopt;
   // The gradient and the updated value must have no readers that care about the layout.
   for (int u : users[f.grad])
     if (u != f.next && !layoutBlind(g[u])) return std::nullopt;
@@ -75,7 +73,7 @@ Layout assignLayout(Graph& g, unsigned lanes) {
     // Products reading W read W^T now: the same product with that operand's flag flipped.
     for (int u : users[static_cast<size_t>(p)]) {
       Node& m = g[u];
-      if (!isOp(m, "matmul")) continue;
+      if (!m.op->matrixProduct) continue;
       setFlags(m, transposeFlag(m, 0) != (m.inputs[0] == p), transposeFlag(m, 1) != (m.inputs[1] == p));
     }
     // C = op(A) op(B) becomes C^T = op(B)^T op(A)^T: operands swapped, each flag negated.
@@ -86,7 +84,7 @@ Layout assignLayout(Graph& g, unsigned lanes) {
   }
   // Every rewritten product must still infer the shape it now has.
   for (Node& n : g.nodes) {
-    if (!isOp(n, "matmul")) continue;
+    if (!n.op->matrixProduct) continue;
     Shape want = n.shape;
     inferNode(g, n.id);
     if (n.shape != want)

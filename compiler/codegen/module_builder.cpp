@@ -17,8 +17,6 @@ namespace netc::codegen {
 
 namespace {
 
-bool isConst(const Node& n) { return n.op->name == std::string_view("const"); }
-
 // The buffers (storage nodes) a kernel reads or writes, each once, in first-use order. Constants read by the
 // elementwise members are folded into the code and need no buffer.
 std::vector<int> kernelBuffers(const Graph& g, const Plan& p, const Kernel& k) {
@@ -44,8 +42,7 @@ std::vector<int> kernelBuffers(const Graph& g, const Plan& p, const Kernel& k) {
 }
 
 int64_t kernelScratch(const Graph& g, const Kernel& k) {
-  return k.kind == Kernel::Op && g[k.root].op->name == std::string_view("matmul") ? matmulScratchBytes(g, g[k.root])
-                                                                                    : 0;
+  return k.kind == Kernel::Op && g[k.root].op->matrixProduct ? matmulScratchBytes(g, g[k.root]) : 0;
 }
 
 // One module under construction, with its own context (modules compiled on different threads must not

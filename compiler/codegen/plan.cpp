@@ -28,13 +28,12 @@ std::vector<int> Kernel::nodes() const {
 
 namespace {
 
-bool isOp(const Node& n, std::string_view name) { return n.op->name == name; }
 bool isSource(const Node& n) { return n.op->cls == OpDef::Source; }
 bool isElementwise(const Node& n) { return n.op->cls == OpDef::Elementwise; }
 
 // Kernel ops whose code generator emits each result through KernelEmitter::emitResult, so elementwise
 // consumers can be applied to it in registers before it is stored.
-bool acceptsEpilogue(const Node& n) { return isOp(n, "matmul"); }
+bool acceptsEpilogue(const Node& n) { return n.op->matrixProduct; }
 
 // A small dense bitset over node ids.
 struct Bits {
@@ -72,7 +71,7 @@ class Planner {
       int p = assignTarget(s);
       if (p < 0) continue;
       for (const Node& r : g_.nodes)
-        if (r.id != s.id && !isOp(r, "reshape"))
+        if (r.id != s.id && !r.op->view)
           for (int in : r.inputs)
             if (aliasRoot(g_, in) == p) deps_[s.id].push_back(r.id);
     }
@@ -140,7 +139,7 @@ class Planner {
     // Every computing node starts as its own kernel; reshapes and sources compute nothing.
     int count = 0;
     for (const Node& n : g_.nodes) {
-      if (isSource(n) || isOp(n, "reshape")) continue;
+      if (isSource(n) || n.op->view) continue;
       if (!isElementwise(n) && !n.op->emitKernel)
         fail(g_.source, n.loc, fmt::format("internal error: op '{}' has no code generator", n.op->name));
       kernelOfNode_[n.id] = count++;
@@ -195,9 +194,9 @@ class Planner {
   // needs the same row maxima and exp-sums. Not when dy depends on the loss (the merge check sees that).
   void pairCrossEntropy() {
     for (const Node& gr : g_.nodes) {
-      if (!isOp(gr, "cross_entropy_grad")) continue;
+      if (!gr.op->joinsKernelOf) continue;
       for (const Node& f : g_.nodes) {
-        if (!isOp(f, "cross_entropy") || f.id > gr.id || f.inputs[0] != gr.inputs[0] || f.inputs[1] != gr.inputs[1]) continue;
+        if (f.op != gr.op->joinsKernelOf || f.id > gr.id || f.inputs[0] != gr.inputs[0] || f.inputs[1] != gr.inputs[1]) continue;
         int kf = kernelOfNode_[f.id], kg = kernelOfNode_[gr.id];
         if (kf == kg || membersOf(kf).size() != 1 || membersOf(kg).size() != 1) continue;
         if (!canMerge(membersOf(kf), membersOf(kg))) continue;
@@ -299,7 +298,7 @@ class Planner {
     std::vector<char> pinned(n_, 0);   // storage node -> never shared
     for (const Node& n : g_.nodes) {
       int s = plan_.storage[n.id];
-      if (s >= 0 && (isSource(n) || observable(n) || s != n.id && !isOp(n, "reshape"))) pinned[s] = 1;
+      if (s >= 0 && (isSource(n) || observable(n) || s != n.id && !n.op->view)) pinned[s] = 1;
     }
     for (size_t i = 0; i < ks.size(); ++i)
       for (int v : ks[i].nodes())
@@ -346,13 +345,13 @@ class Planner {
     }
     // Reshapes share their source's buffer; follow chains so a needed view keeps its source stored.
     for (int v = n_ - 1; v >= 0; --v)
-      if (needed[v] && isOp(g_[v], "reshape")) needed[g_[v].inputs[0]] = true;
+      if (needed[v] && g_[v].op->view) needed[g_[v].inputs[0]] = true;
     plan_.storage.assign(n_, -1);
     plan_.offset.assign(n_, -1);
     plan_.bytes.assign(n_, 0);
     for (const Node& n : g_.nodes) {
       if (assignTarget(n) >= 0) plan_.storage[n.id] = n.inputs[0];  // in place: the target's buffer
-      else if (isOp(n, "reshape")) plan_.storage[n.id] = plan_.storage[n.inputs[0]];
+      else if (n.op->view) plan_.storage[n.id] = plan_.storage[n.inputs[0]];
       else if (needed[n.id]) plan_.storage[n.id] = n.id;
     }
     // Sizes and offsets in checked arithmetic: shapes come from the user's numbers (bindBatch bounds each
@@ -369,11 +368,11 @@ class Planner {
     // Parameters and states first, then inputs and constants, then computed values in execution order.
     for (int p : g_.persistent()) place(p);
     for (const Node& n : g_.nodes)
-      if ((isOp(n, "input") || isOp(n, "const")) && plan_.storage[n.id] == n.id) place(n.id);
+      if ((isInput(n) || isConst(n)) && plan_.storage[n.id] == n.id) place(n.id);
     placeComputed(place);
     int64_t scratch = 0;
     for (const Kernel& k : plan_.kernels)
-      if (k.kind == Kernel::Op && isOp(g_[k.root], "matmul")) scratch = std::max(scratch, matmulScratchBytes(g_, g_[k.root]));
+      if (k.kind == Kernel::Op && g_[k.root].op->matrixProduct) scratch = std::max(scratch, matmulScratchBytes(g_, g_[k.root]));
     plan_.scratchOffset = at;
     plan_.scratchBytes = scratch;
     plan_.scratchStride = alignedSpan(scratch);
@@ -407,7 +406,7 @@ class Planner {
 }  // namespace
 
 int aliasRoot(const Graph& g, int node) {
-  while (g[node].op->name == std::string_view("reshape")) node = g[node].inputs[0];
+  while (g[node].op->view) node = g[node].inputs[0];
   return node;
 }
 
@@ -439,7 +438,7 @@ std::string printPlan(const Graph& g, const Plan& p) {
       std::vector<std::string> args;
       for (int in : n.inputs) args.push_back(g.valueName(in));
       std::string flags;
-      if (n.op->name == std::string_view("matmul") && n.attrs.ints.size() == 2 && (n.attrs.ints[0] || n.attrs.ints[1]))
+      if (n.op->matrixProduct && n.attrs.ints.size() == 2 && (n.attrs.ints[0] || n.attrs.ints[1]))
         flags = fmt::format(" transA={} transB={}", n.attrs.ints[0], n.attrs.ints[1]);
       out += fmt::format("  {:<8} {:<22} = {} {}{}  -> {}\n", role, value(v), n.op->name, fmt::join(args, ", "), flags,
                          where(v));

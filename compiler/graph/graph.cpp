@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include "ops/op.h"
-#include "ops/probe_layout.h"
 #include "support/sizes.h"
 
 namespace netc {
@@ -23,28 +22,28 @@ int Graph::add(const OpDef* op, std::vector<int> inputs, Attrs attrs, SrcLoc loc
 std::vector<int> Graph::params() const {
   std::vector<int> out;
   for (const Node& n : nodes)
-    if (n.op->name == std::string_view("param")) out.push_back(n.id);
+    if (isParam(n)) out.push_back(n.id);
   return out;
 }
 
 std::vector<int> Graph::states() const {
   std::vector<int> out;
   for (const Node& n : nodes)
-    if (n.op->name == std::string_view("state")) out.push_back(n.id);
+    if (isState(n)) out.push_back(n.id);
   return out;
 }
 
 std::vector<int> Graph::persistent() const {
   std::vector<int> out;
   for (const Node& n : nodes)
-    if (n.op->name == std::string_view("param") || n.op->name == std::string_view("state")) out.push_back(n.id);
+    if (isParam(n) || isState(n)) out.push_back(n.id);
   return out;
 }
 
 std::vector<int> Graph::inputs() const {
   std::vector<int> out;
   for (const Node& n : nodes)
-    if (n.op->name == std::string_view("input")) out.push_back(n.id);
+    if (isInput(n)) out.push_back(n.id);
   return out;
 }
 
@@ -62,8 +61,7 @@ std::string Graph::valueName(int id) const {
 std::string Graph::describe(int id) const {
   const Node& n = nodes.at(id);
   if (!n.name.empty()) return valueName(id);
-  // OpDef::name is a const char*: compare as strings (identical literals need not share an address, e.g. under ASan).
-  if (n.op && std::string_view(n.op->name) == "const" && n.inputs.empty()) return fmt::format("the constant {:g}", n.attrs.value);
+  if (n.op && isConst(n) && n.inputs.empty()) return fmt::format("the constant {:g}", n.attrs.value);
   std::string text = source && !n.span.empty() ? source->spanText(n.span) : std::string();
   if (!text.empty()) {
     constexpr size_t kMax = 60;
@@ -98,6 +96,8 @@ void verify(const Graph& g) {
     if (arity < n.op->minInputs || arity > n.op->maxInputs) bad(n, fmt::format("{} inputs", arity));
     for (int in : n.inputs)
       if (in < 0 || in >= i) bad(n, fmt::format("input {} is not defined before its use (SSA order)", in));
+    // The attributes its op declares (OpDef::attrs): their count, kinds and ranges, before the shape rule reads them.
+    if (std::string why = attrProblem(g, n); !why.empty()) bad(n, why);
     for (int64_t d : n.shape)
       if (d != kBatch && d <= 0) bad(n, fmt::format("non-positive dimension in {}", shapeStr(n.shape)));
     // Re-run the shape rule and compare: catches passes that rewired a node without updating it.
@@ -124,30 +124,6 @@ void verify(const Graph& g) {
     const Node& l = g[g.loss];
     if (!l.shape.empty()) bad(l, fmt::format("the minimized value must be a scalar, found shape {}", shapeStr(l.shape)));
   }
-}
-
-static std::string attrText(const Graph& g, const Node& n) {
-  std::string s;
-  std::string_view op = n.op->name;
-  if (op == "const") return fmt::format(" {}", n.attrs.value);
-  if (op == "param") return fmt::format(" init={}{}", n.init.text, n.trainable ? "" : " frozen");
-  if (op == "state") return fmt::format(" init={}", n.init.text);
-  if (op == "matmul" && n.attrs.ints.size() == 2 && (n.attrs.ints[0] || n.attrs.ints[1]))
-    s += fmt::format(" transA={} transB={}", n.attrs.ints[0], n.attrs.ints[1]);
-  if ((op == "sum" || op == "mean" || op == "var" || op == "expand") && !n.attrs.ints.empty())
-    s += fmt::format(" axis={}", n.attrs.ints[0]);
-  if (op == "var") s += fmt::format(" correction={}", n.attrs.value);
-  if (op == "expand" && n.attrs.value != 0) s += " mean";
-  if (op == "scatter_add") s += fmt::format(" rows={}", n.attrs.ints.at(0));
-  if ((op == "slice" || op == "pad_slice") && n.attrs.ints.size() == 3)
-    s += fmt::format(" axis={} {}:{}", n.attrs.ints[0], n.attrs.ints[1], n.attrs.ints[2]);
-  if (op == "concat" && n.attrs.ints.size() == 1) s += fmt::format(" axis={}", n.attrs.ints[0]);
-  if (op == "cross_entropy" && n.attrs.ints.size() == 1) s += fmt::format(" ignore_index={}", n.attrs.ints[0]);
-  if (op == "layer_stats" && n.attrs.ints.size() == 1)
-    s += fmt::format(" {} saturation={}", probe::activationName(static_cast<probe::Activation>(n.attrs.ints[0])),
-                     n.attrs.value);
-  if (op == "value_stats" && n.attrs.ints.size() == 2) s += fmt::format(" range=[{},{}]", n.attrs.ints[0], n.attrs.ints[1]);
-  return s;
 }
 
 std::string printGraph(const Graph& g) {
@@ -190,7 +166,7 @@ std::string printGraph(const Graph& g) {
                          g.valueName(n.inputs.back()), n.inputs.size());
     else
       for (size_t i = 0; i < n.inputs.size(); ++i) rhs += (i ? ", " : " ") + g.valueName(n.inputs[i]);
-    rhs += attrText(g, n);
+    rhs += attrText(n);
     std::string note;
     if (n.loc.line > 0) note = fmt::format("line {}", n.loc.line);
     if (n.phase == Phase::Backward) note += fmt::format("{}grad of {}", note.empty() ? "" : ", ", g.valueName(n.gradOf));

@@ -13,7 +13,7 @@ namespace netc {
 
 struct OpDef;
 
-// Per-node attributes; each op documents which fields it reads.
+// Per-node attributes. What each field means for an op is declared by its OpDef::attrs (ops/op.h, AttrSpec).
 struct Attrs {
   std::vector<int64_t> ints;  // e.g. matmul {transA, transB}, sum {axis}
   Shape shape;                // reshape / sum_to target

@@ -32,11 +32,8 @@ int addConst(Graph& g, double v, const Node& about) {
 // flag each). One of some other shape ([B], a scalar) is still probed, as a plain value.
 std::optional<probe::Activation> layerActivation(const Node& n) {
   if (n.shape.empty() || n.shape.back() == kBatch) return std::nullopt;
-  std::string_view op = n.op->name;
-  if (op == "tanh") return probe::Activation::Tanh;
-  if (op == "sigmoid") return probe::Activation::Sigmoid;
-  if (op == "relu") return probe::Activation::Relu;
-  return std::nullopt;
+  if (!n.op->activation) return std::nullopt;
+  return static_cast<probe::Activation>(n.op->activation->probeKind);
 }
 
 // 1 where the layer's output is flat (probe::flatSide), from general ops: |t| > 0.99 (tanh), |s - 0.5| > 0.49
@@ -79,7 +76,6 @@ int addGradStats(Graph& g, int grad, const Node& about, const std::string& name)
 }  // namespace
 
 std::vector<int> linearParamsOf(const Graph& g, int node) {
-  static const std::set<std::string_view> linear = {"add", "sub", "mul", "div", "neg", "matmul", "reshape"};
   std::vector<int> out;
   std::vector<bool> seen(g.size(), false);
   std::vector<int> stack = {node};
@@ -89,9 +85,9 @@ std::vector<int> linearParamsOf(const Graph& g, int node) {
     if (id < 0 || seen[id]) continue;
     seen[id] = true;
     const Node& n = g[id];
-    if (n.op->name == std::string_view("param")) {
+    if (isParam(n)) {
       if (n.trainable) out.push_back(id);
-    } else if (linear.count(n.op->name)) {
+    } else if (n.op->linearPath) {
       for (int in : n.inputs) stack.push_back(in);
     }
   }

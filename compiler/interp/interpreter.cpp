@@ -35,7 +35,7 @@ void Interpreter::writeIndices(int node, std::span<const int32_t> v) {
 void Interpreter::run() {
   std::vector<const Tensor*> ins;
   for (const Node& n : g_.nodes) {
-    if (n.op->cls == OpDef::Source && n.op->name != std::string_view("const")) continue;
+    if (n.op->cls == OpDef::Source && !isConst(n)) continue;
     ins.clear();
     for (int i : n.inputs) ins.push_back(&values_[i]);
     Tensor& out = values_[n.id];

@@ -1,5 +1,6 @@
 #include "lower/builtins.h"
 
+#include <map>
 #include <fmt/format.h>
 
 #include "ops/op.h"
@@ -52,8 +53,9 @@ std::string opSignature(const OpDef& op) {
     static const char* kNames[] = {"x", "a, b", "a, b, c"};
     if (op.maxInputs >= 1 && op.maxInputs <= 3) args = kNames[op.maxInputs - 1];
   }
-  for (const std::string& k : op.keywords) args += fmt::format(", {}=N", k);
-  if (op.takesShape) args += ", [dims]";
+  for (const AttrSpec& a : op.attrs)
+    if (a.keyword && a.kind != AttrSpec::Shape) args += fmt::format(", {}=N", a.name);
+  if (takesShape(op)) args += ", [dims]";
   return fmt::format("{}({})", op.name, args);
 }
 
@@ -68,10 +70,11 @@ std::string opsHelp() {
   for (const OpDef* op : allOps())
     if (!op->internal) {
       line(out, opSignature(*op), op->summary);
-      if (std::string_view(op->name) == "reshape")
-        line(out, "flatten(x)", "keep the first axis, merge the others: [B, T, E] -> [B, T*E]");
-      if (std::string_view(op->name) == "var")
-        line(out, "std(x, axis=N, correction=N, keepdim=N)", "standard deviation: sqrt(var(x, ...))");
+      // The lowering's two spellings built on an op (lower.cpp, call()), listed under the op they lower to.
+      static const std::map<std::string_view, std::pair<const char*, const char*>> kSpellings = {
+          {"reshape", {"flatten(x)", "keep the first axis, merge the others: [B, T, E] -> [B, T*E]"}},
+          {"var", {"std(x, axis=N, correction=N, keepdim=N)", "standard deviation: sqrt(var(x, ...))"}}};
+      if (auto it = kSpellings.find(op->name); it != kSpellings.end()) line(out, it->second.first, it->second.second);
     }
   line(out, "batchnorm(x, gamma, beta, running_mean, running_var, eps=, momentum=, correction=, running_correction=, running=var|std)",
        "");

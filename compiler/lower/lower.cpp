@@ -355,12 +355,11 @@ class Lowerer {
       unknownName(e);
     }
     const Node& target = model_.graph[it->second];
-    std::string_view op = target.op->name;
-    if (op == "param")
+    if (isParam(target))
       err(s.nameLoc, fmt::format("'{}' is a parameter: the optimizer updates parameters from their gradients; declare "
                                  "values the step changes itself with `state {} : [...] = zeros`", s.name, s.name));
-    if (op == "input") err(s.nameLoc, fmt::format("'{}' is an input, fed by the driver: only a state can be updated", s.name));
-    if (op != "state")
+    if (isInput(target)) err(s.nameLoc, fmt::format("'{}' is an input, fed by the driver: only a state can be updated", s.name));
+    if (!isState(target))
       err(s.nameLoc, fmt::format("'{}' is a computed value: only a state (declared with `state {} : [...] = init`) can "
                                  "be updated", s.name, s.name));
     auto prev = updated_.find(s.name);
@@ -647,22 +646,24 @@ class Lowerer {
     }
     std::vector<int> inputs;
     Attrs attrs;
-    attrs.ints.assign(op->keywords.size(), 0);
-    std::vector<bool> given(op->keywords.size(), false);
+    // The op's keyword attributes (OpDef::attrs), in order; what each holds and where it is stored is its AttrSpec.
+    std::vector<const AttrSpec*> specs;
+    std::vector<std::string> keywords;
+    for (const AttrSpec& a : op->attrs)
+      if (a.keyword && a.kind != AttrSpec::Shape) specs.push_back(&a), keywords.push_back(a.name);
+    std::vector<std::optional<int64_t>> given(keywords.size());
     bool shapeGiven = false;
     for (size_t i = 0; i < e.args.size(); ++i) {
       const Expr& a = *e.args[i];
       const std::string& kw = e.keywords[i];
       if (!kw.empty()) {
-        auto it = std::find(op->keywords.begin(), op->keywords.end(), kw);
-        if (it == op->keywords.end())
-          err(e.keywordLocs[i], op->keywords.empty()
+        auto it = std::find(keywords.begin(), keywords.end(), kw);
+        if (it == keywords.end())
+          err(e.keywordLocs[i], keywords.empty()
                                     ? fmt::format("'{}' takes no keyword arguments, found '{}'", e.name, kw)
-                                    : fmt::format("'{}' has no argument '{}'{}", e.name, kw, didYouMean(kw, op->keywords)));
-        size_t k = it - op->keywords.begin();
-        attrs.ints[k] = constInt(a, fmt::format("'{}'", kw), -kMaxWholeNumber);
-        given[k] = true;
-      } else if (a.kind == Expr::List && op->takesShape && e.name != "flatten") {
+                                    : fmt::format("'{}' has no argument '{}'{}", e.name, kw, didYouMean(kw, keywords)));
+        given[it - keywords.begin()] = constInt(a, fmt::format("'{}'", kw), -kMaxWholeNumber);
+      } else if (a.kind == Expr::List && takesShape(*op) && e.name != "flatten") {
         attrs.shape = shape(a.args, true);
         shapeGiven = true;
       } else {
@@ -670,23 +671,24 @@ class Lowerer {
         inputs.push_back(tensor(a));
       }
     }
-    // keepdim reshapes the result below; correction (var, std) goes to Attrs::value, 1 unless given.
-    bool keepdim = false;
-    for (size_t k = op->keywords.size(); k-- > 0;) {
-      const std::string& kw = op->keywords[k];
-      if (kw != "keepdim" && kw != "correction") continue;
-      if (kw == "keepdim") {
-        if (given[k] && attrs.ints[k] != 0 && attrs.ints[k] != 1)
-          err(e.loc, fmt::format("'keepdim' must be 0 or 1, found {}", attrs.ints[k]));
-        keepdim = given[k] && attrs.ints[k] == 1;
-      } else {
-        attrs.value = given[k] ? static_cast<double>(attrs.ints[k]) : 1.0;
+    // Each keyword into its slot, its default unless given. The lowering itself applies keepdim (the only
+    // Lowered one): the result is reshaped below. When the op's first integer keyword is not given, no integer
+    // is stored (reductions without axis= reduce everything; the shape rule asks for a missing slice axis).
+    bool keepdim = false, firstIntGiven = true, seenInt = false;
+    for (size_t k = 0; k < specs.size(); ++k) {
+      const AttrSpec& s = *specs[k];
+      if (s.kind == AttrSpec::Bool && given[k] && *given[k] != 0 && *given[k] != 1)
+        err(e.loc, fmt::format("'{}' must be 0 or 1, found {}", s.name, *given[k]));
+      const double v = given[k] ? static_cast<double>(*given[k]) : s.def;
+      if (s.slot == AttrSpec::Lowered) keepdim = v == 1;
+      else if (s.slot == AttrSpec::Value) attrs.value = v;
+      else if (s.slot == AttrSpec::Ints) {
+        if (!seenInt) firstIntGiven = given[k].has_value(), seenInt = true;
+        if (attrs.ints.size() <= static_cast<size_t>(s.index)) attrs.ints.resize(static_cast<size_t>(s.index) + 1, 0);
+        attrs.ints[static_cast<size_t>(s.index)] = static_cast<int64_t>(v);
       }
-      attrs.ints.erase(attrs.ints.begin() + static_cast<std::ptrdiff_t>(k));
-      given.erase(given.begin() + static_cast<std::ptrdiff_t>(k));
     }
-    // Reductions without axis= reduce everything; keywords not given are dropped.
-    if (!given.empty() && !given[0]) attrs.ints.clear();
+    if (!firstIntGiven) attrs.ints.clear();
     if (e.name == "flatten") {
       if (inputs.size() != 1) err(e.loc, fmt::format("'flatten' takes 1 argument, found {}", inputs.size()));
       const Shape& xs = model_.graph[inputs[0]].shape;
@@ -699,7 +701,7 @@ class Lowerer {
         rest *= xs[i];
       }
       attrs.shape = {xs[0], rest};
-    } else if (op->takesShape && !shapeGiven) {
+    } else if (takesShape(*op) && !shapeGiven) {
       err(e.loc, fmt::format("'{}' needs a target shape as its last argument, e.g. {}(x, [B, 30])", e.name, e.name));
     }
     int arity = static_cast<int>(inputs.size());
@@ -968,7 +970,7 @@ class Lowerer {
     std::vector<int> ces;
     for (int i = g.loss; i >= 0; --i) {
       if (!toLoss[i]) continue;
-      if (g[i].op->name == std::string_view("cross_entropy")) ces.push_back(i);
+      if (g[i].op->dataLoss) ces.push_back(i);
       for (int in : g[i].inputs) toLoss[in] = true;
     }
     if (ces.size() == 1) {
@@ -991,8 +993,7 @@ class Lowerer {
     auto byDefault = [&](const Node& n) {
       if (n.id == model_.logits) return true;
       if (markedProbesOnly_) return false;
-      std::string_view op = n.op->name;
-      return op == "tanh" || op == "relu" || op == "sigmoid" || isBatchnorm(n.id);
+      return n.op->activation || isBatchnorm(n.id);
     };
     for (Node& n : g.nodes) {
       if (n.probe || !byDefault(n)) continue;

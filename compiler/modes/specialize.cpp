@@ -10,13 +10,13 @@ const char* modeName(Mode m) { return m == Mode::Train ? "train" : "eval"; }
 
 namespace {
 
-bool isOp(const Node& n, std::string_view name) { return n.op->name == name; }
+bool isMode(const Node& n) { return n.op->selectsMode; }
 
 }  // namespace
 
 bool hasModes(const Graph& g) {
   for (const Node& n : g.nodes)
-    if (isOp(n, "mode")) return true;
+    if (isMode(n)) return true;
   return false;
 }
 
@@ -25,13 +25,13 @@ Specialized specializeMode(const Graph& g, Mode mode, std::span<const int> keep)
   const int form = mode == Mode::Train ? 0 : 1;
   // chosen[v]: the node that stands for v (itself, or for a mode node the node its form resolves to).
   std::vector<int> chosen(n);
-  for (int v = 0; v < n; ++v) chosen[v] = isOp(g[v], "mode") ? chosen[g[v].inputs[form]] : v;
+  for (int v = 0; v < n; ++v) chosen[v] = isMode(g[v]) ? chosen[g[v].inputs[form]] : v;
   // A mode node passes its name and probe to the chosen node when that has no name of its own; otherwise it
   // stays as a copy (reshape to the same shape) carrying them.
   std::vector<int> renamedBy(n, -1);   // chosen node -> the mode node whose name it takes
   std::vector<bool> copy(n, false);    // mode node kept as a copy
   for (int v = 0; v < n; ++v) {
-    if (!isOp(g[v], "mode") || (g[v].name.empty() && !g[v].probe)) continue;
+    if (!isMode(g[v]) || (g[v].name.empty() && !g[v].probe)) continue;
     int c = chosen[v];
     if (g[c].name.empty() && !g[c].probe && renamedBy[c] < 0 && g[c].op->cls != OpDef::Source) renamedBy[c] = v, chosen[v] = c;
     else copy[v] = true, chosen[v] = v;
@@ -44,13 +44,12 @@ Specialized specializeMode(const Graph& g, Mode mode, std::span<const int> keep)
   root(g.loss);
   for (int v : keep) root(v);
   for (const Node& node : g.nodes) {
-    std::string_view op = node.op->name;
-    if (op == "param" || op == "state" || op == "input") live[node.id] = true;
+    if (isParam(node) || isState(node) || isInput(node)) live[node.id] = true;
     if (node.op->assigns && mode == Mode::Train) live[node.id] = true;
   }
   for (int v = n - 1; v >= 0; --v) {
     if (!live[v]) continue;
-    if (isOp(g[v], "mode")) live[chosen[g[v].inputs[form]]] = true;  // a kept copy reads its form only
+    if (isMode(g[v])) live[chosen[g[v].inputs[form]]] = true;  // a kept copy reads its form only
     else
       for (int in : g[v].inputs) live[chosen[in]] = true;
   }
@@ -59,9 +58,9 @@ Specialized specializeMode(const Graph& g, Mode mode, std::span<const int> keep)
   out.graph.source = g.source;
   out.remap.assign(n, -1);
   for (int v = 0; v < n; ++v) {
-    if (!live[v] || (isOp(g[v], "mode") && !copy[v])) continue;
+    if (!live[v] || (isMode(g[v]) && !copy[v])) continue;
     Node node = g[v];
-    if (isOp(node, "mode")) {
+    if (isMode(node)) {
       node.op = &getOp("reshape");
       node.inputs = {g[v].inputs[form]};
       node.attrs = {};

@@ -7,7 +7,7 @@ namespace netc::ops {
 
 // add(a, b) = a + b with broadcasting; the autodiff sums gradients back to each operand's shape.
 extern const OpDef kAdd{
-    .name = "add", .summary = "a + b, broadcasting", .minInputs = 2, .maxInputs = 2, .cls = OpDef::Elementwise,
+    .name = "add", .summary = "a + b, broadcasting", .minInputs = 2, .maxInputs = 2, .cls = OpDef::Elementwise, .linearPath = true,
     .infer = inferBroadcast,
     .grad = [](GradBuilder&, const Node&, int dy, std::vector<int>& dx) { dx = {dy, dy}; },
     .eval = evalElementwise,

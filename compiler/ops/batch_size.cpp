@@ -9,7 +9,7 @@ namespace netc::ops {
 
 extern const OpDef kBatchSize{
     .name = "batch_size", .summary = "the batch size B as a scalar (written B in an expression)", .minInputs = 0,
-    .maxInputs = 0, .cls = OpDef::Source, .internal = true,
+    .maxInputs = 0, .cls = OpDef::Source, .internal = true, .source = SourceKind::BatchSize,
     .infer = [](const Graph&, Node& n) { n.dtype = DType::F32; n.shape = {}; },
     .grad = [](GradBuilder&, const Node&, int, std::vector<int>&) {},
     .eval = [](const Node& n, const std::vector<const Tensor*>&, Tensor&) {

@@ -55,7 +55,8 @@ static void emitBroadcastTo(KernelEmitter& k, const Node& n) {
 
 extern const OpDef kBroadcastTo{
     .name = "broadcast", .summary = "repeat x to a shape: broadcast(start, [B, H])", .minInputs = 1, .maxInputs = 1,
-    .cls = OpDef::Kernel, .takesShape = true,
+    .cls = OpDef::Kernel,
+    .attrs = {{.name = "shape", .kind = AttrSpec::Shape, .slot = AttrSpec::Dims, .keyword = true}},
     .infer = inferBroadcastTo,
     .grad = [](GradBuilder&, const Node&, int dy, std::vector<int>& dx) { dx[0] = dy; },
     .eval = evalBroadcastTo, .emitKernel = emitBroadcastTo};

@@ -73,7 +73,9 @@ static void gradConcat(GradBuilder& b, const Node& n, int dy, std::vector<int>& 
 
 extern const OpDef kConcat{
     .name = "concat", .summary = "values side by side along one axis: concat(x, h, axis=1)", .minInputs = 1,
-    .maxInputs = 4096, .cls = OpDef::Kernel, .keywords = {"axis"}, .args = "a, b, ...",
+    .maxInputs = 4096, .cls = OpDef::Kernel,
+    .attrs = {{.name = "axis", .kind = AttrSpec::Axis, .keyword = true}},
+    .args = "a, b, ...",
     .infer = inferConcat, .grad = gradConcat, .eval = evalConcat, .emitKernel = emitConcat};
 
 }  // namespace netc::ops

@@ -337,7 +337,10 @@ static int64_t crossEntropyPartialBytes(const Graph& g, const Node& n, int threa
 }
 
 extern const OpDef kCrossEntropy{.name = "cross_entropy", .summary = "mean softmax cross-entropy of logits [..., V] and int targets [...]; ignore_index=-1 skips those",
-                          .minInputs = 2, .maxInputs = 2, .cls = OpDef::Kernel, .keywords = {"ignore_index"},
+                          .minInputs = 2, .maxInputs = 2, .cls = OpDef::Kernel,
+                          .attrs = {{.name = "ignore_index", .kind = AttrSpec::Int, .keyword = true, .optional = true}},
+                          .indexBound = {.input = 1, .limit = IndexBound::LastDimOfInput0, .ignoredValueInAttr0 = true},
+                          .dataLoss = true,
                           .args = "logits, targets",
                           .infer = inferCrossEntropy, .grad = gradCrossEntropy, .eval = evalCrossEntropy,
                           .emitKernel = emitCrossEntropy, .partialBytes = crossEntropyPartialBytes};
@@ -369,6 +372,9 @@ static void emitCrossEntropyGrad(KernelEmitter& k, const Node& n) {
 extern const OpDef kCrossEntropyGrad{
     .name = "cross_entropy_grad", .summary = "(softmax(logits) - onehot(targets)) / N * dy", .minInputs = 3,
     .maxInputs = 3, .cls = OpDef::Kernel, .internal = true,
+    .attrs = {{.name = "ignore_index", .kind = AttrSpec::Int, .optional = true}},
+    .indexBound = {.input = 1, .limit = IndexBound::LastDimOfInput0, .ignoredValueInAttr0 = true},
+    .joinsKernelOf = &kCrossEntropy,
     .infer = [](const Graph& g, Node& n) { n.dtype = DType::F32; n.shape = g[n.inputs[0]].shape; },
     .eval = evalCrossEntropyGrad, .emitKernel = emitCrossEntropyGrad};
 

@@ -8,7 +8,7 @@ namespace netc::ops {
 // div(a, b) = a / b with broadcasting: da = dy / b, db = -dy * a / b^2 = -(dy * out) / b.
 extern const OpDef kDiv{
     .name = "div", .summary = "a / b elementwise, broadcasting", .minInputs = 2, .maxInputs = 2,
-    .cls = OpDef::Elementwise,
+    .cls = OpDef::Elementwise, .linearPath = true,
     .infer = inferBroadcast,
     .grad = [](GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
       if (b.needs(n, 0)) dx[0] = b.div(dy, n.inputs[1]);

@@ -65,7 +65,9 @@ static void gradEmbedding(GradBuilder& b, const Node& n, int dy, std::vector<int
 }
 
 extern const OpDef kEmbedding{.name = "embedding", .summary = "row lookup C[x]", .minInputs = 2, .maxInputs = 2,
-                       .cls = OpDef::Kernel, .args = "C, x",
+                       .cls = OpDef::Kernel,
+                       .indexBound = {.input = 1, .limit = IndexBound::RowsOfInput0},
+                       .args = "C, x",
                        .infer = inferEmbedding, .grad = gradEmbedding, .eval = evalEmbedding,
                        .emitKernel = emitEmbedding, .sharesRows = true};
 
@@ -132,6 +134,8 @@ static int64_t scatterAddPartialBytes(const Graph& g, const Node& n, int threads
 
 extern const OpDef kScatterAdd{.name = "scatter_add", .summary = "accumulate rows of dy at indices x (embedding gradient)",
                         .minInputs = 2, .maxInputs = 2, .cls = OpDef::Kernel, .internal = true,
+                        .attrs = {{.name = "rows", .kind = AttrSpec::Index}},
+                        .indexBound = {.input = 1, .limit = IndexBound::Attr0},
                         .infer = inferScatterAdd, .eval = evalScatterAdd, .emitKernel = emitScatterAdd,
                         .partialBytes = scatterAddPartialBytes};
 

@@ -139,6 +139,9 @@ extern const OpDef kLayerStats{
     .name = "layer_stats",
     .summary = "statistics of an activation layer (probe): moments, histograms, saturation, dead units",
     .minInputs = 2, .maxInputs = 2, .cls = OpDef::Kernel, .internal = true,
+    .attrs = {{.name = "activation", .kind = AttrSpec::Int,
+               .valueName = [](int64_t a) { return probe::activationName(static_cast<Activation>(a)); }, .bare = true},
+              {.name = "saturation", .kind = AttrSpec::Float, .slot = AttrSpec::Value}},
     .infer = inferLayerStats, .eval = evalLayerStats, .emitKernel = emitLayerStats};
 
 }  // namespace netc::ops

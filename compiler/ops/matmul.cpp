@@ -73,6 +73,9 @@ static void evalMatmul(const Node& n, const std::vector<const Tensor*>& in, Tens
 
 extern const OpDef kMatmul{.name = "matmul", .summary = "matrix product a @ b of rank-2 values", .minInputs = 2,
                     .maxInputs = 2, .cls = OpDef::Kernel,
+                    .attrs = {{.name = "transA", .kind = AttrSpec::Bool, .index = 0, .optional = true},
+                              {.name = "transB", .kind = AttrSpec::Bool, .index = 1}},
+                    .matrixProduct = true, .linearPath = true,
                     .infer = inferMatmul, .grad = gradMatmul, .eval = evalMatmul,
                     .emitKernel = codegen::emitMatmul, .partialBytes = codegen::matmulPartialBytes,
                     .sharesRows = true};

@@ -8,7 +8,7 @@ namespace netc::ops {
 // engine: specializeMode() (modes/) replaces every mode node by one of its inputs, before differentiation.
 extern const OpDef kMode{
     .name = "mode", .summary = "mode(train = a, eval = b): a while training, b when evaluating or sampling",
-    .minInputs = 2, .maxInputs = 2, .cls = OpDef::Kernel, .args = "train = a, eval = b",
+    .minInputs = 2, .maxInputs = 2, .cls = OpDef::Kernel, .selectsMode = true, .args = "train = a, eval = b",
     .infer = [](const Graph& g, Node& n) {
       const Node& a = g[n.inputs[0]];
       const Node& b = g[n.inputs[1]];

@@ -8,7 +8,7 @@ namespace netc::ops {
 // mul(a, b) = a * b elementwise with broadcasting: da = dy * b, db = dy * a.
 extern const OpDef kMul{
     .name = "mul", .summary = "a * b elementwise, broadcasting", .minInputs = 2, .maxInputs = 2,
-    .cls = OpDef::Elementwise,
+    .cls = OpDef::Elementwise, .linearPath = true,
     .infer = inferBroadcast,
     .grad = [](GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
       if (b.needs(n, 0)) dx[0] = b.mul(dy, n.inputs[1]);

@@ -7,7 +7,7 @@ namespace netc::ops {
 
 // neg(x) = -x.
 extern const OpDef kNeg{
-    .name = "neg", .summary = "-x", .minInputs = 1, .maxInputs = 1, .cls = OpDef::Elementwise,
+    .name = "neg", .summary = "-x", .minInputs = 1, .maxInputs = 1, .cls = OpDef::Elementwise, .linearPath = true,
     .infer = inferSameAsInput0,
     .grad = [](GradBuilder& b, const Node&, int dy, std::vector<int>& dx) { dx[0] = b.neg(dy); },
     .eval = evalElementwise,

@@ -72,7 +72,7 @@ static void emitParamStats(KernelEmitter& k, const Node& n) {
 
 extern const OpDef kParamStats{
     .name = "param_stats", .summary = "gradient and update statistics of a parameter (probe)",
-    .minInputs = 3, .maxInputs = 3, .cls = OpDef::Kernel, .internal = true,
+    .minInputs = 3, .maxInputs = 3, .cls = OpDef::Kernel, .internal = true, .orderBlind = true,
     .infer = inferParamStats, .eval = evalParamStats, .emitKernel = emitParamStats};
 
 }  // namespace netc::ops

@@ -215,7 +215,9 @@ static int expandGrad(GradBuilder& b, const Node& n, int dy, bool divideByCount 
 
 extern const OpDef kSum{
     .name = "sum", .summary = "sum over an axis (axis=k) or over everything; keepdim=1 keeps it as size 1", .minInputs = 1,
-    .maxInputs = 1, .cls = OpDef::Kernel, .keywords = {"axis", "keepdim"},
+    .maxInputs = 1, .cls = OpDef::Kernel,
+    .attrs = {{.name = "axis", .kind = AttrSpec::Axis, .keyword = true, .optional = true},
+              {.name = "keepdim", .kind = AttrSpec::Bool, .slot = AttrSpec::Lowered, .keyword = true}},
     .infer = inferReduce,
     .grad = [](GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) { dx[0] = expandGrad(b, n, dy); },
     .eval = [](const Node& n, const std::vector<const Tensor*>& in, Tensor& out) { evalReduce(n, in, out, false); },
@@ -223,7 +225,9 @@ extern const OpDef kSum{
 
 extern const OpDef kMean{
     .name = "mean", .summary = "mean over an axis (axis=k) or over everything; keepdim=1 keeps it as size 1", .minInputs = 1,
-    .maxInputs = 1, .cls = OpDef::Kernel, .keywords = {"axis", "keepdim"},
+    .maxInputs = 1, .cls = OpDef::Kernel,
+    .attrs = {{.name = "axis", .kind = AttrSpec::Axis, .keyword = true, .optional = true},
+              {.name = "keepdim", .kind = AttrSpec::Bool, .slot = AttrSpec::Lowered, .keyword = true}},
     .infer = inferReduce,
     .grad = [](GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
       dx[0] = expandGrad(b, n, dy, /*divideByCount=*/true);
@@ -261,6 +265,9 @@ static void evalExpand(const Node& n, const std::vector<const Tensor*>& in, Tens
 extern const OpDef kExpand{
     .name = "expand", .summary = "repeat along a reduced axis (the gradient of sum)", .minInputs = 1,
     .maxInputs = 1, .cls = OpDef::Kernel, .internal = true,
+    .attrs = {{.name = "axis", .kind = AttrSpec::Axis, .optional = true, .of = -1},
+              {.name = "mean", .kind = AttrSpec::Bool, .slot = AttrSpec::Value},
+              {.name = "shape", .kind = AttrSpec::Shape, .slot = AttrSpec::Dims}},
     .infer = inferExpand,
     .grad = [](GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
       Attrs at;
@@ -287,6 +294,7 @@ static int64_t sumToPartialBytes(const Graph& g, const Node& n, int threads) {
 extern const OpDef kSumTo{
     .name = "sum_to", .summary = "sum over broadcast axes back to a shape", .minInputs = 1, .maxInputs = 1,
     .cls = OpDef::Kernel, .internal = true,
+    .attrs = {{.name = "shape", .kind = AttrSpec::Shape, .slot = AttrSpec::Dims}},
     .infer = [](const Graph&, Node& n) { n.dtype = DType::F32; n.shape = n.attrs.shape; },
     .eval = evalSumTo, .emitKernel = emitSumTo, .partialBytes = sumToPartialBytes};
 

@@ -2,12 +2,27 @@
 
 #include "autodiff/grad_builder.h"
 #include "ops/helpers.h"
+#include "ops/probe_layout.h"
 
 namespace netc::ops {
+
+static const ActivationFacts kReluFacts{
+    .probeKind = static_cast<int64_t>(probe::Activation::Relu),
+    .gain = 1.4142135623730951,  // sqrt(2), Kaiming's
+    .gainAdvice = "Kaiming's gain for relu is sqrt(2) (randn * sqrt(2) / sqrt(fan_in))",
+    .flat = ActivationFacts::DiesAtZero,
+    .centredAtHalf = false,
+    .deadWhy = "their output is exactly 0 for every example of the batch: the input is negative everywhere, where relu "
+               "passes no gradient at all, so their incoming weights and bias never change",
+    .deadFix = "Start the layer smaller (Kaiming: randn * sqrt(2) / sqrt(fan_in), bias at zero), lower the learning "
+               "rate, or use a leaky relu",
+    .flatShareKey = "zero_share",
+};
 
 // relu(x) = max(x, 0): dx = dy * step(x), where step(x) = 1 for x > 0, else 0.
 extern const OpDef kRelu{
     .name = "relu", .summary = "max(x, 0)", .minInputs = 1, .maxInputs = 1, .cls = OpDef::Elementwise,
+    .activation = &kReluFacts,
     .infer = inferSameAsInput0,
     .grad = [](GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
       dx[0] = b.mul(b.op("step", {n.inputs[0]}), dy);

@@ -32,7 +32,9 @@ static void gradReshape(GradBuilder& b, const Node& n, int dy, std::vector<int>&
 
 extern const OpDef kReshape{
     .name = "reshape", .summary = "same elements, new shape: reshape(x, [B, T*E])", .minInputs = 1, .maxInputs = 1,
-    .cls = OpDef::Kernel, .takesShape = true,
+    .cls = OpDef::Kernel,
+    .attrs = {{.name = "shape", .kind = AttrSpec::Shape, .slot = AttrSpec::Dims, .keyword = true}},
+    .view = true, .keepsElements = true, .linearPath = true,
     .infer = inferReshape, .grad = gradReshape,
     .eval = [](const Node&, const std::vector<const Tensor*>& in, Tensor& out) { out.data = in[0]->data; }};
 

@@ -8,7 +8,7 @@ namespace netc::ops {
 // (the JIT in place), so the update is part of the compiled training step.
 extern const OpDef kSgd{
     .name = "sgd", .summary = "p - lr * dp (SGD update)", .minInputs = 3, .maxInputs = 3,
-    .cls = OpDef::Elementwise, .internal = true, .assigns = true,
+    .cls = OpDef::Elementwise, .internal = true, .gradientStep = true, .assigns = true,
     .infer = inferBroadcast,
     .eval = evalElementwise,
     .scalar = [](const double* a) { return a[0] - a[2] * a[1]; },

@@ -92,7 +92,11 @@ static void gradSlice(GradBuilder& b, const Node& n, int dy, std::vector<int>& d
 
 extern const OpDef kSlice{
     .name = "slice", .summary = "x[:, S:E] along one axis: slice(x, axis=A, start=S, stop=E)", .minInputs = 1,
-    .maxInputs = 1, .cls = OpDef::Kernel, .keywords = {"axis", "start", "stop"},
+    .maxInputs = 1, .cls = OpDef::Kernel,
+    .attrs = {{.name = "axis", .kind = AttrSpec::Axis, .index = 0, .keyword = true},
+              {.name = "start", .kind = AttrSpec::Index, .index = 1, .keyword = true},
+              {.name = "stop", .kind = AttrSpec::Index, .index = 2, .keyword = true}},
+    .keepsElements = true,
     .infer = inferSlice, .grad = gradSlice, .eval = evalSlice, .emitKernel = emitSlice};
 
 // pad_slice(dy) with Attrs::ints = {axis, start, stop} and Attrs::shape = the full shape: zeros, with dy at
@@ -123,7 +127,12 @@ static void gradPad(GradBuilder& b, const Node& n, int dy, std::vector<int>& dx)
 
 extern const OpDef kPadSlice{
     .name = "pad_slice", .summary = "zeros with dy placed at a slice (the gradient of slice)", .minInputs = 1,
-    .maxInputs = 1, .cls = OpDef::Kernel, .internal = true, .takesShape = true,
+    .maxInputs = 1, .cls = OpDef::Kernel, .internal = true,
+    .attrs = {{.name = "axis", .kind = AttrSpec::Axis, .index = 0, .of = -1},
+              {.name = "start", .kind = AttrSpec::Index, .index = 1},
+              {.name = "stop", .kind = AttrSpec::Index, .index = 2},
+              {.name = "shape", .kind = AttrSpec::Shape, .slot = AttrSpec::Dims}},
+    .padsWithZeros = true,
     .infer = inferPad, .grad = gradPad, .eval = evalPad, .emitKernel = emitPad};
 
 }  // namespace netc::ops

@@ -7,7 +7,7 @@ namespace netc::ops {
 
 // sub(a, b) = a - b with broadcasting.
 extern const OpDef kSub{
-    .name = "sub", .summary = "a - b, broadcasting", .minInputs = 2, .maxInputs = 2, .cls = OpDef::Elementwise,
+    .name = "sub", .summary = "a - b, broadcasting", .minInputs = 2, .maxInputs = 2, .cls = OpDef::Elementwise, .linearPath = true,
     .infer = inferBroadcast,
     .grad = [](GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
       dx[0] = dy;

@@ -64,6 +64,8 @@ static void emitValueStats(KernelEmitter& k, const Node& n) {
 extern const OpDef kValueStats{
     .name = "value_stats", .summary = "statistics of a probed value: mean, std, min, max, histogram",
     .minInputs = 1, .maxInputs = 1, .cls = OpDef::Kernel, .internal = true,
+    .attrs = {{.name = "lo", .kind = AttrSpec::Int, .index = 0}, {.name = "hi", .kind = AttrSpec::Int, .index = 1}},
+    .orderBlind = true,
     .infer = inferValueStats, .eval = evalValueStats, .emitKernel = emitValueStats};
 
 }  // namespace netc::ops

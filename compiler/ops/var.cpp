@@ -128,7 +128,10 @@ void gradVar(GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
 
 extern const OpDef kVar{
     .name = "var", .summary = "variance over an axis (axis=k) or everything, dividing by n - correction (default 1)",
-    .minInputs = 1, .maxInputs = 1, .cls = OpDef::Kernel, .keywords = {"axis", "correction", "keepdim"},
+    .minInputs = 1, .maxInputs = 1, .cls = OpDef::Kernel,
+    .attrs = {{.name = "axis", .kind = AttrSpec::Axis, .keyword = true, .optional = true},
+              {.name = "correction", .kind = AttrSpec::Float, .slot = AttrSpec::Value, .def = 1, .keyword = true},
+              {.name = "keepdim", .kind = AttrSpec::Bool, .slot = AttrSpec::Lowered, .keyword = true}},
     .infer = inferVar, .grad = gradVar, .eval = evalVar, .emitKernel = emitVar};
 
 }  // namespace netc::ops

@@ -12,17 +12,13 @@ namespace netc {
 
 namespace {
 
-bool isOp(const Node& n, std::string_view name) { return n.op->name == name; }
-
 // Follows an index value through layout-only ops to the ops that use it as an index.
 void bound(const Graph& g, int id, int64_t& limit) {
   for (const Node& n : g.nodes)
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       if (n.inputs[k] != id) continue;
-      int64_t here = -1;
-      if (isOp(n, "embedding") && k == 1) here = g[n.inputs[0]].shape[0];
-      if (isOp(n, "cross_entropy") && k == 1) here = g[n.inputs[0]].shape.back();
-      if (isOp(n, "reshape") || isOp(n, "slice")) bound(g, n.id, limit);
+      int64_t here = static_cast<int>(k) == n.op->indexBound.input ? indexLimit(g, n) : -1;
+      if (n.op->keepsElements) bound(g, n.id, limit);
       if (here >= 0 && (limit < 0 || here < limit)) limit = here;
     }
 }
@@ -82,7 +78,8 @@ void feedBatch(Engine& e, const WeightMap& batch, const std::string& what, int s
     int64_t limit = indexBound(g, id);
     int64_t ignored = 0;  // a target value a cross_entropy(..., ignore_index=K) skips is allowed
     for (const Node& c : g.nodes)
-      if (isOp(c, "cross_entropy") && !c.attrs.ints.empty() && c.inputs[1] == id) ignored = c.attrs.ints[0];
+      if (c.op->indexBound.ignoredValueInAttr0 && !c.attrs.ints.empty() && c.inputs[c.op->indexBound.input] == id)
+        ignored = c.attrs.ints[0];
     std::vector<int32_t> idx(t.data.size());
     for (size_t i = 0; i < t.data.size(); ++i) {
       double v = t.data[i];

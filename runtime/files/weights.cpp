@@ -55,13 +55,13 @@ std::vector<std::string> loadParams(Engine& e, const WeightMap& w, const std::st
       int other = g.find(name);
       fail(fmt::format("{}: tensor '{}' is not a parameter or state of the model{}", what, name,
                        other >= 0 ? fmt::format(" (the model's '{}' is {} value, not a parameter)", name,
-                                                g[other].op->name == std::string_view("input") ? "an input" : "a computed")
+                                                isInput(g[other]) ? "an input" : "a computed")
                                   : didYouMean(name, names)));
     }
   std::vector<std::string> fresh;
   for (int p : g.persistent()) {
     const Node& n = g[p];
-    const char* kind = n.op->name == std::string_view("state") ? "state" : "parameter";
+    const char* kind = isState(n) ? "state" : "parameter";
     auto it = w.find(n.name);
     if (it == w.end() && optimizerState(n.name)) {
       fresh.push_back(n.name);  // e.g. weights from `netc init` or an SGD run: the moments start from zero
@@ -88,14 +88,14 @@ WeightMap readParams(Engine& e) {
   const Graph& g = e.graph();
   WeightMap out;
   for (int p : g.persistent())
-    out[g[p].name] = NamedTensor{g[p].shape, e.read(p), g[p].op->name == std::string_view("state")};
+    out[g[p].name] = NamedTensor{g[p].shape, e.read(p), isState(g[p])};
   return out;
 }
 
 void loadInput(Engine& e, const std::string& name, const NamedTensor& t, const std::string& what) {
   const Graph& g = e.graph();
   int id = g.find(name);
-  if (id < 0 || g[id].op->name != std::string_view("input"))
+  if (id < 0 || !isInput(g[id]))
     fail(fmt::format("{}: the model has no input named '{}'", what, name));
   if (t.shape != g[id].shape)
     fail(fmt::format("{}: input '{}' has shape {}, but the model expects {}", what, name, shapeStr(t.shape),

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "ops/op.h"
 #include "runtime/probes/time_steps.h"
 
 namespace netc {
@@ -109,16 +110,12 @@ std::string capitalised(std::string s) {
 
 // The gain that keeps a stack of this activation's layers at a steady spread (Kaiming's for tanh and relu).
 double recommendedGain(const std::string& kind) {
-  if (kind == "tanh") return 5.0 / 3;
-  if (kind == "relu") return std::sqrt(2.0);
-  if (kind == "sigmoid") return 4;
-  return 1;
+  const ActivationFacts* a = activationFacts(kind);
+  return a ? a->gain : 1;
 }
 
 const char* kindGainAdvice(const std::string& kind) {
-  if (kind == "tanh") return "the lecture's gain for tanh is 5/3 (randn * (5/3) / sqrt(fan_in))";
-  if (kind == "relu") return "Kaiming's gain for relu is sqrt(2) (randn * sqrt(2) / sqrt(fan_in))";
-  if (kind == "sigmoid") return "a sigmoid layer keeps its spread near gain 4 / sqrt(fan_in) at most";
+  if (const ActivationFacts* a = activationFacts(kind)) return a->gainAdvice;
   return "a linear layer keeps the spread of its input at gain 1 (randn / sqrt(fan_in))";
 }
 
@@ -130,7 +127,7 @@ void saturation(const StatsSnapshot& s, const DiagnosisContext& c, const std::ve
     if (p->spec.saturation && p->saturatedShare > kSaturatedShare) sat.push_back(p);
   if (sat.empty()) return;
   const std::string& kind = sat[0]->kind;
-  const bool sigmoid = kind == "sigmoid";
+  const bool sigmoid = activationFacts(kind)->centredAtHalf;  // outputs in [0, 1]: saturated near 0 or 1
   const double thr = sat[0]->saturation;
   auto share = [&](const ProbeStats& p) {
     return sigmoid ? fmt::format("{} ({} near 0, {} near 1)", percent(p.saturatedShare), percent(p.saturatedLowShare),
@@ -225,21 +222,8 @@ void deadUnits(const std::vector<const ProbeStats*>& layers, const StatsSnapshot
                         indices(*p));
   size_t total = 0;
   for (const ProbeStats* p : dead) total += p->deadUnits.size();
-  std::string why, fix;
-  if (kind == "relu") {
-    why = "their output is exactly 0 for every example of the batch: the input is negative everywhere, where relu "
-          "passes no gradient at all, so their incoming weights and bias never change";
-    fix = "Start the layer smaller (Kaiming: randn * sqrt(2) / sqrt(fan_in), bias at zero), lower the learning rate, "
-          "or use a leaky relu";
-  } else if (kind == "sigmoid") {
-    why = "their output is within 0.01 of 0 or 1 for every example of the batch, where s * (1 - s) is about 0, so no "
-          "gradient reaches their incoming weights";
-    fix = "Start the layer smaller or lower the learning rate";
-  } else {
-    why = "|t| > 0.99 for every example of the batch, so 1 - t*t is about 0 for all of them and no gradient reaches "
-          "their incoming weights";
-    fix = "They may never recover: start the layer smaller or lower the learning rate";
-  }
+  const ActivationFacts& facts = *activationFacts(kind);
+  const std::string why = facts.deadWhy, fix = facts.deadFix;
   std::string head =
       dead.size() == 1
           ? fmt::format("Layer {} has {} dead unit{} of {} ({})", dead[0]->name, total, total == 1 ? "" : "s",
@@ -379,10 +363,11 @@ Finding healthy(const std::vector<const ProbeStats*>& layers) {
   text += fmt::format(" output std {}", range(a.std, z.std, two));
   if (a.layer) {
     text += fmt::format(", pre-activation std {}", range(a.preStd, z.preStd, two));
-    if (a.kind == "sigmoid")
+    const ActivationFacts& facts = *activationFacts(a.kind);
+    if (facts.centredAtHalf)
       text += fmt::format(", {} saturated (s < {:.2g} or s > {})", range(a.saturatedShare, z.saturatedShare, percent),
                           1 - a.saturation, a.saturation);
-    else if (a.kind != "relu")
+    else if (facts.flat == ActivationFacts::Saturates)
       text += fmt::format(", {} saturated (|t| > {})", range(a.saturatedShare, z.saturatedShare, percent), a.saturation);
     else
       text += fmt::format(", {} of outputs zero", range(a.flatShare, z.flatShare, percent));
@@ -394,12 +379,17 @@ Finding healthy(const std::vector<const ProbeStats*>& layers) {
 
 void stackFindings(const StatsSnapshot& s, const DiagnosisContext& c, const StatsSnapshot* first,
                    std::vector<Finding>& out) {
-  for (const char* kind : {"tanh", "sigmoid", "relu", "value"}) {
+  // The activation layers, one stack per activation op in registry order, then the other probed values.
+  std::vector<std::string> kinds;
+  for (const OpDef* op : allOps())
+    if (op->activation) kinds.push_back(op->name);
+  kinds.push_back("value");
+  for (const std::string& kind : kinds) {
     std::vector<const ProbeStats*> layers = stackOf(s, kind);
     if (layers.empty()) continue;
     const size_t before = out.size();
-    if (std::string_view(kind) != "value") {
-      if (std::string_view(kind) != "relu") saturation(s, c, layers, first, out);
+    if (const ActivationFacts* facts = activationFacts(kind)) {
+      if (facts->flat == ActivationFacts::Saturates) saturation(s, c, layers, first, out);
       deadUnits(layers, first, out);
     }
     // Depth trends are about a stack of layers one after the other; the steps of a loop value are one layer

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <limits>
 
+#include "ops/op.h"
 #include "ops/probe_layout.h"
 #include "runtime/files/atomic_file.h"
 #include "runtime/probes/time_steps.h"
@@ -198,8 +199,7 @@ json probeJson(const ProbeStats& p) {
     j["saturated_share"] = num(p.saturatedShare);
     j["saturated_low_share"] = num(p.saturatedLowShare), j["saturated_high_share"] = num(p.saturatedHighShare);
     j["flat_share"] = num(p.flatShare);
-    if (p.kind == "tanh") j["beyond99_share"] = num(p.flatShare);  // the lecture's (h.abs() > 0.99)
-    if (p.kind == "relu") j["zero_share"] = num(p.flatShare);
+    if (const ActivationFacts* a = activationFacts(p.kind); a && a->flatShareKey) j[a->flatShareKey] = num(p.flatShare);
     j["dead_units"] = p.deadUnits;
     j["pre_hist"] = histJson(p.preHist);
     j["mask"] = p.mask;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "ops/op.h"
+
 namespace netc {
 
 std::string sparkline(const Histogram& h) {
@@ -66,8 +68,9 @@ std::string perStep(const ProbeStats& p) {
       out += line + "\n";
     }
   };
+  const ActivationFacts* facts = activationFacts(p.kind);
   if (p.layer && p.spec.saturation)
-    row(p.kind == "relu" ? "zero %" : "saturated %", [](const ProbeStats& t) { return fmt::format("{:.1f}", 100 * t.saturatedShare); });
+    row(facts && facts->flat == ActivationFacts::DiesAtZero ? "zero %" : "saturated %", [](const ProbeStats& t) { return fmt::format("{:.1f}", 100 * t.saturatedShare); });
   if (p.grad.present)
     row("log10 grad std", [](const ProbeStats& t) {
       return t.grad.flows() ? fmt::format("{:.1f}", std::log10(t.grad.std)) : std::string("-");
@@ -91,6 +94,7 @@ std::string formatSummary(const StatsSnapshot& s, const std::vector<Finding>& fi
                          moments ? fixed(p.std) : "-", p.layer && moments ? fixed(p.preStd) : "-", sat, dead, grad);
       if (p.series()) out += perStep(p);
     }
+    // A footnote on the lecture's tanh columns, written once for the tanh layers (a probe's kind names its op).
     auto tanh = std::find_if(s.probes.begin(), s.probes.end(), [](const ProbeStats& p) { return p.kind == "tanh"; });
     if (tanh != s.probes.end())
       out += fmt::format("    (tanh saturated: |t| > {}; dead: |t| > 0.99 for every example of the batch; grad: d loss / d value)\n",

@@ -26,7 +26,7 @@ WeightMap initParams(const Graph& g, uint64_t seed) {
   WeightMap out;
   for (int p : g.persistent()) {
     const Node& n = g[p];
-    NamedTensor t{n.shape, std::vector<double>(numel(n.shape)), n.op->name == std::string_view("state")};
+    NamedTensor t{n.shape, std::vector<double>(numel(n.shape)), isState(n)};
     for (double& v : t.data) {
       switch (n.init.kind) {
         case InitSpec::Randn: v = rng.normal(); break;
@@ -63,7 +63,7 @@ WeightMap initParams(const Graph& g, TorchGenerator& gen) {
         fail(fmt::format("internal error: '{}' starts from uniform(a, b), which generator = torch does not draw", n.name));
     }
     applySteps(v, n.init.steps);
-    out[n.name] = NamedTensor{n.shape, std::vector<double>(v.begin(), v.end()), n.op->name == std::string_view("state")};
+    out[n.name] = NamedTensor{n.shape, std::vector<double>(v.begin(), v.end()), isState(n)};
   }
   return out;
 }

@@ -83,7 +83,7 @@ void checkTrainingInputs(const Model& m) {
   const Shape targetShape = sequence ? Shape{kBatch, m.data.context} : Shape{kBatch};
   const char* targetDecl = sequence ? "int[B, T]" : "int[B]";
   const Node& target = g[m.targetInput];
-  if (target.op->name != std::string_view("input"))
+  if (!isInput(target))
     failAt(m, target,
            fmt::format("the target of cross_entropy is {}, but training writes the target characters into an input: "
                        "pass the {} input itself (e.g. `input y : {}`)",
