@@ -12,8 +12,8 @@
 
 #include "jit_compare.h"
 #include "ops/op.h"
-#include "runtime/batch_feed.h"
-#include "runtime/gradcheck.h"
+#include "runtime/data/batch_feed.h"
+#include "runtime/training/gradcheck.h"
 
 using namespace netc;
 
