@@ -1,7 +1,6 @@
 #include <fmt/format.h>
 
 #include "autodiff/grad_builder.h"
-#include "codegen/gemm.h"
 #include "ops/helpers.h"
 
 namespace netc::ops {
@@ -73,8 +72,6 @@ static void evalMatmul(const Node& n, const std::vector<const Tensor*>& in, Tens
 
 extern const OpDef kMatmul{.name = "matmul", .summary = "matrix product a @ b of rank-2 values", .minInputs = 2,
                     .maxInputs = 2, .cls = OpDef::Kernel,
-                    .infer = inferMatmul, .grad = gradMatmul, .eval = evalMatmul,
-                    .emitKernel = codegen::emitMatmul, .partialBytes = codegen::matmulPartialBytes,
-                    .sharesRows = true};
+                    .infer = inferMatmul, .grad = gradMatmul, .eval = evalMatmul};
 
 }  // namespace netc::ops
