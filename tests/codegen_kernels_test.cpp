@@ -6,6 +6,7 @@
 #include <string>
 
 #include "codegen/kernels/cpu_kernels.h"
+#include "codegen/kernels/emitters.h"
 #include "ops/op.h"
 
 using namespace netc;
@@ -24,6 +25,7 @@ TEST_CASE("cpu kernels: every Kernel-class op has a CPU kernel, every other op h
     CHECK(std::string(k->op) == op->name);
     // An emitter, or the reason there is none; never both, never neither.
     CHECK((k->emit != nullptr) != (k->noKernel != nullptr));
+    CHECK(codegen::hasCpuKernel(*op) == (k->emit != nullptr));
     // Thread-schedule facts only for ops that have a kernel to split.
     if (!k->emit) CHECK((k->partialBytes == nullptr && !k->sharesRows));
   }
@@ -49,5 +51,5 @@ TEST_CASE("cpu kernels: every line of the table names a registered Kernel-class 
 TEST_CASE("cpu kernels: asking for the emitter of an op without one is an internal error naming the op") {
   CHECK_THROWS_WITH(codegen::cpuKernelEmitter(getOp("add")), doctest::Contains("'add' has no code generator"));
   CHECK_THROWS_WITH(codegen::cpuKernelEmitter(getOp("reshape")), doctest::Contains("'reshape' has no code generator"));
-  CHECK(codegen::cpuKernelEmitter(getOp("matmul")) != nullptr);
+  CHECK((codegen::cpuKernelEmitter(getOp("matmul")) == &codegen::emitMatmul));
 }

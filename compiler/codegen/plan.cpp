@@ -142,7 +142,7 @@ class Planner {
     int count = 0;
     for (const Node& n : g_.nodes) {
       if (isSource(n) || isOp(n, "reshape")) continue;
-      if (!isElementwise(n) && !(findCpuKernel(*n.op) && findCpuKernel(*n.op)->emit))
+      if (!isElementwise(n) && !hasCpuKernel(*n.op))
         fail(g_.source, n.loc, fmt::format("internal error: op '{}' has no code generator", n.op->name));
       kernelOfNode_[n.id] = count++;
     }

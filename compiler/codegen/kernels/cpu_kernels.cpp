@@ -58,6 +58,11 @@ const CpuKernel* findCpuKernel(const OpDef& op) {
   return it == byOp.end() ? nullptr : it->second;
 }
 
+bool hasCpuKernel(const OpDef& op) {
+  const CpuKernel* k = findCpuKernel(op);
+  return k && k->emit;
+}
+
 KernelEmitFn cpuKernelEmitter(const OpDef& op) {
   const CpuKernel* k = findCpuKernel(op);
   if (!k || !k->emit) fail(fmt::format("internal error: op '{}' has no code generator", op.name));

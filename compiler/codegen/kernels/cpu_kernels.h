@@ -36,6 +36,8 @@ struct CpuKernel {
 const std::vector<CpuKernel>& cpuKernels();
 // The line of `op`, or null when the table has none (every op that is not Kernel-class).
 const CpuKernel* findCpuKernel(const OpDef& op);
+// Whether `op` has an emitter.
+bool hasCpuKernel(const OpDef& op);
 // The emitter of `op`; fails with an internal error when the op has none.
 using KernelEmitFn = void (*)(KernelEmitter& k, const Node& node);
 KernelEmitFn cpuKernelEmitter(const OpDef& op);
