@@ -2,7 +2,7 @@
 //   netc ir models/<model>.net --stage graph --data tests/data/pseudo_words.txt
 // prints when run from the repository root. The test lowers every model the same way and diffs.
 // After an intended change of the graph or its printer, regenerate with
-//   NETC_UPDATE_GOLDEN=1 ./build/tests/netc_tests -tc='golden*'
+//   NETC_UPDATE_GOLDEN=1 ./build/tests/netc_core_tests -tc='golden*'
 // and review the diff of tests/golden/ before committing.
 #include <doctest/doctest.h>
 

@@ -5,6 +5,7 @@
 // plan puts barriers where a kernel needs another thread's results.
 #include <thread>
 
+#include "codegen/kernels/cpu_kernels.h"
 #include "codegen/plan.h"
 #include "jit_compare.h"
 #include "test_util.h"
@@ -129,7 +130,7 @@ TEST_CASE("jit threads: the plan splits the products and the gather, and puts ba
   for (const codegen::Kernel& k : p.kernels) {
     split += k.split;
     barriers += k.barrier;
-    CHECK(k.split == (k.kind == codegen::Kernel::Op && bound[k.root].op->sharesRows));
+    CHECK(k.split == (k.kind == codegen::Kernel::Op && codegen::findCpuKernel(*bound[k.root].op)->sharesRows));
   }
   CHECK(split == 7);  // the six products and the embedding
   // A barrier before each forward product and each kernel reading a product's rows; the two products of the

@@ -77,7 +77,7 @@ void KernelEmitter::forRowShares(int64_t rows, int64_t granule, const std::funct
 void KernelEmitter::splitSum(int64_t rows, int64_t granule, const PartialBody& partial, const TotalBody& total) {
   if (!sumSplit() || !thread_) fail("internal error: a split sum in a kernel the plan did not split");
   if (rows < threads_ * std::max<int64_t>(1, granule))
-    fail("internal error: a split sum with fewer rows than its threads need (OpDef::partialBytes)");
+    fail("internal error: a split sum with fewer rows than its threads need (CpuKernel::partialBytes)");
   llvm::Function* f = b.GetInsertBlock()->getParent();
   llvm::BasicBlock* sums = llvm::BasicBlock::Create(b.getContext(), "partial.sums", f);
   llvm::BasicBlock* totals = llvm::BasicBlock::Create(b.getContext(), "totals", f);

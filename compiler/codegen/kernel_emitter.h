@@ -1,6 +1,6 @@
-// What an op's code generator (OpDef::emitKernel) works with while one kernel function is being built: the
-// IRBuilder, the kernel's buffers (noalias pointer arguments), counted loops, typed loads and stores, and the
-// hand-over of results to the elementwise epilogue the planner folded into the kernel.
+// What an op's CPU kernel emitter (codegen/kernels/, CpuKernel::emit) works with while one kernel function is
+// being built: the IRBuilder, the kernel's buffers (noalias pointer arguments), counted loops, typed loads and
+// stores, and the hand-over of results to the elementwise epilogue the planner folded into the kernel.
 #pragma once
 #include <functional>
 #include <map>
@@ -119,7 +119,7 @@ class KernelEmitter {
   int teamThreads() const { return threads_; }
   // Both phases of a split sum over `rows` rows. First `partial(first, count, mine)`: this thread's share of
   // the rows (cut at multiples of `granule`; every thread gets some) summed into its own partial result at
-  // `mine` (OpDef::partialBytes of them). After the barrier between the phases, `total(partialOf)`: this
+  // `mine` (CpuKernel::partialBytes of them). After the barrier between the phases, `total(partialOf)`: this
   // thread's share of the results, from partialOf(t) for t = 0 .. teamThreads()-1, added in that order.
   using PartialBody = std::function<void(llvm::Value* first, int64_t count, llvm::Value* mine)>;
   using TotalBody = std::function<void(const std::function<llvm::Value*(int thread)>& partialOf)>;

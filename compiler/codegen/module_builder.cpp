@@ -9,8 +9,9 @@
 #include <llvm/Transforms/Utils/FunctionComparator.h>
 #include <llvm/Support/raw_ostream.h>
 
-#include "codegen/gemm.h"
 #include "codegen/kernel_emitter.h"
+#include "codegen/kernels/cpu_kernels.h"
+#include "codegen/kernels/gemm.h"
 #include "ops/op.h"
 
 namespace netc::codegen {
@@ -194,8 +195,7 @@ class Builder {
     if (k.sumSplit) ke.setSplitSum(f->getArg(static_cast<unsigned>(params.size() - 1)), partialsArg, k.partialStride);
     if (k.kind == Kernel::Op) {
       const Node& root = g_[k.root];
-      if (!root.op->emitKernel) fail(fmt::format("internal error: op '{}' has no code generator", root.op->name));
-      root.op->emitKernel(ke, root);
+      cpuKernelEmitter(*root.op)(ke, root);
     } else {
       emitLoopNest(ke, k, b);
     }

@@ -12,7 +12,8 @@
 #include <map>
 #include <queue>
 
-#include "codegen/gemm.h"
+#include "codegen/kernels/cpu_kernels.h"
+#include "codegen/kernels/gemm.h"
 #include "ops/op.h"
 #include "support/sizes.h"
 
@@ -140,7 +141,7 @@ class Planner {
     int count = 0;
     for (const Node& n : g_.nodes) {
       if (isSource(n) || n.op->view) continue;
-      if (!isElementwise(n) && !n.op->emitKernel)
+      if (!isElementwise(n) && !hasCpuKernel(*n.op))
         fail(g_.source, n.loc, fmt::format("internal error: op '{}' has no code generator", n.op->name));
       kernelOfNode_[n.id] = count++;
     }

@@ -33,7 +33,7 @@ struct Kernel {
   // With a team (PlanOptions::threads > 1): every thread computes a share of its rows (else thread 0 alone),
   // and all threads meet at a barrier before it starts (set by planTeam, codegen/team_plan.cpp).
   bool split = false, barrier = false;
-  // With a team, for a split kernel whose op sums over rows (OpDef::partialBytes): the rows summed are shared
+  // With a team, for a split kernel whose op sums over rows (CpuKernel::partialBytes): the rows summed are shared
   // instead of the results. Every thread adds its share of them into a partial result of its own, at
   // partialOffset + thread * partialStride in the arena; then the threads meet at a barrier, and each adds
   // up every thread's partial, in thread order, for its share of the results (and runs the epilogue on

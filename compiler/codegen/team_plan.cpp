@@ -1,14 +1,14 @@
 // Which kernels the thread team shares and where its threads must wait for each other.
 //
-// Kernels are shared in two ways. An op that OpDef::sharesRows (the matrix products, the embedding's gather)
-// is split by rows of its result: each thread computes its own rows of C (and of the fused epilogue, which is
-// elementwise over C), so no two threads write the same element. An op whose result sums over many rows (a
-// weight or bias gradient's sum over the batch, the loss, the embedding's scatter; OpDef::partialBytes says
-// where that pays) shares the rows summed instead: each thread sums its share into a partial result of its
-// own, then, after a barrier inside the kernel, the threads add the partials up in thread order
-// (Kernel::sumSplit). Each thread then reads only batch rows it computed itself. Either way nothing depends on
-// timing, and a run is the same on every repeat. Everything else (BatchNorm's statistics, small updates) runs
-// on thread 0.
+// Kernels are shared in two ways. An op whose CPU kernel sharesRows (codegen/kernels/cpu_kernels.cpp: the
+// matrix products, the embedding's gather) is split by rows of its result: each thread computes its own rows
+// of C (and of the fused epilogue, which is elementwise over C), so no two threads write the same element. An
+// op whose result sums over many rows (a weight or bias gradient's sum over the batch, the loss, the
+// embedding's scatter; CpuKernel::partialBytes says where that pays) shares the rows summed instead: each
+// thread sums its share into a partial result of its own, then, after a barrier inside the kernel, the threads
+// add the partials up in thread order (Kernel::sumSplit). Each thread then reads only batch rows it computed
+// itself. Either way nothing depends on timing, and a run is the same on every repeat. Everything else
+// (BatchNorm's statistics, small updates) runs on thread 0.
 //
 // A barrier is placed before a kernel when it touches memory that a kernel since the last barrier touched
 // on another thread: it reads what that one wrote, or writes what that one read or wrote (an in-place
@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "codegen/kernels/cpu_kernels.h"
 #include "codegen/plan.h"
 #include "ops/op.h"
 
@@ -60,7 +61,7 @@ void planTeam(const Graph& g, Plan& p, int threads) {
   for (size_t i = 0; i < p.kernels.size(); ++i) {
     Kernel& k = p.kernels[i];
     const int index = static_cast<int>(i);
-    const OpDef* op = k.kind == Kernel::Op ? g[k.root].op : nullptr;
+    const CpuKernel* op = k.kind == Kernel::Op ? findCpuKernel(*g[k.root].op) : nullptr;
     const int64_t partial = op && op->partialBytes ? op->partialBytes(g, g[k.root], threads) : 0;
     k.sumSplit = partial > 0;
     k.split = k.sumSplit || (op && op->sharesRows);

@@ -1,7 +1,6 @@
 #include <fmt/format.h>
 
 #include "autodiff/grad_builder.h"
-#include "codegen/kernel_emitter.h"
 #include "ops/helpers.h"
 
 namespace netc::ops {
@@ -26,39 +25,12 @@ static void evalBroadcastTo(const Node&, const std::vector<const Tensor*>& in, T
   for (int64_t i = 0; i < total; ++i) out.data[i] = in[0]->data[broadcastIndex(out.shape, in[0]->shape, i)];
 }
 
-// A loop nest over the output's axes; the input's offset advances by its stride (0 on repeated axes).
-static void emitBroadcastTo(KernelEmitter& k, const Node& n) {
-  const int x = n.inputs[0];
-  const Shape& os = n.shape;
-  const Shape& xs = k.g[x].shape;
-  std::vector<int64_t> xst(os.size(), 0);
-  {
-    int64_t s = 1;
-    for (size_t i = xs.size(); i-- > 0;) {
-      size_t o = i + os.size() - xs.size();
-      xst[o] = xs[i] == 1 ? 0 : s;
-      s *= xs[i];
-    }
-  }
-  auto& b = k.b;
-  std::function<void(size_t, llvm::Value*, llvm::Value*)> nest = [&](size_t d, llvm::Value* outAt, llvm::Value* inAt) {
-    if (d == os.size()) {
-      k.store(n.id, outAt, k.load(x, inAt));
-      return;
-    }
-    k.loop("d" + std::to_string(d), os[d], [&](llvm::Value* i) {
-      nest(d + 1, b.CreateAdd(b.CreateMul(outAt, k.i64(os[d])), i), b.CreateAdd(inAt, b.CreateMul(i, k.i64(xst[d]))));
-    });
-  };
-  nest(0, k.i64(0), k.i64(0));
-}
-
 extern const OpDef kBroadcastTo{
     .name = "broadcast", .summary = "repeat x to a shape: broadcast(start, [B, H])", .minInputs = 1, .maxInputs = 1,
     .cls = OpDef::Kernel,
     .attrs = {{.name = "shape", .kind = AttrSpec::Shape, .slot = AttrSpec::Dims, .keyword = true}},
     .infer = inferBroadcastTo,
     .grad = [](GradBuilder&, const Node&, int dy, std::vector<int>& dx) { dx[0] = dy; },
-    .eval = evalBroadcastTo, .emitKernel = emitBroadcastTo};
+    .eval = evalBroadcastTo};
 
 }  // namespace netc::ops

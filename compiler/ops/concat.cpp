@@ -1,7 +1,6 @@
 #include <fmt/format.h>
 
 #include "autodiff/grad_builder.h"
-#include "codegen/kernel_emitter.h"
 #include "ops/helpers.h"
 #include "ops/slice.h"
 
@@ -47,16 +46,6 @@ static void evalConcat(const Node& n, const std::vector<const Tensor*>& in, Tens
   }
 }
 
-static void emitConcat(KernelEmitter& k, const Node& n) {
-  const int64_t ax = n.attrs.ints[0];
-  int64_t off = 0;
-  for (int x : n.inputs) {
-    const int64_t len = k.g[x].shape[ax];
-    emitRunCopy(k, n.id, x, n.shape, ax, off, len, true);
-    off += len;
-  }
-}
-
 static void gradConcat(GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
   const int64_t ax = n.attrs.ints[0];
   int64_t off = 0;
@@ -76,6 +65,6 @@ extern const OpDef kConcat{
     .maxInputs = 4096, .cls = OpDef::Kernel,
     .attrs = {{.name = "axis", .kind = AttrSpec::Axis, .keyword = true}},
     .args = "a, b, ...",
-    .infer = inferConcat, .grad = gradConcat, .eval = evalConcat, .emitKernel = emitConcat};
+    .infer = inferConcat, .grad = gradConcat, .eval = evalConcat};
 
 }  // namespace netc::ops

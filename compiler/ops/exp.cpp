@@ -1,7 +1,7 @@
 #include <cmath>
 
 #include "autodiff/grad_builder.h"
-#include "codegen/fast_math.h"
+#include "scalar_ir/fast_math.h"
 #include "ops/helpers.h"
 
 namespace netc::ops {
@@ -13,6 +13,6 @@ extern const OpDef kExp{
     .grad = [](GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) { dx[0] = b.mul(n.id, dy); },
     .eval = evalElementwise,
     .scalar = [](const double* a) { return std::exp(a[0]); },
-    .emitScalar = [](llvm::IRBuilderBase& b, std::span<llvm::Value* const> a) { return codegen::emitExp(b, a[0]); }};
+    .emitScalar = [](llvm::IRBuilderBase& b, std::span<llvm::Value* const> a) { return scalar_ir::emitExp(b, a[0]); }};
 
 }  // namespace netc::ops

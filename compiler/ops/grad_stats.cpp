@@ -5,9 +5,7 @@
 // vectorised like any other elementwise work, where a log inside this binning loop would run one element at a
 // time and cost ten times the rest of the probe step. Never differentiated.
 #include <cmath>
-#include <llvm/IR/IRBuilder.h>
 
-#include "codegen/kernel_emitter.h"
 #include "ops/helpers.h"
 #include "ops/probe_common.h"
 #include "ops/probe_layout.h"
@@ -42,30 +40,9 @@ static void evalGradStats(const Node&, const std::vector<const Tensor*>& in, Ten
   }
 }
 
-static void emitGradStats(KernelEmitter& k, const Node& n) {
-  using namespace probe;
-  auto& b = k.b;
-  const int x = n.inputs[0], lgNode = n.inputs[1], o = n.id;
-  const int64_t count = numel(k.g[x].shape);
-  emitZero(k, o, grad::Size);
-  llvm::Value* mean = emitMean(k, x, count);
-  auto acc = k.loop("i", count, {k.f32(0), k.f32(0)}, [&](llvm::Value* i, const std::vector<llvm::Value*>& a) {
-    llvm::Value* v = k.load(x, i);
-    llvm::Value* d = b.CreateFSub(v, mean);
-    llvm::Value* zero = b.CreateFCmpOEQ(v, k.f32(0));
-    // A zero goes to its own slot, whatever its log (-inf); inf stays inf (over), NaN stays NaN (under).
-    llvm::Value* lg = k.load(lgNode, i);
-    llvm::Value* slot = emitBinSlot(k, lg, kGradLo, kGradHi, grad::Under, grad::Hist, grad::Over);
-    emitBump(k, o, b.CreateSelect(zero, k.i64(grad::Zero), slot), k.f32(1));
-    return std::vector<llvm::Value*>{b.CreateFAdd(a[0], b.CreateFMul(d, d)), a[1]};
-  });
-  k.store(o, k.i64(grad::Mean), mean);
-  k.store(o, k.i64(grad::Std), emitStd(k, acc[0], count));
-}
-
 extern const OpDef kGradStats{
     .name = "grad_stats", .summary = "statistics of a gradient (probe): mean, std, zeros, histogram of log10|g|",
     .minInputs = 2, .maxInputs = 2, .cls = OpDef::Kernel, .internal = true,
-    .infer = inferGradStats, .eval = evalGradStats, .emitKernel = emitGradStats};
+    .infer = inferGradStats, .eval = evalGradStats};
 
 }  // namespace netc::ops

@@ -5,9 +5,7 @@
 // instrumentation pass; never differentiated.
 #include <cmath>
 #include <fmt/format.h>
-#include <llvm/IR/IRBuilder.h>
 
-#include "codegen/kernel_emitter.h"
 #include "ops/helpers.h"
 #include "ops/probe_common.h"
 #include "ops/probe_layout.h"
@@ -16,8 +14,6 @@ namespace netc::ops {
 
 using namespace probe_common;
 using probe::Activation;
-
-static Activation activationOf(const Node& n) { return static_cast<Activation>(n.attrs.ints.at(0)); }
 
 static void inferLayerStats(const Graph& g, Node& n) {
   requireF32(g, n, 0);
@@ -66,75 +62,6 @@ static void evalLayerStats(const Node& n, const std::vector<const Tensor*>& in, 
   }
 }
 
-namespace {
-// The activation's tests in float32: {low, high} sides of "beyond `level`" (saturated or flat).
-struct Sides {
-  llvm::Value* low;
-  llvm::Value* high;
-};
-Sides emitSides(KernelEmitter& k, Activation act, llvm::Value* v, double level) {
-  auto& b = k.b;
-  switch (act) {
-    case Activation::Tanh: return {b.CreateFCmpOLT(v, k.f32(-level)), b.CreateFCmpOGT(v, k.f32(level))};
-    case Activation::Sigmoid: return {b.CreateFCmpOLT(v, k.f32(1 - level)), b.CreateFCmpOGT(v, k.f32(level))};
-    case Activation::Relu: return {b.CreateFCmpOEQ(v, k.f32(0)), b.getFalse()};
-  }
-  return {b.getFalse(), b.getFalse()};
-}
-}  // namespace
-
-// The same passes in float32: sums first (vectorised), then one loop over the rows and units for the squared
-// deviations, counts and histogram bins, then the per-unit counts become dead flags.
-static void emitLayerStats(KernelEmitter& k, const Node& n) {
-  using namespace probe;
-  auto& b = k.b;
-  const Activation act = activationOf(n);
-  const int pre = n.inputs[0], t = n.inputs[1], o = n.id;
-  const int64_t units = k.g[t].shape.back(), count = numel(k.g[t].shape), rows = count / units;
-  const double lo = outLo(act), hi = outHi(act);
-  const double flatLevel = act == Activation::Sigmoid ? 1 - kFlatMargin : kDeadThreshold;
-  emitZero(k, o, layer::size(units));
-  llvm::Value* meanPre = emitMean(k, pre, count);
-  llvm::Value* meanOut = emitMean(k, t, count);
-  // squared deviations of pre and t, saturated low and high, flat
-  std::vector<llvm::Value*> init(5, k.f32(0));
-  auto acc = k.loop("r", rows, init, [&](llvm::Value* r, const std::vector<llvm::Value*>& a0) {
-    return k.loop("u", units, a0, [&](llvm::Value* u, const std::vector<llvm::Value*>& a) {
-      llvm::Value* i = b.CreateAdd(b.CreateMul(r, k.i64(units)), u);
-      llvm::Value* p = k.load(pre, i), *v = k.load(t, i);
-      llvm::Value* dp = b.CreateFSub(p, meanPre), *dv = b.CreateFSub(v, meanOut);
-      Sides sat = emitSides(k, act, v, n.attrs.value);
-      Sides flatSides = emitSides(k, act, v, flatLevel);
-      llvm::Value* flat = emitOne(k, b.CreateOr(flatSides.low, flatSides.high));
-      emitBump(k, o, b.CreateAdd(k.i64(layer::Dead), u), flat);
-      // tanh and sigmoid fold their top edge into the last bin; relu counts it as over.
-      llvm::Value* w = act == Activation::Relu
-                           ? v
-                           : b.CreateSelect(b.CreateFCmpOEQ(v, k.f32(hi)), k.f32(hi - (hi - lo) / (2 * kBins)), v);
-      emitBump(k, o, emitBinSlot(k, w, lo, hi, layer::OutUnder, layer::OutHist, layer::OutOver), k.f32(1));
-      emitBump(k, o, emitBinSlot(k, p, kPreLo, kPreHi, layer::PreUnder, layer::PreHist, layer::PreOver), k.f32(1));
-      return std::vector<llvm::Value*>{b.CreateFAdd(a[0], b.CreateFMul(dp, dp)), b.CreateFAdd(a[1], b.CreateFMul(dv, dv)),
-                                       b.CreateFAdd(a[2], emitOne(k, sat.low)), b.CreateFAdd(a[3], emitOne(k, sat.high)),
-                                       b.CreateFAdd(a[4], flat)};
-    });
-  });
-  k.store(o, k.i64(layer::PreMean), meanPre);
-  k.store(o, k.i64(layer::PreStd), emitStd(k, acc[0], count));
-  k.store(o, k.i64(layer::OutMean), meanOut);
-  k.store(o, k.i64(layer::OutStd), emitStd(k, acc[1], count));
-  k.store(o, k.i64(layer::SaturatedLow), acc[2]);
-  k.store(o, k.i64(layer::SaturatedHigh), acc[3]);
-  k.store(o, k.i64(layer::Flat), acc[4]);
-  llvm::Value* allRows = k.f32(static_cast<double>(rows));
-  auto deadCount = k.loop("d", units, {k.f32(0)}, [&](llvm::Value* u, const std::vector<llvm::Value*>& a) {
-    llvm::Value* at = b.CreateAdd(k.i64(layer::Dead), u);
-    llvm::Value* flag = emitOne(k, b.CreateFCmpOEQ(k.load(o, at), allRows));
-    k.store(o, at, flag);
-    return std::vector<llvm::Value*>{b.CreateFAdd(a[0], flag)};
-  });
-  k.store(o, k.i64(layer::DeadCount), deadCount[0]);
-}
-
 extern const OpDef kLayerStats{
     .name = "layer_stats",
     .summary = "statistics of an activation layer (probe): moments, histograms, saturation, dead units",
@@ -142,6 +69,6 @@ extern const OpDef kLayerStats{
     .attrs = {{.name = "activation", .kind = AttrSpec::Int,
                .valueName = [](int64_t a) { return probe::activationName(static_cast<Activation>(a)); }, .bare = true},
               {.name = "saturation", .kind = AttrSpec::Float, .slot = AttrSpec::Value}},
-    .infer = inferLayerStats, .eval = evalLayerStats, .emitKernel = emitLayerStats};
+    .infer = inferLayerStats, .eval = evalLayerStats};
 
 }  // namespace netc::ops

@@ -1,7 +1,7 @@
 #include <cmath>
 
 #include "autodiff/grad_builder.h"
-#include "codegen/fast_math.h"
+#include "scalar_ir/fast_math.h"
 #include "ops/helpers.h"
 
 namespace netc::ops {
@@ -13,6 +13,6 @@ extern const OpDef kLog{
     .grad = [](GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) { dx[0] = b.div(dy, n.inputs[0]); },
     .eval = evalElementwise,
     .scalar = [](const double* a) { return std::log(a[0]); },
-    .emitScalar = [](llvm::IRBuilderBase& b, std::span<llvm::Value* const> a) { return codegen::emitLog(b, a[0]); }};
+    .emitScalar = [](llvm::IRBuilderBase& b, std::span<llvm::Value* const> a) { return scalar_ir::emitLog(b, a[0]); }};
 
 }  // namespace netc::ops

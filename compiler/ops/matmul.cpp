@@ -1,7 +1,6 @@
 #include <fmt/format.h>
 
 #include "autodiff/grad_builder.h"
-#include "codegen/gemm.h"
 #include "ops/helpers.h"
 
 namespace netc::ops {
@@ -76,8 +75,6 @@ extern const OpDef kMatmul{.name = "matmul", .summary = "matrix product a @ b of
                     .attrs = {{.name = "transA", .kind = AttrSpec::Bool, .index = 0, .optional = true},
                               {.name = "transB", .kind = AttrSpec::Bool, .index = 1}},
                     .matrixProduct = true, .linearPath = true,
-                    .infer = inferMatmul, .grad = gradMatmul, .eval = evalMatmul,
-                    .emitKernel = codegen::emitMatmul, .partialBytes = codegen::matmulPartialBytes,
-                    .sharesRows = true};
+                    .infer = inferMatmul, .grad = gradMatmul, .eval = evalMatmul};
 
 }  // namespace netc::ops

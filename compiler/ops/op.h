@@ -1,5 +1,7 @@
-// One op = one OpDef, defined in one file under compiler/ops/ with its shape rule, gradient rule,
-// reference implementation and code generation, and listed once in registry.cpp.
+// One op = one OpDef, defined in one file under compiler/ops/ with its shape rule, gradient rule, reference
+// implementation and (elementwise ops) its scalar expression as target-neutral LLVM IR, and listed once in
+// registry.cpp. How a backend computes a Kernel-class op is the backend's: the CPU's loop nests are in
+// codegen/kernels/, listed per op in codegen/kernels/cpu_kernels.cpp.
 #pragma once
 #include <span>
 #include <string>
@@ -21,7 +23,6 @@ struct Tensor {
 };
 
 class GradBuilder;       // autodiff/grad_builder.h
-class KernelEmitter;     // codegen/kernel_emitter.h
 struct OpDef;
 
 // One typed attribute of an op: its name, what kind of number it is, where in Attrs (or Node) it is kept and
@@ -147,16 +148,6 @@ struct OpDef {
   double (*scalar)(const double* args) = nullptr;
   // ... and its LLVM counterpart on float (scalar or vector) values.
   llvm::Value* (*emitScalar)(llvm::IRBuilderBase& b, std::span<llvm::Value* const> args) = nullptr;
-  // Kernel ops: emit the loop nest computing the node into its output buffer.
-  void (*emitKernel)(KernelEmitter& k, const Node& node) = nullptr;
-  // Kernel ops whose results are sums over many rows (a weight gradient's sum over the batch): the bytes of
-  // one thread's partial result when a team of `threads` should split that sum between its threads, 0 when
-  // it should not (too few rows to share, or results too many to add up again). Where it is > 0 the plan
-  // may mark the kernel Kernel::sumSplit, and emitKernel then writes both phases (KernelEmitter::splitSum).
-  int64_t (*partialBytes)(const Graph& g, const Node& node, int threads) = nullptr;
-  // Kernel ops whose emitKernel computes only the calling thread's share of its rows when a team splits the
-  // kernel (KernelEmitter::forRowShares): the team then runs it on every thread (Kernel::split).
-  bool sharesRows = false;
 };
 
 // Questions about a node's op, for code outside compiler/ops/.

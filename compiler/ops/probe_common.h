@@ -1,14 +1,12 @@
-// What the probe statistics ops (tanh_stats, value_stats, param_stats) share: moments in the reference
-// evaluation, and the loops and histogram bins of their code generators. Layouts: ops/probe_layout.h.
+// What the probe statistics ops (layer_stats, grad_stats, value_stats, param_stats) share: moments in the
+// reference evaluation and the shape checks; their CPU kernels are in codegen/kernels/probes.cpp. Layouts:
+// ops/probe_layout.h.
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "ops/op.h"
-
-namespace llvm {
-class Value;
-}
+#include "ops/probe_layout.h"
 
 namespace netc::ops::probe_common {
 
@@ -23,21 +21,7 @@ Moments moments(const std::vector<double>& x);
 int64_t unitsOf(const Graph& g, const Node& n, int input);
 void requireSameShape(const Graph& g, const Node& n, int a, int b);
 
-// ---- code generation (the same definitions in float32) ----
-
-// Sets out[0, count) to zero.
-void emitZero(KernelEmitter& k, int node, int64_t count);
-// The mean of node's n elements.
-llvm::Value* emitMean(KernelEmitter& k, int node, int64_t n);
-// Unbiased std from a sum of squared deviations over n values; 0 when n < 2.
-llvm::Value* emitStd(KernelEmitter& k, llvm::Value* sumSq, int64_t n);
-// The output slot of v among kBins bins over [lo, hi) (probe::binOf): `under` below lo or NaN, `first + bin`
-// inside, `over` at or above hi.
-llvm::Value* emitBinSlot(KernelEmitter& k, llvm::Value* v, double lo, double hi, int64_t under, int64_t first,
-                         int64_t over);
-// out[slot] += inc (f32 counts: exact up to 2^24 per slot).
-void emitBump(KernelEmitter& k, int node, llvm::Value* slot, llvm::Value* inc);
-// 1.0f where cond holds, else 0.0f.
-llvm::Value* emitOne(KernelEmitter& k, llvm::Value* cond);
+// layer_stats: the activation of the layer, in Attrs::ints[0].
+inline probe::Activation activationOf(const Node& n) { return static_cast<probe::Activation>(n.attrs.ints.at(0)); }
 
 }  // namespace netc::ops::probe_common

@@ -3,14 +3,10 @@
 #include <fmt/format.h>
 
 #include "autodiff/grad_builder.h"
-#include "codegen/kernel_emitter.h"
 #include "ops/helpers.h"
+#include "ops/reduce.h"
 
 namespace netc::ops {
-
-// Attrs::ints = {axis} reduces one axis; empty reduces everything to a scalar. keepdim=1 is not an attribute:
-// the lowering reshapes the result (lower/lower.cpp).
-static bool allAxes(const Node& n) { return n.attrs.ints.empty(); }
 
 static void inferReduce(const Graph& g, Node& n) {
   requireF32(g, n, 0);
@@ -53,156 +49,6 @@ static void evalReduce(const Node& n, const std::vector<const Tensor*>& in, Tens
   }
 }
 
-// ---- code generation ----
-// A reduction or expansion along one axis sees its operand as [outer, K, inner]; along all axes as [1, numel, 1].
-struct AxisSplit {
-  int64_t outer = 1, K = 1, inner = 1;
-};
-
-static AxisSplit splitAt(const Node& n, const Shape& full) {
-  AxisSplit s;
-  if (allAxes(n)) {
-    s.K = numel(full);
-    return s;
-  }
-  int64_t ax = n.attrs.ints[0] < 0 ? n.attrs.ints[0] + static_cast<int64_t>(full.size()) : n.attrs.ints[0];
-  for (int64_t i = 0; i < ax; ++i) s.outer *= full[i];
-  s.K = full[ax];
-  for (size_t i = ax + 1; i < full.size(); ++i) s.inner *= full[i];
-  return s;
-}
-
-static void emitReduce(KernelEmitter& k, const Node& n, bool mean) {
-  int x = n.inputs[0];
-  AxisSplit s = splitAt(n, k.g[x].shape);
-  auto& b = k.b;
-  llvm::Value* scale = k.f32(mean ? 1.0 / static_cast<double>(s.K) : 1.0);
-  k.loop("o", s.outer, [&](llvm::Value* o) {
-    if (s.inner == 1) {  // a contiguous run: accumulate in a register
-      KernelEmitter::Reassociate fast(b);
-      llvm::Value* base = b.CreateMul(o, k.i64(s.K));
-      auto acc = k.loop("k", s.K, {k.f32(0)}, [&](llvm::Value* kk, const std::vector<llvm::Value*>& a) {
-        return std::vector<llvm::Value*>{b.CreateFAdd(a[0], k.load(x, b.CreateAdd(base, kk)))};
-      });
-      k.store(n.id, o, b.CreateFMul(acc[0], scale));
-      return;
-    }
-    // Rows of `inner` contiguous values: add whole rows, the inner loop vectorises.
-    llvm::Value* dst = b.CreateMul(o, k.i64(s.inner));
-    k.loop("i", s.inner, [&](llvm::Value* i) { k.store(n.id, b.CreateAdd(dst, i), k.f32(0)); });
-    k.loop("k", s.K, [&](llvm::Value* kk) {
-      llvm::Value* src = b.CreateMul(b.CreateAdd(b.CreateMul(o, k.i64(s.K)), kk), k.i64(s.inner));
-      k.loop("i", s.inner, [&](llvm::Value* i) {
-        llvm::Value* at = b.CreateAdd(dst, i);
-        k.store(n.id, at, b.CreateFAdd(k.load(n.id, at), k.load(x, b.CreateAdd(src, i))));
-      });
-    });
-    if (mean)
-      k.loop("i", s.inner, [&](llvm::Value* i) {
-        llvm::Value* at = b.CreateAdd(dst, i);
-        k.store(n.id, at, b.CreateFMul(k.load(n.id, at), scale));
-      });
-  });
-}
-
-static void emitExpand(KernelEmitter& k, const Node& n) {
-  int dy = n.inputs[0];
-  AxisSplit s = splitAt(n, n.shape);
-  auto& b = k.b;
-  llvm::Value* scale = k.f32(n.attrs.value != 0 ? 1.0 / static_cast<double>(s.K) : 1.0);
-  k.loop("o", s.outer, [&](llvm::Value* o) {
-    k.loop("k", s.K, [&](llvm::Value* kk) {
-      llvm::Value* dst = b.CreateMul(b.CreateAdd(b.CreateMul(o, k.i64(s.K)), kk), k.i64(s.inner));
-      llvm::Value* src = b.CreateMul(o, k.i64(s.inner));
-      k.loop("i", s.inner, [&](llvm::Value* i) {
-        k.store(n.id, b.CreateAdd(dst, i), b.CreateFMul(k.load(dy, b.CreateAdd(src, i)), scale));
-      });
-    });
-  });
-}
-
-// The bias gradient's case of sum_to: every leading axis summed away, the last kept ([R, C] -> [C]).
-static bool sumsRowsToRow(const Shape& xs, const Shape& os) {
-  const int64_t C = os.empty() ? 1 : os.back();
-  return C > 1 && numel(os) == C && !xs.empty() && xs.back() == C;
-}
-
-// sum_to: out[broadcast index of p] += x[p] over every position p of x, as a loop nest over x's shape.
-static void emitSumTo(KernelEmitter& k, const Node& n) {
-  int x = n.inputs[0];
-  const Shape& xs = k.g[x].shape;
-  const Shape& os = n.shape;
-  auto& b = k.b;
-  // Rows to a row: the input is read once, four rows at a time, added into the output row (which stays in
-  // L1) a vector at a time.
-  const int64_t C = os.empty() ? 1 : os.back();
-  if (sumsRowsToRow(xs, os)) {
-    const int64_t R = numel(xs) / C, chunk = 4;
-    llvm::Value* in = k.ptr(x);
-    llvm::Value* out = k.ptr(n.id);
-    // Rows first .. first+count-1 of the input added into `into` (zeroed first).
-    auto sumRows = [&](llvm::Value* into, llvm::Value* first, int64_t count) {
-      k.forVectors("zero", C, [&](llvm::Value* c, llvm::Value* mask) {
-        k.storeVec(into, c, llvm::Constant::getNullValue(k.vecTy(k.lanes())), mask);
-      });
-      auto addRows = [&](llvm::Value* r0, int64_t rows) {
-        k.forVectors("col", C, [&](llvm::Value* c, llvm::Value* mask) {
-          std::vector<llvm::Value*> terms;
-          for (int64_t r = 0; r < rows; ++r)
-            terms.push_back(k.loadVec(in, b.CreateAdd(b.CreateMul(b.CreateAdd(r0, k.i64(r)), k.i64(C)), c), k.lanes(), mask));
-          while (terms.size() > 1) {  // pairwise: short dependency chains
-            std::vector<llvm::Value*> sums;
-            for (size_t i = 0; i + 1 < terms.size(); i += 2) sums.push_back(b.CreateFAdd(terms[i], terms[i + 1]));
-            if (terms.size() % 2) sums.push_back(terms.back());
-            terms = sums;
-          }
-          k.storeVec(into, c, b.CreateFAdd(k.loadVec(into, c, k.lanes(), mask), terms[0]), mask);
-        });
-      };
-      if (count / chunk > 0)
-        k.loop("rows", count / chunk, [&](llvm::Value* q) { addRows(b.CreateAdd(first, b.CreateMul(q, k.i64(chunk))), chunk); },
-               KernelEmitter::Hint::Explicit);
-      if (count % chunk > 0)
-        k.loop("row", count % chunk, [&](llvm::Value* r) { addRows(b.CreateAdd(first, b.CreateAdd(r, k.i64(count / chunk * chunk))), 1); },
-               KernelEmitter::Hint::Explicit);
-    };
-    if (!k.sumSplit()) return sumRows(out, k.i64(0), R);
-    // A team shares the rows: each thread sums its own into its partial row, and the thread whose share of the
-    // one output row it is (forRowShares gives it to the last) adds those up in thread order.
-    k.splitSum(R, chunk, [&](llvm::Value* first, int64_t count, llvm::Value* mine) {
-      sumRows(k.at(mine, k.i64(0), k.f32Ty()), first, count);
-    }, [&](const std::function<llvm::Value*(int)>& partialOf) {
-      k.forRowShares(1, 1, [&](llvm::Value*, int64_t) {
-        k.forVectors("total", C, [&](llvm::Value* c, llvm::Value* mask) {
-          k.storeVec(out, c, k.addPartials(partialOf, c, k.lanes(), mask), mask);
-        });
-      });
-    });
-    return;
-  }
-  k.loop("zero", numel(os), [&](llvm::Value* i) { k.store(n.id, i, k.f32(0)); });
-  // Output strides over x's dimensions: 0 where the output has no such axis or a broadcast size 1.
-  std::vector<int64_t> ost(xs.size(), 0);
-  int64_t run = 1;
-  for (int d = static_cast<int>(os.size()) - 1; d >= 0; --d) {
-    int xd = d + static_cast<int>(xs.size()) - static_cast<int>(os.size());
-    if (xd >= 0 && os[d] != 1) ost[xd] = run;
-    run *= os[d];
-  }
-  std::function<void(size_t, llvm::Value*, llvm::Value*)> nest = [&](size_t d, llvm::Value* xi, llvm::Value* oi) {
-    if (d == xs.size()) {
-      k.store(n.id, oi, b.CreateFAdd(k.load(n.id, oi), k.load(x, xi)));
-      return;
-    }
-    k.loop(fmt::format("d{}", d), xs[d], [&](llvm::Value* i) {
-      llvm::Value* xn = b.CreateAdd(b.CreateMul(xi, k.i64(xs[d])), i);
-      llvm::Value* on = ost[d] ? b.CreateAdd(oi, b.CreateMul(i, k.i64(ost[d]))) : oi;
-      nest(d + 1, xn, on);
-    });
-  };
-  nest(0, k.i64(0), k.i64(0));
-}
-
 // The count a mean divides by is known only once B is bound, so expand carries it as a flag
 // (Attrs::value = 1) rather than as a constant in the graph.
 static int expandGrad(GradBuilder& b, const Node& n, int dy, bool divideByCount = false) {
@@ -220,8 +66,7 @@ extern const OpDef kSum{
               {.name = "keepdim", .kind = AttrSpec::Bool, .slot = AttrSpec::Lowered, .keyword = true}},
     .infer = inferReduce,
     .grad = [](GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) { dx[0] = expandGrad(b, n, dy); },
-    .eval = [](const Node& n, const std::vector<const Tensor*>& in, Tensor& out) { evalReduce(n, in, out, false); },
-    .emitKernel = [](KernelEmitter& k, const Node& n) { emitReduce(k, n, false); }};
+    .eval = [](const Node& n, const std::vector<const Tensor*>& in, Tensor& out) { evalReduce(n, in, out, false); }};
 
 extern const OpDef kMean{
     .name = "mean", .summary = "mean over an axis (axis=k) or over everything; keepdim=1 keeps it as size 1", .minInputs = 1,
@@ -232,8 +77,7 @@ extern const OpDef kMean{
     .grad = [](GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
       dx[0] = expandGrad(b, n, dy, /*divideByCount=*/true);
     },
-    .eval = [](const Node& n, const std::vector<const Tensor*>& in, Tensor& out) { evalReduce(n, in, out, true); },
-    .emitKernel = [](KernelEmitter& k, const Node& n) { emitReduce(k, n, true); }};
+    .eval = [](const Node& n, const std::vector<const Tensor*>& in, Tensor& out) { evalReduce(n, in, out, true); }};
 
 // expand(dy) with Attrs::shape = target and Attrs::ints = {axis}: inserts the reduced axis again and repeats
 // dy along it; with no axis, dy is a scalar repeated everywhere. Attrs::value = 1 also divides by the number
@@ -274,7 +118,7 @@ extern const OpDef kExpand{
       at.ints = n.attrs.ints;
       dx[0] = b.op(n.attrs.value != 0 ? "mean" : "sum", {dy}, at);
     },
-    .eval = evalExpand, .emitKernel = emitExpand};
+    .eval = evalExpand};
 
 // sum_to(x) with Attrs::shape = target: sums x over the axes a broadcast expanded, back to the target
 // shape. The autodiff inserts it centrally whenever a gradient's shape differs from its operand's.
@@ -284,18 +128,11 @@ static void evalSumTo(const Node& n, const std::vector<const Tensor*>& in, Tenso
   for (int64_t i = 0; i < numel(x.shape); ++i) out.data[broadcastIndex(x.shape, out.shape, i)] += x.data[i];
 }
 
-// Rows to a row with at least 32 rows per thread: a team shares the rows, each thread's partial one row.
-static int64_t sumToPartialBytes(const Graph& g, const Node& n, int threads) {
-  const Shape& xs = g[n.inputs[0]].shape;
-  const int64_t C = n.shape.empty() ? 1 : n.shape.back();
-  return sumsRowsToRow(xs, n.shape) && numel(xs) / C >= 32 * threads ? (C + 15) / 16 * 16 * 4 : 0;
-}
-
 extern const OpDef kSumTo{
     .name = "sum_to", .summary = "sum over broadcast axes back to a shape", .minInputs = 1, .maxInputs = 1,
     .cls = OpDef::Kernel, .internal = true,
     .attrs = {{.name = "shape", .kind = AttrSpec::Shape, .slot = AttrSpec::Dims}},
     .infer = [](const Graph&, Node& n) { n.dtype = DType::F32; n.shape = n.attrs.shape; },
-    .eval = evalSumTo, .emitKernel = emitSumTo, .partialBytes = sumToPartialBytes};
+    .eval = evalSumTo};
 
 }  // namespace netc::ops

@@ -1,7 +1,7 @@
 #include <cmath>
 
 #include "autodiff/grad_builder.h"
-#include "codegen/fast_math.h"
+#include "scalar_ir/fast_math.h"
 #include "ops/helpers.h"
 #include "ops/probe_layout.h"
 
@@ -31,6 +31,6 @@ extern const OpDef kSigmoid{
     },
     .eval = evalElementwise,
     .scalar = [](const double* a) { return 1.0 / (1.0 + std::exp(-a[0])); },
-    .emitScalar = [](llvm::IRBuilderBase& b, std::span<llvm::Value* const> a) { return codegen::emitSigmoid(b, a[0]); }};
+    .emitScalar = [](llvm::IRBuilderBase& b, std::span<llvm::Value* const> a) { return scalar_ir::emitSigmoid(b, a[0]); }};
 
 }  // namespace netc::ops

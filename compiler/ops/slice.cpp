@@ -1,7 +1,6 @@
 #include <fmt/format.h>
 
 #include "autodiff/grad_builder.h"
-#include "codegen/kernel_emitter.h"
 #include "ops/helpers.h"
 #include "ops/slice.h"
 
@@ -61,28 +60,6 @@ static void evalSlice(const Node& n, const std::vector<const Tensor*>& in, Tenso
            false);
 }
 
-void emitRunCopy(KernelEmitter& k, int dst, int src, const Shape& big, int64_t axis, int64_t start, int64_t len,
-                 bool toBig) {
-  AxisRun r = axisRun(big, axis);
-  auto& b = k.b;
-  const int64_t run = len * r.inner;  // contiguous in both
-  k.loop("o", r.outer, [&](llvm::Value* o) {
-    llvm::Value* bigBase = b.CreateAdd(b.CreateMul(o, k.i64(r.K * r.inner)), k.i64(start * r.inner));
-    llvm::Value* smallBase = b.CreateMul(o, k.i64(run));
-    k.loop("j", run, [&](llvm::Value* j) {
-      llvm::Value* bi = b.CreateAdd(bigBase, j);
-      llvm::Value* si = b.CreateAdd(smallBase, j);
-      if (toBig) k.store(dst, bi, k.load(src, si));
-      else k.store(dst, si, k.load(src, bi));
-    });
-  });
-}
-
-static void emitSlice(KernelEmitter& k, const Node& n) {
-  emitRunCopy(k, n.id, n.inputs[0], k.g[n.inputs[0]].shape, n.attrs.ints[0], n.attrs.ints[1],
-              n.attrs.ints[2] - n.attrs.ints[1], false);
-}
-
 static void gradSlice(GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
   Attrs at;
   at.ints = n.attrs.ints;
@@ -97,7 +74,7 @@ extern const OpDef kSlice{
               {.name = "start", .kind = AttrSpec::Index, .index = 1, .keyword = true},
               {.name = "stop", .kind = AttrSpec::Index, .index = 2, .keyword = true}},
     .keepsElements = true,
-    .infer = inferSlice, .grad = gradSlice, .eval = evalSlice, .emitKernel = emitSlice};
+    .infer = inferSlice, .grad = gradSlice, .eval = evalSlice};
 
 // pad_slice(dy) with Attrs::ints = {axis, start, stop} and Attrs::shape = the full shape: zeros, with dy at
 // [start, stop) along the axis (the gradient of slice). Its gradient is the slice again.
@@ -111,12 +88,6 @@ static void evalPad(const Node& n, const std::vector<const Tensor*>& in, Tensor&
   out.data.assign(numel(out.shape), 0.0);
   evalCopy(out.shape, n.attrs.ints[0], n.attrs.ints[1], n.attrs.ints[2] - n.attrs.ints[1], in[0]->data, out.data,
            true);
-}
-
-static void emitPad(KernelEmitter& k, const Node& n) {
-  k.loop("zero", numel(n.shape), [&](llvm::Value* i) { k.store(n.id, i, k.f32(0)); });
-  emitRunCopy(k, n.id, n.inputs[0], n.shape, n.attrs.ints[0], n.attrs.ints[1], n.attrs.ints[2] - n.attrs.ints[1],
-              true);
 }
 
 static void gradPad(GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
@@ -133,6 +104,6 @@ extern const OpDef kPadSlice{
               {.name = "stop", .kind = AttrSpec::Index, .index = 2},
               {.name = "shape", .kind = AttrSpec::Shape, .slot = AttrSpec::Dims}},
     .padsWithZeros = true,
-    .infer = inferPad, .grad = gradPad, .eval = evalPad, .emitKernel = emitPad};
+    .infer = inferPad, .grad = gradPad, .eval = evalPad};
 
 }  // namespace netc::ops

@@ -1,7 +1,7 @@
 #include <cmath>
 
 #include "autodiff/grad_builder.h"
-#include "codegen/fast_math.h"
+#include "scalar_ir/fast_math.h"
 #include "ops/helpers.h"
 #include "ops/probe_layout.h"
 
@@ -31,6 +31,6 @@ extern const OpDef kTanh{
     },
     .eval = evalElementwise,
     .scalar = [](const double* a) { return std::tanh(a[0]); },
-    .emitScalar = [](llvm::IRBuilderBase& b, std::span<llvm::Value* const> a) { return codegen::emitTanh(b, a[0]); }};
+    .emitScalar = [](llvm::IRBuilderBase& b, std::span<llvm::Value* const> a) { return scalar_ir::emitTanh(b, a[0]); }};
 
 }  // namespace netc::ops

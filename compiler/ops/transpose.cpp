@@ -1,7 +1,6 @@
 #include <fmt/format.h>
 
 #include "autodiff/grad_builder.h"
-#include "codegen/gemm.h"
 #include "ops/helpers.h"
 
 namespace netc::ops {
@@ -28,6 +27,6 @@ extern const OpDef kTranspose{
     .maxInputs = 1, .cls = OpDef::Kernel,
     .infer = inferTranspose,
     .grad = [](GradBuilder& b, const Node&, int dy, std::vector<int>& dx) { dx[0] = b.op("transpose", {dy}); },
-    .eval = evalTranspose, .emitKernel = codegen::emitTranspose};
+    .eval = evalTranspose};
 
 }  // namespace netc::ops

@@ -2,9 +2,7 @@
 // fixed-bin histogram over Attrs::ints = {lo, hi} with under/overflow (layout probe::value). Appended by the
 // instrumentation pass; never differentiated.
 #include <cmath>
-#include <llvm/IR/IRBuilder.h>
 
-#include "codegen/kernel_emitter.h"
 #include "ops/helpers.h"
 #include "ops/probe_common.h"
 #include "ops/probe_layout.h"
@@ -38,34 +36,11 @@ static void evalValueStats(const Node& n, const std::vector<const Tensor*>& in, 
   }
 }
 
-static void emitValueStats(KernelEmitter& k, const Node& n) {
-  using namespace probe;
-  auto& b = k.b;
-  const int x = n.inputs[0], o = n.id;
-  const int64_t count = numel(k.g[x].shape);
-  const double lo = static_cast<double>(n.attrs.ints[0]), hi = static_cast<double>(n.attrs.ints[1]);
-  emitZero(k, o, value::Size);
-  llvm::Value* mean = emitMean(k, x, count);
-  llvm::Value* first = k.load(x, k.i64(0));
-  auto acc = k.loop("i", count, {k.f32(0), first, first}, [&](llvm::Value* i, const std::vector<llvm::Value*>& a) {
-    llvm::Value* v = k.load(x, i);
-    llvm::Value* d = b.CreateFSub(v, mean);
-    emitBump(k, o, emitBinSlot(k, v, lo, hi, value::Under, value::Hist, value::Over), k.f32(1));
-    return std::vector<llvm::Value*>{b.CreateFAdd(a[0], b.CreateFMul(d, d)),
-                                     b.CreateBinaryIntrinsic(llvm::Intrinsic::minnum, a[1], v),
-                                     b.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, a[2], v)};
-  });
-  k.store(o, k.i64(value::Mean), mean);
-  k.store(o, k.i64(value::Std), emitStd(k, acc[0], count));
-  k.store(o, k.i64(value::Min), acc[1]);
-  k.store(o, k.i64(value::Max), acc[2]);
-}
-
 extern const OpDef kValueStats{
     .name = "value_stats", .summary = "statistics of a probed value: mean, std, min, max, histogram",
     .minInputs = 1, .maxInputs = 1, .cls = OpDef::Kernel, .internal = true,
     .attrs = {{.name = "lo", .kind = AttrSpec::Int, .index = 0}, {.name = "hi", .kind = AttrSpec::Int, .index = 1}},
     .orderBlind = true,
-    .infer = inferValueStats, .eval = evalValueStats, .emitKernel = emitValueStats};
+    .infer = inferValueStats, .eval = evalValueStats};
 
 }  // namespace netc::ops

@@ -5,21 +5,13 @@
 #include <fmt/format.h>
 
 #include "autodiff/grad_builder.h"
-#include "codegen/kernel_emitter.h"
 #include "ops/helpers.h"
+#include "ops/reduce.h"
 
 namespace netc::ops {
 
-namespace {
-
-// x seen as [outer, K, inner] around the reduced axis; all axes: [1, numel, 1]. Dimensions may still be B.
-struct Split {
-  int64_t outer = 1, K = 1, inner = 1;
-  bool batchInK = false;
-};
-
-Split split(const Node& n, const Shape& xs) {
-  Split s;
+VarSplit varSplit(const Node& n, const Shape& xs) {
+  VarSplit s;
   int64_t ax = n.attrs.ints.empty() ? -1 : (n.attrs.ints[0] < 0 ? n.attrs.ints[0] + static_cast<int64_t>(xs.size())
                                                                  : n.attrs.ints[0]);
   for (int64_t i = 0; i < static_cast<int64_t>(xs.size()); ++i) {
@@ -30,6 +22,8 @@ Split split(const Node& n, const Shape& xs) {
   }
   return s;
 }
+
+namespace {
 
 void inferVar(const Graph& g, Node& n) {
   requireF32(g, n, 0);
@@ -42,7 +36,7 @@ void inferVar(const Graph& g, Node& n) {
     n.shape.erase(n.shape.begin() + ax);
   }
   // The count is known once B is bound (verify() re-runs this rule after bindBatch).
-  Split s = split(n, x.shape);
+  VarSplit s = varSplit(n, x.shape);
   double c = n.attrs.value;
   if (s.batchInK || static_cast<double>(s.K) - c > 0) return;
   std::string over = n.attrs.ints.empty() ? "all elements" : fmt::format("axis {}", n.attrs.ints[0]);
@@ -58,7 +52,7 @@ void inferVar(const Graph& g, Node& n) {
 
 void evalVar(const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
   const Tensor& x = *in[0];
-  Split s = split(n, x.shape);
+  VarSplit s = varSplit(n, x.shape);
   double denom = static_cast<double>(s.K) - n.attrs.value;
   out.data.assign(s.outer * s.inner, 0.0);
   for (int64_t o = 0; o < s.outer; ++o)
@@ -74,33 +68,6 @@ void evalVar(const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
     }
 }
 
-// Two passes per output element, the mean first, then the squared deviations from it (no cancellation of a
-// one-pass sum of squares). The passes read along k with stride `inner`.
-void emitVar(KernelEmitter& k, const Node& n) {
-  int x = n.inputs[0];
-  Split s = split(n, k.g[x].shape);
-  auto& b = k.b;
-  KernelEmitter::Reassociate fast(b);
-  llvm::Value* invK = k.f32(1.0 / static_cast<double>(s.K));
-  llvm::Value* invDenom = k.f32(1.0 / (static_cast<double>(s.K) - n.attrs.value));
-  k.loop("o", s.outer, [&](llvm::Value* o) {
-    k.loop("i", s.inner, [&](llvm::Value* i) {
-      auto at = [&](llvm::Value* kk) {
-        return b.CreateAdd(b.CreateMul(b.CreateAdd(b.CreateMul(o, k.i64(s.K)), kk), k.i64(s.inner)), i);
-      };
-      auto sum = k.loop("k", s.K, {k.f32(0)}, [&](llvm::Value* kk, const std::vector<llvm::Value*>& a) {
-        return std::vector<llvm::Value*>{b.CreateFAdd(a[0], k.load(x, at(kk)))};
-      });
-      llvm::Value* mean = b.CreateFMul(sum[0], invK);
-      auto sq = k.loop("k2", s.K, {k.f32(0)}, [&](llvm::Value* kk, const std::vector<llvm::Value*>& a) {
-        llvm::Value* d = b.CreateFSub(k.load(x, at(kk)), mean);
-        return std::vector<llvm::Value*>{b.CreateFAdd(a[0], b.CreateFMul(d, d))};
-      });
-      k.store(n.id, b.CreateAdd(b.CreateMul(o, k.i64(s.inner)), i), b.CreateFMul(sq[0], invDenom));
-    });
-  });
-}
-
 // Repeats a reduced value (shape of n) back over x's shape along the reduced axis.
 int expandBack(GradBuilder& b, const Node& n, int v) {
   Attrs at;
@@ -113,7 +80,7 @@ int expandBack(GradBuilder& b, const Node& n, int v) {
 // factor is built from batch_size nodes, which become constants when the batch is bound.
 void gradVar(GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
   int x = n.inputs[0];
-  Split s = split(n, b.node(x).shape);
+  VarSplit s = varSplit(n, b.node(x).shape);
   Attrs m;
   m.ints = n.attrs.ints;
   int mean = b.op("mean", {x}, m);
@@ -132,6 +99,6 @@ extern const OpDef kVar{
     .attrs = {{.name = "axis", .kind = AttrSpec::Axis, .keyword = true, .optional = true},
               {.name = "correction", .kind = AttrSpec::Float, .slot = AttrSpec::Value, .def = 1, .keyword = true},
               {.name = "keepdim", .kind = AttrSpec::Bool, .slot = AttrSpec::Lowered, .keyword = true}},
-    .infer = inferVar, .grad = gradVar, .eval = evalVar, .emitKernel = emitVar};
+    .infer = inferVar, .grad = gradVar, .eval = evalVar};
 
 }  // namespace netc::ops

@@ -1,4 +1,4 @@
-// The polynomial tanh/exp/log/sigmoid of codegen/fast_math, compiled through the real pipeline (a one-op
+// The polynomial tanh/exp/log/sigmoid of scalar_ir/fast_math, compiled through the real pipeline (a one-op
 // graph planned, lowered, optimised and JIT-compiled) and checked against libm over dense sweeps and at the
 // edges: infinities, huge values, denormals, NaN.
 #include <doctest/doctest.h>

@@ -14,7 +14,7 @@ namespace netc::codegen {
 int64_t matmulScratchBytes(const Graph& g, const Node& n);
 
 // Bytes of one thread's partial product when a team of `threads` should split the sum over K
-// (OpDef::partialBytes), 0 when it should not.
+// (CpuKernel::partialBytes), 0 when it should not.
 int64_t matmulPartialBytes(const Graph& g, const Node& n, int threads);
 
 // C = op(A) @ op(B) for the matmul node `n`; every result goes through KernelEmitter::emitResult.

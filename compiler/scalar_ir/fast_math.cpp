@@ -1,13 +1,13 @@
 // Polynomial/rational math on float lanes. Every function works on scalars and vectors alike (constants
 // are splatted to the argument's type), so loops calling them vectorise.
-#include "codegen/fast_math.h"
+#include "scalar_ir/fast_math.h"
 
 #include <cmath>
 
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 
-namespace netc::codegen {
+namespace netc::scalar_ir {
 namespace {
 
 llvm::Value* c(llvm::Value* like, double v) { return llvm::ConstantFP::get(like->getType(), v); }
@@ -121,4 +121,4 @@ llvm::Value* emitSigmoid(llvm::IRBuilderBase& b, llvm::Value* x) {
   return b.CreateFDiv(c(x, 1.0), b.CreateFAdd(c(x, 1.0), e));
 }
 
-}  // namespace netc::codegen
+}  // namespace netc::scalar_ir

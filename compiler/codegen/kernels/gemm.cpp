@@ -7,7 +7,7 @@
 // so a transposed A costs nothing). A transposed B is first copied into scratch space as [K, N] so its rows
 // are contiguous. Each finished accumulator goes to KernelEmitter::emitResult, which stores it and applies
 // the fused epilogue (bias add, tanh, gradient chain, SGD update) while it is still in a register.
-#include "codegen/gemm.h"
+#include "codegen/kernels/gemm.h"
 
 #include <fmt/format.h>
 #include <functional>

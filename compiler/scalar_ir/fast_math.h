@@ -1,5 +1,7 @@
 // Vectorisable replacements for libm in generated code: clamped polynomial/rational approximations
 // over float (scalar or vector) values. No calls are emitted, so the loop vectoriser can widen them.
+// Target-neutral LLVM IR (plain arithmetic, compares and selects): the ops' scalar expressions
+// (OpDef::emitScalar) and the CPU kernels (codegen/kernels/) both build on it, so it lives outside codegen/.
 #pragma once
 
 namespace llvm {
@@ -7,7 +9,7 @@ class Value;
 class IRBuilderBase;
 }  // namespace llvm
 
-namespace netc::codegen {
+namespace netc::scalar_ir {
 
 // |tanh(x)| <= 1 exactly for every input (infinities included); never NaN for a finite input; NaN stays NaN.
 llvm::Value* emitTanh(llvm::IRBuilderBase& b, llvm::Value* x);
@@ -17,4 +19,4 @@ llvm::Value* emitExp(llvm::IRBuilderBase& b, llvm::Value* x);
 llvm::Value* emitLog(llvm::IRBuilderBase& b, llvm::Value* x);
 llvm::Value* emitSigmoid(llvm::IRBuilderBase& b, llvm::Value* x);
 
-}  // namespace netc::codegen
+}  // namespace netc::scalar_ir
