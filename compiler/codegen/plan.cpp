@@ -87,31 +87,32 @@ class Planner {
   // sum(a * b): each reads the other's parameter, so each must wait for the other's kernel). Sources and views
   // belong to no kernel and are passed node by node.
   bool canMerge(const std::vector<int>& a, const std::vector<int>& b) const {
-    std::vector<char> merged(n_, 0), seen(n_, 0);
-    for (int v : a) merged[v] = 1;
-    for (int v : b) merged[v] = 1;
-    std::map<int, std::vector<int>> nodesOfKernel;  // the other kernels, entered on the first visit
-    for (int v = 0; v < n_; ++v)
-      if (!merged[v] && kernelOfNode_[v] >= 0) nodesOfKernel[kernelOfNode_[v]].push_back(v);
+    // Marks stamped with this call's number, so no call clears or allocates arrays of the graph's size.
+    const int merged = ++mark_, seen = ++mark_;
+    for (int v : a) markOf_[v] = merged;
+    for (int v : b) markOf_[v] = merged;
     std::vector<int> stack;
     auto reach = [&](int v) {
-      if (seen[v]) return;
+      if (markOf_[v] == seen) return;
       if (int k = kernelOfNode_[v]; k >= 0) {
-        for (int u : nodesOfKernel[k]) seen[u] = 1, stack.push_back(u);
+        for (int u : nodesOfKernel_[k]) markOf_[u] = seen, stack.push_back(u);
       } else {
-        seen[v] = 1;
+        markOf_[v] = seen;
         stack.push_back(v);
       }
     };
-    for (int v = 0; v < n_; ++v)
-      if (merged[v])
+    auto leaves = [&](const std::vector<int>& set) {
+      for (int v : set)
         for (int s : dependents_[v])
-          if (!merged[s]) reach(s);
+          if (markOf_[s] != merged) reach(s);
+    };
+    leaves(a);
+    leaves(b);
     while (!stack.empty()) {
       int v = stack.back();
       stack.pop_back();
       for (int s : dependents_[v]) {
-        if (merged[s]) return false;  // merged -> ... -> v -> merged
+        if (markOf_[s] == merged) return false;  // merged -> ... -> v -> merged
         reach(s);
       }
     }
@@ -128,10 +129,14 @@ class Planner {
   void mergeInto(int dst, int src) {
     for (int v = 0; v < n_; ++v)
       if (kernelOfNode_[v] == src) kernelOfNode_[v] = dst;
+    nodesOfKernel_[dst].insert(nodesOfKernel_[dst].end(), nodesOfKernel_[src].begin(), nodesOfKernel_[src].end());
+    nodesOfKernel_[src].clear();
   }
 
   void formKernels() {
     kernelOfNode_.assign(n_, -1);
+    nodesOfKernel_.clear();
+    markOf_.assign(n_, 0);
     users_.assign(n_, {});
     for (const Node& n : g_.nodes)
       for (int in : n.inputs) users_[in].push_back(n.id);
@@ -142,6 +147,7 @@ class Planner {
       if (!isElementwise(n) && !n.op->emitKernel)
         fail(g_.source, n.loc, fmt::format("internal error: op '{}' has no code generator", n.op->name));
       kernelOfNode_[n.id] = count++;
+      nodesOfKernel_.push_back({n.id});
     }
     if (opts_.fuse) {
       fuseProducersIntoConsumers();
@@ -397,6 +403,9 @@ class Planner {
   std::vector<std::vector<int>> dependents_;  // v -> the nodes with v in deps_
   std::vector<Kernel> kernels_;  // in formation order, before scheduling
   std::vector<int> kernelOfNode_;
+  std::vector<std::vector<int>> nodesOfKernel_;  // kernel -> its nodes, while kernels form (canMerge)
+  mutable std::vector<int> markOf_;               // canMerge's marks (node -> the mark it last set)
+  mutable int mark_ = 0;
   std::vector<std::vector<int>> users_;
   Plan plan_;
 };
