@@ -45,7 +45,7 @@ const std::map<std::string, std::string>& snippets() {
   static const std::map<std::string, std::string> m = {
       {"add", "loss = sum((a + c) * R)"},
       {"sub", "loss = sum((a - c) * R)"},
-      {"mul", "loss = sum(a * tanh(b) * R)"},  // (a * b of two params: see the note in /work/notes/facts.md)
+      {"mul", "loss = sum(a * b * R)"},
       {"div", "loss = sum(a / (b * b + 1) * R)"},
       {"neg", "loss = sum(-a * R)"},
       {"pow", "loss = sum((a * a + 1) ** k * R)"},
@@ -56,7 +56,7 @@ const std::map<std::string, std::string>& snippets() {
       {"relu", "loss = sum(relu(a) * R)"},
       {"sqrt", "loss = sum(sqrt(a * a + 1) * R)"},
       {"rsqrt", "loss = sum(rsqrt(a * a + 1) * R)"},
-      {"matmul", "loss = sum((tanh(a) @ W) * R3)"},  // (a @ W with a a param: see the note in /work/notes/facts.md)
+      {"matmul", "loss = sum((a @ W) * R3)"},
       {"transpose", "loss = sum(transpose(transpose(a) * transpose(R)))"},
       {"embedding", "loss = sum(flatten(C[x]) @ reshape(R3, [12, 1]))"},
       {"reshape", "loss = sum(reshape(a, [5, 4]) * reshape(R, [5, 4]))"},

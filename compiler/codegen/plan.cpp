@@ -36,17 +36,6 @@ bool isElementwise(const Node& n) { return n.op->cls == OpDef::Elementwise; }
 // consumers can be applied to it in registers before it is stored.
 bool acceptsEpilogue(const Node& n) { return n.op->matrixProduct; }
 
-// A small dense bitset over node ids.
-struct Bits {
-  std::vector<uint64_t> w;
-  explicit Bits(int n = 0) : w((n + 63) / 64, 0) {}
-  void set(int i) { w[i / 64] |= uint64_t{1} << (i % 64); }
-  bool test(int i) const { return (w[i / 64] >> (i % 64)) & 1; }
-  void unite(const Bits& o) {
-    for (size_t i = 0; i < w.size(); ++i) w[i] |= o.w[i];
-  }
-};
-
 class Planner {
  public:
   Planner(const Graph& g, const PlanOptions& opts) : g_(g), opts_(opts), n_(g.size()) {}
@@ -76,8 +65,7 @@ class Planner {
           for (int in : r.inputs)
             if (aliasRoot(g_, in) == p) deps_[s.id].push_back(r.id);
     }
-    // Ancestor sets, in an order that respects the extra edges too (they may point forward in id order).
-    order_.clear();
+    // The extra edges may point forward in id order: check they leave the node graph acyclic.
     std::vector<int> state(n_, 0);
     std::function<void(int)> visit = [&](int v) {
       if (state[v] == 2) return;
@@ -85,37 +73,49 @@ class Planner {
       state[v] = 1;
       for (int d : deps_[v]) visit(d);
       state[v] = 2;
-      order_.push_back(v);
     };
     for (int v = 0; v < n_; ++v) visit(v);
-    anc_.assign(n_, Bits(n_));
-    for (int v : order_)
-      for (int d : deps_[v]) {
-        anc_[v].set(d);
-        anc_[v].unite(anc_[d]);
-      }
+    dependents_.assign(n_, {});
+    for (int v = 0; v < n_; ++v)
+      for (int d : deps_[v]) dependents_[d].push_back(v);
   }
 
-  // Merging two sets of nodes into one kernel is legal when no path leaves one set and enters the other
-  // through a node outside both: the merged kernel would have to run both before and after that node.
+  // Merging two kernels (each given by all its nodes) is legal when the kernels still run in some order: the
+  // kernel graph (nodes contracted to their kernels) must stay acyclic. It is acyclic before the merge, so a
+  // new cycle passes through the merged kernel: a path leaves it and comes back. The search follows
+  // dependence edges forward from the merged nodes and enters every other kernel as a whole, since a path may
+  // reach a third kernel at one node and leave it from another (the sgd of a and the sgd of b in
+  // sum(a * b): each reads the other's parameter, so each must wait for the other's kernel). Sources and views
+  // belong to no kernel and are passed node by node.
   bool canMerge(const std::vector<int>& a, const std::vector<int>& b) const {
-    Bits inA(n_), inAB(n_), ancB(n_);
-    for (int v : a) inA.set(v), inAB.set(v);
-    for (int v : b) inAB.set(v), ancB.unite(anc_[v]);
-    auto reachesFrom = [&](int z, const std::vector<int>& set) {
-      for (int v : set)
-        if (anc_[z].test(v)) return true;
-      return false;
+    // Marks stamped with this call's number, so no call clears or allocates arrays of the graph's size.
+    const int merged = ++mark_, seen = ++mark_;
+    for (int v : a) markOf_[v] = merged;
+    for (int v : b) markOf_[v] = merged;
+    std::vector<int> stack;
+    auto reach = [&](int v) {
+      if (markOf_[v] == seen) return;
+      if (int k = kernelOfNode_[v]; k >= 0) {
+        for (int u : nodesOfKernel_[k]) markOf_[u] = seen, stack.push_back(u);
+      } else {
+        markOf_[v] = seen;
+        stack.push_back(v);
+      }
     };
-    for (int z = 0; z < n_; ++z) {
-      if (inAB.test(z)) continue;
-      if (ancB.test(z) && reachesFrom(z, a)) return false;  // a -> z -> b
-    }
-    Bits ancA(n_);
-    for (int v : a) ancA.unite(anc_[v]);
-    for (int z = 0; z < n_; ++z) {
-      if (inAB.test(z)) continue;
-      if (ancA.test(z) && reachesFrom(z, b)) return false;  // b -> z -> a
+    auto leaves = [&](const std::vector<int>& set) {
+      for (int v : set)
+        for (int s : dependents_[v])
+          if (markOf_[s] != merged) reach(s);
+    };
+    leaves(a);
+    leaves(b);
+    while (!stack.empty()) {
+      int v = stack.back();
+      stack.pop_back();
+      for (int s : dependents_[v]) {
+        if (markOf_[s] == merged) return false;  // merged -> ... -> v -> merged
+        reach(s);
+      }
     }
     return true;
   }
@@ -130,10 +130,14 @@ class Planner {
   void mergeInto(int dst, int src) {
     for (int v = 0; v < n_; ++v)
       if (kernelOfNode_[v] == src) kernelOfNode_[v] = dst;
+    nodesOfKernel_[dst].insert(nodesOfKernel_[dst].end(), nodesOfKernel_[src].begin(), nodesOfKernel_[src].end());
+    nodesOfKernel_[src].clear();
   }
 
   void formKernels() {
     kernelOfNode_.assign(n_, -1);
+    nodesOfKernel_.clear();
+    markOf_.assign(n_, 0);
     users_.assign(n_, {});
     for (const Node& n : g_.nodes)
       for (int in : n.inputs) users_[in].push_back(n.id);
@@ -144,6 +148,7 @@ class Planner {
       if (!isElementwise(n) && !hasCpuKernel(*n.op))
         fail(g_.source, n.loc, fmt::format("internal error: op '{}' has no code generator", n.op->name));
       kernelOfNode_[n.id] = count++;
+      nodesOfKernel_.push_back({n.id});
     }
     if (opts_.fuse) {
       fuseProducersIntoConsumers();
@@ -396,10 +401,12 @@ class Planner {
   PlanOptions opts_;
   int n_;
   std::vector<std::vector<int>> deps_;
-  std::vector<int> order_;
-  std::vector<Bits> anc_;
+  std::vector<std::vector<int>> dependents_;  // v -> the nodes with v in deps_
   std::vector<Kernel> kernels_;  // in formation order, before scheduling
   std::vector<int> kernelOfNode_;
+  std::vector<std::vector<int>> nodesOfKernel_;  // kernel -> its nodes, while kernels form (canMerge)
+  mutable std::vector<int> markOf_;               // canMerge's marks (node -> the mark it last set)
+  mutable int mark_ = 0;
   std::vector<std::vector<int>> users_;
   Plan plan_;
 };
