@@ -42,7 +42,10 @@ int runGrad(const GradOptions& o) {
   // --stats: the same step with the probe statistics appended (every node keeps its id, so nothing else changes).
   // The step runs at lr 0, so the update ratios use the model's first learning rate: what one step of training
   // would do.
-  if (!o.stats.empty()) po.probes = instrumentOptions(m, m.train), po.probesReadLr = false;
+  if (!o.stats.empty()) {
+    po.probes = instrumentOptions(m, m.train);
+    po.probesReadLr = false;
+  }
   po.batch = B;
   pipeline::resumeInPlace(c, po, pipeline::Stage::Instrument, pipeline::Stage::BindBatch);
   const std::optional<Instrumented>& probed = c.instrumented;

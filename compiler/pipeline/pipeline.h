@@ -32,7 +32,9 @@ namespace netc::pipeline {
 
 enum class Stage { Specialize, Differentiate, Instrument, BindBatch, Layout, Plan, BuildModules };
 
-// What the passes made so far. Each pass fills its own fields and reads earlier ones.
+// What the passes made so far. Each pass fills its own fields and reads earlier ones. Move-only (the modules own
+// their LLVM contexts): to go on from a result kept elsewhere, build one from the parts the later passes read,
+// as Compiled{.model = m, .training = t}.
 struct Compiled {
   Model model;                               // the model as given; after specialize, its train or eval form
   std::optional<TrainingGraph> training;     // differentiate: the training step (node ids extend the model's)
