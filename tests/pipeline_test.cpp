@@ -165,7 +165,8 @@ TEST_CASE("pipeline: a plan whose kernel reads a buffer before any kernel writes
                       const int emb = named(c.code, "emb");
                       for (int& s : c.plan.storage) s = s == emb ? -1 : s;  // %emb and its view %8
                     }}};
-  CHECK(contains(failure(m, o, Stage::Plan), "after pass 'drop-storage': kernel 1 (matmul %9) reads %8, which has no storage"));
+  CHECK(contains(failure(m, o, Stage::Plan),
+                 "after pass 'drop-storage': kernel 1 (matmul %9) reads %8, which has no storage"));
 }
 
 TEST_CASE("pipeline: `netc ir --stage` lists exactly the pipeline's stages, in its help and its error") {

@@ -33,7 +33,8 @@ int printCodeStage(const Model& m, const IrOptions& o) {
   po.target = &target.info();
   // What the JIT compiles: the graph with its storage layout applied (codegen/layout.h).
   const bool fused = o.stage == "fused";
-  pipeline::resumeInPlace(c, po, pipeline::Stage::BindBatch, fused ? pipeline::Stage::Plan : pipeline::Stage::BuildModules);
+  pipeline::resumeInPlace(c, po, pipeline::Stage::BindBatch,
+                          fused ? pipeline::Stage::Plan : pipeline::Stage::BuildModules);
   if (fused) {
     fmt::print("; {} of {} at batch {}\n{}", eval ? "eval form" : "training step", m.name, batch,
                codegen::printPlan(c.code, c.plan));
@@ -87,7 +88,8 @@ void registerIr(CLI::App& app, Action& action) {
       pipeline::Options po;
       if (ir->stage == "graph") {
         po.mode = ir->mode == "eval" ? Mode::Eval : Mode::Train;
-        fmt::print("{}", printGraph(ir->mode.empty() ? m.graph : pipeline::run(m, po, pipeline::Stage::Specialize).model.graph));
+        fmt::print("{}", printGraph(ir->mode.empty() ? m.graph
+                                                     : pipeline::run(m, po, pipeline::Stage::Specialize).model.graph));
       } else if (ir->stage == "grad") {
         if (ir->mode == "eval") fail("--stage grad is the training step, which is the train form: drop --mode eval");
         po.optimizer = m.train.optimizer;

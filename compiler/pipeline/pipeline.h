@@ -1,6 +1,6 @@
 // The compiler's passes, named and in order, in one place: from a lowered model (lower/model.h) to the LLVM
 // modules of one compiled step. Every command and engine asks run() for the stage it needs and gets what the
-// passes made up to it; a verifier runs after each pass (verify_passes.h) and names the pass it caught.
+// passes made up to it; a verifier runs after each pass (graph.h verify, verify_plan.h) and names the pass it caught.
 //
 //   specialize      the train or eval form: mode nodes resolved, nodes nothing needs removed (modes/)
 //   differentiate   the backward graph and the optimizer's update of every trainable parameter (autodiff/)

@@ -27,7 +27,8 @@ void verifyLayout(const Graph& bound, const Graph& code, const codegen::Layout& 
     if (ci != bi) bad("its inputs differ from the bound graph's");
     const bool transposed = !layout.transposed.empty() && layout.transposed[static_cast<size_t>(v)];
     if (!transposed && c.shape != b.shape)
-      bad(fmt::format("shape {} but it is declared {} and not stored transposed", shapeStr(c.shape), shapeStr(b.shape)));
+      bad(fmt::format("shape {} but it is declared {} and not stored transposed", shapeStr(c.shape),
+                      shapeStr(b.shape)));
     if (transposed && (b.shape.size() != 2 || c.shape != Shape{b.shape[1], b.shape[0]}))
       bad(fmt::format("stored transposed as {}, which is not the transpose of its declared {}", shapeStr(c.shape),
                       shapeStr(b.shape)));
@@ -70,7 +71,8 @@ class PlanChecker {
 
   void checkTables() const {
     auto covers = [&](size_t size, const char* what) {
-      if (size != static_cast<size_t>(n_)) fail(fmt::format("the plan's {} cover {} nodes, the graph has {}", what, size, n_));
+      if (size != static_cast<size_t>(n_))
+        fail(fmt::format("the plan's {} cover {} nodes, the graph has {}", what, size, n_));
     };
     covers(p_.kernelOf.size(), "kernel numbers");
     covers(p_.storage.size(), "storage entries");
@@ -84,7 +86,8 @@ class PlanChecker {
     for (int v = 0; v < n_; ++v) {
       const int s = p_.storage[v];
       if (s >= n_ || (s >= 0 && p_.storage[s] != s))
-        fail(fmt::format("{} is stored in the buffer of node {}, which is not a buffer of its own", g_.valueName(v), s));
+        fail(fmt::format("{} is stored in the buffer of node {}, which is not a buffer of its own", g_.valueName(v),
+                         s));
     }
   }
 
@@ -147,8 +150,8 @@ class PlanChecker {
   void checkOverlaps() {
     const std::vector<int> overwrites = inPlaceWriters();
     std::vector<char> overwritten(static_cast<size_t>(n_), 0);
-    for (int v = 0; v < n_; ++v)
-      if (overwrites[static_cast<size_t>(v)] >= 0) overwritten[static_cast<size_t>(overwrites[static_cast<size_t>(v)])] = 1;
+    for (int target : overwrites)
+      if (target >= 0) overwritten[static_cast<size_t>(target)] = 1;
     std::vector<Occupant> occ;
     for (int v = 0; v < n_; ++v) {
       const Node& n = g_[v];
@@ -170,12 +173,15 @@ class PlanChecker {
       if (bytes > 0) occ.push_back({at, at + bytes, first, last, -1, std::move(what)});
     };
     for (int t = 0; t < p_.threads; ++t)
-      region(p_.scratchOffset + t * p_.scratchStride, p_.scratchBytes, -1, K_, fmt::format("the scratch space of thread {}", t));
+      region(p_.scratchOffset + t * p_.scratchStride, p_.scratchBytes, -1, K_,
+             fmt::format("the scratch space of thread {}", t));
     if (p_.profileOffset >= 0)
       region(p_.profileOffset, static_cast<int64_t>(K_) * 8 * p_.threads, -1, K_, "the kernels' tick counters");
     for (int k = 0; k < K_; ++k) {
       const Kernel& K = p_.kernels[static_cast<size_t>(k)];
-      if (K.sumSplit) region(K.partialOffset, K.partialStride * p_.threads, k, k, fmt::format("the partial sums of {}", kernelName(k)));
+      if (K.sumSplit)
+        region(K.partialOffset, K.partialStride * p_.threads, k, k,
+               fmt::format("the partial sums of {}", kernelName(k)));
     }
     for (const Occupant& o : occ)
       if (o.end > p_.arenaBytes)
@@ -190,7 +196,9 @@ class PlanChecker {
   }
 
   std::string lifetime(const Occupant& o) const {
-    auto at = [&](int k) { return k < 0 ? std::string("before the step") : k >= K_ ? std::string("after it") : fmt::format("kernel {}", k); };
+    auto at = [&](int k) {
+      return k < 0 ? std::string("before the step") : k >= K_ ? std::string("after it") : fmt::format("kernel {}", k);
+    };
     return fmt::format("live from {} to {}", at(o.first), at(o.last));
   }
 

@@ -47,9 +47,9 @@ void plan(const netc::pipeline::Compiled& step, int64_t batch, const netc::Instr
   o.verify = true;
   if (probes) o.probes = *probes;
   try {
-    netc::pipeline::Compiled c = netc::pipeline::resume(
-        {.model = step.model, .training = step.training}, o, probes ? netc::pipeline::Stage::Instrument : netc::pipeline::Stage::BindBatch,
-        netc::pipeline::Stage::Plan);
+    using netc::pipeline::Stage;
+    netc::pipeline::Compiled c = netc::pipeline::resume({.model = step.model, .training = step.training}, o,
+                                                        probes ? Stage::Instrument : Stage::BindBatch, Stage::Plan);
     checkPlan(c.code, c.plan);
   } catch (const netc::Error& e) {
     if (std::string_view(e.what()).find("after pass '") != std::string_view::npos) __builtin_trap();
