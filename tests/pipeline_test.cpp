@@ -61,13 +61,18 @@ TEST_CASE("pipeline: the table lists every stage once, in order, with a name and
   CHECK(i == static_cast<int>(Stage::BuildModules) + 1);
 }
 
-TEST_CASE("pipeline: every shipped model's training step and eval form pass every verifier, on one thread and four") {
+TEST_CASE("pipeline: every shipped model's training step (plain and probed) and eval form pass every verifier, on "
+          "one thread and four") {
   for (const auto& entry : std::filesystem::directory_iterator(NETC_SOURCE_DIR "/models")) {
     if (entry.path().extension() != ".net") continue;
     CAPTURE(entry.path().filename().string());
     Model m = testing::shippedModel(entry.path().filename().string());
     for (int threads : {1, 4}) {
       CHECK(failure(m, stepOptions(m, threads), Stage::Plan) == "");
+      pipeline::Options probed = stepOptions(m, threads);
+      probed.probes = InstrumentOptions{};
+      probed.probes->logits = m.logits;
+      CHECK(failure(m, probed, Stage::Plan) == "");
       pipeline::Options eval = stepOptions(m, threads);
       eval.mode = Mode::Eval;
       eval.optimizer.reset();

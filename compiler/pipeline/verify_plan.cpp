@@ -47,7 +47,6 @@ struct Occupant {
 
 bool observable(const Graph& g, const Node& n) { return !n.name.empty() || n.id == g.loss || n.probe.has_value(); }
 bool isSource(const Node& n) { return n.op->cls == OpDef::Source; }
-bool isView(const Node& n) { return n.op->name == std::string_view("reshape"); }
 
 class PlanChecker {
  public:
@@ -155,7 +154,7 @@ class PlanChecker {
     std::vector<Occupant> occ;
     for (int v = 0; v < n_; ++v) {
       const Node& n = g_[v];
-      if (!p_.stored(v) || isView(n)) continue;  // a view is its source's bytes
+      if (!p_.stored(v) || codegen::aliasRoot(g_, v) != v) continue;  // a view (reshape) is its source's bytes
       Occupant o;
       o.node = v;
       o.begin = p_.offsetOf(v);
