@@ -56,8 +56,9 @@ bool hasProbes(const Compiled&, const Options& o) { return o.probes.has_value();
 
 // ---- what is checked after each ----
 // specialize, differentiate, instrument and bind-batch verify the graph they make themselves (graph.h verify,
-// which throws a user's error where a shape rule needs the batch size); the pipeline's verifier checks it again
-// after them so that a pass added or changed later is caught too, named.
+// which throws a user's error where a shape rule needs the batch size); with every verifier on (the flag, debug
+// builds, the tests) the pipeline checks it again after them, so that a pass added or changed later without
+// that call is caught too, named. Without the flag a release build leaves the repeat out (verifyAlways false).
 
 void verifySpecialized(const Compiled& c) { verify(c.model.graph); }
 void verifyTraining(const Compiled& c) { verify(c.training->graph); }
