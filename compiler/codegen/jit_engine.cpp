@@ -10,6 +10,7 @@
 #include "codegen/module_builder.h"
 #include "codegen/step_key.h"
 #include "ops/op.h"
+#include "pipeline/pipeline.h"
 #include "support/sizes.h"
 
 namespace netc {
@@ -53,27 +54,32 @@ JitEngine::JitEngine(const Graph& bound, const codegen::CodegenOptions& opts) : 
   auto ms = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   codegen::HostTarget target(opts);
   auto t0 = clock::now();
-  code_graph_ = g_;
-  layout_ = codegen::chooseLayout(code_graph_, opts, target.info().vectorLanes);
-  plan_ = codegen::makePlan(code_graph_, opts.plan);
-  plan_.transposed = layout_.transposed;
-  // Before compiling and allocating: an arena beyond the machine's memory would fail late, or be overcommitted
-  // and get the process killed.
-  checkFitsInMemory(plan_.arenaBytes, "the compiled step's arena", ": use a smaller batch size or smaller layers");
-  auto t1 = clock::now();
   // One module per compile thread: modules cost a fixed setup each, so no more than can run at once.
   unsigned threads = opts.compileThreads ? opts.compileThreads : std::max(1u, std::thread::hardware_concurrency());
-  const int modules = static_cast<int>(std::min(threads, 8u));
+  pipeline::Options po;
+  po.codegen = opts;
+  po.target = &target.info();
+  po.modules = static_cast<int>(std::min(threads, 8u));
+  pipeline::Compiled c;
+  c.bound = g_;
+  pipeline::resumeInPlace(c, po, pipeline::Stage::Layout, pipeline::Stage::Plan);
+  // Before compiling and allocating: an arena beyond the machine's memory would fail late, or be overcommitted
+  // and get the process killed.
+  checkFitsInMemory(c.plan.arenaBytes, "the compiled step's arena", ": use a smaller batch size or smaller layers");
+  auto t1 = clock::now();
   // Compiled before (a sweep's runs, a rerun): its objects are found by a key of the graph and the options,
   // before any IR is built.
-  const std::string stepKey = codegen::stepCacheKey(code_graph_, opts, target.info(), modules);
+  const std::string stepKey = codegen::stepCacheKey(c.code, opts, target.info(), po.modules);
   auto t2 = clock::now();  // on a hit, "IR" is the time the key took; linking counts as LLVM's
   code_ = codegen::CompiledStep::fromCache(stepKey);
   if (!code_) {
-    std::vector<codegen::StepModule> parts = codegen::buildStepModules(code_graph_, plan_, opts, target.info(), modules);
+    pipeline::resumeInPlace(c, po, pipeline::Stage::BuildModules, pipeline::Stage::BuildModules);
     t2 = clock::now();
-    code_ = std::make_unique<codegen::CompiledStep>(std::move(parts), threads, stepKey);
+    code_ = std::make_unique<codegen::CompiledStep>(std::move(c.modules), threads, stepKey);
   }
+  code_graph_ = std::move(c.code);
+  layout_ = std::move(c.layout);
+  plan_ = std::move(c.plan);
   times_ = {ms(t0, t1), ms(t1, t2), code_->stats()};
   target_ = fmt::format("{}, {}-float vectors", target.cpu(), target.info().vectorLanes);
   size_t bytes = static_cast<size_t>(plan_.arenaBytes);

@@ -9,14 +9,12 @@
 #include <x86intrin.h>
 #endif
 
-#include "autodiff/autodiff.h"
 #include "codegen/fma_peak.h"
 #include "codegen/plan.h"
 #include "codegen/jit_engine.h"
 #include "driver/command.h"
-#include "modes/specialize.h"
-#include "instrument/instrument.h"
 #include "ops/op.h"
+#include "pipeline/pipeline.h"
 #include "runtime/data/dataset.h"
 #include "runtime/training/init.h"
 #include "runtime/random/rng.h"
@@ -156,9 +154,14 @@ void printKernelBreakdown(const Graph& bound, const Model& m, const Examples& ex
 // into its engine and back that the trainer makes around it.
 void printProbeCost(const Model& m, const TrainingGraph& t, JitEngine& plain, const Examples& ex,
                     const BenchOptions& o, double plainMedianUs) {
-  Instrumented inst = instrument(t, instrumentOptions(m, m.train));
   const int64_t batch = plain.graph()[m.targetInput].shape[0];
-  Graph probeGraph = bindBatch(inst.graph, batch);
+  pipeline::Options po;
+  po.probes = instrumentOptions(m, m.train);
+  po.batch = batch;
+  const pipeline::Compiled probed =
+      pipeline::resume({.model = m, .training = t}, po, pipeline::Stage::Instrument, pipeline::Stage::BindBatch);
+  const ProbePlan& probes = probed.instrumented->plan;
+  const Graph& probeGraph = probed.bound;
   JitEngine probe(probeGraph, o.codegen(probeGraph));
   startTraining(probe, m, t);
   MinibatchSampler sampler(ex, m, batch, o.seed + 1);
@@ -178,7 +181,7 @@ void printProbeCost(const Model& m, const TrainingGraph& t, JitEngine& plain, co
   const int64_t every = m.train.probeEvery;
   fmt::print("probe step (statistics of {} probes and {} parameters, parameters copied in and out): median {:.1f} us, "
              "{:+.1f} us over the plain step; at probe_every = {} that adds {:.2f}% to training\n",
-             inst.plan.probes.size(), inst.plan.params.size(), probeSteps.median(), extra, every,
+             probes.probes.size(), probes.params.size(), probeSteps.median(), extra, every,
              100.0 * std::max(0.0, extra) / (static_cast<double>(every) * plainMedianUs));
 }
 
@@ -192,11 +195,15 @@ int bench(const ModelOptions& mo, const BenchOptions& o) {
                      mo.model));
   warnIfMoreThreadsThanCores(o.threads);
   auto t1 = Clock::now();
-  TrainForm form = trainForm(m);
-  m = form.model;  // node ids from here on refer to the train form
-  const TrainingGraph& t = form.step;
+  pipeline::Options po;
+  po.optimizer = m.train.optimizer;
+  pipeline::Compiled step = pipeline::run(m, po, pipeline::Stage::Differentiate);
+  m = step.model;  // node ids from here on refer to the train form
+  const TrainingGraph& t = *step.training;
   int64_t batch = o.batch > 0 ? checkBatchFlag(m.graph, o.batch) : m.train.batch;
-  Graph bound = bindBatch(t.graph, batch);
+  po.batch = batch;
+  pipeline::resumeInPlace(step, po, pipeline::Stage::BindBatch, pipeline::Stage::BindBatch);
+  const Graph& bound = step.bound;
   double autodiff = msSince(t1);
   JitEngine jit(bound, o.codegen(bound));
   auto td = Clock::now();  // reading the data is not compilation

@@ -4,10 +4,9 @@
 #include <fmt/format.h>
 #include <optional>
 
-#include "autodiff/autodiff.h"
 #include "driver/command.h"
+#include "pipeline/pipeline.h"
 #include "runtime/files/atomic_file.h"
-#include "modes/specialize.h"
 #include "runtime/data/batch_feed.h"
 #include "runtime/files/safetensors.h"
 #include "runtime/runs/stats_observer.h"
@@ -23,7 +22,10 @@ struct GradOptions : ModelOptions {
 
 int runGrad(const GradOptions& o) {
   // The gradients of the train form (BatchNorm with batch statistics), or with --eval of the eval form.
-  Model m = specializeModel(o.load(), o.eval ? Mode::Eval : Mode::Train);
+  pipeline::Options po;
+  po.mode = o.eval ? Mode::Eval : Mode::Train;
+  pipeline::Compiled c = pipeline::run(o.load(), po, pipeline::Stage::Specialize);
+  const Model& m = c.model;
   const std::vector<CommandInput> inputs = {{"the model file", o.model}, {"the data file", m.data.path},
                                             {"--weights", o.weights}, {"--inputs", o.inputs}};
   refuseToOverwriteInput("--out", o.out, inputs);
@@ -33,12 +35,21 @@ int runGrad(const GradOptions& o) {
   }
   WeightMap weights = loadSafetensors(o.weights);
   WeightMap batch = loadSafetensors(o.inputs);
-  TrainingGraph t = buildTrainingGraph(m.graph);
+  po.optimizer = OptimizerSpec{};  // plain SGD: its update at lr 0 changes nothing
+  pipeline::resumeInPlace(c, po, pipeline::Stage::Differentiate, pipeline::Stage::Differentiate);
+  const TrainingGraph& t = *c.training;
   int64_t B = batchSizeOf(m.graph, batch, o.inputs);
   // --stats: the same step with the probe statistics appended (every node keeps its id, so nothing else changes).
-  std::optional<Instrumented> probed;
-  if (!o.stats.empty()) probed = instrumentOneBatch(m, t);
-  Graph bound = bindBatch(probed ? probed->graph : t.graph, B);
+  // The step runs at lr 0, so the update ratios use the model's first learning rate: what one step of training
+  // would do.
+  if (!o.stats.empty()) {
+    po.probes = instrumentOptions(m, m.train);
+    po.probesReadLr = false;
+  }
+  po.batch = B;
+  pipeline::resumeInPlace(c, po, pipeline::Stage::Instrument, pipeline::Stage::BindBatch);
+  const std::optional<Instrumented>& probed = c.instrumented;
+  const Graph& bound = c.bound;
   auto engine = makeEngine(bound, o.interp ? EngineKind::Interp : EngineKind::Jit);
   loadParams(*engine, weights, o.weights);
   feedBatch(*engine, batch, o.inputs, t.lr);

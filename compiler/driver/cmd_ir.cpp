@@ -1,12 +1,11 @@
 // netc ir MODEL.net --stage S: what the compiler made at each stage of the pipeline.
 #include <fmt/format.h>
 
-#include "autodiff/autodiff.h"
+#include <fmt/ranges.h>
+
 #include "codegen/jit.h"
-#include "codegen/layout.h"
-#include "codegen/plan.h"
 #include "driver/command.h"
-#include "modes/specialize.h"
+#include "pipeline/pipeline.h"
 
 namespace netc::driver {
 
@@ -23,43 +22,57 @@ struct IrOptions {
 // --mode eval, the eval form's forward pass (what evaluation and sampling run).
 int printCodeStage(const Model& m, const IrOptions& o) {
   const bool eval = o.mode == "eval";
-  Graph g = eval ? specializeModel(m, Mode::Eval).graph : trainForm(m).step.graph;
-  int64_t batch = o.batch > 0 ? checkBatchFlag(g, o.batch) : m.train.batch;
-  Graph bound = bindBatch(g, batch);
-  codegen::CodegenOptions co;
-  co.plan.threads = o.threads;
-  codegen::HostTarget target(co);
+  pipeline::Options po;
+  po.mode = eval ? Mode::Eval : Mode::Train;
+  if (!eval) po.optimizer = m.train.optimizer;
+  pipeline::Compiled c = pipeline::run(m, po, pipeline::Stage::Differentiate);
+  int64_t batch = o.batch > 0 ? checkBatchFlag(c.latestGraph(), o.batch) : m.train.batch;
+  po.batch = batch;
+  po.codegen.plan.threads = o.threads;
+  codegen::HostTarget target(po.codegen);
+  po.target = &target.info();
   // What the JIT compiles: the graph with its storage layout applied (codegen/layout.h).
-  codegen::Layout layout = codegen::chooseLayout(bound, co, target.info().vectorLanes);
-  codegen::Plan plan = codegen::makePlan(bound, co.plan);
-  plan.transposed = layout.transposed;
-  if (o.stage == "fused") {
+  const bool fused = o.stage == "fused";
+  pipeline::resumeInPlace(c, po, pipeline::Stage::BindBatch,
+                          fused ? pipeline::Stage::Plan : pipeline::Stage::BuildModules);
+  if (fused) {
     fmt::print("; {} of {} at batch {}\n{}", eval ? "eval form" : "training step", m.name, batch,
-               codegen::printPlan(bound, plan));
+               codegen::printPlan(c.code, c.plan));
     return 0;
   }
-  codegen::StepModule mod = codegen::buildStepModule(bound, plan, co, target.info());
+  llvm::Module& module = *c.modules.front().module;
   if (o.stage == "llvm") {
-    fmt::print("{}", codegen::printModule(*mod.module));
+    fmt::print("{}", codegen::printModule(module));
     return 0;
   }
-  codegen::optimize(*mod.module, target.machine());
-  if (o.stage == "llvm-opt") fmt::print("{}", codegen::printModule(*mod.module));
-  else fmt::print("{}", codegen::emitAssembly(*mod.module, target.machine()));
+  codegen::optimize(module, target.machine());
+  if (o.stage == "llvm-opt") fmt::print("{}", codegen::printModule(module));
+  else fmt::print("{}", codegen::emitAssembly(module, target.machine()));
   return 0;
+}
+
+// The stages `--stage` takes, from the pipeline's table: "graph (forward), grad (+ backward and update), ...".
+std::vector<std::string> stageNames() {
+  std::vector<std::string> names;
+  for (const pipeline::IrStage& s : pipeline::irStages()) names.push_back(s.name);
+  return names;
+}
+
+std::string stageHelp() {
+  std::vector<std::string> parts;
+  for (const pipeline::IrStage& s : pipeline::irStages()) parts.push_back(fmt::format("{} ({})", s.name, s.help));
+  return fmt::format("{}", fmt::join(parts, ", "));
 }
 
 }  // namespace
 
 void registerIr(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("ir", "print the compiler's output at a stage: graph, grad, fused, llvm, llvm-opt, asm");
+  auto* cmd = app.add_subcommand(
+      "ir", fmt::format("print the compiler's output at a stage: {}", fmt::join(stageNames(), ", ")));
   auto opts = std::make_shared<ModelOptions>();
   auto ir = std::make_shared<IrOptions>();
   opts->add(cmd);
-  cmd->add_option("--stage", ir->stage,
-                  "graph (forward), grad (+ backward and update), fused (kernels and buffer plan), llvm (IR before "
-                  "optimisation), llvm-opt (after), asm (host assembly)")
-      ->check(CLI::IsMember({"graph", "grad", "fused", "llvm", "llvm-opt", "asm"}));
+  cmd->add_option("--stage", ir->stage, stageHelp())->check(CLI::IsMember(stageNames()));
   cmd->add_option("--mode", ir->mode,
                   "train or eval: the graph specialised to one form (graph: default both forms, as written; code "
                   "stages: default train, the training step; eval compiles the forward pass of evaluation)")
@@ -72,11 +85,15 @@ void registerIr(CLI::App& app, Action& action) {
   cmd->callback([&action, opts, ir] {
     action = [opts, ir] {
       Model m = opts->load();
+      pipeline::Options po;
       if (ir->stage == "graph") {
-        fmt::print("{}", printGraph(ir->mode.empty() ? m.graph : specializeModel(m, ir->mode == "eval" ? Mode::Eval : Mode::Train).graph));
+        po.mode = ir->mode == "eval" ? Mode::Eval : Mode::Train;
+        fmt::print("{}", printGraph(ir->mode.empty() ? m.graph
+                                                     : pipeline::run(m, po, pipeline::Stage::Specialize).model.graph));
       } else if (ir->stage == "grad") {
         if (ir->mode == "eval") fail("--stage grad is the training step, which is the train form: drop --mode eval");
-        fmt::print("{}", printGraph(trainForm(m).step.graph));
+        po.optimizer = m.train.optimizer;
+        fmt::print("{}", printGraph(pipeline::run(m, po, pipeline::Stage::Differentiate).training->graph));
       } else {
         return printCodeStage(m, *ir);
       }

@@ -21,10 +21,6 @@ InstrumentOptions instrumentOptions(const Model& m, const TrainSpec& spec) {
   return o;
 }
 
-Instrumented instrumentOneBatch(const Model& m, const TrainingGraph& t) {
-  return instrument(t.graph, t.grads, t.updates, /*lrNode=*/-1, instrumentOptions(m, m.train), t.adjoints);
-}
-
 std::string writeOneBatchStats(Engine& e, const Model& m, const ProbePlan& plan, double loss, const std::string& path) {
   StatsSnapshot s = readStats(e, plan, 0, loss, m.train.learningRate(0));
   writeFileAtomically(path, toJson(s).dump(2) + "\n", OutputPath::Named);  // --stats PATH

@@ -20,10 +20,7 @@ namespace netc {
 // The instrumentation settings a model asks for: its saturation threshold, its logits, its first learning rate.
 InstrumentOptions instrumentOptions(const Model& m, const TrainSpec& spec);
 
-// `netc grad --stats`: the training graph instrumented for one batch run with lr = 0 (no update); the update
-// ratios then use the model's first learning rate, so they say what one step of training would do.
-Instrumented instrumentOneBatch(const Model& m, const TrainingGraph& t);
-// Decodes that batch's statistics, writes them to `path` (named by the user: OutputPath::Named; one record of the stats.jsonl schema, indented) and
+// `netc grad --stats`: decodes the statistics of its one batch (the step instrumented, run at lr 0), writes them to `path` (named by the user: OutputPath::Named; one record of the stats.jsonl schema, indented) and
 // returns the summary with the step-0 diagnoses.
 std::string writeOneBatchStats(Engine& e, const Model& m, const ProbePlan& plan, double loss, const std::string& path);
 

@@ -2,17 +2,31 @@
 
 #include <fmt/format.h>
 
-#include "autodiff/autodiff.h"
+#include "pipeline/pipeline.h"
 #include "runtime/files/weights.h"
 
 namespace netc {
 
+namespace {
+// The eval form's forward pass: no differentiation, no probes.
+pipeline::Options evalForm(int64_t batch = 0) {
+  pipeline::Options o;
+  o.mode = Mode::Eval;
+  o.batch = batch;
+  return o;
+}
+}  // namespace
+
 Evaluator::Evaluator(const Model& m, EngineKind kind, int64_t maxBatch)
-    : model_(specializeModel(m, Mode::Eval)), kind_(kind), maxBatch_(maxBatch) {}
+    : model_(pipeline::run(m, evalForm(), pipeline::Stage::Specialize).model), kind_(kind), maxBatch_(maxBatch) {}
 
 Engine& Evaluator::engineFor(int64_t batch) {
   auto& e = engines_[batch];
-  if (!e) e = makeEngine(bindBatch(model_.graph, batch), kind_);
+  if (!e) {
+    pipeline::Compiled form{.model = model_};
+    pipeline::resumeInPlace(form, evalForm(batch), pipeline::Stage::BindBatch, pipeline::Stage::BindBatch);
+    e = makeEngine(form.bound, kind_);
+  }
   return *e;
 }
 

@@ -5,9 +5,8 @@
 #include <set>
 #include <thread>
 
-#include "autodiff/autodiff.h"
-#include "modes/specialize.h"
 #include "ops/op.h"
+#include "pipeline/pipeline.h"
 #include "runtime/training/evaluator.h"
 
 namespace netc {
@@ -60,8 +59,12 @@ void warnAboutSchedule(const TrainSpec& spec) {
 // Each batch size run binds a graph at: the shape rules that depend on it (var's correction below the count)
 // hold at each, or bindBatch refuses, naming the value.
 void bindEveryBatch(const Model& m, const TrainSpec& spec, const Dataset& d) {
-  bindBatch(trainForm(m).step.graph, spec.batch);
-  const Graph eval = specializeModel(m, Mode::Eval).graph;
+  pipeline::Options o;
+  o.optimizer = m.train.optimizer;
+  o.batch = spec.batch;
+  pipeline::run(m, o, pipeline::Stage::BindBatch);
+  o = {.mode = Mode::Eval};
+  const pipeline::Compiled eval = pipeline::run(m, o, pipeline::Stage::Specialize);
   std::set<int64_t> sizes = {1};  // sampling draws one word at a time
   for (Split s : {Split::Train, Split::Dev, Split::Test}) {
     const int64_t n = d[s].size();
@@ -69,7 +72,10 @@ void bindEveryBatch(const Model& m, const TrainSpec& spec, const Dataset& d) {
     sizes.insert(std::min(n, kEvalBatch));
     if (n > kEvalBatch && n % kEvalBatch != 0) sizes.insert(n % kEvalBatch);
   }
-  for (int64_t b : sizes) bindBatch(eval, b);
+  for (int64_t b : sizes) {
+    o.batch = b;
+    pipeline::resume({.model = eval.model}, o, pipeline::Stage::BindBatch, pipeline::Stage::BindBatch);
+  }
 }
 
 }  // namespace

@@ -3,12 +3,23 @@
 #include <cmath>
 #include <fmt/format.h>
 
-#include "autodiff/autodiff.h"
+#include "pipeline/pipeline.h"
 #include "runtime/files/weights.h"
 
 namespace netc {
 
-Sampler::Sampler(const Model& generic, EngineKind kind) : model_(specializeModel(generic, Mode::Eval)) {
+namespace {
+// The eval form's forward pass, one word at a time.
+pipeline::Options oneWordAtATime() {
+  pipeline::Options o;
+  o.mode = Mode::Eval;
+  o.batch = 1;
+  return o;
+}
+}  // namespace
+
+Sampler::Sampler(const Model& generic, EngineKind kind)
+    : model_(pipeline::run(generic, oneWordAtATime(), pipeline::Stage::Specialize).model) {
   const Model& m = model_;
   if (m.logits < 0 || m.contextInput < 0 || m.targetInput < 0)
     fail(fmt::format("{}: sampling needs a model with inputs x (int[B, T]), y (int[B]) and a cross_entropy(logits, y) "
@@ -21,7 +32,9 @@ Sampler::Sampler(const Model& generic, EngineKind kind) : model_(specializeModel
   if ((ls.size() != 2 && !sequence_) || ls.back() != m.vocab.size())
     fail(fmt::format("{}: the logits {} must have one column per vocabulary character ({})", m.name, shapeStr(ls),
                      m.vocab.size()));
-  engine_ = makeEngine(bindBatch(m.graph, 1), kind);
+  engine_ = makeEngine(pipeline::resume({.model = m}, oneWordAtATime(), pipeline::Stage::BindBatch,
+                                        pipeline::Stage::BindBatch).bound,
+                       kind);
   context_.assign(m.data.context, 0);
   probs_.resize(m.vocab.size());
   // The target is unused for sampling, but the forward graph computes the loss too: give it valid indices.

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "ops/op.h"
+#include "pipeline/pipeline.h"
 #include "runtime/data/minibatch_stream.h"
 #include "runtime/training/run_checks.h"
 #include "runtime/files/weights.h"
@@ -26,22 +27,39 @@ bool allFinite(const WeightMap& w) {
   return true;
 }
 
+// The training step as the spec sets it: the train form, its optimizer, its batch size.
+pipeline::Options trainingStep(const TrainSpec& spec) {
+  pipeline::Options o;
+  o.mode = Mode::Train;
+  o.optimizer = spec.optimizer;
+  o.batch = spec.batch;
+  return o;
+}
+
 }  // namespace
 
 Trainer::Trainer(const Model& m, const TrainSpec& spec, EngineKind kind, int threads)
-    : model_(specializeModel(m, Mode::Train)), spec_(spec), kind_(kind), threads_(threads),
-      tg_(buildTrainingGraph(model_.graph, spec.optimizer)), eval_(m, kind) {
+    : model_(pipeline::run(m, trainingStep(spec), pipeline::Stage::Specialize).model), spec_(spec), kind_(kind),
+      threads_(threads),
+      tg_(*pipeline::resume({.model = model_}, trainingStep(spec), pipeline::Stage::Differentiate,
+                            pipeline::Stage::Differentiate).training),
+      eval_(m, kind) {
   checkTrainingInputs(m);
-  engine_ = makeEngine(bindBatch(tg_.graph, spec_.batch), kind, threads_);
+  pipeline::Compiled step{.model = model_, .training = tg_};
+  pipeline::resumeInPlace(step, trainingStep(spec_), pipeline::Stage::BindBatch, pipeline::Stage::BindBatch);
+  engine_ = makeEngine(step.bound, kind, threads_);
   // The same seed as `netc init --seed`, so a run starts from the weights that command writes; the optimizer's
   // state (declared after the model's own) starts at its initial zeros.
   loadParams(*engine_, initParams(tg_.graph, spec_.seed, spec_.generator, &torchAfterInit_), "initialisation");
 }
 
 void Trainer::enableProbes(const InstrumentOptions& options) {
-  Instrumented inst = instrument(tg_, options);
-  probePlan_ = inst.plan;
-  probeEngine_ = makeEngine(bindBatch(inst.graph, spec_.batch), kind_, threads_);
+  pipeline::Options o = trainingStep(spec_);
+  o.probes = options;
+  pipeline::Compiled step{.model = model_, .training = tg_};
+  pipeline::resumeInPlace(step, o, pipeline::Stage::Instrument, pipeline::Stage::BindBatch);
+  probePlan_ = step.instrumented->plan;
+  probeEngine_ = makeEngine(step.bound, kind_, threads_);
 }
 
 // Every node of the plain graph keeps its id in the instrumented one, so the same writes and reads serve both.

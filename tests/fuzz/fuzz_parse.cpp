@@ -4,22 +4,19 @@
 // instrumented copy, the layout and the storage plan of both (whose int64 size sum once overflowed into a
 // too-small arena), the dataset's examples at the input's context, and the learning-rate schedule up to its
 // steps. Any input must either succeed or throw netc::Error; a crash, a sanitizer report, another
-// exception, a hang, a leak, or a plan whose buffers do not lie inside its arena is a bug. Build and run:
+// exception, a hang, a leak, a plan whose buffers do not lie inside its arena, or a finding of the pipeline's
+// verifiers (run after every pass) is a bug. Build and run:
 // see tests/fuzz/README.md.
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <unistd.h>
 
-#include "autodiff/autodiff.h"
-#include "codegen/layout.h"
-#include "codegen/options.h"
-#include "codegen/plan.h"
-#include "instrument/instrument.h"
 #include "lower/model.h"
-#include "modes/specialize.h"
+#include "pipeline/pipeline.h"
 #include "runtime/data/dataset.h"
 
 namespace {
@@ -39,12 +36,25 @@ void checkPlan(const netc::Graph& g, const netc::codegen::Plan& p) {
   if (end > p.scratchOffset || p.scratchOffset + p.scratchBytes > p.arenaBytes) __builtin_trap();
 }
 
-void plan(netc::Graph bound) {
-  netc::codegen::CodegenOptions co;
-  co.plan.profile = true;
-  netc::codegen::Layout layout = netc::codegen::chooseLayout(bound, co, 8);
-  netc::codegen::Plan p = netc::codegen::makePlan(bound, co.plan);
-  checkPlan(bound, p);
+// The pipeline from bind-batch (from instrument, with `probes`) to plan, with every verifier after every pass:
+// a verifier's finding is a bug in a pass, not a bad input, so it traps.
+void plan(const netc::pipeline::Compiled& step, int64_t batch, const netc::InstrumentOptions* probes = nullptr) {
+  static const netc::codegen::TargetInfo target{"", "", 8, 0};
+  netc::pipeline::Options o;
+  o.codegen.plan.profile = true;
+  o.target = &target;
+  o.batch = batch;
+  o.verify = true;
+  if (probes) o.probes = *probes;
+  try {
+    using netc::pipeline::Stage;
+    netc::pipeline::Compiled c = netc::pipeline::resume({.model = step.model, .training = step.training}, o,
+                                                        probes ? Stage::Instrument : Stage::BindBatch, Stage::Plan);
+    checkPlan(c.code, c.plan);
+  } catch (const netc::Error& e) {
+    if (std::string_view(e.what()).find("after pass '") != std::string_view::npos) __builtin_trap();
+    throw;
+  }
 }
 
 }  // namespace
@@ -71,21 +81,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     netc::Model generic = netc::loadModel(path, opts);
     std::string text = netc::printGraph(generic.graph);
     // Both forms specialise; the train form is what gets differentiated and planned.
-    netc::Model eval = netc::specializeModel(generic, netc::Mode::Eval);
-    text += netc::printGraph(eval.graph);
-    netc::TrainForm form = netc::trainForm(generic);
-    const netc::Model& m = form.model;
-    netc::TrainingGraph& t = form.step;
-    text += netc::printGraph(t.graph);
+    netc::pipeline::Options forms;
+    forms.mode = netc::Mode::Eval;
+    forms.verify = true;
+    text += netc::printGraph(netc::pipeline::run(generic, forms, netc::pipeline::Stage::Specialize).model.graph);
+    forms.mode = netc::Mode::Train;
+    forms.optimizer = generic.train.optimizer;
+    const netc::pipeline::Compiled step = netc::pipeline::run(generic, forms, netc::pipeline::Stage::Differentiate);
+    const netc::Model& m = step.model;
+    text += netc::printGraph(step.training->graph);
     if (text.empty()) __builtin_trap();
     // What `netc run` sizes from the input before its first allocation.
     netc::Dataset d = netc::loadDataset(m.data, m.vocab);
     if (d.context != m.data.context) __builtin_trap();
     if (!(m.train.learningRate(m.train.steps - 1) > 0)) __builtin_trap();
-    plan(netc::bindBatch(t.graph, m.train.batch));
+    plan(step, m.train.batch);
     netc::InstrumentOptions io;
     io.logits = m.logits;
-    plan(netc::bindBatch(netc::instrument(t, io).graph, m.train.batch));
+    plan(step, m.train.batch, &io);
   } catch (const netc::Error&) {
     // the expected outcome for bad input
   }
