@@ -239,7 +239,7 @@ void emitCrossEntropy(KernelEmitter& k, const Node& n) {
   int64_t N = rowsOf(k.g[L].shape), V = k.g[L].shape.back();
   int grad = -1;
   for (int p : k.kernel.partners)
-    if (k.g[p].op->name == std::string_view("cross_entropy_grad")) grad = p;
+    if (k.g[p].op->joinsKernelOf == n.op) grad = p;  // the partner is the gradient that joins this loss
   llvm::Value* count = ignores(n) ? countRows(k, n.inputs[1], N, ignoreValue(n)) : nullptr;
   llvm::Value* scale = grad >= 0 ? gradScale(k, k.g[grad], N, count) : nullptr;
   CrossEntropyCode code{k, L, n.inputs[1], grad, true, V, scale};
