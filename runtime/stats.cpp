@@ -61,6 +61,7 @@ ProbeStats decodeLayer(Engine& e, const ProbeEntry& pe, double saturation) {
   const Graph& g = e.graph();
   ProbeStats s;
   s.name = pe.name, s.kind = activationName(pe.activation), s.layer = true, s.logits = pe.logits, s.spec = pe.spec;
+  s.scope = g[pe.node].scope;
   const Shape& shape = g[pe.node].shape;
   s.units = shape.back();
   s.rows = numel(shape) / s.units;
@@ -91,6 +92,7 @@ ProbeStats decodeValue(Engine& e, const ProbeEntry& pe) {
   const Graph& g = e.graph();
   ProbeStats s;
   s.name = pe.name, s.logits = pe.logits, s.spec = pe.spec;
+  s.scope = g[pe.node].scope;
   s.rows = 1, s.units = numel(g[pe.node].shape);
   std::vector<double> v = readNode(e, pe.stats, value::Size, pe.name);
   s.mean = v[value::Mean], s.std = v[value::Std], s.min = v[value::Min], s.max = v[value::Max];
@@ -188,6 +190,27 @@ GradStats gradOf(const json& j) {
   return g;
 }
 
+// A scope path (graph/scope_path.h) as a list of its entries, outermost first:
+// {"kind": "loop" | "block", "name": "t", "index": 3, "first": 0, "line": 27}.
+json scopeJson(const ScopePath& path) {
+  json out = json::array();
+  for (const ScopeEntry& e : path.entries)
+    out.push_back({{"kind", e.kind == ScopeEntry::Kind::LoopStep ? "loop" : "block"}, {"name", e.name},
+                   {"index", e.index}, {"first", e.first}, {"line", e.line}});
+  return out;
+}
+
+ScopePath scopeOf(const json& j) {
+  ScopePath path;
+  for (const json& e : j) {
+    const std::string kind = e.at("kind");
+    if (kind != "loop" && kind != "block") fail(fmt::format("unknown scope kind '{}' in a probe's scope", kind));
+    path.entries.push_back({kind == "loop" ? ScopeEntry::Kind::LoopStep : ScopeEntry::Kind::Block, e.at("name"),
+                            e.at("index"), e.at("first"), e.at("line")});
+  }
+  return path;
+}
+
 json probeJson(const ProbeStats& p) {
   json j = {{"name", p.name}, {"kind", p.kind}, {"logits", p.logits}, {"spec", specJson(p.spec)},
             {"rows", p.rows}, {"units", p.units}, {"mean", num(p.mean)}, {"std", num(p.std)},
@@ -207,6 +230,7 @@ json probeJson(const ProbeStats& p) {
     j["min"] = num(p.min), j["max"] = num(p.max);
   }
   putGrad(j, p.grad);
+  if (!p.scope.empty()) j["scope"] = scopeJson(p.scope);
   if (p.series()) {
     json steps = json::array();
     for (const ProbeStats& t : p.timeSteps) steps.push_back(probeJson(t));
@@ -237,6 +261,7 @@ ProbeStats probeOf(const json& pj) {
     p.min = numOf(pj, "min"), p.max = numOf(pj, "max");
   }
   p.grad = gradOf(pj);
+  if (pj.contains("scope")) p.scope = scopeOf(pj.at("scope"));
   if (pj.contains("time_steps")) {
     p.firstStep = pj.at("time_steps").at("first");
     for (const json& t : pj.at("time_steps").at("probes")) p.timeSteps.push_back(probeOf(t));
@@ -268,7 +293,7 @@ StatsSnapshot snapshotFromJson(const nlohmann::json& j) {
   StatsSnapshot s;
   s.step = j.at("step"), s.loss = numOf(j, "loss"), s.lr = numOf(j, "lr");
   for (const json& pj : j.at("probes")) s.probes.push_back(probeOf(pj));
-  foldTimeSteps(s);  // a log written before the steps were folded
+  foldTimeSteps(s);  // a log written with each step's record apart (and its scope)
   for (const json& pj : j.at("params")) {
     ParamStats p;
     p.name = pj.at("name");

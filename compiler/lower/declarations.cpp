@@ -17,20 +17,20 @@ void Lowerer::declareTensor(const Stmt& s, std::string_view op, bool trainable) 
   n.shape = sh;
   n.init = initSpec(*s.value);
   n.trainable = trainable;
-  values_[s.name] = id;
+  scope_->bindValue(s.name, id);
 }
 
 // `update S = expr`: S must be a declared state, updated once. The nodes made for the expression belong to
 // the update phase: they run after the forward pass and receive no gradient.
 void Lowerer::update(const Stmt& s) {
-  auto it = values_.find(s.name);
-  if (it == values_.end()) {
+  const int* found = scope_->findValue(s.name);
+  if (!found) {
     Expr e;
     e.kind = Expr::Name, e.name = s.name, e.loc = s.nameLoc;
     currentDef_.clear();
     unknownName(e);
   }
-  const Node& target = model_.graph[it->second];
+  const Node& target = model_.graph[*found];
   std::string_view op = target.op->name;
   if (op == "param")
     err(s.nameLoc, fmt::format("'{}' is a parameter: the optimizer updates parameters from their gradients; declare "
@@ -46,7 +46,7 @@ void Lowerer::update(const Stmt& s) {
   updated_[s.name] = s.nameLoc.line;
   const int first = model_.graph.size();
   int value = tensor(*s.value);
-  int id = add("assign", {it->second, value}, {}, s.nameLoc, s.value->span);
+  int id = add("assign", {*found, value}, {}, s.nameLoc, s.value->span);
   model_.graph[id].name = s.name + ".next";
   for (int v = first; v < model_.graph.size(); ++v) model_.graph[v].phase = Phase::Update;
 }
@@ -93,7 +93,7 @@ double Lowerer::initScale(const Expr& e, InitSpec& spec, bool& found) {
       if (e.kind == Expr::Call && findBuiltin(constantFunctions(), e.name)) constEval(e);
       // A name that is neither a distribution nor a constant: a misspelt constant gets "unknown identifier".
       if (e.kind == Expr::Name) {
-        if (values_.count(e.name))
+        if (scope_->findValue(e.name))
           err(e.loc, fmt::format("'{}' is a tensor, but an initialiser is a distribution times constants, "
                                  "e.g. randn * 0.01", e.name));
         std::vector<std::string> names = dists;

@@ -29,8 +29,7 @@ int Lowerer::tensor(const Expr& e) {
   if (isConstExpr(e)) return constant(constEval(e), e.loc);
   switch (e.kind) {
     case Expr::Name: {
-      auto it = values_.find(e.name);
-      if (it != values_.end()) return it->second;
+      if (const int* value = scope_->findValue(e.name)) return *value;
       // B as a value (1 / (B - 1)): a constant once the batch is bound (bindBatch).
       if (e.name == "B") return add("batch_size", {}, {}, e.loc, e.span);
       unknownName(e);

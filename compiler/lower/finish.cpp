@@ -58,9 +58,11 @@ void Lowerer::finish() {
     if (n.probe || !byDefault(n)) continue;
     n.probe = ProbeSpec{};
     // An unnamed default probe (deep_batchnorm.net's `tanh(batchnorm(...))`) is named after what it is and where,
-    // so the statistics say "batchnorm@52", not "%145"; '@' keeps it apart from any name a file can write.
+    // so the statistics say "batchnorm@52", not "%145"; '@' keeps it apart from any name a file can write. In a
+    // loop body each step's is qualified like a named value's ("tanh@52@t3"), so the steps stay apart.
     if (n.name.empty() && n.id != model_.logits)
-      n.name = fmt::format("{}@{}", isBatchnorm(n.id) ? "batchnorm" : std::string(n.op->name), n.loc.line);
+      n.name = qualifiedName(fmt::format("{}@{}", isBatchnorm(n.id) ? "batchnorm" : std::string(n.op->name), n.loc.line),
+                             n.scope);
   }
   verify(g);
   // torch's generator draws what a PyTorch script would: torch.randn for randn, nothing for zeros and ones.

@@ -16,12 +16,11 @@ Folded Lowerer::fold(const Expr& e) {
   switch (e.kind) {
     case Expr::Number: return {e.number, e.whole};
     case Expr::Name: {
-      auto it = consts_.find(e.name);
-      if (it != consts_.end()) return it->second;
+      if (const Folded* c = scope_->findConst(e.name)) return *c;
       if (e.name == "B")
         err(e.loc, "'B' is the batch size, known only at run time: it may stand alone as a dimension but not "
                    "inside arithmetic");
-      if (values_.count(e.name))
+      if (scope_->findValue(e.name))
         err(e.loc, fmt::format("'{}' is a tensor, but a constant expression was expected here", e.name));
       unknownName(e);
     }
@@ -96,7 +95,7 @@ Folded Lowerer::fold(const Expr& e) {
 bool Lowerer::isConstExpr(const Expr& e) const {
   switch (e.kind) {
     case Expr::Number: return true;
-    case Expr::Name: return consts_.count(e.name) > 0;
+    case Expr::Name: return scope_->findConst(e.name) != nullptr;
     case Expr::Unary: case Expr::Binary:
       for (auto& a : e.args)
         if (!isConstExpr(*a)) return false;

@@ -10,20 +10,27 @@ namespace netc {
 // `for t in a..b { body }`: the body lowered once per t (a constant in each copy). A name assigned in the body
 // that was defined before the loop is carried: each step sees the previous step's value, and after the loop
 // the last one; its shape must stay as it was. `hs[:, t] = h` stacks h along that axis over the steps, hs
-// being defined after the loop. Other names are the step's own.
+// being defined after the loop. Other names are the step's own: each step's body is lowered in a child scope of
+// its own (lower/scope.h), which holds the loop variable and the step's locals and is dropped at the step's end;
+// every node a step makes carries that scope's path (graph/scope_path.h).
 void Lowerer::forLoop(const Stmt& s) {
   if (loop_) err(s.loc, fmt::format("loops cannot be nested: this loop is inside the loop on line {}", loop_->line));
   int64_t a = constInt(*s.value, "the start of the range", 0, kMaxContext);
   int64_t b = constInt(*s.rangeEnd, "the end of the range", 0, kMaxContext);
   if (b <= a) err(s.rangeEnd->loc, fmt::format("the range {}..{} is empty: the loop would not run", a, b));
-  if (values_.count(s.name) || consts_.count(s.name))
+  if (scope_->findValue(s.name) || scope_->findConst(s.name)) {
+    const int* line = scope_->findDefLine(s.name);
     err(s.nameLoc, fmt::format("the loop variable '{}' hides a value of that name defined on line {}", s.name,
-                               defLines_.count(s.name) ? defLines_.at(s.name) : 0));
+                               line ? *line : 0));
+  }
   loop_.emplace();
   loop_->var = s.name, loop_->line = s.loc.line, loop_->first = a, loop_->count = b - a;
   for (int64_t t = a; t < b; ++t) {
     loop_->step = t - a;
-    consts_[s.name] = Folded::of(t);
+    Scope* outer = scope_;
+    Scope step(outer, ScopeEntry{ScopeEntry::Kind::LoopStep, s.name, t - a, a, s.loc.line});
+    step.bindConst(s.name, Folded::of(t));
+    scope_ = &step;
     const int firstNode = model_.graph.size();
     for (const Stmt& st : s.body) {
       if (st.kind != Stmt::Assign)
@@ -33,14 +40,12 @@ void Lowerer::forLoop(const Stmt& s) {
                                     "step's copy of the body sees its own {})", s.name, s.loc.line, s.name));
       statement(st);
     }
-    for (int v = firstNode; v < model_.graph.size(); ++v) {
-      model_.graph[v].step = static_cast<int>(t - a);
-      model_.graph[v].loopLine = loop_->line;
-    }
-    for (const std::string& name : loop_->locals) values_.erase(name), defLines_.erase(name);
-    loop_->locals.clear();
+    // Every node the step made, batchnorm's and other helpers' included (nodes of a deeper scope keep theirs).
+    const ScopePath path = step.path();
+    for (int v = firstNode; v < model_.graph.size(); ++v)
+      if (model_.graph[v].scope.empty()) model_.graph[v].scope = path;
+    scope_ = outer;
   }
-  consts_.erase(s.name);
   // The stacked values: each step's value with the axis inserted, side by side.
   for (auto& [name, st] : loop_->stacks) {
     std::vector<int> parts;
@@ -49,15 +54,14 @@ void Lowerer::forLoop(const Stmt& s) {
       at.shape = model_.graph[piece].shape;
       at.shape.insert(at.shape.begin() + st.axis, 1);
       parts.push_back(add("reshape", {piece}, at, st.loc));
-      model_.graph[parts.back()].step = model_.graph[piece].step;  // printed with the piece's step
-      model_.graph[parts.back()].loopLine = model_.graph[piece].loopLine;
+      model_.graph[parts.back()].scope = model_.graph[piece].scope;  // printed with the piece's step
     }
     Attrs at;
     at.ints = {st.axis};
     int id = add("concat", parts, at, st.loc);
     defineName(name, st.loc);
     model_.graph[id].name = name;
-    values_[name] = id;
+    scope_->bindValue(name, id);
   }
   loop_.reset();
 }
@@ -66,11 +70,13 @@ void Lowerer::loopAssign(const Stmt& s) {
   Loop& L = *loop_;
   currentDef_ = s.name;
   if (!s.targetIndex.empty()) return stackAssign(s);
-  const bool carried = values_.count(s.name) && std::find(L.locals.begin(), L.locals.end(), s.name) == L.locals.end();
-  if (carried && !L.carried.count(s.name)) L.carried[s.name] = values_.at(s.name);
+  // Carried: bound in a scope outside this step's (a name bound in the step itself is defined twice).
+  Scope* owner = scope_->valueOwner(s.name);
+  const bool carried = owner && owner != scope_;
+  if (carried && !L.carried.count(s.name)) L.carried[s.name] = *scope_->findValue(s.name);
   if (!carried) {
     defineName(s.name, s.nameLoc);
-    L.locals.push_back(s.name);
+    owner = scope_;
   }
   int id = tensor(*s.value);
   Node* n = &model_.graph[id];
@@ -87,8 +93,8 @@ void Lowerer::loopAssign(const Stmt& s) {
                                  "{}{} (line {}), but here it becomes {}{}", s.name, dtypeName(before.dtype),
                                  shapeStr(before.shape), before.loc.line, dtypeName(n->dtype), shapeStr(n->shape)));
   }
-  n->name = fmt::format("{}@{}{}", s.name, L.var, L.first + L.step);
-  values_[s.name] = id;
+  n->name = qualifiedName(s.name, scope_->path());
+  owner->bindValue(s.name, id);
   for (const Annotation& a : s.annotations) annotate(id, a);
 }
 
@@ -106,9 +112,10 @@ void Lowerer::stackAssign(const Stmt& s) {
     err(s.nameLoc, fmt::format("`{}[...] = ...` needs the loop variable '{}' among the indices, e.g. {}[:, {}] = ...",
                                s.name, L.var, s.name, L.var));
   auto found = L.stacks.find(s.name);
-  if (found == L.stacks.end() && (values_.count(s.name) || defLines_.count(s.name)))
+  const int* defLine = scope_->findDefLine(s.name);
+  if (found == L.stacks.end() && (scope_->findValue(s.name) || defLine))
     err(s.nameLoc, fmt::format("'{}' is already defined (line {}): a stacked value is defined by the loop",
-                               s.name, defLines_.count(s.name) ? defLines_.at(s.name) : 0));
+                               s.name, defLine ? *defLine : 0));
   Loop::Stack& st = L.stacks[s.name];
   if (static_cast<int64_t>(st.pieces.size()) != L.step)
     err(s.nameLoc, fmt::format("'{}' is stacked twice in one step of the loop", s.name));

@@ -27,9 +27,7 @@ Model Lowerer::run() {
 // Most recently defined first, so among equally close names the suggestion is the nearest definition
 // (W3 -> W2 rather than W1).
 std::vector<std::string> Lowerer::knownNames() const {
-  std::vector<std::pair<int, std::string>> byLine;
-  for (auto& [k, v] : values_) byLine.emplace_back(defLines_.count(k) ? defLines_.at(k) : 0, k);
-  for (auto& [k, v] : consts_) byLine.emplace_back(defLines_.count(k) ? defLines_.at(k) : 0, k);
+  std::vector<std::pair<int, std::string>> byLine = scope_->visibleNames();
   std::sort(byLine.begin(), byLine.end(), [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
   std::vector<std::string> out;
   for (auto& [line, k] : byLine) out.push_back(k);
@@ -49,22 +47,21 @@ std::vector<std::string> Lowerer::knownNames() const {
 }
 
 void Lowerer::defineName(const std::string& name, SrcLoc loc) {
-  auto it = defLines_.find(name);
-  if (it != defLines_.end())
-    err(loc, fmt::format("'{}' is defined twice: first on line {}; every value is defined once (SSA)", name, it->second));
+  if (const int* first = scope_->findDefLine(name))
+    err(loc, fmt::format("'{}' is defined twice: first on line {}; every value is defined once (SSA)", name, *first));
   if (name == "B")
     err(loc, "'B' is the batch dimension and cannot be redefined");
-  defLines_[name] = loc.line;
+  scope_->setDefLine(name, loc.line);
 }
 
 void Lowerer::statement(const Stmt& s) {
   currentDef_ = s.name;
   switch (s.kind) {
     case Stmt::Const: {
-      if (consts_.count(s.name) || values_.count(s.name)) defineName(s.name, s.nameLoc);
+      if (scope_->findConst(s.name) || scope_->findValue(s.name)) defineName(s.name, s.nameLoc);
       defineName(s.name, s.nameLoc);
-      consts_[s.name] = fold(*s.value);
-      model_.constants[s.name] = consts_[s.name].value;
+      scope_->bindConst(s.name, fold(*s.value));
+      model_.constants[s.name] = scope_->constAt(s.name).value;
       break;
     }
     case Stmt::Data: data(s); break;
@@ -74,7 +71,7 @@ void Lowerer::statement(const Stmt& s) {
       int id = model_.graph.add(&getOp("input"), {}, {}, s.nameLoc, s.name);
       model_.graph[id].dtype = s.dtype == "int" ? DType::I32 : DType::F32;
       model_.graph[id].shape = sh;
-      values_[s.name] = id;
+      scope_->bindValue(s.name, id);
       break;
     }
     case Stmt::Param: declareTensor(s, "param", s.trainable); break;
@@ -96,7 +93,7 @@ void Lowerer::statement(const Stmt& s) {
         id = add("reshape", {id}, at, s.nameLoc);
       }
       model_.graph[id].name = s.name;
-      values_[s.name] = id;
+      scope_->bindValue(s.name, id);
       for (const Annotation& a : s.annotations) annotate(id, a);
       break;
     }

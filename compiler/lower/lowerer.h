@@ -7,6 +7,7 @@
 //   finish.cpp        after the last statement: the data loss, the logits, the default probes, final checks
 //   slicing.cpp       x[i, a:b, :] along axes
 //   loop.cpp          the unrolled `for` loop: carried values, stacked values
+//   scope.cpp         the chain of scopes names are looked up in (lower/scope.h)
 // Nothing outside compiler/lower/ includes this header; the interface is lower/model.h.
 #pragma once
 #include <map>
@@ -17,17 +18,10 @@
 #include "lang/ast.h"
 #include "lower/builtins.h"
 #include "lower/model.h"
+#include "lower/scope.h"
 #include "support/whole.h"
 
 namespace netc {
-
-// A folded constant: its value, and when it is a whole number known exactly (integer literals and what
-// support/whole.h computes from them), that number too, which whole-number settings read (constWhole).
-struct Folded {
-  double value = 0;
-  std::optional<Whole> whole;
-  static Folded of(int64_t n) { return {static_cast<double>(n), n}; }
-};
 
 class Lowerer {
  public:
@@ -94,7 +88,6 @@ class Lowerer {
     int line = 0;
     int64_t first = 0, count = 0, step = 0;
     std::map<std::string, int> carried;       // name -> the value before the loop (its shape must not change)
-    std::vector<std::string> locals;          // defined in this step's body, forgotten at its end
     struct Stack {
       int axis = -1;
       SrcLoc loc;
@@ -111,9 +104,9 @@ class Lowerer {
   SourceRef src_;
   LowerOptions opts_;
   Model model_;
-  std::map<std::string, Folded> consts_;
-  std::map<std::string, int> values_;
-  std::map<std::string, int> defLines_;
+  // The names in scope (lower/scope.h): the file's top level, and the step of a loop body being lowered.
+  Scope fileScope_;
+  Scope* scope_ = &fileScope_;
   std::map<std::string, int> laterDefs_;
   std::map<std::string, int> updated_;  // state -> line of its update
   std::string currentDef_;

@@ -109,10 +109,10 @@ void Lowerer::data(const Stmt& s) {
                                  kMaxContext - 1));
     d.context = static_cast<int64_t>(longest) + 1;
   }
-  consts_["V"] = Folded::of(model_.vocab.size());
-  consts_["T"] = Folded::of(d.context);
-  model_.constants["V"] = consts_["V"].value;
-  model_.constants["T"] = consts_["T"].value;
+  scope_->bindConst("V", Folded::of(model_.vocab.size()));
+  scope_->bindConst("T", Folded::of(d.context));
+  model_.constants["V"] = scope_->constAt("V").value;
+  model_.constants["T"] = scope_->constAt("T").value;
 }
 
 void Lowerer::trainSection(const Stmt& s) {
