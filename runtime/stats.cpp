@@ -115,6 +115,7 @@ StatsSnapshot readStats(Engine& e, const ProbePlan& plan, int64_t step, double l
     ParamStats p;
     p.name = pp.name;
     p.shape = pp.shape;
+    p.scope = e.graph()[pp.param].scope;
     p.initGain = pp.initGain;
     p.fanInScaled = pp.fanInScaled;
     p.gradMean = v[probe::param::GradMean], p.gradStd = v[probe::param::GradStd];
@@ -284,6 +285,7 @@ nlohmann::json toJson(const StatsSnapshot& s) {
       j["grad_hist"] = histJson(p.grad.hist);
       j["grad_hist"]["scale"] = "log10_abs";
     }
+    if (!p.scope.empty()) j["scope"] = scopeJson(p.scope);
     params.push_back(std::move(j));
   }
   return {{"step", s.step}, {"loss", num(s.loss)}, {"lr", num(s.lr)}, {"probes", probes}, {"params", params}};
@@ -299,6 +301,7 @@ StatsSnapshot snapshotFromJson(const nlohmann::json& j) {
     p.name = pj.at("name");
     if (pj.contains("shape")) p.shape = pj.at("shape").get<Shape>();
     p.fanInScaled = pj.value("fan_in_scaled", false);
+    if (pj.contains("scope")) p.scope = scopeOf(pj.at("scope"));
     p.initGain = pj.contains("init_gain") ? numOf(pj, "init_gain") : std::numeric_limits<double>::quiet_NaN();
     p.gradMean = numOf(pj, "grad_mean"), p.gradStd = numOf(pj, "grad_std");
     p.dataMean = numOf(pj, "data_mean"), p.dataStd = numOf(pj, "data_std");

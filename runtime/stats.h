@@ -70,6 +70,7 @@ struct ProbeStats {
 struct ParamStats {
   std::string name;
   Shape shape;
+  ScopePath scope;                   // the parameter's (Node::scope): empty for the file's own, a block's once blocks exist
   double initGain = 0;               // randn * s of rank 2: s * sqrt(fan_in); NaN otherwise (ParamProbe)
   bool fanInScaled = false;          // initGain in [0.3, 3]
   double gradMean = 0, gradStd = 0;

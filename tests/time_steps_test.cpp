@@ -125,6 +125,14 @@ TEST_CASE("foldTimeSteps: interleaved steps of two values become two records poo
   CHECK(back.probes[0].timeSteps[1].deadUnits == std::vector<int64_t>{1, 3});
   CHECK(back.probes[0].std == doctest::Approx(r.std));
   CHECK(back.probes[0].timeSteps[1].scope == stepPath(1));  // each step's scope survives the round trip
+  // A parameter's scope (a block instance's, once the language has blocks) survives it too.
+  ParamStats w;
+  w.name = "layer1.W", w.scope = ScopePath{{ScopeEntry{ScopeEntry::Kind::Block, "layer1", 0, 0, 4}}};
+  s.params.push_back(w);
+  StatsSnapshot withParam = snapshotFromJson(toJson(s));
+  REQUIRE(withParam.params.size() == 1);
+  CHECK(withParam.params[0].scope == w.scope);
+  CHECK(snapshotFromJson(toJson(back)).params.empty());
   // A log with each step's record apart (and its scope) is folded when read.
   StatsSnapshot apart;
   for (int t = 0; t < 3; ++t) apart.probes.push_back(stepOf("r", t, all, 4, {}, 0));
