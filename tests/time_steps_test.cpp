@@ -1,5 +1,5 @@
-// Probes of a loop over time: the per-step probes (h@t0, h@t1, ...) folded into one record per value, its pooled
-// numbers, the JSON round trip, and the diagnoses that read it: saturation over all steps, gates, and gradients
+// Probes of a loop over time: the per-step probes (h@t0, h@t1, ...) folded into one record per value by their
+// scope paths (never their names), its pooled numbers, the JSON round trip, and the diagnoses that read it: saturation over all steps, gates, and gradients
 // that vanish through time, said on a recurrent model built to make them vanish and not said on makemore's.
 #include <doctest/doctest.h>
 
@@ -42,16 +42,40 @@ ProbeStats layerOf(const std::string& name, const std::vector<double>& v, int64_
   return p;
 }
 
+// The scope path of step `t` (its iteration t - first) of the loop on `line` over variable `var`.
+ScopePath stepPath(int64_t t, int line = 12, const std::string& var = "t", int64_t first = 0) {
+  return ScopePath{{ScopeEntry{ScopeEntry::Kind::LoopStep, var, t - first, first, line}}};
+}
+
+// A layer probe of the value `local` at step t of a loop, named as lowering names it (h@t3).
+ProbeStats stepOf(const std::string& local, int64_t t, const std::vector<double>& v, int64_t units,
+                  std::vector<int64_t> dead, double sat, int line = 12) {
+  ScopePath path = stepPath(t, line);
+  ProbeStats p = layerOf(qualifiedName(local, path), v, units, std::move(dead), sat);
+  p.scope = path;
+  return p;
+}
+
 }  // namespace
 
-TEST_CASE("splitStepName reads the step suffix of loop values and nothing else") {
-  CHECK(splitStepName("h@t12") == std::make_pair(std::string("h"), int64_t{12}));
-  CHECK(splitStepName("tanh@25@t3") == std::make_pair(std::string("tanh@25"), int64_t{3}));
-  CHECK_FALSE(splitStepName("h"));
-  CHECK_FALSE(splitStepName("batchnorm@52"));
-  CHECK_FALSE(splitStepName("h@t"));
-  CHECK_FALSE(splitStepName("h@t1..15"));
-  CHECK_FALSE(splitStepName("@t3"));
+TEST_CASE("scope paths: qualified names and their inverse, consecutive steps of one loop") {
+  CHECK(qualifiedName("h", stepPath(12)) == "h@t12");
+  CHECK(qualifiedName("h", stepPath(3, 12, "i", 1)) == "h@i3");
+  CHECK(qualifiedName("h", {}) == "h");
+  CHECK(localName("h@t12", stepPath(12)) == "h");
+  CHECK(localName("tanh@25@t3", stepPath(3)) == "tanh@25");
+  // Nothing is read out of a name: without the path's own suffix it is returned whole.
+  CHECK(localName("h@t12", {}) == "h@t12");
+  CHECK(localName("h@t12", stepPath(11)) == "h@t12");
+  CHECK(localName("@t3", stepPath(3)) == "@t3");
+  CHECK(isNextStep(stepPath(3), stepPath(4)));
+  CHECK_FALSE(isNextStep(stepPath(4), stepPath(3)));
+  CHECK_FALSE(isNextStep(stepPath(3), stepPath(5)));
+  CHECK_FALSE(isNextStep(stepPath(3, 12), stepPath(4, 20)));  // another loop
+  CHECK_FALSE(isNextStep({}, {}));
+  CHECK(stepPath(4).loopStep()->value() == 4);
+  CHECK(stepPath(4, 12, "t", 1).loopStep()->index == 3);
+  CHECK(ScopePath{}.loopStep() == nullptr);
 }
 
 TEST_CASE("foldTimeSteps: interleaved steps of two values become two records pooled over their steps") {
@@ -64,9 +88,8 @@ TEST_CASE("foldTimeSteps: interleaved steps of two values become two records poo
     std::vector<double> v(8 * 4);
     for (double& x : v) x = 0.5 * t + n01(rng);
     all.insert(all.end(), v.begin(), v.end());
-    s.probes.push_back(layerOf(fmt::format("r@t{}", t), v, 4, t == 1 ? std::vector<int64_t>{1, 3} : std::vector<int64_t>{1, 2},
-                               0.1 * t));
-    s.probes.push_back(layerOf(fmt::format("z@t{}", t), v, 4, {}, 0));
+    s.probes.push_back(stepOf("r", t, v, 4, t == 1 ? std::vector<int64_t>{1, 3} : std::vector<int64_t>{1, 2}, 0.1 * t));
+    s.probes.push_back(stepOf("z", t, v, 4, {}, 0));
   }
   s.probes.push_back(layerOf("logits", all, 4, {}, 0));
   foldTimeSteps(s);
@@ -79,6 +102,8 @@ TEST_CASE("foldTimeSteps: interleaved steps of two values become two records poo
   CHECK(r.timeSteps.size() == 3);
   CHECK(r.timeSteps[2].name == "r@t2");
   CHECK(r.firstStep == 0);
+  CHECK(r.scope.empty());  // the folded record stands for the whole loop: its scope is the one around it
+  CHECK(r.timeSteps[2].scope == stepPath(2));
   // Pooled moments are those of the union of the steps' values.
   const ProbeStats direct = s.probes[2];
   CHECK(r.mean == doctest::Approx(direct.mean).epsilon(1e-12));
@@ -99,13 +124,52 @@ TEST_CASE("foldTimeSteps: interleaved steps of two values become two records poo
   CHECK(back.probes[0].timeSteps.size() == 3);
   CHECK(back.probes[0].timeSteps[1].deadUnits == std::vector<int64_t>{1, 3});
   CHECK(back.probes[0].std == doctest::Approx(r.std));
+  CHECK(back.probes[0].timeSteps[1].scope == stepPath(1));  // each step's scope survives the round trip
+  // A parameter's scope (a block instance's, once the language has blocks) survives it too.
+  ParamStats w;
+  w.name = "layer1.W", w.scope = ScopePath{{ScopeEntry{ScopeEntry::Kind::Block, "layer1", 0, 0, 4}}};
+  s.params.push_back(w);
+  StatsSnapshot withParam = snapshotFromJson(toJson(s));
+  REQUIRE(withParam.params.size() == 1);
+  CHECK(withParam.params[0].scope == w.scope);
+  CHECK(snapshotFromJson(toJson(back)).params.empty());
+  // A log with each step's record apart (and its scope) is folded when read.
+  StatsSnapshot apart;
+  for (int t = 0; t < 3; ++t) apart.probes.push_back(stepOf("r", t, all, 4, {}, 0));
+  StatsSnapshot read = snapshotFromJson(toJson(apart));
+  REQUIRE(read.probes.size() == 1);
+  CHECK(read.probes[0].name == "r@t0..2");
+}
+
+TEST_CASE("foldTimeSteps reads steps from scope paths: a name like a step's is not a step, any loop variable is") {
+  // Values named like loop steps but made outside every loop (hand-made records; the language has no such names).
+  StatsSnapshot s;
+  for (int t = 0; t < 3; ++t) s.probes.push_back(layerOf(fmt::format("h@t{}", t), std::vector<double>(8, 0.5), 4, {}, 0));
+  foldTimeSteps(s);
+  REQUIRE(s.probes.size() == 3);
+  for (const ProbeStats& p : s.probes) CHECK_FALSE(p.series());
+  // Steps of a loop over `i`, and two loops on different lines whose values share a name.
+  StatsSnapshot l;
+  for (int t = 0; t < 2; ++t) {
+    ScopePath path = stepPath(t, 7, "i");
+    l.probes.push_back(layerOf(qualifiedName("h", path), std::vector<double>(8, 0.5), 4, {}, 0));
+    l.probes.back().scope = path;
+  }
+  l.probes.push_back(stepOf("g", 0, std::vector<double>(8, 0.5), 4, {}, 0, 12));
+  l.probes.push_back(stepOf("g", 1, std::vector<double>(8, 0.5), 4, {}, 0, 30));
+  foldTimeSteps(l);
+  REQUIRE(l.probes.size() == 3);
+  CHECK(l.probes[0].name == "h@i0..1");
+  CHECK(l.probes[0].series());
+  CHECK(l.probes[1].name == "g@t0");
+  CHECK(l.probes[2].name == "g@t1");
 }
 
 TEST_CASE("foldTimeSteps leaves a lone step, and steps of different widths, apart") {
   StatsSnapshot s;
-  s.probes.push_back(layerOf("h@t0", std::vector<double>(8, 0.5), 4, {}, 0));
-  s.probes.push_back(layerOf("g@t0", std::vector<double>(8, 0.5), 4, {}, 0));
-  s.probes.push_back(layerOf("g@t1", std::vector<double>(8, 0.5), 2, {}, 0));
+  s.probes.push_back(stepOf("h", 0, std::vector<double>(8, 0.5), 4, {}, 0));
+  s.probes.push_back(stepOf("g", 0, std::vector<double>(8, 0.5), 4, {}, 0));
+  s.probes.push_back(stepOf("g", 1, std::vector<double>(8, 0.5), 2, {}, 0));
   foldTimeSteps(s);
   REQUIRE(s.probes.size() == 3);
   CHECK(s.probes[0].name == "h@t0");
@@ -168,6 +232,31 @@ TEST_CASE("vanishing gradients through time: said when the first step gets order
   INFO(unit);
   CHECK(unit.find("Gradients vanish through time") == std::string::npos);
   CHECK(unit.find("ok The gradient reaches the first steps back in time") != std::string::npos);
+}
+
+TEST_CASE("probes over time: a loop over any variable is folded by its scope, and diagnosed as one value") {
+  // The steps were once found by reading "@t" out of names; a loop over `i` names its values h@i0, h@i1, ...
+  std::string model = lastStepRnn(0.05);
+  for (auto [from, to] : {std::pair{"for t in 0..T", "for i in 0..T"}, std::pair{"emb[:, t]", "emb[:, i]"}}) {
+    REQUIRE(model.find(from) != std::string::npos);
+    model.replace(model.find(from), std::string(from).size(), to);
+  }
+  std::string out = runAtInit("loop_i", model);
+  INFO(out);
+  CHECK(out.find("h@i0..7") != std::string::npos);
+  CHECK(out.find("h@i1 ") == std::string::npos);
+  CHECK(out.find("per time step, i = 0..7") != std::string::npos);
+  CHECK(out.find("! Gradients vanish through time: d loss / d h has std") != std::string::npos);
+  // stats.jsonl keeps each step's scope, and reading it back folds nothing twice.
+  std::vector<StatsSnapshot> log = readStatsLog((scratch() / "loop_i" / "stats.jsonl").string());
+  REQUIRE(!log.empty());
+  const ProbeStats* h = log[0].probe("h@i0..7");
+  REQUIRE(h);
+  REQUIRE(h->timeSteps.size() == 8);
+  CHECK(h->scope.empty());
+  REQUIRE(h->timeSteps[3].scope.loopStep());
+  CHECK(h->timeSteps[3].scope.loopStep()->name == "i");
+  CHECK(h->timeSteps[3].scope.loopStep()->value() == 3);
 }
 
 TEST_CASE("makemore's RNN and GRU at initialisation: one record per loop value, gates judged, no vanishing") {

@@ -17,7 +17,7 @@ namespace {
 // a new field stops the build until it is hashed.
 #if defined(__x86_64__) && defined(__GLIBCXX__)
 static_assert(sizeof(Attrs) == 56, "a field was added to Attrs: add it to stepCacheKey, then update this size");
-static_assert(sizeof(Node) == 320, "a field was added to Node: add it to stepCacheKey, then update this size");
+static_assert(sizeof(Node) == 336, "a field was added to Node: add it to stepCacheKey, then update this size");
 static_assert(sizeof(CodegenOptions) == 24, "a field was added to CodegenOptions: add it to stepCacheKey");
 static_assert(sizeof(PlanOptions) == 8, "a field was added to PlanOptions: add it to stepCacheKey");
 static_assert(sizeof(TargetInfo) == 72, "a field was added to TargetInfo: add it to stepCacheKey");
@@ -73,9 +73,9 @@ std::string stepCacheKey(const Graph& g, const CodegenOptions& opts, const Targe
     // Doubles as hex floats: exact, so 0.1 and 0.1000000001 differ.
     s += fmt::format("{} {} {} {:a} {} ", n.id, n.op->name, static_cast<int>(n.dtype), n.attrs.value, n.name);
     ints(n.inputs), ints(n.attrs.ints), ints(n.attrs.shape), ints(n.shape);
-    s += fmt::format("{} {} {} {} {} {} {} {} {} {} {} {} {} ", n.loc.line, n.loc.col, n.loc.len, n.span.line,
-                     n.span.col, n.span.endLine, n.span.endCol, static_cast<int>(n.phase), n.gradOf, n.step,
-                     n.loopLine, n.trainable, n.probe.has_value());
+    s += fmt::format("{} {} {} {} {} {} {} {} {} [{}] {} {} ", n.loc.line, n.loc.col, n.loc.len, n.span.line,
+                     n.span.col, n.span.endLine, n.span.endCol, static_cast<int>(n.phase), n.gradOf,
+                     scopeText(n.scope), n.trainable, n.probe.has_value());
     if (n.probe)
       s += fmt::format("{}{}{}{}{} ", n.probe->hist, n.probe->saturation, n.probe->dead, n.probe->stats, n.probe->marked);
     s += fmt::format("{} {:a} {:a} {:a} {} ", static_cast<int>(n.init.kind), n.init.a, n.init.b, n.init.scale, n.init.text);

@@ -132,9 +132,12 @@ std::string printGraph(const Graph& g) {
   out += fmt::format("graph {} {{\n", g.source ? g.source->path() : "");
   // An unrolled loop prints its first iteration; the others are the same nodes with t advanced, so each
   // group of them is one note (16 copies of a GRU step would be a wall nobody reads).
+  // A node's loop step, from its scope path (a backward node's from its forward node): {iteration, loop line},
+  // {-1, -1} outside every loop.
   auto stepOf = [&](const Node& n) {
-    if (n.step >= 0 || n.gradOf < 0) return std::pair{n.step, n.loopLine};
-    return std::pair{g[n.gradOf].step, g[n.gradOf].loopLine};
+    const ScopePath& path = n.scope.empty() && n.gradOf >= 0 ? g[n.gradOf].scope : n.scope;
+    const ScopeEntry* loop = path.loopStep();
+    return loop ? std::pair{static_cast<int>(loop->index), loop->line} : std::pair{-1, -1};
   };
   int skipped = 0, skipLine = -1, skipFirst = 0, skipLast = 0;
   auto flush = [&] {

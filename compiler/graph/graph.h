@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "graph/scope_path.h"
 #include "graph/shape.h"
 #include "support/diag.h"
 
@@ -59,8 +60,9 @@ struct Node {
   SrcSpan span;      // the expression it was lowered from, for messages; empty for nodes the compiler made
   Phase phase = Phase::Forward;
   int gradOf = -1;  // backward nodes: the forward node whose gradient rule made this node
-  // Nodes of an unrolled `for` loop: the iteration (t - first) that made them, and the loop's line; -1 outside.
-  int step = -1, loopLine = -1;
+  // The scopes it was made in (graph/scope_path.h): a loop step for the nodes of an unrolled `for` body; empty
+  // at the top level. Backward nodes leave it empty: their forward node (gradOf) has the scope.
+  ScopePath scope;
   // params and states only
   InitSpec init;
   bool trainable = true;

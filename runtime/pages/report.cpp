@@ -80,7 +80,9 @@ json reportJson(const ReportData& d, size_t maxLossPoints) {
         pj["steps"] = steps, pj["sat"] = sat, pj["beyond99"] = beyond, pj["dead_counts"] = dead;
         pj["mask0"] = p0.mask, pj["maskN"] = pn->mask;
       }
-      if (p0.series() && pn->series()) pj["time"] = {{"at0", timeJson(p0)}, {"atN", timeJson(*pn)}};
+      if (p0.series() && pn->series())  // value: the local name ("h" of h@t0..15), which the figure's axis names
+        pj["time"] = {{"value", localName(p0.timeSteps.front().name, p0.timeSteps.front().scope)},
+                      {"at0", timeJson(p0)}, {"atN", timeJson(*pn)}};
       probes.push_back(std::move(pj));
     }
     for (const ParamStats& p0 : first.params) {

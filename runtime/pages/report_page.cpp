@@ -516,7 +516,7 @@ const char* const kReportPage = R"PAGE(<!doctype html>
         plot => {
           const gs = [p.time.at0, p.time.atN].map((m, i) => ({ label: 'gradient std, ' + when[i].label,
                                                                points: m.t.map((t, k) => [t, m.grad[k]]), dots: true }));
-          let n = lineChart(plot, gs, { logY: true, xLabel: 'time step t', yLabel: 'std of d loss / d ' + p.name.split('@t')[0] });
+          let n = lineChart(plot, gs, { logY: true, xLabel: 'time step t', yLabel: 'std of d loss / d ' + p.time.value });
           if (p.layer && p.kind !== 'relu')
             n += lineChart(plot, [p.time.at0, p.time.atN].map((m, i) => ({ label: 'saturated, ' + when[i].label,
                                                                             points: m.t.map((t, k) => [t, m.sat[k]]) })),

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "graph/scope_path.h"
 #include "ops/op.h"
-#include "runtime/probes/time_steps.h"
 
 namespace netc {
 
@@ -323,7 +323,7 @@ void throughTime(const StatsSnapshot& s, std::vector<Finding>& out) {
              st[b].grad.std};
     (tr.g0 * kVanishThroughTime < tr.g1 ? vanish : steady).push_back(tr);
   }
-  auto base = [](const ProbeStats& p) { return splitStepName(p.timeSteps.front().name)->first; };
+  auto base = [](const ProbeStats& p) { return localName(p.timeSteps.front().name, p.timeSteps.front().scope); };
   auto list = [&](const std::vector<Trend>& ts) {
     std::string text;
     for (size_t i = 0; i < ts.size(); ++i)

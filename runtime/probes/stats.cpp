@@ -62,6 +62,7 @@ ProbeStats decodeLayer(Engine& e, const ProbeEntry& pe, double saturation) {
   const Graph& g = e.graph();
   ProbeStats s;
   s.name = pe.name, s.kind = activationName(pe.activation), s.layer = true, s.logits = pe.logits, s.spec = pe.spec;
+  s.scope = g[pe.node].scope;
   const Shape& shape = g[pe.node].shape;
   s.units = shape.back();
   s.rows = numel(shape) / s.units;
@@ -92,6 +93,7 @@ ProbeStats decodeValue(Engine& e, const ProbeEntry& pe) {
   const Graph& g = e.graph();
   ProbeStats s;
   s.name = pe.name, s.logits = pe.logits, s.spec = pe.spec;
+  s.scope = g[pe.node].scope;
   s.rows = 1, s.units = numel(g[pe.node].shape);
   std::vector<double> v = readNode(e, pe.stats, value::Size, pe.name);
   s.mean = v[value::Mean], s.std = v[value::Std], s.min = v[value::Min], s.max = v[value::Max];
@@ -114,6 +116,7 @@ StatsSnapshot readStats(Engine& e, const ProbePlan& plan, int64_t step, double l
     ParamStats p;
     p.name = pp.name;
     p.shape = pp.shape;
+    p.scope = e.graph()[pp.param].scope;
     p.initGain = pp.initGain;
     p.fanInScaled = pp.fanInScaled;
     p.gradMean = v[probe::param::GradMean], p.gradStd = v[probe::param::GradStd];
@@ -189,6 +192,27 @@ GradStats gradOf(const json& j) {
   return g;
 }
 
+// A scope path (graph/scope_path.h) as a list of its entries, outermost first:
+// {"kind": "loop" | "block", "name": "t", "index": 3, "first": 0, "line": 27}.
+json scopeJson(const ScopePath& path) {
+  json out = json::array();
+  for (const ScopeEntry& e : path.entries)
+    out.push_back({{"kind", e.kind == ScopeEntry::Kind::LoopStep ? "loop" : "block"}, {"name", e.name},
+                   {"index", e.index}, {"first", e.first}, {"line", e.line}});
+  return out;
+}
+
+ScopePath scopeOf(const json& j) {
+  ScopePath path;
+  for (const json& e : j) {
+    const std::string kind = e.at("kind");
+    if (kind != "loop" && kind != "block") fail(fmt::format("unknown scope kind '{}' in a probe's scope", kind));
+    path.entries.push_back({kind == "loop" ? ScopeEntry::Kind::LoopStep : ScopeEntry::Kind::Block, e.at("name"),
+                            e.at("index"), e.at("first"), e.at("line")});
+  }
+  return path;
+}
+
 json probeJson(const ProbeStats& p) {
   json j = {{"name", p.name}, {"kind", p.kind}, {"logits", p.logits}, {"spec", specJson(p.spec)},
             {"rows", p.rows}, {"units", p.units}, {"mean", num(p.mean)}, {"std", num(p.std)},
@@ -207,6 +231,7 @@ json probeJson(const ProbeStats& p) {
     j["min"] = num(p.min), j["max"] = num(p.max);
   }
   putGrad(j, p.grad);
+  if (!p.scope.empty()) j["scope"] = scopeJson(p.scope);
   if (p.series()) {
     json steps = json::array();
     for (const ProbeStats& t : p.timeSteps) steps.push_back(probeJson(t));
@@ -237,6 +262,7 @@ ProbeStats probeOf(const json& pj) {
     p.min = numOf(pj, "min"), p.max = numOf(pj, "max");
   }
   p.grad = gradOf(pj);
+  if (pj.contains("scope")) p.scope = scopeOf(pj.at("scope"));
   if (pj.contains("time_steps")) {
     p.firstStep = pj.at("time_steps").at("first");
     for (const json& t : pj.at("time_steps").at("probes")) p.timeSteps.push_back(probeOf(t));
@@ -259,6 +285,7 @@ nlohmann::json toJson(const StatsSnapshot& s) {
       j["grad_hist"] = histJson(p.grad.hist);
       j["grad_hist"]["scale"] = "log10_abs";
     }
+    if (!p.scope.empty()) j["scope"] = scopeJson(p.scope);
     params.push_back(std::move(j));
   }
   return {{"step", s.step}, {"loss", num(s.loss)}, {"lr", num(s.lr)}, {"probes", probes}, {"params", params}};
@@ -268,12 +295,13 @@ StatsSnapshot snapshotFromJson(const nlohmann::json& j) {
   StatsSnapshot s;
   s.step = j.at("step"), s.loss = numOf(j, "loss"), s.lr = numOf(j, "lr");
   for (const json& pj : j.at("probes")) s.probes.push_back(probeOf(pj));
-  foldTimeSteps(s);  // a log written before the steps were folded
+  foldTimeSteps(s);  // a log written with each step's record apart (and its scope)
   for (const json& pj : j.at("params")) {
     ParamStats p;
     p.name = pj.at("name");
     if (pj.contains("shape")) p.shape = pj.at("shape").get<Shape>();
     p.fanInScaled = pj.value("fan_in_scaled", false);
+    if (pj.contains("scope")) p.scope = scopeOf(pj.at("scope"));
     p.initGain = pj.contains("init_gain") ? numOf(pj, "init_gain") : std::numeric_limits<double>::quiet_NaN();
     p.gradMean = numOf(pj, "grad_mean"), p.gradStd = numOf(pj, "grad_std");
     p.dataMean = numOf(pj, "data_mean"), p.dataStd = numOf(pj, "data_std");

@@ -56,9 +56,12 @@ struct ProbeStats {
   // its highest bit, so the string read as bits left to right is units 0, 1, 2, ... (1: flat).
   std::vector<std::string> mask;
   GradStats grad;                   // d loss / d value
-  // A value named in a loop body has one probe per step (h@t0, h@t1, ...); foldTimeSteps (runtime/probes/time_steps.h)
-  // folds them into one record over all the steps: `name` is "h@t0..15", the numbers above are pooled over
-  // the steps, and each step's own record is in timeSteps, t = firstStep + index. Empty for other probes.
+  // Where the probed value was made (Node::scope, graph/scope_path.h): empty at the top level of the file, a
+  // loop step for a value of a loop body. A value named in a loop body has one probe per step (h@t0, h@t1,
+  // ...); foldTimeSteps (runtime/probes/time_steps.h) folds them, by their scopes, into one record over all the steps:
+  // `name` is "h@t0..15", `scope` the path around the loop, the numbers above are pooled over the steps, and
+  // each step's own record is in timeSteps, t = firstStep + index. Empty for other probes.
+  ScopePath scope;
   int64_t firstStep = 0;
   std::vector<ProbeStats> timeSteps;
   bool series() const { return !timeSteps.empty(); }
@@ -67,6 +70,7 @@ struct ProbeStats {
 struct ParamStats {
   std::string name;
   Shape shape;
+  ScopePath scope;                   // the parameter's (Node::scope): empty for the file's own, a block's once blocks exist
   double initGain = 0;               // randn * s of rank 2: s * sqrt(fan_in); NaN otherwise (ParamProbe)
   bool fanInScaled = false;          // initGain in [0.3, 3]
   double gradMean = 0, gradStd = 0;

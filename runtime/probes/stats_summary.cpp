@@ -58,7 +58,8 @@ std::string wrap(const std::string& text, size_t width, size_t indent) {
 // no gradient at that step), the figures that show the state saturating as the word goes on, or the gradient
 // fading on its way back in time.
 std::string perStep(const ProbeStats& p) {
-  std::string out = fmt::format("      per time step, t = {}..{}:\n", p.firstStep,
+  const ScopeEntry* loop = p.timeSteps.front().scope.loopStep();  // the loop variable's name (a log without scopes: t)
+  std::string out = fmt::format("      per time step, {} = {}..{}:\n", loop ? loop->name : "t", p.firstStep,
                                 p.firstStep + static_cast<int64_t>(p.timeSteps.size()) - 1);
   auto row = [&](const char* label, auto value) {
     // 16 steps to a line: makemore's names fit in one.

@@ -6,18 +6,17 @@
 
 namespace netc {
 
-std::optional<std::pair<std::string, int64_t>> splitStepName(std::string_view name) {
-  size_t at = name.rfind("@t");
-  if (at == std::string_view::npos || at == 0 || at + 2 == name.size()) return std::nullopt;
-  int64_t t = 0;
-  for (size_t i = at + 2; i < name.size(); ++i) {
-    if (name[i] < '0' || name[i] > '9' || i - at > 12) return std::nullopt;
-    t = t * 10 + (name[i] - '0');
-  }
-  return std::make_pair(std::string(name.substr(0, at)), t);
-}
-
 namespace {
+
+// The scope around the loop: `path` without its innermost loop step (what a folded record's scope is).
+ScopePath outsideLoop(ScopePath path) {
+  for (size_t i = path.entries.size(); i-- > 0;)
+    if (path.entries[i].kind == ScopeEntry::Kind::LoopStep) {
+      path.entries.erase(path.entries.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  return path;
+}
 
 // Pools equal-sized groups given by their means and standard deviations: the mean of the means, and the
 // spread of the union, sqrt(E[std^2 + mean^2] - mean^2).
@@ -77,6 +76,7 @@ ProbeStats poolSteps(const std::string& name, int64_t firstStep, std::vector<Pro
       if (i > 0) addInto(p.grad.hist, steps[i].grad.hist);
     }
   }
+  p.scope = outsideLoop(a.scope);
   p.firstStep = firstStep;
   p.timeSteps = std::move(steps);
   return p;
@@ -87,17 +87,22 @@ void foldTimeSteps(StatsSnapshot& s) {
   std::vector<bool> used(s.probes.size(), false);
   for (size_t i = 0; i < s.probes.size(); ++i) {
     if (used[i]) continue;
-    auto head = splitStepName(s.probes[i].name);
-    if (!head || s.probes[i].series()) {
+    const ScopeEntry* loop = s.probes[i].scope.loopStep();
+    if (!loop || s.probes[i].series()) {
       out.push_back(std::move(s.probes[i]));
       continue;
     }
-    // The steps of one value are not adjacent (a GRU's r, hbar and z interleave): look ahead for t+1, t+2, ...
+    // The steps of one value are not adjacent (a GRU's r, hbar and z interleave): look ahead for the value of
+    // the same name in the same loop body at the next step, and the next, ...
+    const std::string local = localName(s.probes[i].name, s.probes[i].scope);
+    const int64_t first = loop->value();  // t at the first step
     std::vector<size_t> members{i};
-    for (int64_t t = head->second + 1;; ++t) {
-      std::string want = fmt::format("{}@t{}", head->first, t);
+    for (;;) {
+      const ProbeStats& prev = s.probes[members.back()];
       size_t j = i + 1;
-      while (j < s.probes.size() && (used[j] || s.probes[j].name != want)) ++j;
+      while (j < s.probes.size() && (used[j] || !isNextStep(prev.scope, s.probes[j].scope) ||
+                                     localName(s.probes[j].name, s.probes[j].scope) != local))
+        ++j;
       if (j == s.probes.size() || !foldable(s.probes[i], s.probes[j])) break;
       members.push_back(j);
     }
@@ -107,8 +112,9 @@ void foldTimeSteps(StatsSnapshot& s) {
     }
     std::vector<ProbeStats> steps;
     for (size_t j : members) used[j] = true, steps.push_back(std::move(s.probes[j]));
-    int64_t last = head->second + static_cast<int64_t>(members.size()) - 1;
-    out.push_back(poolSteps(fmt::format("{}@t{}..{}", head->first, head->second, last), head->second, std::move(steps)));
+    const int64_t last = first + static_cast<int64_t>(members.size()) - 1;
+    const std::string name = fmt::format("{}..{}", qualifiedName(local, steps.front().scope), last);
+    out.push_back(poolSteps(name, first, std::move(steps)));
   }
   s.probes = std::move(out);
 }

@@ -1,0 +1,180 @@
+// Lowering, declarations: `param` and `state` with their initialisers, `update` of a state, and @probe.
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "lower/lowerer.h"
+#include "ops/op.h"
+
+namespace netc {
+
+// `param` and `state`: a float tensor of constant shape with an initialiser.
+void Lowerer::declareTensor(const Stmt& s, std::string_view op, bool trainable) {
+  defineName(s.name, s.nameLoc);
+  Shape sh = shape(s.dims, false);
+  int id = model_.graph.add(&getOp(op), {}, {}, s.nameLoc, s.name);
+  Node& n = model_.graph[id];
+  n.dtype = DType::F32;
+  n.shape = sh;
+  n.init = initSpec(*s.value);
+  n.trainable = trainable;
+  scope_->bindValue(s.name, id);
+}
+
+// `update S = expr`: S must be a declared state, updated once. The nodes made for the expression belong to
+// the update phase: they run after the forward pass and receive no gradient.
+void Lowerer::update(const Stmt& s) {
+  const int* found = scope_->findValue(s.name);
+  if (!found) {
+    Expr e;
+    e.kind = Expr::Name, e.name = s.name, e.loc = s.nameLoc;
+    currentDef_.clear();
+    unknownName(e);
+  }
+  const Node& target = model_.graph[*found];
+  if (isParam(target))
+    err(s.nameLoc, fmt::format("'{}' is a parameter: the optimizer updates parameters from their gradients; declare "
+                               "values the step changes itself with `state {} : [...] = zeros`", s.name, s.name));
+  if (isInput(target)) err(s.nameLoc, fmt::format("'{}' is an input, fed by the driver: only a state can be updated", s.name));
+  if (!isState(target))
+    err(s.nameLoc, fmt::format("'{}' is a computed value: only a state (declared with `state {} : [...] = init`) can "
+                               "be updated", s.name, s.name));
+  auto prev = updated_.find(s.name);
+  if (prev != updated_.end())
+    err(s.nameLoc, fmt::format("state '{}' is updated twice: first on line {}; a state has one next value per step",
+                               s.name, prev->second));
+  updated_[s.name] = s.nameLoc.line;
+  const int first = model_.graph.size();
+  int value = tensor(*s.value);
+  int id = add("assign", {*found, value}, {}, s.nameLoc, s.value->span);
+  model_.graph[id].name = s.name + ".next";
+  for (int v = first; v < model_.graph.size(); ++v) model_.graph[v].phase = Phase::Update;
+}
+
+void Lowerer::annotate(int id, const Annotation& a) {
+  if (a.name != "probe")
+    err(a.loc, fmt::format("unknown annotation '@{}': expected @probe{}", a.name, didYouMean(a.name, {"probe"})));
+  ProbeSpec p;
+  if (!a.args.empty()) {
+    p = ProbeSpec{false, false, false, false};
+    for (auto& [arg, loc] : a.args) {
+      if (arg == "hist") p.hist = true;
+      else if (arg == "saturation") p.saturation = true;
+      else if (arg == "dead") p.dead = true;
+      else if (arg == "stats") p.stats = true;
+      else
+        err(loc, fmt::format("unknown probe statistic '{}': expected hist, saturation, dead or stats{}", arg,
+                             didYouMean(arg, {"hist", "saturation", "dead", "stats"})));
+    }
+  }
+  p.marked = true;
+  model_.graph[id].probe = p;
+}
+
+InitSpec Lowerer::initSpec(const Expr& e) {
+  InitSpec spec;
+  bool found = false;
+  spec.scale = initScale(e, spec, found);
+  if (!found)
+    err(e.loc, "expected an initialiser: randn, zeros, ones or uniform(a, b), optionally scaled, e.g. randn * 0.01");
+  spec.text = exprText(e);
+  spec.loc = e.loc;
+  return spec;
+}
+
+// Returns the constant factor; records the distribution in spec.
+double Lowerer::initScale(const Expr& e, InitSpec& spec, bool& found) {
+  if (isConstExpr(e)) return constEval(e);
+  if (e.kind == Expr::Name || e.kind == Expr::Call) {
+    const std::vector<std::string> dists = builtinNames(initialisers());
+    const Builtin* dist = findBuiltin(initialisers(), e.name);
+    if (!dist) {
+      // A constant function of something not constant: let constant folding say what is wrong with it.
+      if (e.kind == Expr::Call && findBuiltin(constantFunctions(), e.name)) constEval(e);
+      // A name that is neither a distribution nor a constant: a misspelt constant gets "unknown identifier".
+      if (e.kind == Expr::Name) {
+        if (scope_->findValue(e.name))
+          err(e.loc, fmt::format("'{}' is a tensor, but an initialiser is a distribution times constants, "
+                                 "e.g. randn * 0.01", e.name));
+        std::vector<std::string> names = dists;
+        for (auto& n : knownNames()) names.push_back(n);
+        std::string near = nearest(e.name, names);
+        if (!near.empty() && std::find(dists.begin(), dists.end(), near) == dists.end()) unknownName(e);
+      }
+      err(e.loc, fmt::format("unknown initialiser '{}': expected randn, zeros, ones or uniform(a, b){}; "
+                             "`netc help ops` lists them", e.name, didYouMean(e.name, dists)));
+    }
+    if (found) err(e.loc, "an initialiser may name only one distribution");
+    checkInitialiserForm(e, *dist);
+    if (e.name == "randn") spec.kind = InitSpec::Randn;
+    else if (e.name == "zeros") spec.kind = InitSpec::Zeros;
+    else if (e.name == "ones") spec.kind = InitSpec::Ones;
+    else {
+      spec.kind = InitSpec::Uniform;
+      spec.a = constEval(*e.args[0]);
+      spec.b = constEval(*e.args[1]);
+      if (!(spec.a < spec.b)) err(e.loc, fmt::format("uniform(a, b) needs a < b, found a = {}, b = {}", spec.a, spec.b));
+    }
+    found = true;
+    return 1.0;
+  }
+  if (e.kind == Expr::Binary && (e.op == Tok::Star || e.op == Tok::Slash)) {
+    // A constant subtree returned above, so the distribution is on exactly one side: its own steps come
+    // first, then this node's factor (the constant side), as Python evaluates `c * (randn * a)`.
+    const bool before = found;
+    double l = initScale(*e.args[0], spec, found);
+    const bool inLeft = found && !before;
+    bool rightIsConst = isConstExpr(*e.args[1]);
+    if (e.op == Tok::Slash && !rightIsConst) err(e.args[1]->loc, "an initialiser can only be divided by a constant");
+    double r = initScale(*e.args[1], spec, found);
+    if (e.op == Tok::Slash && r == 0) err(e.loc, "division by zero in the initialiser");
+    spec.steps.push_back({e.op == Tok::Slash, inLeft ? r : l});
+    return e.op == Tok::Star ? l * r : l / r;
+  }
+  if (e.kind == Expr::Unary) {
+    double v = initScale(*e.args[0], spec, found);
+    if (e.op == Tok::Minus) spec.steps.push_back({false, -1});
+    return (e.op == Tok::Minus ? -1 : 1) * v;
+  }
+  err(e.loc, "expected an initialiser of the form DISTRIBUTION * constant, e.g. randn * (5/3) / sqrt(30)");
+}
+
+// A distribution written in the wrong form: randn(5/3) is randn scaled, uniform needs its bounds.
+void Lowerer::checkInitialiserForm(const Expr& e, const Builtin& dist) {
+  const bool called = e.kind == Expr::Call;
+  if (dist.arity == 0 && called) {
+    std::string fix = e.args.empty() ? dist.name : e.args.size() == 1
+        ? fmt::format("{} * {}", dist.name, e.args[0]->kind == Expr::Binary ? "(" + exprText(*e.args[0]) + ")"
+                                                                            : exprText(*e.args[0]))
+        : fmt::format("{} * SCALE", dist.name);
+    err(e.loc, fmt::format("'{}' takes no arguments; write {}", dist.name, fix));
+  }
+  if (dist.arity > 0 && (!called || e.args.size() != static_cast<size_t>(dist.arity)))
+    err(e.loc, fmt::format("'{}' takes {} arguments ({}){}, e.g. {}(-0.1, 0.1)", dist.name, dist.arity, dist.args,
+                           called ? fmt::format(", found {}", e.args.size()) : "", dist.name));
+}
+
+std::string Lowerer::exprText(const Expr& e) {
+  switch (e.kind) {
+    case Expr::Number: return fmt::format("{}", e.number);
+    case Expr::Name: case Expr::String: return e.name;
+    case Expr::Unary: return (e.op == Tok::Minus ? "-" : "+") + exprText(*e.args[0]);
+    case Expr::Binary: {
+      const char* op = e.op == Tok::Star ? "*" : e.op == Tok::Slash ? "/" : e.op == Tok::Plus ? "+" : e.op == Tok::Minus ? "-" : e.op == Tok::Power ? "**" : "@";
+      auto side = [&](const Expr& x) { return x.kind == Expr::Binary ? "(" + exprText(x) + ")" : exprText(x); };
+      return side(*e.args[0]) + op + side(*e.args[1]);
+    }
+    case Expr::Call: {
+      std::string s = e.name + "(";
+      for (size_t i = 0; i < e.args.size(); ++i) s += (i ? "," : "") + exprText(*e.args[i]);
+      return s + ")";
+    }
+    case Expr::Slice: {
+      std::string a, b;
+      for (size_t k = 0; k < e.args.size(); ++k) (e.keywords[k] == "start" ? a : b) = exprText(*e.args[k]);
+      return a + ":" + b;
+    }
+    default: return "?";
+  }
+}
+
+}  // namespace netc

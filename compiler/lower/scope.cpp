@@ -1,0 +1,48 @@
+#include "lower/scope.h"
+
+namespace netc {
+
+ScopePath Scope::path() const {
+  ScopePath p = parent_ ? parent_->path() : ScopePath{};
+  if (isChild_) p.entries.push_back(entry_);
+  return p;
+}
+
+const int* Scope::findValue(const std::string& name) const {
+  for (const Scope* s = this; s; s = s->parent_)
+    if (auto it = s->values_.find(name); it != s->values_.end()) return &it->second;
+  return nullptr;
+}
+
+const Folded* Scope::findConst(const std::string& name) const {
+  for (const Scope* s = this; s; s = s->parent_)
+    if (auto it = s->consts_.find(name); it != s->consts_.end()) return &it->second;
+  return nullptr;
+}
+
+const int* Scope::findDefLine(const std::string& name) const {
+  for (const Scope* s = this; s; s = s->parent_)
+    if (auto it = s->defLines_.find(name); it != s->defLines_.end()) return &it->second;
+  return nullptr;
+}
+
+Scope* Scope::valueOwner(const std::string& name) {
+  for (Scope* s = this; s; s = s->parent_)
+    if (s->values_.count(name)) return s;
+  return nullptr;
+}
+
+std::vector<std::pair<int, std::string>> Scope::visibleNames() const {
+  std::vector<std::pair<int, std::string>> out;
+  auto line = [&](const std::string& k) {
+    const int* l = findDefLine(k);
+    return l ? *l : 0;
+  };
+  for (const Scope* s = this; s; s = s->parent_) {
+    for (auto& [k, v] : s->values_) out.emplace_back(line(k), k);
+    for (auto& [k, v] : s->consts_) out.emplace_back(line(k), k);
+  }
+  return out;
+}
+
+}  // namespace netc
