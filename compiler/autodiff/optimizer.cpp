@@ -3,8 +3,8 @@
 #include <cmath>
 #include <fmt/format.h>
 
-#include "lower/model.h"
 #include "ops/op.h"
+#include "support/sizes.h"
 
 namespace netc {
 

@@ -8,15 +8,9 @@
 #include "autodiff/optimizer.h"
 #include "graph/graph.h"
 #include "lower/vocab.h"
+#include "support/sizes.h"
 
 namespace netc {
-
-// Sane limits of the sections' settings and their command-line overrides: beyond them a run would take
-// longer than anyone waits, or its buffers more memory than a machine has, so they are errors at the setting.
-constexpr int64_t kMaxWholeNumber = 9'000'000'000'000'000;  // 9e15: below 2^53, exact in a double
-constexpr int64_t kMaxSteps = 1'000'000'000;     // steps, log/eval/probe_every, lr `until` (days of training)
-constexpr int64_t kMaxContext = 1024;             // the context length T (makemore's models use 3 to 32)
-constexpr int64_t kMaxSampleCount = 1'000'000;    // the sample section's count (the run keeps every word)
 
 // Which generator shuffles the words before the split: netc's own (runtime/random/rng.h), or CPython's
 // random.seed(seed); random.shuffle(words), as makemore and the lecture split them (runtime/random/python_random.h).

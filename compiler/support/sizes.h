@@ -12,6 +12,13 @@ namespace netc {
 // int32, and every byte size and offset computed from them within int64.
 constexpr int64_t kMaxElements = 2147483647;
 
+// Sane limits of the sections' settings and their command-line overrides: beyond them a run would take
+// longer than anyone waits, or its buffers more memory than a machine has, so they are errors at the setting.
+constexpr int64_t kMaxWholeNumber = 9'000'000'000'000'000;  // 9e15: below 2^53, exact in a double
+constexpr int64_t kMaxSteps = 1'000'000'000;     // steps, log/eval/probe_every, lr `until` (days of training)
+constexpr int64_t kMaxContext = 1024;             // the context length T (makemore's models use 3 to 32)
+constexpr int64_t kMaxSampleCount = 1'000'000;    // the sample section's count (the run keeps every word)
+
 // a * b and a + b; on overflow a netc::Error "<what> is too large (...)". Operands must be >= 0.
 int64_t checkedMul(int64_t a, int64_t b, std::string_view what);
 int64_t checkedAdd(int64_t a, int64_t b, std::string_view what);
