@@ -15,7 +15,7 @@
 #include "ops/op.h"
 #include "runtime/data/batch_feed.h"
 #include "runtime/training/gradcheck.h"
-#include "run_netc.h"
+#include "scratch_dir.h"
 #include "runtime/files/weights.h"
 
 using namespace netc;

@@ -9,7 +9,7 @@
 #include "lower/builtins.h"
 #include "lower/model.h"
 #include "ops/op.h"
-#include "run_netc.h"
+#include "scratch_dir.h"
 
 using namespace netc;
 namespace fs = std::filesystem;

@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "scratch_dir.h"
+
 namespace netc::testing {
 
 struct CommandResult {
@@ -77,22 +79,5 @@ inline std::string words(const std::string& text) {
   }
   return out;
 }
-
-// A private folder for this test process (parallel runs never share files), removed when the process ends.
-class ScratchDir {
- public:
-  explicit ScratchDir(const std::string& prefix)
-      : path_(std::filesystem::temp_directory_path() / (prefix + std::to_string(::getpid()))) {
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace netc::testing

@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "ops/op.h"
-#include "run_netc.h"
+#include "scratch_dir.h"
 #include "test_util.h"
 
 using namespace netc;

@@ -9,6 +9,7 @@
 
 #include "autodiff/autodiff.h"
 #include "codegen/jit_engine.h"
+#include "codegen/make_engine.h"
 #include "interp/interpreter.h"
 #include "jit_compare.h"
 #include "modes/specialize.h"

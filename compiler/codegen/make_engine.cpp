@@ -1,5 +1,6 @@
+#include "codegen/make_engine.h"
+
 #include "codegen/jit_engine.h"
-#include "interp/engine.h"
 #include "interp/interpreter.h"
 
 namespace netc {

@@ -24,16 +24,8 @@ class Engine {
   virtual int threads() const { return 1; }
 };
 
-}  // namespace netc
-
-#include <memory>
-
-namespace netc {
-
+// Which executor runs a graph: the reference interpreter (interp/) or the LLVM JIT (the CPU backend). The
+// factory that builds either, makeEngine, is the backend's (codegen/make_engine.h): the core cannot build a JIT.
 enum class EngineKind { Interp, Jit };
-
-// The engine for a batch-bound graph: the reference interpreter or the LLVM JIT (codegen/). `threads` is the
-// JIT's thread team (codegen::chooseThreads: 0 picks by the graph's size); the interpreter has one thread.
-std::unique_ptr<Engine> makeEngine(const Graph& bound, EngineKind kind, int threads = 1);
 
 }  // namespace netc
