@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 #include <memory>
 
-#include "codegen/jit_engine.h"
+#include "engine/jit_engine.h"
 #include "interp/interpreter.h"
 #include "ops/op.h"
 #include "runtime/random/rng.h"

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
-#include "codegen/jit_engine.h"
+#include "engine/jit_engine.h"
 #include "interp/interpreter.h"
 #include "ops/op.h"
 #include "runtime/random/rng.h"

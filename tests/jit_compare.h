@@ -9,7 +9,7 @@
 #include <string>
 
 #include "autodiff/autodiff.h"
-#include "codegen/jit_engine.h"
+#include "engine/jit_engine.h"
 #include "interp/interpreter.h"
 #include "lower/model.h"
 #include "modes/specialize.h"

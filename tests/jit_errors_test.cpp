@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "autodiff/autodiff.h"
-#include "codegen/jit_engine.h"
+#include "engine/jit_engine.h"
 #include "lower/model.h"
 #include "modes/specialize.h"
 #include "runtime/training/init.h"

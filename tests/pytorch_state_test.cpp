@@ -7,7 +7,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
-#include "codegen/make_engine.h"
+#include "engine/make_engine.h"
 #include "jit_compare.h"
 #include "modes/specialize.h"
 #include "runtime/files/safetensors.h"

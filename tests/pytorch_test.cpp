@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "autodiff/autodiff.h"
-#include "codegen/make_engine.h"
+#include "engine/make_engine.h"
 #include "lower/model.h"
 #include "runtime/data/batch_feed.h"
 #include "runtime/training/gradcheck.h"

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "codegen/jit_engine.h"
+#include "engine/jit_engine.h"
 #include "ops/op.h"
 
 using namespace netc;

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "autodiff/autodiff.h"
-#include "codegen/make_engine.h"
+#include "engine/make_engine.h"
 #include "interp/interpreter.h"
 #include "jit_compare.h"
 #include "run_netc.h"

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "autodiff/autodiff.h"
-#include "codegen/jit_engine.h"
-#include "codegen/make_engine.h"
+#include "engine/jit_engine.h"
+#include "engine/make_engine.h"
 #include "interp/interpreter.h"
 #include "jit_compare.h"
 #include "modes/specialize.h"

@@ -12,7 +12,7 @@
 
 #include "autodiff/autodiff.h"
 #include "codegen/jit.h"
-#include "codegen/make_engine.h"
+#include "engine/make_engine.h"
 #include "codegen/plan.h"
 #include "instrument/instrument.h"
 #include "interp/interpreter.h"

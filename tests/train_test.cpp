@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "autodiff/autodiff.h"
-#include "codegen/make_engine.h"
+#include "engine/make_engine.h"
 #include "runtime/data/dataset.h"
 #include "runtime/training/evaluator.h"
 #include "runtime/training/trainer.h"

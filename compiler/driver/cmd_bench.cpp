@@ -11,7 +11,7 @@
 
 #include "codegen/fma_peak.h"
 #include "codegen/plan.h"
-#include "codegen/jit_engine.h"
+#include "engine/jit_engine.h"
 #include "driver/command.h"
 #include "ops/op.h"
 #include "pipeline/pipeline.h"

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 #include <optional>
 
-#include "codegen/make_engine.h"
+#include "engine/make_engine.h"
 #include "driver/command.h"
 #include "pipeline/pipeline.h"
 #include "runtime/files/atomic_file.h"

@@ -25,7 +25,7 @@ class Engine {
 };
 
 // Which executor runs a graph: the reference interpreter (interp/) or the LLVM JIT (the CPU backend). The
-// factory that builds either, makeEngine, is the backend's (codegen/make_engine.h): the core cannot build a JIT.
+// factory that builds either, makeEngine, is the backend's (engine/make_engine.h): the core cannot build a JIT.
 enum class EngineKind { Interp, Jit };
 
 }  // namespace netc

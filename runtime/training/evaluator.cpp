@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "codegen/make_engine.h"
+#include "engine/make_engine.h"
 #include "pipeline/pipeline.h"
 #include "runtime/files/weights.h"
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
-#include "codegen/make_engine.h"
+#include "engine/make_engine.h"
 #include "pipeline/pipeline.h"
 #include "runtime/files/weights.h"
 

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "codegen/make_engine.h"
+#include "engine/make_engine.h"
 #include "ops/op.h"
 #include "pipeline/pipeline.h"
 #include "runtime/data/minibatch_stream.h"

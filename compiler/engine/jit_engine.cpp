@@ -1,4 +1,4 @@
-#include "codegen/jit_engine.h"
+#include "engine/jit_engine.h"
 
 #include <chrono>
 #include <cmath>

@@ -1,6 +1,6 @@
-#include "codegen/make_engine.h"
+#include "engine/make_engine.h"
 
-#include "codegen/jit_engine.h"
+#include "engine/jit_engine.h"
 #include "interp/interpreter.h"
 
 namespace netc {
