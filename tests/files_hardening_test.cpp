@@ -370,8 +370,80 @@ TEST_CASE("files: resuming trims a long history from its end, partial lines incl
   CHECK(lines(d / "evals.csv") == std::vector<std::string>{"done,split,loss"});
   // A line with no newline longer than the first piece: read in bigger ones, and dropped.
   writeFile(d / "losses.csv", "step,loss,lr\n0,3.3,0.1\n1," + std::string(200000, '9'));
-  keepHistoryBefore(d.string(), 5);
+  keepHistoryBefore(d.string(), 1);
   CHECK(lines(d / "losses.csv") == std::vector<std::string>{"step,loss,lr", "0,3.3,0.1"});
+}
+
+TEST_CASE("files: resuming a finished run evaluates its weights again in place of the recorded evaluation") {
+  ScratchDir dir("netc_files_resume_finished_");
+  const fs::path run = dir.path() / "run", weights = run / "weights.safetensors";
+  // runArgs' settings, evaluating every 10 steps.
+  auto args = [&](int steps, const std::string& extra) {
+    std::string a = runArgs(run, steps, extra);
+    return a.replace(a.find("eval_every=100"), 14, "eval_every=10");
+  };
+  REQUIRE(runNetc(args(20, "")).status == 0);
+  const std::string losses = readFile(run / "losses.csv"), evals = readFile(run / "evals.csv"),
+                    stats = readFile(run / "stats.jsonl");
+  REQUIRE(lines(run / "evals.csv").size() == 5);  // header, then train and dev after 10 and after 20 steps
+  // Nothing is left to train: the run writes the evaluation after 20 steps again, which replaces the recorded
+  // one (the same numbers: one thread, the same weights), and the history reads as the finished run's.
+  auto resumed = runNetc(args(20, "--init-from " + weights.string() + " --resume"));
+  CAPTURE(resumed.out);
+  REQUIRE(resumed.status == 0);
+  CHECK(readFile(run / "evals.csv") == evals);
+  CHECK(readFile(run / "losses.csv") == losses);
+  CHECK(readFile(run / "stats.jsonl") == stats);
+  CHECK(fs::exists(run / "result.json"));
+  // Going on from there (a longer run), the evaluation after 20 steps is not made again: it stays, once.
+  resumed = runNetc(args(30, "--init-from " + weights.string() + " --resume"));
+  CAPTURE(resumed.out);
+  REQUIRE(resumed.status == 0);
+  const std::vector<std::string> after = lines(run / "evals.csv");
+  REQUIRE(after.size() == 7);
+  CHECK(std::count_if(after.begin(), after.end(), [](const std::string& l) { return l.rfind("20,", 0) == 0; }) == 2);
+  CHECK(after[5].rfind("30,train,", 0) == 0);
+  CHECK(lines(run / "losses.csv").size() == 31);
+}
+
+TEST_CASE("files: resuming refuses a losses.csv cut short or edited, before anything is written") {
+  ScratchDir dir("netc_files_resume_cut_");
+  const fs::path run = dir.path() / "run", weights = run / "weights.safetensors", lossFile = run / "losses.csv";
+  REQUIRE(runNetc(runArgs(run, 20)).status == 0);
+  const std::string losses = readFile(lossFile), evals = readFile(run / "evals.csv"), result = readFile(run / "result.json");
+  const size_t lastLine = losses.rfind('\n', losses.size() - 2) + 1;  // where the line of step 19 begins
+  REQUIRE(losses.substr(lastLine, 3) == "19,");
+  const std::string resume = runArgs(run, 20, "--init-from " + weights.string() + " --resume");
+  struct Cut {
+    const char* what;
+    std::string text;
+    const char* says;
+  };
+  for (const Cut& cut : {Cut{"the last line cut in the middle", losses.substr(0, losses.size() - 4), "'18,"},
+                         Cut{"the last line removed", losses.substr(0, lastLine), "'18,"},
+                         Cut{"the file cut to half", losses.substr(0, losses.size() / 2), "its last line kept is"},
+                         Cut{"a garbage last line", losses.substr(0, lastLine) + "19\n", "'19'"},
+                         Cut{"only the header", "step,loss,lr\n", "'step,loss,lr'"}}) {
+    CAPTURE(cut.what);
+    writeFile(lossFile, cut.text);
+    CommandResult r = runNetc(resume);
+    checkError(r, 1, "'" + lossFile.string() + "' is cut short or edited");
+    CHECK(r.has(cut.says));
+    CHECK(r.has("expected a line 'step,loss,lr' for every step up to 19"));
+    // Refused before anything is written: the folder is as it was.
+    CHECK(readFile(lossFile) == cut.text);
+    CHECK(readFile(run / "evals.csv") == evals);
+    CHECK(readFile(run / "result.json") == result);
+  }
+  fs::remove(lossFile);
+  checkError(runNetc(resume), 1, "'" + lossFile.string() + "' is cut short or edited: it is missing");
+  CHECK_FALSE(fs::exists(lossFile));
+  // The whole file back, the run resumes; a partial line after the kept ones (a killed writer's) is dropped.
+  writeFile(lossFile, losses + "20,2.9");
+  CommandResult r = runNetc(resume);
+  CAPTURE(r.out);
+  CHECK(r.status == 0);
+  CHECK(readFile(lossFile) == losses);
 }
 
 TEST_CASE("files: a file netc writes in place is refused when it has a second name (a planted hard link)") {

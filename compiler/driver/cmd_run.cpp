@@ -392,7 +392,7 @@ int runCommand(RunOptions o, bool engineGiven) {
   // DIR/weights.safetensors --resume) is safe. The rules are in runtime/runs/run_folder.h.
   RunFolder folder(o.out.empty() ? RunFolder::defaultPath("runs", m.name) : o.out,
                    {o.force, {{"the model file", o.model.model}, {"the data file", d.path}}, o.initFrom,
-                    o.resume ? firstStep : -1});
+                    o.resume ? firstStep : -1, o.resume && firstStep == spec.steps});
   folder.writeJson("config.json", configJson(o, m, spec, d, trainer.engine().threads()));
   // Starting weights from a file are on disk at once, so a run that diverges before its first checkpoint
   // still leaves the weights its config.json names. Resumed in place, this replaces the weights file by rename

@@ -72,7 +72,7 @@ RunFolder::RunFolder(std::string path, const Options& options) : path_(std::move
   checkInputs(options.inputs);
   const bool startsHere = !options.startWeights.empty() && sameFile(options.startWeights, file("weights.safetensors"));
   continues_ = startsHere && options.resumeAt >= 0;
-  if (continues_) keepHistoryBefore(path_, options.resumeAt);
+  if (continues_) keepHistoryBefore(path_, options.resumeAt, options.resumeEvaluatesFirst);
   else clearOrRefuse(options.force, startsHere);
   // Only now that the folder is accepted, and only netc's own temporaries.
   std::vector<std::string> own = runFiles();
@@ -174,11 +174,12 @@ void RunFolder::onEval(int64_t done, const SplitLosses& l) {
 }
 
 void RunFolder::onCheckpoint(int64_t done, const WeightMap& w) {
-  // The steps done let `netc run --init-from ... --resume` continue the schedule and the minibatch stream.
-  saveSafetensors(file("weights.safetensors"), w, {}, {{"netc.steps_done", std::to_string(done)}});
-  // The history up to the checkpoint survives a crash after it.
+  // The history up to the checkpoint is on disk before the checkpoint: weights saved after `done` steps always
+  // come with losses.csv's lines of the steps before, which resuming them requires (keepHistoryBefore).
   losses_.sync();
   evals_.sync();
+  // The steps done let `netc run --init-from ... --resume` continue the schedule and the minibatch stream.
+  saveSafetensors(file("weights.safetensors"), w, {}, {{"netc.steps_done", std::to_string(done)}});
 }
 
 nlohmann::json describeVocabulary(const Vocabulary& v) { return {{"chars", v.chars}, {"size", v.size()}}; }

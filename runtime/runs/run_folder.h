@@ -54,6 +54,8 @@ class RunFolder final : public TrainObserver {
     std::string startWeights;          // --init-from: when it is this folder's weights file, it is kept
     int64_t resumeAt = -1;             // --resume: the steps its weights record; with startWeights in this
                                        // folder, the history up to there is kept (continuesHistory())
+    bool resumeEvaluatesFirst = false;  // the resumed run has no step left (resumeAt is its last): it evaluates
+                                        // its weights again, replacing the evaluation recorded at resumeAt
   };
   // runs/<model>-<YYYYmmdd-HHMMSS> under `root`, with -2, -3, ... appended when that folder already exists.
   // The folder is created here (one mkdir, which fails when it exists), so two runs started in the same

@@ -3,7 +3,8 @@
 // step 0: what the earlier run wrote up to that step is kept, what it wrote after it (a run killed some steps
 // after its last checkpoint) is dropped, and the resumed run appends its own lines:
 //   losses.csv   the steps before `step` (the resumed run writes step `step` on)
-//   evals.csv    the evaluations after at most `step` updates
+//   evals.csv    the evaluations after at most `step` updates (fewer when the resumed run evaluates again
+//                after `step`: a finished run resumed has no step left and evaluates its weights)
 //   stats.jsonl  the collections at steps before `step` (the resumed run probes its first step)
 // Each is cut after its last kept line (one ftruncate: a kill leaves the earlier file or the trimmed one), a
 // partial last line included, so an appended line never continues a partial one. Only the dropped end is read:
@@ -22,9 +23,13 @@
 
 namespace netc {
 
-// Trims the history in the run folder `dir` to the run's first `step` steps (see above). Throws naming a file
-// that cannot be read or written, or that is not a regular file.
-void keepHistoryBefore(const std::string& dir, int64_t step);
+// losses.csv must hold the line of every step before `step` (a checkpoint is saved only after they are on
+// disk): one cut short (a torn or missing last line before `step`, the file halved or gone) is refused before
+// anything is written, naming the file and its last kept line; continuing it would leave a hole.
+// Trims the history in the run folder `dir` to the run's first `step` steps (see above); `evaluatesAtStep`:
+// the resumed run evaluates after `step` updates, so the earlier run's evaluation there goes. Throws naming a
+// file that cannot be read or written, that is not a regular file, or a losses.csv cut short.
+void keepHistoryBefore(const std::string& dir, int64_t step, bool evaluatesAtStep = false);
 
 // What the kept history says, for the report of the resumed run: (step, minibatch loss) from losses.csv and
 // (updates done, dev loss) from evals.csv, lines that do not parse left out; and each stats.jsonl record in
