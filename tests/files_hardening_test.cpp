@@ -308,7 +308,9 @@ TEST_CASE("files: --init-from the folder's own weights with --force keeps them u
     CHECK_FALSE(folder.continuesHistory());
   }
   {
-    RunFolder folder(run.string(), {false, {}, weights, 3});
+    // Resumed at 0: the run above left losses.csv with its header only (resuming at 3 would be refused: the
+    // lines of steps 0 to 2 are gone).
+    RunFolder folder(run.string(), {false, {}, weights, 0});
     CHECK(folder.continuesHistory());
     CHECK(fs::exists(weights));
   }
@@ -427,7 +429,7 @@ TEST_CASE("files: resuming refuses a losses.csv cut short or edited, before anyt
     CAPTURE(cut.what);
     writeFile(lossFile, cut.text);
     CommandResult r = runNetc(resume);
-    checkError(r, 1, "'" + lossFile.string() + "' is cut short or edited");
+    checkError(r, 1, fmt::format("'{}' is cut short or edited", lossFile.string()));
     CHECK(r.has(cut.says));
     CHECK(r.has("expected a line 'step,loss,lr' for every step up to 19"));
     // Refused before anything is written: the folder is as it was.
@@ -436,7 +438,7 @@ TEST_CASE("files: resuming refuses a losses.csv cut short or edited, before anyt
     CHECK(readFile(run / "result.json") == result);
   }
   fs::remove(lossFile);
-  checkError(runNetc(resume), 1, "'" + lossFile.string() + "' is cut short or edited: it is missing");
+  checkError(runNetc(resume), 1, fmt::format("'{}' is cut short or edited: it is missing", lossFile.string()));
   CHECK_FALSE(fs::exists(lossFile));
   // The whole file back, the run resumes; a partial line after the kept ones (a killed writer's) is dropped.
   writeFile(lossFile, losses + "20,2.9");
