@@ -7,12 +7,15 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "headless_chromium.h"
 #include "run_netc.h"
 #include "runtime/files/atomic_file.h"
 #include "runtime/pages/page_template.h"
 #include "support/diag.h"
 
 using netc::testing::CommandResult;
+using netc::testing::haveChromium;
+using netc::testing::renderedDom;
 using netc::testing::readFile;
 using netc::testing::runNetc;
 using netc::testing::ScratchDir;
@@ -126,4 +129,29 @@ TEST_CASE("diag: bidirectional controls are escaped in messages and pages") {
   CHECK(s.status != 0);
   CHECK_MESSAGE(s.has("\\u202e"), s.out);
   CHECK_FALSE(s.has(kRlo));
+}
+
+TEST_CASE("pages: a bidirectional control in a model's name is shown escaped in report.html and compare.html") {
+  ScratchDir dir("netc_msgs_pages_");
+  const fs::path model = dir.path() / ("a" + kRlo + "b.net");
+  fs::copy_file("models/deep_tanh.net", model);
+  const fs::path run = dir.path() / "run", page = dir.path() / "compare.html";
+  CommandResult r = runNetc("run " + shellQuote(model.string()) + " --data tests/data/pseudo_words.txt --steps 2 --quiet --out " + run.string());
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  REQUIRE(runNetc("compare " + run.string() + " --out " + page.string()).status == 0);
+  CHECK(readFile(page).find("<title>netc compare: a\\u202eb") != std::string::npos);  // htmlText
+  if (!haveChromium()) {
+    MESSAGE("chromium is not installed: the pages were written but not rendered");
+    return;
+  }
+  for (const fs::path& p : {run / "report.html", page}) {
+    CAPTURE(p);
+    std::string dom = renderedDom(p, dir.path() / "profile");
+    REQUIRE(!dom.empty());
+    // What is shown: the data in <script> elements (read back by the page as it was) left out.
+    for (size_t at = dom.find("<script"); at != std::string::npos; at = dom.find("<script", at))
+      dom.erase(at, dom.find("</script>", at) + 9 - at);
+    CHECK(dom.find("a\\u202eb") != std::string::npos);
+    CHECK(dom.find(kRlo) == std::string::npos);
+  }
 }
