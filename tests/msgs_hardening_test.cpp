@@ -134,7 +134,7 @@ TEST_CASE("diag: bidirectional controls are escaped in messages and pages") {
 TEST_CASE("pages: a bidirectional control in a model's name is shown escaped in report.html and compare.html") {
   ScratchDir dir("netc_msgs_pages_");
   const fs::path model = dir.path() / ("a" + kRlo + "b.net");
-  fs::copy_file("models/deep_tanh.net", model);
+  fs::copy_file(fs::path(NETC_SOURCE_DIR) / "models/deep_tanh.net", model);
   const fs::path run = dir.path() / "run", page = dir.path() / "compare.html";
   CommandResult r = runNetc("run " + shellQuote(model.string()) + " --data tests/data/pseudo_words.txt --steps 2 --quiet --out " + run.string());
   REQUIRE_MESSAGE(r.status == 0, r.out);
