@@ -23,7 +23,9 @@ void registerCompare(CLI::App& app, Action& action) {
                                              : std::string("compare.html");
       refuseToOverwriteInput("--out", page, compareInputs(runs));
       // --out names a path (a device or a FIFO is written in place); the default is a file netc names.
-      const ComparePage written = writeComparePage(runs, page, out->empty() ? OutputPath::Own : OutputPath::Named);
+      const OutputPath kind = out->empty() ? OutputPath::Own : OutputPath::Named;
+      checkOutputPath(page, kind);  // before the run folders are read
+      const ComparePage written = writeComparePage(runs, page, kind);
       for (const std::string& why : written.leftOut) fmt::print(stderr, "netc: warning: {}\n", why);  // made printable where it was written
       fmt::print("compared {} runs: {}{}\n", written.runs, printable(page),
                  written.leftOut.empty() ? "" : fmt::format(" ({} left out: see the warnings)", written.leftOut.size()));

@@ -34,6 +34,9 @@ int runGrad(const GradOptions& o) {
     refuseToOverwriteInput("--stats", o.stats, inputs);
     refuseToOverwriteInput("--stats", o.stats, {{"--out", o.out}});
   }
+  // Both outputs checked before either is written: a bad --stats must not leave --out's gradients behind.
+  checkOutputPath(o.out, OutputPath::Named);
+  if (!o.stats.empty()) checkOutputPath(o.stats, OutputPath::Named);
   WeightMap weights = loadSafetensors(o.weights);
   WeightMap batch = loadSafetensors(o.inputs);
   po.optimizer = OptimizerSpec{};  // plain SGD: its update at lr 0 changes nothing

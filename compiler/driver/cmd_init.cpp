@@ -27,12 +27,13 @@ void registerInit(CLI::App& app, Action& action) {
     action = [opts] {
       Model m = opts->load();
       refuseToOverwriteInput("--out", opts->out, {{"the model file", opts->model}, {"the data file", m.data.path}});
+      checkOutputPath(opts->out, OutputPath::Named);
       uint64_t seed = opts->seed.value_or(m.train.seed);
       WeightMap w = initParams(m.graph, seed, m.train.generator);
       saveSafetensors(opts->out, w, {}, {}, OutputPath::Named);
       int64_t values = 0;
       for (auto& [name, t] : w) values += numel(t.shape);
-      fmt::print("{}: {} parameters ({} values), seed {}\n", opts->out, w.size(), values, seed);
+      fmt::print("{}: {} parameters ({} values), seed {}\n", printable(opts->out), w.size(), values, seed);
       return 0;
     };
   });

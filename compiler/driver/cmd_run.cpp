@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <unistd.h>
 #include <optional>
+#include <map>
 #include <set>
 
 #include "autodiff/optimizer.h"
@@ -40,6 +41,9 @@ struct RunOptions {
   bool quiet = false, test = false, noStats = false, force = false, resume = false;
   int threads = 0;  // the training step's thread team; 0: chosen by its size (codegen::chooseThreads)
   std::set<std::string> fromConfig;  // the flags whose value --config's repeat section gave
+  // The --set texts that --config's repeat.set gave (not replaced on the command line), with their entry:
+  // "train.lr=abc" -> "repeat.set[2]", so that an error in one names the entry at fault.
+  std::map<std::string, std::string> setsFromConfig;
   // How an error names where a value came from: "--steps", or "--config F: repeat.steps (as --steps)".
   std::string source(const std::string& flag) const {
     if (!fromConfig.count(flag)) return flag;
@@ -110,9 +114,10 @@ std::vector<std::string> repeatArguments(const std::string& file, const std::str
     case Texts: {
       if (!v.is_array()) wrong("a list of strings");
       std::vector<std::string> args;
-      for (const auto& s : v) {
-        if (!s.is_string()) wrong("a list of strings");
-        args.push_back(flag + "=" + s.get<std::string>());
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (!v[i].is_string())
+          usageFail(fmt::format("--config {}: repeat.{}[{}] must be a string, found {}", file, key, i, printable(v[i].dump())));
+        args.push_back(flag + "=" + v[i].get<std::string>());
       }
       return args;
     }
@@ -146,6 +151,8 @@ void applyConfig(RunOptions& o, bool engineGiven) {
     std::reverse(args.begin(), args.end());  // CLI11 takes a vector of arguments last first
     try {
       app.parse(args);
+      if (key == "set")  // each entry's text, to name it should the model refuse it
+        for (size_t i = 0; i < value.size(); ++i) o.setsFromConfig.try_emplace(value[i].get<std::string>(), fmt::format("repeat.set[{}]", i));
     } catch (const CLI::ParseError& e) {
       usageFail(fmt::format("--config {}: repeat.{} is {}, which the command line refuses: {}", o.config, key,
                             printable(value.dump()), printable(e.what())));
@@ -166,6 +173,7 @@ void applyConfig(RunOptions& o, bool engineGiven) {
   for (const std::string& here : o.model.sets) {
     const std::string name = here.substr(0, here.find('='));
     std::erase_if(sets, [&](const std::string& s) { return s.substr(0, s.find('=')) == name; });
+    std::erase_if(o.setsFromConfig, [&](const auto& s) { return s.first.substr(0, s.first.find('=')) == name; });
     sets.push_back(here);
   }
   o.model.sets = sets;
@@ -318,11 +326,36 @@ void requireSameRun(const std::string& initFrom, const nlohmann::json& now) {
   }
 }
 
+// The model with its --set overrides; an error in one that --config's repeat.set gave names the entry:
+// "--config F: repeat.set[2]: --set train.lr=abc: error: ...". The override's own message quotes it as
+// "--set TEXT" (at the start, or after "netc: error: " for a usage error), which is where the entry goes.
+Model loadNamingConfigSets(const RunOptions& o) {
+  auto named = [&](const Error& e) -> std::string {
+    const std::string msg = e.what();
+    for (const auto& [text, entry] : o.setsFromConfig) {
+      const std::string quoted = "--set " + printable(text);
+      for (size_t at : {size_t{0}, std::string_view("netc: error: ").size()})
+        if (msg.compare(at, quoted.size(), quoted) == 0 && (at == 0 || msg.starts_with("netc: error: ")))
+          return msg.substr(0, at) + fmt::format("--config {}: {}: ", printable(o.config), entry) + msg.substr(at);
+    }
+    return "";
+  };
+  try {
+    return o.model.load();
+  } catch (const UsageError& e) {
+    if (std::string msg = named(e); !msg.empty()) throw UsageError(msg);
+    throw;
+  } catch (const Error& e) {
+    if (std::string msg = named(e); !msg.empty()) throw Error(msg);
+    throw;
+  }
+}
+
 int runCommand(RunOptions o, bool engineGiven) {
   if (!o.config.empty()) applyConfig(o, engineGiven);
   if (o.model.model.empty()) usageFail("netc run: give a MODEL.net, or --config RUN/config.json");
   const auto t0 = std::chrono::steady_clock::now();
-  Model m = o.model.load();
+  Model m = loadNamingConfigSets(o);
   TrainSpec spec = m.train;
   if (o.steps) spec.steps = checkFlag(o.source("--steps").c_str(), *o.steps, 0, kMaxSteps);
   if (o.batch) spec.batch = checkBatchFlag(m.graph, *o.batch, o.source("--batch").c_str());

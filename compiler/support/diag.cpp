@@ -67,6 +67,19 @@ static size_t printableUtf8(std::string_view s, size_t i) {
   return n;
 }
 
+// The code point of the bidirectional formatting character that the n bytes at s[i] encode, or 0: U+061C,
+// U+200E/U+200F, U+202A..U+202E, U+2066..U+2069. Shown raw they reorder the text around them on a terminal,
+// so a value could make a message read as something else (a file name that displays reversed).
+static unsigned bidiControl(std::string_view s, size_t i, size_t n) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  unsigned cp = n == 2 ? (b(0) & 0x1fu) << 6 | (b(1) & 0x3fu)
+              : n == 3 ? (b(0) & 0x0fu) << 12 | (b(1) & 0x3fu) << 6 | (b(2) & 0x3fu)
+                       : 0;
+  bool bidi = cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+              (cp >= 0x2066 && cp <= 0x2069);
+  return bidi ? cp : 0;
+}
+
 // Appends text[i...] escaped as one unit (a byte, or a whole printable UTF-8 character); returns its length.
 // `keepBackslashes`: a backslash stays one, for messages whose values were made printable already (doubling
 // it again would show `\\n` for an escaped newline).
@@ -75,7 +88,10 @@ static size_t escapeUnit(std::string_view text, size_t i, bool keepNewlines, std
   if (c >= 0x20 && c < 0x7f && c != '\\') return out += static_cast<char>(c), 1;
   if (c == '\\') return out += keepBackslashes ? "\\" : "\\\\", 1;
   if (c == '\n' && keepNewlines) return out += '\n', 1;
-  if (size_t n = c >= 0x80 ? printableUtf8(text, i) : 0) return out.append(text.substr(i, n)), n;
+  if (size_t n = c >= 0x80 ? printableUtf8(text, i) : 0) {
+    if (unsigned cp = bidiControl(text, i, n)) return out += fmt::format("\\u{:04x}", cp), n;
+    return out.append(text.substr(i, n)), n;
+  }
   out += c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : fmt::format("\\x{:02x}", c);
   return 1;
 }

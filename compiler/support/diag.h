@@ -66,8 +66,10 @@ class Error : public std::runtime_error {
 
 // `text` as it may be shown on a terminal: printable ASCII and valid UTF-8 unchanged, a backslash doubled,
 // every other byte escaped (\n \t \r, or \xNN: control bytes, escape sequences, NUL, invalid UTF-8, C1
-// controls). Newlines are kept when `keepNewlines`. formatDiag applies it to every message and quoted line, so
-// user text goes into messages as it is and is escaped exactly once.
+// controls), and a bidirectional formatting character as \uXXXX (U+061C, U+200E/U+200F, U+202A..U+202E,
+// U+2066..U+2069: raw, they would reorder the message on the terminal). Newlines are kept when `keepNewlines`.
+// formatDiag applies it to every message and quoted line, so user text goes into messages as it is and is
+// escaped exactly once.
 std::string printable(std::string_view text, bool keepNewlines = false);
 
 // "file:line:col: error: msg" followed by the line and a caret under the offending text.

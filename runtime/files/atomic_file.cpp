@@ -142,14 +142,31 @@ void syncDirectory(const std::string& dir) {
   if (err != 0 && err != EINVAL) cannotWrite(dir, err);
 }
 
-void writeFileAtomically(const std::string& path, std::string_view contents, OutputPath kind) {
-  if (writesInPlace(path, kind)) return writeInPlace(path, contents);
-  const std::string dir = folderOf(path);
-  std::string tmp = (fs::path(dir) / ("." + fs::path(path).filename().string() + ".tmpXXXXXX")).string();
+// The temporary writeFileAtomically() writes `path` through: ".NAME.tmpXXXXXX" beside it, created, flock held.
+static int createTemporary(const std::string& path, std::string& tmp) {
+  tmp = (fs::path(folderOf(path)) / ("." + fs::path(path).filename().string() + ".tmpXXXXXX")).string();
   int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) cannotWrite(path, errno);
   // Held until close: tells removeStaleTemporaries() that this temporary has a live writer.
   ::flock(fd, LOCK_EX);
+  return fd;
+}
+
+void checkOutputPath(const std::string& path, OutputPath kind) {
+  // A device or FIFO is opened only when written: opening a FIFO now could be the reader's only chance.
+  if (writesInPlace(path, kind)) return;
+  // The very temporary a write would create, made and removed: the folder exists and takes new files.
+  std::string tmp;
+  int fd = createTemporary(path, tmp);
+  ::unlink(tmp.c_str());
+  ::close(fd);
+}
+
+void writeFileAtomically(const std::string& path, std::string_view contents, OutputPath kind) {
+  if (writesInPlace(path, kind)) return writeInPlace(path, contents);
+  const std::string dir = folderOf(path);
+  std::string tmp;
+  int fd = createTemporary(path, tmp);
   int err = writeAll(fd, contents.data(), contents.size());
   // mkstemp creates 0600; results are ordinary files, readable like the rest of the user's output.
   if (err == 0 && ::fchmod(fd, 0644) != 0) err = errno;

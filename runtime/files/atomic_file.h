@@ -35,6 +35,12 @@ enum class OutputPath {
 // Replaces `path` by `contents` atomically and durably (see above). The file is readable by all (0644).
 void writeFileAtomically(const std::string& path, std::string_view contents, OutputPath kind = OutputPath::Own);
 
+// Checks, before anything is computed or written, that writeFileAtomically(path, ..., kind) can write `path`:
+// what is there may be written (see above) and its folder takes a new file (a temporary is created there and
+// removed). A command with several outputs checks them all first, so a bad second path does not leave the
+// first one written. Throws as the write would ("cannot write 'PATH': ...").
+void checkOutputPath(const std::string& path, OutputPath kind = OutputPath::Own);
+
 // Opens one of netc's own files for writing (a lock file, a CSV, a progress file), creating it 0644 when
 // absent, without following a symbolic link; anything but a regular file is refused. Throws naming the path.
 enum class OpenMode { Keep, Truncate };

@@ -186,10 +186,12 @@ const color=i=>COLORS[i%COLORS.length];
 const NS='http://www.w3.org/2000/svg';
 let drawn=0, errors=[];
 function el(tag,attrs,parent){const e=document.createElementNS(NS,tag);for(const k in attrs)e.setAttribute(k,attrs[k]);if(parent)parent.appendChild(e);return e;}
+// A bidirectional control (U+202E ...) in a name is shown as the text \u202e, as netc's messages show it.
+const unbidi=s=>String(s).replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,c=>'\\u'+c.charCodeAt(0).toString(16).padStart(4,'0'));
 function h(tag,attrs,...kids){const e=document.createElement(tag);for(const k in attrs||{})e.setAttribute(k,attrs[k]);
-  for(const c of kids.flat(Infinity))if(c!==null&&c!==undefined&&c!==false)e.append(c instanceof Node?c:String(c));return e;}
+  for(const c of kids.flat(Infinity))if(c!==null&&c!==undefined&&c!==false)e.append(c instanceof Node?c:unbidi(c));return e;}
 const key=c=>h('span',{class:'key',style:'background:'+c});
-function txt(s,x,y,parent,anchor){const t=el('text',{x:x,y:y,'text-anchor':anchor||'start'},parent);t.textContent=s;return t;}
+function txt(s,x,y,parent,anchor){const t=el('text',{x:x,y:y,'text-anchor':anchor||'start'},parent);t.textContent=unbidi(s);return t;}
 function fmt(v){if(v===null||v===undefined||!isFinite(v))return '-';const a=Math.abs(v);return a!==0&&(a<1e-3||a>=1e5)?v.toExponential(2):(+v.toPrecision(4)).toString();}
 // series: [{pts:[[x,y],...], color, dash, dots}]
 function chart(svg,series,opt){

@@ -36,10 +36,30 @@ std::string fillTemplate(std::string_view tmpl, const std::map<std::string, std:
   return out;
 }
 
+// The bidirectional formatting character (U+061C, U+200E/U+200F, U+202A..U+202E, U+2066..U+2069) whose
+// UTF-8 starts at text[i], or 0.
+static unsigned bidiControlAt(std::string_view text, size_t i) {
+  auto b = [&](size_t k) { return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0u; };
+  if (b(0) == 0xd8 && b(1) == 0x9c) return 0x061c;
+  if (b(0) != 0xe2) return 0;
+  if (b(1) == 0x80 && (b(2) == 0x8e || b(2) == 0x8f || (b(2) >= 0xaa && b(2) <= 0xae))) return 0x2000 + (b(2) - 0x80);
+  if (b(1) == 0x81 && b(2) >= 0xa6 && b(2) <= 0xa9) return 0x2040 + (b(2) - 0x80);
+  return 0;
+}
+
 std::string htmlText(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    // Shown as the text "\u202e", as netc's terminal messages show it (support/diag.h, printable): raw, it would
+    // reorder the text around it (a name that reads reversed), and <bdi> would not do here, since this text also
+    // goes into <title>, attributes and SVG, where no element can isolate it.
+    if (unsigned cp = bidiControlAt(text, i)) {
+      out += fmt::format("\\u{:04x}", cp);
+      i += cp == 0x061c ? 1 : 2;
+      continue;
+    }
+    const char c = text[i];
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;

@@ -58,17 +58,20 @@ const char* const kReportPage = R"PAGE(<!doctype html>
   let drawn = 0;
   const errors = [];
 
+  // A bidirectional control (U+202E ...) in a name is shown as the text \u202e, as netc's messages show it: raw,
+  // it would reorder the text around it.
+  const unbidi = s => String(s).replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, c => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
   function el(tag, attrs, parent, text) {
     const e = document.createElement(tag);
     for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
-    if (text !== undefined) e.textContent = text;
+    if (text !== undefined) e.textContent = unbidi(text);
     if (parent) parent.appendChild(e);
     return e;
   }
   function sv(tag, attrs, parent, text) {
     const e = document.createElementNS(NS, tag);
     for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
-    if (text !== undefined) e.textContent = text;
+    if (text !== undefined) e.textContent = unbidi(text);
     if (parent) parent.appendChild(e);
     return e;
   }
@@ -162,7 +165,7 @@ const char* const kReportPage = R"PAGE(<!doctype html>
     for (const it of items) {
       const s = el('span', {}, lg);
       el('i', { style: 'background:' + it.color }, s);
-      s.appendChild(document.createTextNode(it.label));
+      s.appendChild(document.createTextNode(unbidi(it.label)));
     }
   }
 
@@ -258,7 +261,7 @@ const char* const kReportPage = R"PAGE(<!doctype html>
   }
 
   // ---- the page ----
-  document.getElementById('model').textContent = D.model;
+  document.getElementById('model').textContent = unbidi(D.model);
   const steps = !D.train.length ? 0 : D.last_step !== undefined ? D.last_step + 1 : D.train[D.train.length - 1][0] + 1;
   document.getElementById('subtitle').textContent = steps || D.last_step === undefined
     ? 'Training statistics from netc: ' + steps + ' steps; probes collected at step 0, every probe_every steps and at the last step.'
