@@ -60,6 +60,9 @@ const std::map<std::string, std::string>& snippets() {
       {"transpose", "loss = sum(transpose(transpose(a) * transpose(R)))"},
       {"embedding", "loss = sum(flatten(C[x]) @ reshape(R3, [12, 1]))"},
       {"reshape", "loss = sum(reshape(a, [5, 4]) * reshape(R, [5, 4]))"},
+      // A fixed rank-3 value, and the embedding's [B, T, 4] with B moved to the last axis.
+      {"permute", "param P : [2, 3, 4] = randn\nparam RP : [4, 2, 3] = randn\nparam RT : [4, 3, 1] = randn\n"
+                  "loss = sum(permute(P, [2, 0, 1]) * RP) + sum(permute(C[x], [2, 1, 0]) * RT)"},
       {"slice", "loss = sum(slice(a, axis=1, start=1, stop=4) * slice(R, axis=1, start=0, stop=3))"},
       {"concat", "loss = sum(concat(a, b, axis=1) * concat(R, R * R, axis=1))"},
       {"broadcast", "loss = sum(broadcast(c1, [4, 5]) * R)"},

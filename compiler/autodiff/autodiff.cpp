@@ -63,7 +63,7 @@ void mergeAdjacentPads(GradBuilder& b, std::vector<int>& parts) {
   if (pads.size() < 2) return;
   const int64_t axis = g[pads[0]].attrs.ints[0];
   const Shape full = g[pads[0]].attrs.shape;
-  if (full[static_cast<size_t>(axis)] == kBatch) return;
+  if (isBatchDim(full[static_cast<size_t>(axis)])) return;
   for (int p : pads)
     if (g[p].attrs.ints[0] != axis || g[p].attrs.shape != full) return;  // mixed: leave them as they are
   std::sort(pads.begin(), pads.end(), [&](int x, int y) { return g[x].attrs.ints[1] < g[y].attrs.ints[1]; });

@@ -1,5 +1,6 @@
 #include "graph/graph.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 #include "ops/op.h"
@@ -99,7 +100,9 @@ void verify(const Graph& g) {
     // The attributes its op declares (OpDef::attrs): their count, kinds and ranges, before the shape rule reads them.
     if (std::string why = attrProblem(g, n); !why.empty()) bad(n, why);
     for (int64_t d : n.shape)
-      if (d != kBatch && d <= 0) bad(n, fmt::format("non-positive dimension in {}", shapeStr(n.shape)));
+      if (d == 0) bad(n, fmt::format("non-positive dimension in {}", shapeStr(n.shape)));
+    if (std::count_if(n.shape.begin(), n.shape.end(), isBatchDim) > 1)
+      bad(n, fmt::format("B in more than one dimension of {}", shapeStr(n.shape)));
     // Re-run the shape rule and compare: catches passes that rewired a node without updating it.
     if (n.op->cls != OpDef::Source) {
       Graph& mg = const_cast<Graph&>(g);  // infer writes only into the copy below
@@ -188,11 +191,7 @@ namespace {
 
 // Elements per unit of B of a shape with B in it (0 for one without).
 int64_t perBatchRow(const Shape& s) {
-  if (!hasBatch(s)) return 0;
-  int64_t n = 1;
-  for (int64_t d : s)
-    if (d != kBatch) n = checkedMul(n, d, fmt::format("the element count of shape {}", shapeStr(s)));
-  return n;
+  return hasBatch(s) ? perBatchNumel(s) : 0;
 }
 
 // The node whose values grow fastest with B: the one that first runs out of room (a named one among equals,

@@ -10,13 +10,25 @@ namespace netc {
 
 const char* dtypeName(DType t) { return t == DType::F32 ? "f32" : "i32"; }
 
+std::string dimStr(int64_t d) {
+  if (!isBatchDim(d)) return std::to_string(d);
+  return d == kBatch ? std::string("B") : "B*" + std::to_string(batchFactor(d));
+}
+
 std::string shapeStr(const Shape& s) {
   std::string out = "[";
   for (size_t i = 0; i < s.size(); ++i) {
     if (i) out += ",";
-    out += s[i] == kBatch ? std::string("B") : std::to_string(s[i]);
+    out += dimStr(s[i]);
   }
   return out + "]";
+}
+
+int64_t perBatchNumel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s)
+    n = checkedMul(n, isBatchDim(d) ? batchFactor(d) : d, fmt::format("the element count of shape {}", shapeStr(s)));
+  return n;
 }
 
 int64_t numel(const Shape& s) {
@@ -31,11 +43,11 @@ int64_t numel(const Shape& s) {
 Shape bindBatch(const Shape& s, int64_t batch) {
   Shape out = s;
   for (auto& d : out)
-    if (d == kBatch) d = batch;
+    if (isBatchDim(d)) d = checkedMul(batchFactor(d), batch, fmt::format("dimension {} of shape {}", dimStr(d), shapeStr(s)));
   return out;
 }
 
-bool hasBatch(const Shape& s) { return std::find(s.begin(), s.end(), kBatch) != s.end(); }
+bool hasBatch(const Shape& s) { return std::any_of(s.begin(), s.end(), isBatchDim); }
 
 bool broadcastShapes(const Shape& a, const Shape& b, Shape& out) {
   size_t n = std::max(a.size(), b.size());

@@ -31,7 +31,7 @@ int addConst(Graph& g, double v, const Node& about) {
 // An activation layer in the lecture's sense: a tanh, sigmoid or relu with units on a fixed last axis (one dead
 // flag each). One of some other shape ([B], a scalar) is still probed, as a plain value.
 std::optional<probe::Activation> layerActivation(const Node& n) {
-  if (n.shape.empty() || n.shape.back() == kBatch) return std::nullopt;
+  if (n.shape.empty() || isBatchDim(n.shape.back())) return std::nullopt;
   if (!n.op->activation) return std::nullopt;
   return static_cast<probe::Activation>(n.op->activation->probeKind);
 }

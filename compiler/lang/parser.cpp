@@ -372,6 +372,15 @@ class Parser {
         DepthGuard g(this);  // one level per ( [ or call; each costs a few frames of recursion
         const Token& open = next();
         ExprPtr inner = expr();
+        if (peek().kind == Tok::Comma) {
+          // A tuple (0, 1) or (0,), as torch writes axes: a list, like [0, 1].
+          e->kind = Expr::List;
+          e->loc = open.loc;
+          e->args.push_back(std::move(inner));
+          while (accept(Tok::Comma) && peek().kind != Tok::RParen) e->args.push_back(expr());
+          e->span = joinSpans(spanOf(open.loc), spanOf(expect(Tok::RParen, "')' or ',' in the tuple").loc));
+          return measured(std::move(e));
+        }
         const Token& close = expect(Tok::RParen, "')' closing the parenthesis");
         inner->span = joinSpans(spanOf(open.loc), spanOf(close.loc));
         return inner;

@@ -77,7 +77,7 @@ int Lowerer::power(const Expr& e) {
 }
 
 std::vector<std::string> Lowerer::publicOps() const {
-  std::vector<std::string> out = {"flatten", "std", "batchnorm"};
+  std::vector<std::string> out = {"flatten", "std", "batchnorm", "unsqueeze", "squeeze"};
   for (const OpDef* op : allOps())
     if (!op->internal) out.push_back(op->name);
   return out;
@@ -105,8 +105,9 @@ int Lowerer::modeCall(const Expr& e) {
 // batchnorm(x, gamma, beta, running_mean, running_var, eps=, momentum=, correction=, running_correction=,
 // running=var|std): built by ops/batchnorm.cpp from general ops, a mode node and two state updates.
 int Lowerer::batchnormCall(const Expr& e) {
-  static const std::vector<std::string> kKeys = {"eps", "momentum", "correction", "running_correction", "running"};
+  static const std::vector<std::string> kKeys = {"eps", "momentum", "correction", "running_correction", "running", "axis"};
   std::vector<int> in;
+  const Expr* axisGiven = nullptr;
   BatchnormOptions o;
   bool runningCorrectionGiven = false;
   const int first = model_.graph.size();
@@ -125,6 +126,10 @@ int Lowerer::batchnormCall(const Expr& e) {
       o.runningStd = a.name == "std";
       continue;
     }
+    if (kw == "axis") {
+      axisGiven = &a;
+      continue;
+    }
     double v = constEval(a);
     if (kw == "eps") o.eps = v;
     else if (kw == "momentum") o.momentum = v;
@@ -135,8 +140,14 @@ int Lowerer::batchnormCall(const Expr& e) {
   if (in.size() != 5)
     err(e.loc, fmt::format("'batchnorm' takes 5 tensors (x, gamma, beta, running_mean, running_var), found {}", in.size()));
   BatchnormArgs args{in[0], in[1], in[2], in[3], in[4]};
-  int out = buildBatchnorm(model_.graph, args, o, e.loc, e.span);
-  batchnormOutputs_.push_back(out);
+  // The axes it normalises over: every axis but the last unless axis= says (shape_calls.cpp).
+  const size_t rank = model_.graph[args.x].shape.size();
+  std::vector<int64_t> axes;
+  if (axisGiven) axes = axesOf(*axisGiven, rank, "batchnorm's axis");
+  else
+    for (size_t a = 0; a + 1 < rank; ++a) axes.push_back(static_cast<int64_t>(a));
+  int out = rank < 2 ? buildBatchnorm(model_.graph, args, o, e.loc, e.span)  // its message says [B, H]
+                     : batchnormOverAxes(args, axes, o, e);
   for (int v = first; v < model_.graph.size(); ++v) checkSize(model_.graph[v].shape, e.loc);
   return out;
 }
@@ -144,6 +155,10 @@ int Lowerer::batchnormCall(const Expr& e) {
 int Lowerer::call(const Expr& e) {
   if (e.name == "mode") return modeCall(e);
   if (e.name == "batchnorm") return batchnormCall(e);
+  if (e.name == "reshape") return reshapeCall(e);
+  if (e.name == "permute") return permuteCall(e);
+  if (e.name == "unsqueeze" || e.name == "squeeze") return unsqueezeCall(e, e.name == "unsqueeze");
+  if (reducesAxisTuple(e)) return reduceOverAxes(e);
   // std(x, ...) is sqrt(var(x, ...)).
   std::string name = e.name == "flatten" ? "reshape" : e.name == "std" ? "var" : e.name;
   const OpDef* op = findOp(name);
@@ -202,7 +217,7 @@ int Lowerer::call(const Expr& e) {
     if (xs.empty()) err(e.loc, "'flatten' needs a value of rank 1 or more");
     int64_t rest = 1;
     for (size_t i = 1; i < xs.size(); ++i) {
-      if (xs[i] == kBatch)
+      if (isBatchDim(xs[i]))
         err(e.loc, fmt::format("'flatten' keeps the first axis and merges the others, so the batch dimension B "
                                "must be the first axis, found shape {}; use reshape", shapeStr(xs)));
       rest *= xs[i];

@@ -18,8 +18,8 @@ Folded Lowerer::fold(const Expr& e) {
     case Expr::Name: {
       if (const Folded* c = scope_->findConst(e.name)) return *c;
       if (e.name == "B")
-        err(e.loc, "'B' is the batch size, known only at run time: it may stand alone as a dimension but not "
-                   "inside arithmetic");
+        err(e.loc, "'B' is the batch size, known only at run time: it may stand in a dimension (B, B*4) but not "
+                   "in other arithmetic");
       if (scope_->findValue(e.name))
         err(e.loc, fmt::format("'{}' is a tensor, but a constant expression was expected here", e.name));
       unknownName(e);
@@ -144,20 +144,51 @@ uint64_t Lowerer::constSeed(const Expr& e, std::string_view what) {
   return static_cast<uint64_t>(constWhole(e, what, 0, std::numeric_limits<uint64_t>::max()));
 }
 
+// Whether e mentions the batch dimension B (outside a nested call, which fold() refuses anyway).
+static bool mentionsBatch(const Expr& e) {
+  if (e.kind == Expr::Name) return e.name == "B";
+  if (e.kind != Expr::Unary && e.kind != Expr::Binary) return false;
+  for (const auto& a : e.args)
+    if (mentionsBatch(*a)) return true;
+  return false;
+}
+
+// k of a dimension written as a product of B and whole constants (`B`, `B*4`, `4*B`, `B*T*2`).
+int64_t Lowerer::batchMultiple(const Expr& e) {
+  if (e.kind == Expr::Name && e.name == "B") return 1;
+  if (e.kind == Expr::Binary && e.op == Tok::Star) {
+    const bool left = mentionsBatch(*e.args[0]), right = mentionsBatch(*e.args[1]);
+    if (left && right) err(e.loc, "'B' may appear only once in a dimension");
+    const Expr& withB = left ? *e.args[0] : *e.args[1];
+    const Expr& factor = left ? *e.args[1] : *e.args[0];
+    const int64_t k = constInt(factor, "a factor of the batch dimension B", 1);
+    const int64_t inner = batchMultiple(withB);
+    int64_t n = 0;
+    if (__builtin_mul_overflow(k, inner, &n) || n > kMaxElements)
+      err(e.loc, fmt::format("the batch multiple {} * {} is too large", k, inner));
+    return n;
+  }
+  err(e.loc, "a dimension with 'B' is B times whole constants (B, B*4, 4*B, B*T); 'B' cannot be added to, "
+             "divided or negated");
+}
+
 int64_t Lowerer::dim(const Expr& e, bool allowBatch) {
-  if (e.kind == Expr::Name && e.name == "B") {
+  if (mentionsBatch(e)) {
     if (!allowBatch) err(e.loc, "the batch dimension 'B' is not allowed here: parameter shapes are fixed");
-    return kBatch;
+    return batchTimes(batchMultiple(e));
   }
   return constInt(e, "a dimension", 1);
 }
 
-Shape Lowerer::shape(const std::vector<ExprPtr>& dims, bool allowBatch) {
+Shape Lowerer::shape(const std::vector<ExprPtr>& dims, bool allowBatch, bool allowMultiple) {
   Shape s;
   int batches = 0;
   for (auto& d : dims) {
     s.push_back(dim(*d, allowBatch));
-    if (s.back() == kBatch && ++batches > 1) err(d->loc, "'B' may appear only once in a shape");
+    if (isBatchDim(s.back()) && ++batches > 1) err(d->loc, "'B' may appear only once in a shape");
+    if (s.back() < kBatch && !allowMultiple)
+      err(d->loc, fmt::format("an input's batch dimension is B itself, found {}: declare it with B and reshape it",
+                              dimStr(s.back())));
     checkSize(s, d->loc);
   }
   return s;
@@ -167,7 +198,7 @@ Shape Lowerer::shape(const std::vector<ExprPtr>& dims, bool allowBatch) {
 void Lowerer::checkSize(const Shape& s, SrcLoc loc) {
   int64_t n = 1;
   for (int64_t d : s)
-    if (d != kBatch && (__builtin_mul_overflow(n, d, &n) || n > kMaxElements))
+    if (__builtin_mul_overflow(n, isBatchDim(d) ? batchFactor(d) : d, &n) || n > kMaxElements)
       err(loc, fmt::format("shape {} is too large: netc supports at most {} elements per value{}", shapeStr(s),
                            kMaxElements, hasBatch(s) ? " (per batch row)" : ""));
 }

@@ -67,7 +67,7 @@ void Lowerer::statement(const Stmt& s) {
     case Stmt::Data: data(s); break;
     case Stmt::Input: {
       defineName(s.name, s.nameLoc);
-      Shape sh = shape(s.dims, true);
+      Shape sh = shape(s.dims, true, /*allowMultiple=*/false);
       int id = model_.graph.add(&getOp("input"), {}, {}, s.nameLoc, s.name);
       model_.graph[id].dtype = s.dtype == "int" ? DType::I32 : DType::F32;
       model_.graph[id].shape = sh;

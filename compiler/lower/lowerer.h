@@ -6,6 +6,7 @@
 //   sections.cpp      the data, train and sample sections
 //   finish.cpp        after the last statement: the data loss, the logits, the default probes, final checks
 //   slicing.cpp       x[i, a:b, :] along axes
+//   shape_calls.cpp   reshape with -1, permute, unsqueeze/squeeze, reductions over axis tuples, batchnorm's axes
 //   loop.cpp          the unrolled `for` loop: carried values, stacked values
 //   scope.cpp         the chain of scopes names are looked up in (lower/scope.h)
 // Nothing outside compiler/lower/ includes this header; the interface is lower/model.h.
@@ -19,6 +20,7 @@
 #include "lower/builtins.h"
 #include "lower/model.h"
 #include "lower/scope.h"
+#include "ops/batchnorm.h"
 #include "support/whole.h"
 
 namespace netc {
@@ -44,7 +46,9 @@ class Lowerer {
   int64_t constInt(const Expr& e, std::string_view what, int64_t min, int64_t max = kMaxWholeNumber);
   uint64_t constSeed(const Expr& e, std::string_view what);
   int64_t dim(const Expr& e, bool allowBatch);
-  Shape shape(const std::vector<ExprPtr>& dims, bool allowBatch);
+  // allowMultiple: a dimension may be k·B (B*4); an input's may only be B itself.
+  Shape shape(const std::vector<ExprPtr>& dims, bool allowBatch, bool allowMultiple = true);
+  int64_t batchMultiple(const Expr& e);
   void checkSize(const Shape& s, SrcLoc loc);
 
   // ---- declarations (declarations.cpp) ----
@@ -66,6 +70,25 @@ class Lowerer {
   int batchnormCall(const Expr& e);
   int call(const Expr& e);
   int keepDim(int reduced, int x, const Attrs& attrs, const Expr& e);
+
+  // ---- shape calls (shape_calls.cpp) ----
+  struct CallArgs {
+    std::vector<int> tensors;                       // the positional tensor arguments, lowered
+    const Expr* list = nullptr;                     // the trailing [list]
+    std::map<std::string, const Expr*> keywords;    // keyword -> its expression
+  };
+  CallArgs callArgs(const Expr& e, const std::vector<std::string>& keys, size_t tensors, bool list);
+  std::vector<int64_t> axesOf(const Expr& e, size_t rank, std::string_view what);
+  int reshapeTo(int x, const Shape& to, SrcLoc loc, SrcSpan span);
+  int permuteTo(int x, const std::vector<int64_t>& axes, SrcLoc loc, SrcSpan span);
+  int mergeAxes(int x, std::vector<int64_t> reduced, int64_t& axis, SrcLoc loc);
+  int reshapeCall(const Expr& e);
+  int permuteCall(const Expr& e);
+  int unsqueezeCall(const Expr& e, bool insert);
+  bool reducesAxisTuple(const Expr& e) const;
+  int reduceOverAxes(const Expr& e);
+  int batchnormOverAxes(const BatchnormArgs& args, const std::vector<int64_t>& axes, const BatchnormOptions& o,
+                        const Expr& e);
 
   // ---- sections (sections.cpp) ----
   const SectionEntry* entry(const Stmt& s, std::string_view key);

@@ -27,7 +27,7 @@ int Lowerer::sliceIndex(const Expr& e) {
       out.push_back(size);
       continue;
     }
-    if (size == kBatch)
+    if (isBatchDim(size))
       err(it->loc, fmt::format("cannot index or slice the batch axis B of {} (shape {}): only ':' may stand there",
                                indexed, shapeStr(xs)));
     auto bound = [&](const Expr& b) {

@@ -46,9 +46,12 @@ void gradNormalize(GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) 
   axis0.ints = {0};
   int s1 = b.op("sum", {dy}, axis0);
   int s2 = b.op("sum", {b.mul(dy, xhat)}, axis0);
-  // The batch: B's value once bound, or the number itself when the graph is differentiated after binding.
+  // The rows: B's value (times k for [B*k, H], batchnorm over (0, 1)) once bound, or the number itself when the
+  // graph is differentiated after binding.
   const int64_t rows = g[n.inputs[0]].shape[0];
-  int count = rows == kBatch ? b.op("batch_size", {}) : b.constant(static_cast<double>(rows));
+  int count = rows == kBatch ? b.op("batch_size", {})
+              : isBatchDim(rows) ? b.mul(b.constant(static_cast<double>(batchFactor(rows))), b.op("batch_size", {}))
+                                 : b.constant(static_cast<double>(rows));
   int a = b.div(s1, count);
   int k = b.div(s2, b.sub(count, b.constant(c)));
   dx[0] = b.mul(r, b.sub(b.sub(dy, a), b.mul(xhat, k)));

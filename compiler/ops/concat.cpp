@@ -14,7 +14,7 @@ static void inferConcat(const Graph& g, Node& n) {
   const Node& first = g[n.inputs[0]];
   int64_t ax = normAxis(g, n, n.attrs.ints[0], first.shape.size());
   n.attrs.ints[0] = ax;
-  if (first.shape[ax] == kBatch) shapeError(g, n, "cannot concatenate along the batch axis B");
+  if (isBatchDim(first.shape[ax])) shapeError(g, n, "cannot concatenate along the batch axis B");
   Shape out = first.shape;
   out[ax] = 0;
   for (size_t i = 0; i < n.inputs.size(); ++i) {

@@ -37,6 +37,7 @@ struct AttrSpec {
     Shape,  // a list of dimensions (Attrs::shape): each positive or B
     Float,  // a real number (Attrs::value)
     Init,   // a param's or state's initialiser (Node::init)
+    Axes,   // a permutation of the axes of the value `of` (permute)
   };
   enum Slot {
     Ints,     // Attrs::ints[index]
@@ -45,6 +46,7 @@ struct AttrSpec {
     InitSpec, // Node::init (printed as its text)
     Frozen,   // !Node::trainable
     Lowered,  // a keyword the lowering consumes (keepdim reshapes the result); never stored
+    AxisList, // all of Attrs::ints, one entry per axis (permute's axes); no other Ints slot beside it
   };
   const char* name;
   Kind kind;

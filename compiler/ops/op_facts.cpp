@@ -2,6 +2,7 @@
 // the lowering and the runtime ask: one reading of AttrSpec, so the three cannot disagree on what a slot means.
 #include <cmath>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "ops/op.h"
 
@@ -61,6 +62,10 @@ std::string attrText(const Node& n) {
       s += fmt::format(" {}={}", a.name, n.init.text);
       continue;
     }
+    if (a.slot == AttrSpec::AxisList) {
+      s += fmt::format(" {}=[{}]", a.name, fmt::join(n.attrs.ints, ","));
+      continue;
+    }
     std::optional<double> v = numberOf(a, n);
     if (!v) continue;
     if (a.kind == AttrSpec::Bool) {
@@ -79,15 +84,25 @@ std::string attrProblem(const Graph& g, const Node& n) {
   const OpDef& op = *n.op;
   size_t ints = 0;
   bool optional = false, hasDims = false;
+  const AttrSpec* axisList = nullptr;
   for (const AttrSpec& a : op.attrs) {
     if (a.slot == AttrSpec::Ints) {
       if (ints == 0) optional = a.optional;
       ++ints;
     }
     hasDims = hasDims || a.slot == AttrSpec::Dims;
+    if (a.slot == AttrSpec::AxisList) axisList = &a;
   }
   const size_t have = n.attrs.ints.size();
-  if (have != ints && !(have == 0 && optional))
+  if (axisList) {
+    // One entry per axis of the value it names, each an axis of it (the shape rule checks it is a permutation).
+    const Node& of = axisList->of < 0 ? n : g[n.inputs.at(static_cast<size_t>(axisList->of))];
+    if (have != of.shape.size())
+      return fmt::format("{} entries in {} where {} has rank {}", have, axisList->name, g.valueName(of.id), of.shape.size());
+    for (int64_t x : n.attrs.ints)
+      if (x < 0 || x >= static_cast<int64_t>(of.shape.size()))
+        return fmt::format("{} holds {}, not an axis of {} (rank {})", axisList->name, x, g.valueName(of.id), of.shape.size());
+  } else if (have != ints && !(have == 0 && optional))
     return fmt::format("{} integer attribute{} where '{}' takes {}{}", have, have == 1 ? "" : "s", op.name, ints,
                        optional ? " or none" : "");
   if (!hasDims && !n.attrs.shape.empty())
@@ -95,7 +110,7 @@ std::string attrProblem(const Graph& g, const Node& n) {
   for (const AttrSpec& a : op.attrs) {
     if (a.slot == AttrSpec::Dims) {
       for (int64_t d : n.attrs.shape)
-        if (d != kBatch && d <= 0) return fmt::format("{}={} has a non-positive dimension", a.name, shapeStr(n.attrs.shape));
+        if (d == 0) return fmt::format("{}={} has a non-positive dimension", a.name, shapeStr(n.attrs.shape));
       continue;
     }
     if (a.slot != AttrSpec::Ints) continue;

@@ -21,7 +21,7 @@ Moments moments(const std::vector<double>& x) {
 
 int64_t unitsOf(const Graph& g, const Node& n, int input) {
   const Shape& s = g[n.inputs[input]].shape;
-  if (s.empty() || s.back() == kBatch)
+  if (s.empty() || isBatchDim(s.back()))
     shapeError(g, n, fmt::format("{} must have its units on a fixed last axis, found shape {}",
                                  g.describe(n.inputs[input]), shapeStr(s)));
   return s.back();

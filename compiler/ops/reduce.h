@@ -9,7 +9,8 @@ namespace netc::ops {
 // not an attribute: the lowering reshapes the result (lower/lower.cpp).
 inline bool allAxes(const Node& n) { return n.attrs.ints.empty(); }
 
-// var: x seen as [outer, K, inner] around the reduced axis; all axes: [1, numel, 1]. Dimensions may still be B.
+// var: x seen as [outer, K, inner] around the reduced axis; all axes: [1, numel, 1]. Dimensions may still be
+// k·B: they count k, and batchInK says the reduced count is K times the batch size.
 struct VarSplit {
   int64_t outer = 1, K = 1, inner = 1;
   bool batchInK = false;

@@ -8,7 +8,7 @@ namespace ops {
 extern const OpDef kInput, kParam, kState, kConst, kBatchSize;
 extern const OpDef kAdd, kSub, kMul, kDiv, kNeg, kPow;
 extern const OpDef kTanh, kSigmoid, kExp, kLog, kRelu, kStep, kSqrt, kRsqrt;
-extern const OpDef kMatmul, kTranspose, kEmbedding, kScatterAdd, kReshape;
+extern const OpDef kMatmul, kTranspose, kEmbedding, kScatterAdd, kReshape, kPermute;
 extern const OpDef kSlice, kPadSlice, kConcat, kBroadcastTo;
 extern const OpDef kSum, kMean, kVar, kExpand, kSumTo;
 extern const OpDef kCrossEntropy, kCrossEntropyGrad, kSgd;
@@ -24,7 +24,7 @@ const std::vector<const OpDef*>& allOps() {
       &kTanh, &kSigmoid, &kExp, &kLog, &kRelu, &kStep,        // activations
       &kSqrt, &kRsqrt,                                        // roots
       &kMatmul, &kTranspose, &kEmbedding, &kScatterAdd,       // linear algebra
-      &kReshape,                                              // layout
+      &kReshape, &kPermute,                                   // layout
       &kSlice, &kPadSlice, &kConcat, &kBroadcastTo,           // sequences: slicing, concatenation, broadcast
       &kSum, &kMean, &kVar, &kExpand, &kSumTo,                // reductions
       &kCrossEntropy, &kCrossEntropyGrad,                     // losses

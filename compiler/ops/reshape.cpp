@@ -5,21 +5,20 @@
 
 namespace netc::ops {
 
-// reshape(x, [dims]): same elements, new shape (Attrs::shape). B may appear once, as a whole dimension,
-// and only when x has B too. `flatten(x)` lowers to reshape(x, [d0, d1*d2*...]).
-static int64_t fixedPart(const Shape& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d == kBatch ? 1 : d;
-  return n;
-}
-
+// reshape(x, [dims]): same elements, new shape (Attrs::shape). B may appear in one dimension, times a whole
+// constant (B*4), and only when x has B too: the elements per unit of B must agree, so [B, T, C] -> [B*T, C]
+// holds for every batch size. `flatten(x)` lowers to reshape(x, [d0, d1*d2*...]); `-1`, unsqueeze and squeeze
+// are resolved into the shape by the lowering (lower/shape_calls.cpp).
 static void inferReshape(const Graph& g, Node& n) {
   const Node& x = g[n.inputs[0]];
   const Shape& to = n.attrs.shape;
-  if (hasBatch(x.shape) != hasBatch(to) || fixedPart(x.shape) != fixedPart(to))
-    shapeError(g, n, fmt::format("cannot reshape {} of shape {} ({} elements{}) to {}", g.describe(x.id),
-                                 shapeStr(x.shape), fixedPart(x.shape), hasBatch(x.shape) ? " per batch row" : "",
-                                 shapeStr(to)));
+  if (hasBatch(x.shape) != hasBatch(to))
+    shapeError(g, n, fmt::format("cannot reshape {} of shape {} to {}: the batch dimension B must be on both sides "
+                                 "or on neither", g.describe(x.id), shapeStr(x.shape), shapeStr(to)));
+  if (perBatchNumel(x.shape) != perBatchNumel(to))
+    shapeError(g, n, fmt::format("cannot reshape {} of shape {} ({} elements{}) to {} ({} elements)", g.describe(x.id),
+                                 shapeStr(x.shape), perBatchNumel(x.shape), hasBatch(x.shape) ? " per batch row" : "",
+                                 shapeStr(to), perBatchNumel(to)));
   n.dtype = x.dtype;
   n.shape = to;
 }

@@ -25,7 +25,7 @@ static void checkRange(const Graph& g, const Node& n, const Shape& full) {
   int64_t ax = n.attrs.ints[0], start = n.attrs.ints[1], stop = n.attrs.ints[2];
   if (ax < 0 || ax >= static_cast<int64_t>(full.size()))
     shapeError(g, n, fmt::format("axis {} is out of range for a value of rank {}", ax, full.size()));
-  if (full[ax] == kBatch)
+  if (isBatchDim(full[ax]))
     shapeError(g, n, fmt::format("cannot slice along the batch axis B of {}", shapeStr(full)));
   if (start < 0 || stop > full[ax] || start >= stop)
     shapeError(g, n, fmt::format("the range {}:{} is out of bounds for axis {} of size {} (shape {})", start, stop, ax,

@@ -16,8 +16,8 @@ VarSplit varSplit(const Node& n, const Shape& xs) {
                                                                  : n.attrs.ints[0]);
   for (int64_t i = 0; i < static_cast<int64_t>(xs.size()); ++i) {
     bool reduced = ax < 0 || i == ax;
-    if (reduced && xs[i] == kBatch) s.batchInK = true;
-    int64_t d = xs[i] == kBatch ? 1 : xs[i];
+    if (reduced && isBatchDim(xs[i])) s.batchInK = true;
+    int64_t d = isBatchDim(xs[i]) ? batchFactor(xs[i]) : xs[i];  // k·B counts k; B is multiplied in later
     (reduced ? s.K : i < ax ? s.outer : s.inner) *= d;
   }
   return s;

@@ -46,7 +46,7 @@ int64_t batchSizeOf(const Graph& g, const WeightMap& batch, const std::string& w
     const Shape& s = it->second.shape;
     bool fits = s.size() == n.shape.size();
     for (size_t k = 0; fits && k < s.size(); ++k) {
-      if (n.shape[k] != kBatch) fits = s[k] == n.shape[k];
+      if (!isBatchDim(n.shape[k])) fits = s[k] == n.shape[k];
       else if (B < 0) B = s[k], from = n.name;
       else if (s[k] != B)
         fail(fmt::format("{}: input '{}' has batch size {}, but '{}' has {}", what, n.name, s[k], from, B));

@@ -1,11 +1,13 @@
 // Copies: slice and pad_slice (a run of one axis between a big value and a small one), concat (one such run per
-// operand) and broadcast (a loop nest reading the input with stride 0 on repeated axes). Plain loads and
+// operand), broadcast (a loop nest reading the input with stride 0 on repeated axes) and permute (a loop nest
+// over the result's axes reading the input with its permuted strides). Plain loads and
 // stores; LLVM vectorises the inner loops.
 #include <functional>
 #include <string>
 
 #include "codegen/kernel_emitter.h"
 #include "codegen/kernels/emitters.h"
+#include "ops/helpers.h"
 #include "ops/slice.h"
 
 namespace netc::codegen {
@@ -79,6 +81,38 @@ void emitBroadcastTo(KernelEmitter& k, const Node& n) {
     }
     k.loop("d" + std::to_string(d), os[d], [&](llvm::Value* i) {
       nest(d + 1, b.CreateAdd(b.CreateMul(outAt, k.i64(os[d])), i), b.CreateAdd(inAt, b.CreateMul(i, k.i64(xst[d]))));
+    });
+  };
+  nest(0, k.i64(0), k.i64(0));
+}
+
+// out[i0, i1, ...] = x[... at axes[d]: i_d ...]: the output written in order, the input read with the stride of
+// the axis each output axis comes from. Runs of axes that stay adjacent and in order are merged first, so
+// [B, T, C] -> [T, B, C] copies rows of C.
+void emitPermute(KernelEmitter& k, const Node& n) {
+  const int x = n.inputs[0];
+  const Shape& xs = k.g[x].shape;
+  const std::vector<int64_t> xst = ops::strides(xs);
+  std::vector<int64_t> sizes, steps;  // per merged output axis: its size and its stride in x
+  for (size_t d = 0; d < n.shape.size(); ++d) {
+    const int64_t from = n.attrs.ints[d];
+    if (n.shape[d] == 1) continue;
+    if (!sizes.empty() && steps.back() == xst[static_cast<size_t>(from)] * xs[static_cast<size_t>(from)]) {
+      sizes.back() *= n.shape[d];
+      steps.back() = xst[static_cast<size_t>(from)];
+      continue;
+    }
+    sizes.push_back(n.shape[d]);
+    steps.push_back(xst[static_cast<size_t>(from)]);
+  }
+  auto& b = k.b;
+  std::function<void(size_t, llvm::Value*, llvm::Value*)> nest = [&](size_t d, llvm::Value* outAt, llvm::Value* inAt) {
+    if (d == sizes.size()) {
+      k.store(n.id, outAt, k.load(x, inAt));
+      return;
+    }
+    k.loop("p" + std::to_string(d), sizes[d], [&](llvm::Value* i) {
+      nest(d + 1, b.CreateAdd(b.CreateMul(outAt, k.i64(sizes[d])), i), b.CreateAdd(inAt, b.CreateMul(i, k.i64(steps[d]))));
     });
   };
   nest(0, k.i64(0), k.i64(0));

@@ -26,6 +26,7 @@ const std::vector<CpuKernel>& cpuKernels() {
       {.op = "pad_slice", .emit = emitPadSlice},
       {.op = "concat", .emit = emitConcat},
       {.op = "broadcast", .emit = emitBroadcastTo},
+      {.op = "permute", .emit = emitPermute},
       // row reductions (row_reductions.cpp)
       {.op = "sum", .emit = emitSum},
       {.op = "mean", .emit = emitMean},

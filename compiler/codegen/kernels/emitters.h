@@ -19,6 +19,7 @@ void emitSlice(KernelEmitter& k, const Node& n);
 void emitPadSlice(KernelEmitter& k, const Node& n);
 void emitConcat(KernelEmitter& k, const Node& n);
 void emitBroadcastTo(KernelEmitter& k, const Node& n);
+void emitPermute(KernelEmitter& k, const Node& n);
 
 // row_reductions.cpp: sums along an axis and their adjoints.
 void emitSum(KernelEmitter& k, const Node& n);
