@@ -56,7 +56,11 @@ const std::map<std::string, std::string>& snippets() {
       {"relu", "loss = sum(relu(a) * R)"},
       {"sqrt", "loss = sum(sqrt(a * a + 1) * R)"},
       {"rsqrt", "loss = sum(rsqrt(a * a + 1) * R)"},
-      {"matmul", "loss = sum((a @ W) * R3)"},
+      // Rank 2; [B, T, 4] @ [4, 3] (rows folded; W4's gradient sums over B and T); a batch [B, T, 3] @
+      // [B, 3, 3] and a rank-4 batch, each times a random upstream gradient.
+      {"matmul", "param W4 : [4, 3] = randn * 0.5\nparam Rt : [3, 3] = randn\nparam R4 : [3, 2, 2] = randn\n"
+                 "h = C[x] @ W4\ne = reshape(C[x], [B, 3, 2, 2])\n"
+                 "loss = sum((a @ W) * R3) + sum(h * Rt) + sum((h @ tanh(h)) * Rt) + sum((e @ (e * e)) * R4)"},
       {"transpose", "loss = sum(transpose(transpose(a) * transpose(R)))"},
       {"embedding", "loss = sum(flatten(C[x]) @ reshape(R3, [12, 1]))"},
       {"reshape", "loss = sum(reshape(a, [5, 4]) * reshape(R, [5, 4]))"},

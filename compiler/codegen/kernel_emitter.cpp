@@ -14,8 +14,21 @@ KernelEmitter::KernelEmitter(llvm::IRBuilder<>& b, const Graph& g, const codegen
                              const codegen::CodegenOptions& opts, unsigned vectorLanes)
     : b(b), g(g), plan(plan), kernel(kernel), opts(opts), buffers_(std::move(buffers)), scratch_(scratch), lanes_(vectorLanes) {
   domain_ = kernel.domain;
-  for (size_t d = 0; d < domain_.size(); ++d) groups_.push_back({static_cast<int>(d)});
-  if (kernel.kind == codegen::Kernel::Loop) mergeDims();
+  if (kernel.kind == codegen::Kernel::Loop) {
+    full_ = kernel.domain;
+    for (size_t d = 0; d < domain_.size(); ++d) groups_.push_back({static_cast<int>(d)});
+    mergeDims();
+    return;
+  }
+  // An Op kernel's domain may merge the root's leading dimensions into its first (a matrix product's folded
+  // rows, plan.cpp): the rest match one to one, from the right.
+  full_ = g[kernel.root].shape;
+  const int merged = static_cast<int>(full_.size()) - static_cast<int>(domain_.size());
+  if (merged < 0) fail(fmt::format("internal error: kernel {} has a domain of higher rank than its root", kernel.name));
+  for (int d = 0; d < static_cast<int>(domain_.size()); ++d) {
+    groups_.emplace_back();
+    for (int f = d == 0 ? 0 : d + merged; f <= d + merged; ++f) groups_.back().push_back(f);
+  }
 }
 
 llvm::Type* KernelEmitter::vecTy(unsigned lanes) {
@@ -229,7 +242,7 @@ KernelEmitter::Reassociate::~Reassociate() { b_.setFastMathFlags(saved_); }
 // ---- the elementwise members ----
 
 std::vector<int64_t> KernelEmitter::stridesOver(int node) const {
-  const Shape& D = kernel.domain;
+  const Shape& D = full_;
   const Shape& S = g[node].shape;
   std::vector<int64_t> st(D.size(), 0);
   int64_t run = 1;
@@ -242,8 +255,15 @@ std::vector<int64_t> KernelEmitter::stridesOver(int node) const {
 }
 
 std::vector<int64_t> KernelEmitter::iterationStrides(int node) const {
+  // A merged dimension steps by the stride of its innermost dimension that is not 1 (the others' indices are
+  // always 0; mergeDims and the plan merge only where that describes every value).
   std::vector<int64_t> full = stridesOver(node), out;
-  for (const auto& grp : groups_) out.push_back(full[grp.back()]);
+  for (const auto& grp : groups_) {
+    int inner = grp.back();
+    for (int d : grp)
+      if (full_[d] != 1) inner = d;
+    out.push_back(full[inner]);
+  }
   return out;
 }
 
@@ -254,7 +274,7 @@ void KernelEmitter::mergeDims() {
     strides.push_back(stridesOver(m));
     for (int in : g[m].inputs) strides.push_back(stridesOver(in));
   }
-  const Shape& D = kernel.domain;
+  const Shape& D = full_;
   domain_.clear();
   groups_.clear();
   // Walk from the innermost dimension outwards; size-1 dimensions disappear (their index is always 0).

@@ -135,14 +135,15 @@ class KernelEmitter {
   void emitResult(const At& at, llvm::Value* value);
   // The domain the kernel iterates over: a Loop kernel's shape with adjacent dimensions merged wherever every
   // value it reads and writes is contiguous across them (fewer, longer loops vectorise better); an Op kernel's
-  // node shape, unchanged, since its generator hands results over at points of that shape.
+  // Kernel::domain, unchanged, since its generator hands results over at points of that shape (the root's
+  // shape, with a matrix product's leading dimensions merged into its rows).
   const Shape& iterationDomain() const { return domain_; }
   // Evaluates the kernel's elementwise members at one point of iterationDomain(), storing the ones the plan
   // keeps. `known` supplies values already in registers (the root's result).
   void emitMembers(const At& at, std::map<int, llvm::Value*> known);
 
  private:
-  // Element strides of `node` over the kernel's (unmerged) domain; 0 along broadcast dimensions.
+  // Element strides of `node` over full_ (the unmerged domain); 0 along broadcast dimensions.
   std::vector<int64_t> stridesOver(int node) const;
   std::vector<int64_t> iterationStrides(int node) const;  // the same over iterationDomain()
   llvm::Value* offset(const At& at, const std::vector<int64_t>& strides);
@@ -156,6 +157,7 @@ class KernelEmitter {
   std::map<int, llvm::Value*> buffers_;  // storage node -> pointer argument
   llvm::Value* scratch_;
   unsigned lanes_;
+  Shape full_;                            // Loop: the kernel's domain; Op: its root's shape
   Shape domain_;                          // iterationDomain()
   std::vector<std::vector<int>> groups_;  // for each iteration dim, the kernel-domain dims it stands for
 };

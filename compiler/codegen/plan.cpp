@@ -14,6 +14,7 @@
 
 #include "codegen/kernels/cpu_kernels.h"
 #include "codegen/kernels/gemm.h"
+#include "ops/matmul.h"
 #include "ops/op.h"
 #include "support/sizes.h"
 
@@ -172,7 +173,8 @@ class Planner {
     }
     for (Kernel& K : kernels_) {
       K.kind = K.root >= 0 ? Kernel::Op : Kernel::Loop;
-      K.domain = g_[K.root >= 0 ? K.root : K.members.front()].shape;
+      K.domain = K.root >= 0 && g_[K.root].op->matrixProduct ? matmulDomain(g_, g_[K.root])
+                                                              : g_[K.root >= 0 ? K.root : K.members.front()].shape;
     }
   }
 
@@ -229,11 +231,39 @@ class Planner {
           if (int target = assignTarget(g_[v]); target >= 0)
             for (int r : m.inputs) readsUpdated = readsUpdated || aliasRoot(g_, r) == target;
         }
-        if (!loopOnly || readsUpdated || !canMerge(membersOf(km), group)) continue;
+        if (!loopOnly || readsUpdated || !readAlongDomain(m, group) || !canMerge(membersOf(km), group)) continue;
         mergeInto(km, ku);
         break;
       }
     }
+  }
+
+  // Whether every value the group reads can be indexed by the product's results, whose leading dimensions
+  // the product's code merges into one (matmulDomain, KernelEmitter): a value that changes along them must lie
+  // as the product's result does (a bias or a [B, T, N] value), not broadcast along some of them only (a
+  // [T, N] value read by a [B, T, N] result goes to a loop of its own).
+  bool readAlongDomain(const Node& m, const std::vector<int>& group) const {
+    const Shape& full = m.shape;
+    const int merged = static_cast<int>(full.size()) - static_cast<int>(matmulDomain(g_, m).size());
+    if (merged <= 0) return true;
+    for (int v : group)
+      for (int in : g_[v].inputs) {
+        const Shape& s = g_[in].shape;
+        // Strides of `in` along the first merged + 1 dimensions of `full` (0 where broadcast), the size-1
+        // dimensions of `full` left out: their index is always 0.
+        std::vector<std::pair<int64_t, int64_t>> strideAndSize;
+        int64_t run = 1;
+        for (int d = static_cast<int>(full.size()) - 1; d >= 0; --d) {
+          const int sd = d - static_cast<int>(full.size()) + static_cast<int>(s.size());
+          const int64_t extent = sd >= 0 ? s[sd] : 1;
+          if (d <= merged && full[d] != 1) strideAndSize.push_back({extent == 1 ? 0 : run, full[d]});
+          run *= extent;
+        }
+        // Inner to outer: each stride must be the next inner one's times its size.
+        for (size_t i = 1; i < strideAndSize.size(); ++i)
+          if (strideAndSize[i].first != strideAndSize[i - 1].first * strideAndSize[i - 1].second) return false;
+      }
+    return true;
   }
 
   // Topological order of the kernels, preferring graph order (smallest first node) among the ready ones.
@@ -448,6 +478,7 @@ std::string printPlan(const Graph& g, const Plan& p) {
       std::string flags;
       if (n.op->matrixProduct && n.attrs.ints.size() == 2 && (n.attrs.ints[0] || n.attrs.ints[1]))
         flags = fmt::format(" transA={} transB={}", n.attrs.ints[0], n.attrs.ints[1]);
+      if (n.op->matrixProduct && ops::productSumsLeading(n)) flags += " sumLeading";
       out += fmt::format("  {:<8} {:<22} = {} {}{}  -> {}\n", role, value(v), n.op->name, fmt::join(args, ", "), flags,
                          where(v));
       for (int in : n.inputs)

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "codegen/kernels/cpu_kernels.h"
+#include "codegen/kernels/gemm.h"
 #include "codegen/plan.h"
 #include "ops/op.h"
 
@@ -105,11 +106,7 @@ namespace netc::codegen {
 double productFlops(const Graph& g) {
   double f = 0;
   for (const Node& n : g.nodes)
-    if (n.op->matrixProduct) {
-      bool ta = n.attrs.ints.size() > 0 && n.attrs.ints[0];
-      const Shape& a = g[n.inputs[0]].shape;
-      f += 2.0 * static_cast<double>(n.shape[0] * n.shape[1] * (ta ? a[0] : a[1]));
-    }
+    if (n.op->matrixProduct) f += matmulFlops(g, n);
   return f;
 }
 

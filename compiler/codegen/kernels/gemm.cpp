@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "codegen/kernel_emitter.h"
+#include "ops/matmul.h"
 
 namespace netc::codegen {
 
@@ -20,16 +21,23 @@ using llvm::Value;
 
 namespace {
 
-struct Dims {
-  int64_t M, N, K;
-  bool ta, tb;
-};
+// Every form is `batch` products of contiguous matrices (ops/matmul.h): leading dimensions folded into the
+// rows or into the sum come here as one longer product.
+using Dims = ops::ProductDims;
 
-Dims dims(const Graph& g, const Node& n) {
-  bool ta = n.attrs.ints.size() > 0 && n.attrs.ints[0];
-  bool tb = n.attrs.ints.size() > 1 && n.attrs.ints[1];
-  const Shape& a = g[n.inputs[0]].shape;
-  return {n.shape[0], n.shape[1], ta ? a[0] : a[1], ta, tb};
+Dims dims(const Graph& g, const Node& n) { return ops::productDims(g, n); }
+
+// Where product `l` of a batch starts in a buffer whose matrices are `stride` floats apart (l null: product 0).
+Value* batchBase(KernelEmitter& k, Value* base, Value* l, int64_t stride) {
+  return l ? k.at(base, k.b.CreateMul(l, k.i64(stride)), k.f32Ty(), "batch") : base;
+}
+
+// A point of C: (row, column), preceded by the product's number in a batch (the kernel's domain is then
+// [batch, M, N], plan.cpp).
+At resultAt(Value* l, Value* i, Value* j, unsigned lanes = 1, Value* mask = nullptr) {
+  At at{{i, j}, lanes, mask};
+  if (l) at.idx.insert(at.idx.begin(), l);
+  return at;
 }
 
 int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
@@ -43,23 +51,28 @@ int64_t partialStride(const Dims& d) { return roundUp(d.N, kMaxLanes); }
 int64_t packedBytes(const Dims& d) { return d.tb ? roundUp(d.K * roundUp(d.N, kMaxLanes) * 4, 64) : 0; }
 
 // One result of the plain triple loop: row i of op(A) times column j of op(B) over k in [k0, k0 + count).
-Value* naiveDot(KernelEmitter& k, const Node& n, const Dims& d, Value* i, Value* j, Value* k0, int64_t count) {
-  int A = n.inputs[0], B = n.inputs[1];
+Value* naiveDot(KernelEmitter& k, const Node& n, const Dims& d, Value* i, Value* j, Value* k0, int64_t count,
+                Value* l = nullptr) {
   auto& b = k.b;
+  Value* A = batchBase(k, k.ptr(n.inputs[0]), l, d.strideA());
+  Value* B = batchBase(k, k.ptr(n.inputs[1]), l, d.strideB());
+  auto load = [&](Value* base, Value* index) {
+    return b.CreateAlignedLoad(k.f32Ty(), k.at(base, index, k.f32Ty()), llvm::Align(4));
+  };
   KernelEmitter::Reassociate fast(b);
   return k.loop("k", count, {k.f32(0)}, [&](Value* local, const std::vector<Value*>& s) {
     Value* kk = b.CreateAdd(k0, local);
     Value* ai = d.ta ? b.CreateAdd(b.CreateMul(kk, k.i64(d.M)), i) : b.CreateAdd(b.CreateMul(i, k.i64(d.K)), kk);
     Value* bi = d.tb ? b.CreateAdd(b.CreateMul(j, k.i64(d.K)), kk) : b.CreateAdd(b.CreateMul(kk, k.i64(d.N)), j);
-    return std::vector<Value*>{b.CreateFAdd(s[0], b.CreateFMul(k.load(A, ai), k.load(B, bi)))};
+    return std::vector<Value*>{b.CreateFAdd(s[0], b.CreateFMul(load(A, ai), load(B, bi)))};
   })[0];
 }
 
 // The plain triple loop: one dot product per result (the baseline the tiled code is checked against).
-void emitNaive(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t rows) {
+void emitNaive(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t rows, Value* l) {
   k.loop("i", rows, [&](Value* local) {
     Value* i = k.b.CreateAdd(r0, local);
-    k.loop("j", d.N, [&](Value* j) { k.emitResult(At{{i, j}}, naiveDot(k, n, d, i, j, k.i64(0), d.K)); });
+    k.loop("j", d.N, [&](Value* j) { k.emitResult(resultAt(l, i, j), naiveDot(k, n, d, i, j, k.i64(0), d.K, l)); });
   });
 }
 
@@ -158,12 +171,17 @@ void transposeCopy(KernelEmitter& k, Value* src, int64_t rows, int64_t cols, con
 }
 
 // What both product generators work with: the kernel function being built, the product node and its shape,
-// and the rows of C this code computes: all of them, or one thread's share (rows r0 .. r0+m-1 of C).
+// the rows of C this code computes: all of them, or one thread's share (rows r0 .. r0+m-1 of C), and in a
+// batch of products, which one (l).
 class ProductCode {
  protected:
-  ProductCode(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t m)
-      : k_(k), b_(k.b), n_(n), d_(d), L_(k.lanes()), r0_(r0), m_(m) {}
+  ProductCode(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t m, Value* l)
+      : k_(k), b_(k.b), n_(n), d_(d), L_(k.lanes()), r0_(r0), m_(m), l_(l) {}
   std::string base() const { return k_.name(n_.id); }  // the prefix of loop and block names
+  // This product's A and B (the l-th matrices of a batch).
+  Value* operandA() { return batchBase(k_, k_.ptr(n_.inputs[0]), l_, d_.strideA()); }
+  Value* operandB() { return batchBase(k_, k_.ptr(n_.inputs[1]), l_, d_.strideB()); }
+  At resultPoint(Value* i, Value* j, unsigned lanes, Value* mask) { return resultAt(l_, i, j, lanes, mask); }
 
   KernelEmitter& k_;
   llvm::IRBuilder<>& b_;
@@ -172,11 +190,13 @@ class ProductCode {
   int64_t L_;  // floats per vector
   Value* r0_;  // the first row of C computed here (i64)
   int64_t m_;  // how many rows: loops and tile heights count these; d_.M stays the stride of a transposed A
+  Value* l_;   // the product's number in a batch, null for a single product
 };
 
 class TiledMatmul : ProductCode {
  public:
-  TiledMatmul(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t m) : ProductCode(k, n, d, r0, m) {
+  TiledMatmul(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t m, Value* l = nullptr)
+      : ProductCode(k, n, d, r0, m, l) {
     kLen_ = d_.K;
     const int64_t vecs = (d_.N + L_ - 1) / L_;
     nv_ = vecs <= 3 ? vecs : vecs % 2 == 0 ? 2 : 3;
@@ -188,8 +208,8 @@ class TiledMatmul : ProductCode {
   // A thread's part of a split sum (Kernel::sumSplit): all of C summed over k in [k0, k0 + count) only, into
   // `partial` ([M, ld] floats), with no epilogue: that runs on the totals.
   void emitPartial(Value* partial, int64_t ld, Value* k0, int64_t count) {
-    a_ = k_.ptr(n_.inputs[0]);
-    bRows_ = k_.ptr(n_.inputs[1]);
+    a_ = operandA();
+    bRows_ = operandB();
     ldb_ = d_.N;
     if (d_.tb) packTransposedB();
     kFirst_ = k0, kLen_ = count;
@@ -201,8 +221,8 @@ class TiledMatmul : ProductCode {
   }
 
   void emit() {
-    a_ = k_.ptr(n_.inputs[0]);
-    bRows_ = k_.ptr(n_.inputs[1]);
+    a_ = operandA();
+    bRows_ = operandB();
     ldb_ = d_.N;
     // Each thread packs its own copy of B: cheaper than a barrier, and the copy lands in its own cache.
     if (d_.tb) packTransposedB();
@@ -224,7 +244,7 @@ class TiledMatmul : ProductCode {
     const int64_t R = panelRows();
     if (m_ <= R) return columnBlocks();
     auto chunk = [&](Value* first, int64_t rows) {
-      TiledMatmul sub(k_, n_, d_, b_.CreateAdd(r0_, first), rows);
+      TiledMatmul sub(k_, n_, d_, b_.CreateAdd(r0_, first), rows, l_);
       sub.a_ = a_, sub.bRows_ = bRows_, sub.ldb_ = ldb_, sub.panel_ = panel_;
       sub.columnBlocks();
     };
@@ -335,7 +355,7 @@ class TiledMatmul : ProductCode {
         Value* off = b_.CreateMul(v, k_.i64(L_));
         Value* at = b_.CreateAdd(b_.CreateAdd(b_.CreateMul(i, k_.i64(ld)), col0), off);
         Value* value = k_.loadVec(buf, at, static_cast<unsigned>(L_), nullptr, "raw");
-        k_.emitResult(At{{b_.CreateAdd(r0_, i), b_.CreateAdd(j0, off)}, static_cast<unsigned>(L_), mask}, value);
+        k_.emitResult(resultPoint(b_.CreateAdd(r0_, i), b_.CreateAdd(j0, off), static_cast<unsigned>(L_), mask), value);
       };
       if (unmasked > 0)
         // Straight-line over the (at most three) vectors of the row: their epilogues (tanh is a long chain of
@@ -399,9 +419,9 @@ class TiledMatmul : ProductCode {
         } else if (panel_) {
           k_.storeVec(panel_, b_.CreateAdd(b_.CreateMul(row, k_.i64(nv_ * L_)), k_.i64(v * L_)), value, nullptr);
         } else {
-          At at{{b_.CreateAdd(c0, k_.i64(r)), b_.CreateAdd(j0, k_.i64(v * L_))}, static_cast<unsigned>(L_),
-                v == nv - 1 ? lastMask : nullptr};
-          k_.emitResult(at, value);
+          k_.emitResult(resultPoint(b_.CreateAdd(c0, k_.i64(r)), b_.CreateAdd(j0, k_.i64(v * L_)),
+                               static_cast<unsigned>(L_), v == nv - 1 ? lastMask : nullptr),
+                        value);
         }
       }
   }
@@ -460,11 +480,12 @@ class DotMatmul : ProductCode {
     return lanes >= kNR && d.tb && !d.ta && d.K >= minK && (d.K >= d.M || (d.N % lanes != 0 && lanes < 16));
   }
 
-  DotMatmul(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t m) : ProductCode(k, n, d, r0, m) {}
+  DotMatmul(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t m, Value* l = nullptr)
+      : ProductCode(k, n, d, r0, m, l) {}
 
   void emit() {
-    a_ = k_.ptr(n_.inputs[0]);
-    bm_ = k_.ptr(n_.inputs[1]);
+    a_ = operandA();
+    bm_ = operandB();
     const int64_t fullRows = m_ / kMR, restRows = m_ % kMR;
     if (fullRows > 0)
       k_.loop(base() + ".ib", fullRows, [&](Value* ib) { rowBlock(b_.CreateMul(ib, k_.i64(kMR)), kMR); },
@@ -515,7 +536,7 @@ class DotMatmul : ProductCode {
     for (int64_t r = 0; r < mr; ++r) {
       std::vector<Value*> row(kNR, llvm::Constant::getNullValue(vt));
       for (int64_t c = 0; c < nr; ++c) row[static_cast<size_t>(c)] = acc[static_cast<size_t>(r * nr + c)];
-      k_.emitResult(At{{b_.CreateAdd(i0, k_.i64(r)), j0}, static_cast<unsigned>(kNR), mask}, sumEach(row));
+      k_.emitResult(resultPoint(b_.CreateAdd(i0, k_.i64(r)), j0, static_cast<unsigned>(kNR), mask), sumEach(row));
     }
   }
 
@@ -570,14 +591,43 @@ int64_t matmulScratchBytes(const Graph& g, const Node& n) {
 }
 
 int64_t matmulPartialBytes(const Graph& g, const Node& n, int threads) {
-  // Worth it for the weight gradients' form, A^T @ B, where K is the batch: each thread then reads only
-  // the batch rows of both operands that it wrote itself (split by rows of C, every thread reads all of
-  // them, half written by the other core), and the partials (M x N) are few against what K x (M + N)
-  // would carry. Every thread's share is at least 32 rows of K.
+  // Worth it for the weight gradients' form, A^T @ B, where K is the batch (times the leading dimensions
+  // a folded product summed over): each thread then reads only the batch rows of both operands that it
+  // wrote itself (split by rows of C, every thread reads all of them, half written by the other core), and
+  // the partials (M x N) are few against what K x (M + N) would carry. Every thread's share is at least 32
+  // rows of K. A batch of products is shared by products instead.
   Dims d = dims(g, n);
-  if (!d.ta || d.K < d.M || d.K < 32 * threads) return 0;
+  if (d.batch > 1 || !d.ta || d.K < d.M || d.K < 32 * threads) return 0;
   return d.M * partialStride(d) * 4;
 }
+
+Shape matmulDomain(const Graph& g, const Node& n) {
+  Dims d = dims(g, n);
+  return d.batch > 1 ? Shape{d.batch, d.M, d.N} : Shape{d.M, d.N};
+}
+
+double matmulFlops(const Graph& g, const Node& n) {
+  Dims d = dims(g, n);
+  return 2.0 * static_cast<double>(d.batch) * static_cast<double>(d.M) * static_cast<double>(d.N) *
+         static_cast<double>(d.K);
+}
+
+namespace {
+
+// Rows [r0, r0 + m) of product l (null: the only one), by the code that suits its shape.
+void emitProduct(KernelEmitter& k, const Node& n, const Dims& d, Value* r0, int64_t m, Value* l) {
+  if (!k.opts.tiledMatmul || k.lanes() < 2) emitNaive(k, n, d, r0, m, l);
+  else if (DotMatmul::suits(d, k.lanes())) DotMatmul(k, n, d, r0, m, l).emit();
+  else TiledMatmul(k, n, d, r0, m, l).emit();
+}
+
+int64_t rowGranule(KernelEmitter& k, const Node& n, const Dims& d) {
+  if (!k.opts.tiledMatmul || k.lanes() < 2) return 1;
+  if (DotMatmul::suits(d, k.lanes())) return DotMatmul::kMR;
+  return TiledMatmul(k, n, d, k.i64(0), d.M).tileRows();
+}
+
+}  // namespace
 
 void emitMatmul(KernelEmitter& k, const Node& n) {
   Dims d = dims(k.g, n);
@@ -593,14 +643,16 @@ void emitMatmul(KernelEmitter& k, const Node& n) {
     });
     return;
   }
+  // A batch of products: a thread team shares the products, each thread computing whole ones in turn.
+  if (d.batch > 1) {
+    k.forRowShares(d.batch, 1, [&](Value* first, int64_t count) {
+      k.loop(k.name(n.id) + ".batch", count, [&](Value* i) { emitProduct(k, n, d, k.i64(0), d.M, k.b.CreateAdd(first, i)); },
+             KernelEmitter::Hint::Explicit);
+    });
+    return;
+  }
   // Split across a thread team, each share is a product of its own: rows of op(A) times all of op(B).
-  if (!k.opts.tiledMatmul || k.lanes() < 2)
-    k.forRowShares(d.M, 1, [&](Value* r0, int64_t m) { emitNaive(k, n, d, r0, m); });
-  else if (DotMatmul::suits(d, k.lanes()))
-    k.forRowShares(d.M, DotMatmul::kMR, [&](Value* r0, int64_t m) { DotMatmul(k, n, d, r0, m).emit(); });
-  else
-    k.forRowShares(d.M, TiledMatmul(k, n, d, k.i64(0), d.M).tileRows(),
-                   [&](Value* r0, int64_t m) { TiledMatmul(k, n, d, r0, m).emit(); });
+  k.forRowShares(d.M, rowGranule(k, n, d), [&](Value* r0, int64_t m) { emitProduct(k, n, d, r0, m, nullptr); });
 }
 
 void emitTranspose(KernelEmitter& k, const Node& n) {

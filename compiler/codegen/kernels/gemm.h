@@ -17,6 +17,13 @@ int64_t matmulScratchBytes(const Graph& g, const Node& n);
 // (CpuKernel::partialBytes), 0 when it should not.
 int64_t matmulPartialBytes(const Graph& g, const Node& n, int threads);
 
+// The points at which the product hands its results to the epilogue: [M, N] of one product (leading
+// dimensions folded into M), or [batch, M, N] for a batch of products (KernelEmitter::emitResult).
+Shape matmulDomain(const Graph& g, const Node& n);
+
+// Floating-point work of the product: 2 * batch * M * N * K.
+double matmulFlops(const Graph& g, const Node& n);
+
 // C = op(A) @ op(B) for the matmul node `n`; every result goes through KernelEmitter::emitResult.
 void emitMatmul(KernelEmitter& k, const Node& n);
 
