@@ -12,6 +12,14 @@ namespace netc {
 struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
 
+// One part of a block instance's path (`as layers.(i).attn`): a name or whole number as written, or a
+// parenthesised constant expression that computes a whole number.
+struct PathPart {
+  std::string text;   // a name or number as written; empty when computed
+  ExprPtr computed;   // `(i + 1)`
+  SrcLoc loc;
+};
+
 struct Expr {
   // Index: args = {base, item...}; an item is an expression (an index) or a Slice `start:stop` whose args are
   // the bounds given, keywords saying which ("start", "stop").
@@ -27,6 +35,9 @@ struct Expr {
   std::vector<std::string> keywords; // Call: keyword per argument, "" when positional
   std::vector<SrcLoc> keywordLocs;
   int depth = 1;                     // height of this subtree; bounded so later recursion cannot overflow
+  // Call of a block: `Layer(h, H, H) as layers.(i)`, the instance's path (empty when `as` is not written).
+  std::vector<PathPart> instancePath;
+  SrcSpan pathSpan;
 };
 
 // One `key = value[, value ...]` line of a section; each value may carry `until N`.
@@ -47,11 +58,11 @@ struct Annotation {
 };
 
 struct Stmt {
-  enum Kind { Const, Data, Input, Param, State, Update, Assign, Minimize, Section, For } kind;
+  enum Kind { Const, Data, Input, Param, State, Update, Assign, Minimize, Section, For, Block, Return } kind;
   SrcLoc loc;      // the statement keyword / first token
-  std::string name;     // Const/Input/Param/State/Update/Assign name; Section: "train"/"sample"; Data: path
+  std::string name;     // Const/Input/Param/State/Update/Assign/Block name; Section: "train"/"sample"; Data: path
   SrcLoc nameLoc;
-  ExprPtr value;        // Const value, Param/State initialiser, Update/Assign/Minimize expression
+  ExprPtr value;        // Const value, Param/State initialiser, Update/Assign/Minimize/Return expression
   std::string dtype;    // Input: "int" or "float"
   std::vector<ExprPtr> dims;  // Input/Param/State shape
   bool trainable = true;      // Param
@@ -59,10 +70,11 @@ struct Stmt {
   std::vector<Annotation> annotations;  // Assign
   // Assign: `hs[:, t] = h` in a loop body, the items inside the brackets (empty for a plain `NAME = ...`).
   std::vector<ExprPtr> targetIndex;
-  // For: `for NAME in value..rangeEnd { body }`.
+  // For: `for NAME in value..rangeEnd { body }`. Block: `block NAME(arguments) { body }`.
   ExprPtr rangeEnd;
   std::vector<Stmt> body;
-  SrcLoc endLoc;  // For: the closing '}'
+  SrcLoc endLoc;  // For, Block: the closing '}'
+  std::vector<std::pair<std::string, SrcLoc>> arguments;  // Block: its arguments' names
 };
 
 struct Module {

@@ -31,6 +31,7 @@ const char* tokName(Tok t) {
     case Tok::Slash: return "'/'";
     case Tok::Power: return "'**'";
     case Tok::MatMul: return "'@'";
+    case Tok::Dot: return "'.'";
   }
   return "?";
 }
@@ -63,16 +64,28 @@ std::vector<Token> lex(const SourceRef& src) {
       out.push_back(Token{Tok::Ident, s.substr(begin, i - begin), SrcLoc{line, startCol, static_cast<int>(i - begin)}});
       continue;
     }
+    // A '.' joining two parts of a path (`layers.0.W`, `blocks.(i).attn`): written between a name, a number or
+    // ')' and a name, a number or '(', without spaces. Anywhere else a '.' starts or continues a number.
+    auto pathChar = [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; };
+    if (c == '.' && i > 0 && (pathChar(s[i - 1]) || s[i - 1] == ')') && i + 1 < s.size() &&
+        (pathChar(s[i + 1]) || s[i + 1] == '(') && !out.empty() && out.back().loc.line == line &&
+        out.back().loc.col + out.back().loc.len == startCol) {
+      ++i, ++col;
+      out.push_back(Token{Tok::Dot, ".", SrcLoc{line, startCol, 1}});
+      continue;
+    }
     if (std::isdigit(static_cast<unsigned char>(c)) ||
         (c == '.' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
       bool isInt = true;
+      // A number right after a path's '.' is a whole part of the path (layers.0.W): no decimals there.
+      const bool pathPart = !out.empty() && out.back().kind == Tok::Dot;
       while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
       // `0..T` is a range: the '.' of '..' is not a decimal point.
-      if (i < s.size() && s[i] == '.' && !(i + 1 < s.size() && s[i + 1] == '.')) {
+      if (!pathPart && i < s.size() && s[i] == '.' && !(i + 1 < s.size() && s[i + 1] == '.')) {
         isInt = false, ++i;
         while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
       }
-      if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+      if (!pathPart && i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
         size_t j = i + 1;
         if (j < s.size() && (s[j] == '+' || s[j] == '-')) ++j;
         if (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) {

@@ -12,7 +12,7 @@ namespace netc {
 enum class Tok {
   Ident, Number, String, Newline, End,
   Assign, Colon, Comma, LParen, RParen, LBrack, RBrack, LBrace, RBrace, At,
-  DotDot, Plus, Minus, Star, Slash, Power, MatMul /* '@' inside expressions is MatMul; At at line start */,
+  DotDot, Dot /* the '.' between the parts of a block instance's path, layers.0.W */, Plus, Minus, Star, Slash, Power, MatMul /* '@' inside expressions is MatMul; At at line start */,
 };
 
 struct Token {

@@ -79,7 +79,7 @@ class Parser {
       skipNewlines();
     }
     const Token& first = peek();
-    if (first.kind != Tok::Ident) unexpected("a statement (const, data, input, param, state, update, minimize, train, sample or NAME = ...)");
+    if (first.kind != Tok::Ident) unexpected("a statement (const, data, input, param, state, update, minimize, train, sample, block, for, return or NAME = ...)");
     Stmt s;
     s.loc = first.loc;
     bool isDecl = peek(1).kind != Tok::Assign;  // `const = 3` is an assignment to a value named const
@@ -159,6 +159,31 @@ class Parser {
         s.body.push_back(statement());
       }
       s.endLoc = next().loc;
+    } else if (isDecl && first.text == "block" && peek(1).kind == Tok::Ident) {
+      // `block Layer(x, fan_in, fan_out) { statements; return expr }`: a layer written once, used several times.
+      next();
+      s.kind = Stmt::Block;
+      nameInto(s, "the block's name");
+      expect(Tok::LParen, "'(' and the block's arguments, e.g. `block Layer(x, fan_in, fan_out) {`");
+      if (peek().kind != Tok::RParen) {
+        do {
+          const Token& a = expectIdent("an argument name");
+          s.arguments.emplace_back(a.text, a.loc);
+        } while (accept(Tok::Comma));
+      }
+      expect(Tok::RParen, "')' or ',' in the block's arguments");
+      int openLine = expect(Tok::LBrace, "'{' opening the block's body").loc.line;
+      skipNewlines();
+      while (peek().kind != Tok::RBrace) {
+        if (peek().kind == Tok::End) unexpected(fmt::format("'}}' closing the block opened on line {}", openLine));
+        s.body.push_back(statement());
+      }
+      s.endLoc = next().loc;
+    } else if (isDecl && first.text == "return") {
+      next();
+      s.kind = Stmt::Return;
+      s.nameLoc = peek().loc;
+      s.value = expr();
     } else if (isDecl && (first.text == "train" || first.text == "sample")) {
       next();
       s.kind = Stmt::Section;
@@ -426,11 +451,36 @@ class Parser {
           } while (accept(Tok::Comma));
         }
         e->span = joinSpans(e->span, spanOf(expect(Tok::RParen, fmt::format("')' or ',' in the arguments of '{}'", t.text)).loc));
+        if (isWord("as")) instancePath(*e);
         return measured(std::move(e));
       }
       default:
         unexpected("an expression (a number, a name, a call or '(')");
     }
+  }
+
+  // `as layers.(i).attn` after a block's call: parts joined by '.', each a name, a whole number or a
+  // parenthesised constant expression; the first a name or an expression.
+  void instancePath(Expr& call) {
+    next();  // 'as'
+    do {
+      PathPart part;
+      part.loc = peek().loc;
+      if (peek().kind == Tok::Ident || (peek().kind == Tok::Number && peek().isInteger && !call.instancePath.empty())) {
+        part.text = next().text;
+      } else if (peek().kind == Tok::LParen) {
+        next();
+        part.computed = expr();
+        part.loc = part.computed->loc;
+        expect(Tok::RParen, "')' closing the path's part");
+      } else {
+        unexpected(call.instancePath.empty()
+                       ? "the instance's path after 'as', a name such as `layers.0` or `layers.(i)`"
+                       : "a part of the path after '.': a name, a whole number or (EXPR)");
+      }
+      call.instancePath.push_back(std::move(part));
+    } while (accept(Tok::Dot));
+    call.pathSpan = joinSpans(spanOf(call.instancePath.front().loc), spanOf(t_[pos_ - 1].loc));
   }
 
   struct DepthGuard {

@@ -11,7 +11,11 @@ namespace netc {
 void Lowerer::declareTensor(const Stmt& s, std::string_view op, bool trainable) {
   defineName(s.name, s.nameLoc);
   Shape sh = shape(s.dims, false);
-  int id = model_.graph.add(&getOp(op), {}, {}, s.nameLoc, s.name);
+  const std::string name = persistentName(s.name);  // in a block instance, layers.0.W: the state_dict's name
+  if (auto path = instancePaths_.find(name); path != instancePaths_.end())
+    err(s.nameLoc, fmt::format("'{}' is also the path of the block use on line {}: a tensor and an instance cannot "
+                               "share a name", name, path->second));
+  int id = model_.graph.add(&getOp(op), {}, {}, s.nameLoc, name);
   Node& n = model_.graph[id];
   n.dtype = DType::F32;
   n.shape = sh;
@@ -38,15 +42,16 @@ void Lowerer::update(const Stmt& s) {
   if (!isState(target))
     err(s.nameLoc, fmt::format("'{}' is a computed value: only a state (declared with `state {} : [...] = init`) can "
                                "be updated", s.name, s.name));
-  auto prev = updated_.find(s.name);
+  auto prev = updated_.find(*found);
   if (prev != updated_.end())
     err(s.nameLoc, fmt::format("state '{}' is updated twice: first on line {}; a state has one next value per step",
                                s.name, prev->second));
-  updated_[s.name] = s.nameLoc.line;
+  updated_[*found] = s.nameLoc.line;
+  const std::string next = target.name + ".next";
   const int first = model_.graph.size();
   int value = tensor(*s.value);
   int id = add("assign", {*found, value}, {}, s.nameLoc, s.value->span);
-  model_.graph[id].name = s.name + ".next";
+  model_.graph[id].name = next;
   for (int v = first; v < model_.graph.size(); ++v) model_.graph[v].phase = Phase::Update;
 }
 

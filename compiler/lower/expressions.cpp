@@ -153,6 +153,13 @@ int Lowerer::batchnormCall(const Expr& e) {
 }
 
 int Lowerer::call(const Expr& e) {
+  if (auto block = blocks_.find(e.name); block != blocks_.end()) return blockUse(e, *block->second);
+  if (!e.instancePath.empty()) {  // `as PATH` names a block's instance
+    if (findOp(e.name) || e.name == "mode" || e.name == "batchnorm")
+      err(e.pathSpan.line ? SrcLoc{e.pathSpan.line, e.pathSpan.col, 1} : e.loc,
+          fmt::format("'{}' is an op, not a block: only a block's use is named with `as PATH`", e.name));
+    err(e.loc, fmt::format("unknown block '{}'{}", e.name, didYouMean(e.name, blockNames())));
+  }
   if (e.name == "mode") return modeCall(e);
   if (e.name == "batchnorm") return batchnormCall(e);
   if (e.name == "reshape") return reshapeCall(e);
@@ -164,7 +171,10 @@ int Lowerer::call(const Expr& e) {
   const OpDef* op = findOp(name);
   if (!op || op->internal) {
     if (op) err(e.loc, fmt::format("'{}' is an internal op made by the compiler; it cannot be called from a .net file", e.name));
-    err(e.loc, fmt::format("unknown op '{}'{}; `netc help ops` lists them", e.name, didYouMean(e.name, publicOps())));
+    std::vector<std::string> known = publicOps();
+    for (const std::string& b : blockNames()) known.push_back(b);
+    err(e.loc, fmt::format("unknown {} '{}'{}; `netc help ops` lists them", blocks_.empty() ? "op" : "op or block",
+                           e.name, didYouMean(e.name, known)));
   }
   std::vector<int> inputs;
   Attrs attrs;

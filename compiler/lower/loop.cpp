@@ -13,8 +13,11 @@ namespace netc {
 // being defined after the loop. Other names are the step's own: each step's body is lowered in a child scope of
 // its own (lower/scope.h), which holds the loop variable and the step's locals and is dropped at the step's end;
 // every node a step makes carries that scope's path (graph/scope_path.h).
+//
+// Loops nest: an inner loop's body is lowered once per step of the outer one, in a scope below the outer step's,
+// so each level carries and stacks by these rules on its own (a name carried by the inner loop and assigned
+// before the outer one is carried by both; a value the inner loop stacks is the outer step's own).
 void Lowerer::forLoop(const Stmt& s) {
-  if (loop_) err(s.loc, fmt::format("loops cannot be nested: this loop is inside the loop on line {}", loop_->line));
   int64_t a = constInt(*s.value, "the start of the range", 0, kMaxContext);
   int64_t b = constInt(*s.rangeEnd, "the end of the range", 0, kMaxContext);
   if (b <= a) err(s.rangeEnd->loc, fmt::format("the range {}..{} is empty: the loop would not run", a, b));
@@ -23,18 +26,19 @@ void Lowerer::forLoop(const Stmt& s) {
     err(s.nameLoc, fmt::format("the loop variable '{}' hides a value of that name defined on line {}", s.name,
                                line ? *line : 0));
   }
-  loop_.emplace();
-  loop_->var = s.name, loop_->line = s.loc.line, loop_->first = a, loop_->count = b - a;
+  Loop& loop = loops_.emplace_back();
+  loop.var = s.name, loop.line = s.loc.line, loop.first = a, loop.count = b - a;
   for (int64_t t = a; t < b; ++t) {
-    loop_->step = t - a;
+    loop.step = t - a;
     Scope* outer = scope_;
     Scope step(outer, ScopeEntry{ScopeEntry::Kind::LoopStep, s.name, t - a, a, s.loc.line});
     step.bindConst(s.name, Folded::of(t));
     scope_ = &step;
     const int firstNode = model_.graph.size();
     for (const Stmt& st : s.body) {
-      if (st.kind != Stmt::Assign)
-        err(st.loc, "a loop body holds assignments only (NAME = ..., or NAME[:, t] = ... to stack a value over the steps)");
+      if (st.kind != Stmt::Assign && st.kind != Stmt::For)
+        err(st.loc, "a loop body holds assignments and loops only (NAME = ..., or NAME[:, t] = ... to stack a value "
+                    "over the steps)");
       if (st.name == s.name)
         err(st.nameLoc, fmt::format("'{}' is the loop variable of the loop on line {}: it cannot be assigned (each "
                                     "step's copy of the body sees its own {})", s.name, s.loc.line, s.name));
@@ -47,7 +51,7 @@ void Lowerer::forLoop(const Stmt& s) {
     scope_ = outer;
   }
   // The stacked values: each step's value with the axis inserted, side by side.
-  for (auto& [name, st] : loop_->stacks) {
+  for (auto& [name, st] : loop.stacks) {
     std::vector<int> parts;
     for (int piece : st.pieces) {
       Attrs at;
@@ -60,14 +64,14 @@ void Lowerer::forLoop(const Stmt& s) {
     at.ints = {st.axis};
     int id = add("concat", parts, at, st.loc);
     defineName(name, st.loc);
-    model_.graph[id].name = name;
+    model_.graph[id].name = qualifiedName(name, scope_->path());
     scope_->bindValue(name, id);
   }
-  loop_.reset();
+  loops_.pop_back();
 }
 
 void Lowerer::loopAssign(const Stmt& s) {
-  Loop& L = *loop_;
+  Loop& L = loops_.back();
   currentDef_ = s.name;
   if (!s.targetIndex.empty()) return stackAssign(s);
   // Carried: bound in a scope outside this step's (a name bound in the step itself is defined twice).
@@ -99,7 +103,7 @@ void Lowerer::loopAssign(const Stmt& s) {
 }
 
 void Lowerer::stackAssign(const Stmt& s) {
-  Loop& L = *loop_;
+  Loop& L = loops_.back();
   int axis = -1;
   for (size_t i = 0; i < s.targetIndex.size(); ++i) {
     const Expr& it = *s.targetIndex[i];

@@ -19,6 +19,7 @@ Model Lowerer::run() {
   for (const Stmt& s : m_.stmts)
     if (s.kind == Stmt::Assign || s.kind == Stmt::Param || s.kind == Stmt::State || s.kind == Stmt::Input)
       laterDefs_.emplace(s.name, s.nameLoc.line);
+  collectBlocks();
   for (const Stmt& s : m_.stmts) statement(s);
   finish();
   return std::move(model_);
@@ -41,6 +42,9 @@ std::vector<std::string> Lowerer::knownNames() const {
   if (later != laterDefs_.end())
     err(e.loc, fmt::format("'{}' is used before its definition on line {}: define values before using them "
                            "(so the graph can have no cycle)", e.name, later->second));
+  if (scope_->block() && fileScope_.findValue(e.name))
+    err(e.loc, fmt::format("unknown identifier '{}': a block sees its arguments, its own names and the file's constants, "
+                           "not the file's values; pass '{}' as an argument", e.name, e.name));
   if (e.name == "V" || e.name == "T")
     err(e.loc, fmt::format("'{}' is defined by the data section, which must come before its first use", e.name));
   err(e.loc, fmt::format("unknown identifier '{}'{}", e.name, didYouMean(e.name, knownNames())));
@@ -51,6 +55,9 @@ void Lowerer::defineName(const std::string& name, SrcLoc loc) {
     err(loc, fmt::format("'{}' is defined twice: first on line {}; every value is defined once (SSA)", name, *first));
   if (name == "B")
     err(loc, "'B' is the batch dimension and cannot be redefined");
+  if (auto root = pathRoots_.find(name); root != pathRoots_.end() && scope_ == &fileScope_)
+    err(loc, fmt::format("'{}' is the first part of the path of the block use on line {}: the file's names and its "
+                         "instances' paths must differ (the weights file would name both)", name, root->second));
   scope_->setDefLine(name, loc.line);
 }
 
@@ -61,7 +68,7 @@ void Lowerer::statement(const Stmt& s) {
       if (scope_->findConst(s.name) || scope_->findValue(s.name)) defineName(s.name, s.nameLoc);
       defineName(s.name, s.nameLoc);
       scope_->bindConst(s.name, fold(*s.value));
-      model_.constants[s.name] = scope_->constAt(s.name).value;
+      if (scope_ == &fileScope_) model_.constants[s.name] = scope_->constAt(s.name).value;  // not a block's own
       break;
     }
     case Stmt::Data: data(s); break;
@@ -78,8 +85,15 @@ void Lowerer::statement(const Stmt& s) {
     case Stmt::State: declareTensor(s, "state", false); break;
     case Stmt::Update: update(s); break;
     case Stmt::For: forLoop(s); break;
+    case Stmt::Block:
+      if (scope_ != &fileScope_)
+        err(s.loc, fmt::format("block '{}' is defined inside {}: blocks are defined at the top level of the file",
+                               s.name, scope_->block() ? "a block" : "a loop"));
+      break;  // collected by collectBlocks; each use lowers its body
+    case Stmt::Return:
+      err(s.loc, "`return` stands only at the end of a block's body (`block NAME(...) { ... return EXPR }`)");
     case Stmt::Assign: {
-      if (loop_) { loopAssign(s); break; }
+      if (!loops_.empty()) { loopAssign(s); break; }
       if (!s.targetIndex.empty())
         err(s.nameLoc, fmt::format("`{}[...] = ...` stacks the values of a loop's steps: it may stand only in the "
                                    "body of a `for` loop", s.name));
@@ -92,7 +106,7 @@ void Lowerer::statement(const Stmt& s) {
         at.shape = n.shape;
         id = add("reshape", {id}, at, s.nameLoc);
       }
-      model_.graph[id].name = s.name;
+      model_.graph[id].name = qualifiedName(s.name, scope_->path());
       scope_->bindValue(s.name, id);
       for (const Annotation& a : s.annotations) annotate(id, a);
       break;

@@ -7,10 +7,12 @@
 //   finish.cpp        after the last statement: the data loss, the logits, the default probes, final checks
 //   slicing.cpp       x[i, a:b, :] along axes
 //   shape_calls.cpp   reshape with -1, permute, unsqueeze/squeeze, reductions over axis tuples, batchnorm's axes
-//   loop.cpp          the unrolled `for` loop: carried values, stacked values
+//   loop.cpp          the unrolled `for` loop (nested ones too): carried values, stacked values
+//   block.cpp         blocks: their definitions, and each use as a copy of the body in a scope of its own
 //   scope.cpp         the chain of scopes names are looked up in (lower/scope.h)
 // Nothing outside compiler/lower/ includes this header; the interface is lower/model.h.
 #pragma once
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -118,10 +120,30 @@ class Lowerer {
     };
     std::map<std::string, Stack> stacks;      // hs[:, t] = h
   };
-  std::optional<Loop> loop_;
+  // The loops being unrolled, outermost first (a deque: a nested loop's push keeps the outer one in place).
+  // A block's body starts with none of its caller's: its assignments are the instance's own.
+  std::deque<Loop> loops_;
   void forLoop(const Stmt& s);
   void loopAssign(const Stmt& s);
   void stackAssign(const Stmt& s);
+
+  // ---- blocks (block.cpp) ----
+  void collectBlocks();
+  int blockUse(const Expr& e, const Stmt& def);
+  std::string instancePath(const Expr& e, const Stmt& def);
+  void checkPathClash(const std::string& path, const Expr& e);
+  std::string persistentName(const std::string& local) const;  // layers.0.W in the instance layers.0
+  std::vector<std::string> blockNames() const;
+  std::map<std::string, const Stmt*> blocks_;       // the file's block definitions by name
+  struct BlockUse {
+    const Stmt* def;
+    SrcLoc loc;
+    std::string path;
+  };
+  std::vector<BlockUse> activeBlocks_;              // the uses being lowered, outermost first
+  std::map<std::string, int> useCounts_;            // block name -> uses so far
+  std::map<std::string, int> instancePaths_;        // instance path -> the line of its use
+  std::map<std::string, int> pathRoots_;            // the first part of every instance path -> a line using it
 
   const Module& m_;
   SourceRef src_;
@@ -131,7 +153,7 @@ class Lowerer {
   Scope fileScope_;
   Scope* scope_ = &fileScope_;
   std::map<std::string, int> laterDefs_;
-  std::map<std::string, int> updated_;  // state -> line of its update
+  std::map<int, int> updated_;  // state node -> line of its update
   std::string currentDef_;
   SrcLoc minimizeLoc_;
   SrcLoc batchLoc_;  // the train section's batch setting, when given

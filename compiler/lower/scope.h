@@ -1,8 +1,9 @@
 // The names lowering knows, as a chain of scopes: the file's top level, and below it one child scope per
 // step of an unrolled `for` body (its loop variable is a constant there, its locals are forgotten with it).
-// A name is looked up from the innermost scope outwards. A block instance will be one more kind of child:
-// its own parameters bound in it, and its parent the file's scope (so a block sees the file's constants, not
-// the caller's values).
+// A name is looked up from the innermost scope outwards. A block instance is one more kind of child: its
+// arguments and its own names bound in it, its lookup parent the file's scope, of which it sees only the
+// constants (a block's only values are its arguments and what it makes), and its path the caller's path with
+// the instance's entry added (so its nodes say in which loop step and block instance they were made).
 #pragma once
 #include <map>
 #include <string>
@@ -27,6 +28,9 @@ class Scope {
  public:
   Scope() = default;  // the file's top level: no parent, an empty path
   Scope(Scope* parent, ScopeEntry entry) : parent_(parent), entry_(std::move(entry)), isChild_(true) {}
+  // A block instance: looks names up in `file` (its constants only), made at `callerPath`.
+  Scope(Scope* file, ScopePath callerPath, ScopeEntry entry)
+      : parent_(file), entry_(std::move(entry)), isChild_(true), isBlock_(true), callerPath_(std::move(callerPath)) {}
   Scope(const Scope&) = delete;
   Scope& operator=(const Scope&) = delete;
 
@@ -37,6 +41,9 @@ class Scope {
   const int* findValue(const std::string& name) const;
   const Folded* findConst(const std::string& name) const;
   const int* findDefLine(const std::string& name) const;  // the line that defined it (constants V, T: none)
+  // The innermost block instance on the chain, or nullptr at the file's level (and in its loops).
+  const Scope* block() const;
+  const ScopeEntry& entry() const { return entry_; }
   // The scope on the chain whose values bind `name`, or nullptr.
   Scope* valueOwner(const std::string& name);
 
@@ -54,6 +61,8 @@ class Scope {
   Scope* parent_ = nullptr;
   ScopeEntry entry_;
   bool isChild_ = false;
+  bool isBlock_ = false;    // beyond it only constants are visible
+  ScopePath callerPath_;    // a block: where it was used
   std::map<std::string, Folded> consts_;
   std::map<std::string, int> values_;
   std::map<std::string, int> defLines_;

@@ -193,12 +193,15 @@ GradStats gradOf(const json& j) {
 }
 
 // A scope path (graph/scope_path.h) as a list of its entries, outermost first:
-// {"kind": "loop" | "block", "name": "t", "index": 3, "first": 0, "line": 27}.
+// {"kind": "loop" | "block", "name": "t", "index": 3, "first": 0, "line": 27}; a block's entry also has
+// "block": the block's name ("Layer"), its "name" being the instance's path ("layers.2").
 json scopeJson(const ScopePath& path) {
   json out = json::array();
-  for (const ScopeEntry& e : path.entries)
+  for (const ScopeEntry& e : path.entries) {
     out.push_back({{"kind", e.kind == ScopeEntry::Kind::LoopStep ? "loop" : "block"}, {"name", e.name},
                    {"index", e.index}, {"first", e.first}, {"line", e.line}});
+    if (e.kind == ScopeEntry::Kind::Block) out.back()["block"] = e.block;
+  }
   return out;
 }
 
@@ -208,7 +211,7 @@ ScopePath scopeOf(const json& j) {
     const std::string kind = e.at("kind");
     if (kind != "loop" && kind != "block") fail(fmt::format("unknown scope kind '{}' in a probe's scope", kind));
     path.entries.push_back({kind == "loop" ? ScopeEntry::Kind::LoopStep : ScopeEntry::Kind::Block, e.at("name"),
-                            e.at("index"), e.at("first"), e.at("line")});
+                            e.at("index"), e.at("first"), e.at("line"), e.value("block", std::string())});
   }
   return path;
 }
