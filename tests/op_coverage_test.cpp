@@ -73,6 +73,8 @@ const std::map<std::string, std::string>& snippets() {
       {"sum", "loss = sum(sum(a * a, axis=0) * R5) + sum(sum(a, axis=1, keepdim=1) * R)"},
       {"mean", "loss = sum(mean(a * a, axis=0) * R5) + mean(a) * sum(R5)"},
       {"var", "loss = sum(var(a, axis=0) * R5) + sum(std(a, axis=1, correction=0, keepdim=1) * R)"},
+      {"max", "loss = sum(max(a, axis=0) * R5) + sum(max(a * b, axis=1, keepdim=1) * R) + max(a) * sum(k)"},
+      {"pick", "loss = sum(tanh(pick(flatten(C[x]) @ Wv, y)) * pick(flatten(C[x]) @ Wv, y))"},
       {"cross_entropy", "loss = cross_entropy(flatten(C[x]) @ Wv, y) * sum(k)"},
       {"mode", "loss = sum(mode(train = tanh(a), eval = a) * R)"},
   };

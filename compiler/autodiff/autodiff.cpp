@@ -136,11 +136,12 @@ void removeDeadBackward(Graph& g, int forwardNodes, std::vector<int>& grad) {
 
 }  // namespace
 
-std::map<int, int> differentiate(Graph& g, std::map<int, int>* adjoints) {
+std::map<int, int> differentiate(Graph& g, std::map<int, int>* adjoints, const std::vector<int>& wanted) {
   if (g.loss < 0) fail("internal error: differentiate() needs a graph with a loss");
   const int n = g.size();
-  // Forward: which values depend on a trainable parameter.
+  // Forward: which values depend on a trainable parameter (or on a value whose gradient is wanted).
   std::vector<bool> fromParam(n, false);
+  for (int w : wanted) fromParam.at(static_cast<size_t>(w)) = true;
   for (const Node& node : g.nodes) {
     if (isParam(node)) fromParam[node.id] = node.trainable;
     for (int in : node.inputs) fromParam[node.id] = fromParam[node.id] || fromParam[in];
@@ -191,6 +192,8 @@ std::map<int, int> differentiate(Graph& g, std::map<int, int>* adjoints) {
     }
   }
   removeDeadBackward(g, n, grad);
+  for (int w : wanted)
+    if (grad[w] >= 0 && g[grad[w]].name.empty()) g[grad[w]].name = "grad." + g[w].name;
   if (adjoints)
     for (int i = 0; i < n; ++i)
       if (grad[i] >= 0) (*adjoints)[i] = grad[i];
@@ -203,7 +206,7 @@ std::map<int, int> differentiate(Graph& g, std::map<int, int>* adjoints) {
   return out;
 }
 
-TrainingGraph buildTrainingGraph(const Graph& forward, const OptimizerSpec& optimizer) {
+TrainingGraph buildTrainingGraph(const Graph& forward, const OptimizerSpec& optimizer, const std::vector<int>& wanted) {
   for (const Node& n : forward.nodes)
     if (n.op->selectsMode)
       fail("internal error: buildTrainingGraph needs a graph specialised to its train form");
@@ -211,7 +214,7 @@ TrainingGraph buildTrainingGraph(const Graph& forward, const OptimizerSpec& opti
   t.graph = forward;
   Graph& g = t.graph;
   t.loss = g.loss;
-  t.grads = differentiate(g, &t.adjoints);
+  t.grads = differentiate(g, &t.adjoints, wanted);
   t.lr = g.add(&getOp("input"), {}, {}, SrcLoc{}, "lr");
   g[t.lr].dtype = DType::F32;
   g[t.lr].shape = {};

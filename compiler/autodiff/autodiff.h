@@ -23,11 +23,15 @@ struct TrainingGraph {
 // Appends the backward graph for d(g.loss)/d(param) of every trainable parameter on a path to the loss.
 // Returns param -> gradient node. Throws, naming the op and line, when a needed op has no gradient rule.
 // `adjoints`, when given, receives the gradient node of every forward value that has one.
-std::map<int, int> differentiate(Graph& g, std::map<int, int>* adjoints = nullptr);
+// `wanted`: forward values whose own gradient is asked for (`netc grad --values`), whether or not a trainable
+// parameter feeds them: each on a path to the loss gets an adjoint node, named "grad.NAME" when it has no name
+// yet, so that every engine keeps it in memory (a named value is never left in registers or shared).
+std::map<int, int> differentiate(Graph& g, std::map<int, int>* adjoints = nullptr, const std::vector<int>& wanted = {});
 
 // differentiate() plus an `lr` input and the optimizer's updates (and state) for every trainable parameter.
-// `forward` must have no mode nodes (specializeMode(Train) first).
-TrainingGraph buildTrainingGraph(const Graph& forward, const OptimizerSpec& optimizer = {});
+// `forward` must have no mode nodes (specializeMode(Train) first). `wanted` as differentiate's.
+TrainingGraph buildTrainingGraph(const Graph& forward, const OptimizerSpec& optimizer = {},
+                                 const std::vector<int>& wanted = {});
 
 // A copy of g with the batch dimension B replaced by `batch` everywhere (shapes and shape attributes), and every
 // batch_size node (B used as a value) made a constant of that value. Verifies the copy, so shape rules that

@@ -493,8 +493,9 @@ std::string printPlan(const Graph& g, const Plan& p) {
   for (int v = 0; v < g.size(); ++v) {
     if (p.offset[v] < 0) continue;
     std::vector<std::string> views;
+    // `folded` nodes (a fused formula's, the only internal views: ops/folded.cpp) hold nothing: not listed.
     for (int u = 0; u < g.size(); ++u)
-      if (u != v && p.storage[u] == v) views.push_back(g.valueName(u));
+      if (u != v && p.storage[u] == v && !(g[u].op->view && g[u].op->internal)) views.push_back(g.valueName(u));
     bool transposed = static_cast<size_t>(v) < p.transposed.size() && p.transposed[static_cast<size_t>(v)];
     out += fmt::format("  @{:<8} {:>8} bytes  {}{}{}\n", p.offset[v], p.bytes[v], value(v),
                        views.empty() ? "" : fmt::format("  (also {})", fmt::join(views, ", ")),

@@ -1,11 +1,13 @@
 // netc grad MODEL.net --weights W --inputs BATCH --out GRADS: one forward and backward pass on a given batch,
-// writing every trainable parameter's gradient under the parameter's name. It runs the very training graph
+// writing every trainable parameter's gradient under the parameter's name, and with --values the gradient of
+// every named value under the value's name (driver/grad_values.h). It runs the very training graph
 // `netc run` compiles, with the learning rate at 0, so what it checks is what training executes.
 #include <fmt/format.h>
 #include <optional>
 
 #include "engine/make_engine.h"
 #include "driver/command.h"
+#include "driver/grad_values.h"
 #include "pipeline/pipeline.h"
 #include "runtime/files/atomic_file.h"
 #include "runtime/data/batch_feed.h"
@@ -19,6 +21,8 @@ namespace {
 struct GradOptions : ModelOptions {
   std::string weights, inputs, out, stats;
   bool interp = false, eval = false;
+  std::optional<std::string> values;  // --values: "" for every named value, else a comma-separated list
+  std::string valuesList;
 };
 
 int runGrad(const GradOptions& o) {
@@ -40,6 +44,8 @@ int runGrad(const GradOptions& o) {
   WeightMap weights = loadSafetensors(o.weights);
   WeightMap batch = loadSafetensors(o.inputs);
   po.optimizer = OptimizerSpec{};  // plain SGD: its update at lr 0 changes nothing
+  const std::vector<int> values = o.values ? valuesToDifferentiate(m.graph, o.values) : std::vector<int>{};
+  po.adjointsOf = values;
   pipeline::resumeInPlace(c, po, pipeline::Stage::Differentiate, pipeline::Stage::Differentiate);
   const TrainingGraph& t = *c.training;
   int64_t B = batchSizeOf(m.graph, batch, o.inputs);
@@ -71,9 +77,17 @@ int runGrad(const GradOptions& o) {
     grads[n.name] = NamedTensor{n.shape, it != t.grads.end() ? engine->read(it->second)
                                                              : std::vector<double>(numel(n.shape), 0.0)};
   }
+  // d loss / d value under the value's name (names are unique across parameters and values). A value with no
+  // path to the loss has a gradient of exactly zero.
+  for (int v : values) {
+    auto it = t.adjoints.find(v);
+    grads[bound[v].name] = NamedTensor{bound[v].shape, it != t.adjoints.end() ? engine->read(it->second)
+                                                                               : std::vector<double>(numel(bound[v].shape), 0.0)};
+  }
   saveSafetensors(o.out, grads, {}, {}, OutputPath::Named);
   fmt::print("loss {:.9g}\n", loss);
-  fmt::print("{}: {} gradients, batch {}, {}\n", printable(o.out), grads.size(), B, o.interp ? "interpreter" : "jit");
+  fmt::print("{}: {} gradients{}, batch {}, {}\n", printable(o.out), grads.size() - values.size(),
+             values.empty() ? "" : fmt::format(" and {} of values", values.size()), B, o.interp ? "interpreter" : "jit");
   if (probed) fmt::print("{}{}: probe statistics\n", writeOneBatchStats(*engine, m, probed->plan, loss, o.stats), o.stats);
   return 0;
 }
@@ -88,9 +102,16 @@ void registerGrad(CLI::App& app, Action& action) {
       ->required();
   cmd->add_option("--out", opts->out, "where to write the gradients (safetensors)")->required();
   cmd->add_option("--stats", opts->stats, "also write the probe statistics of this batch (JSON, docs/stats.md) and print them");
+  auto* values = cmd->add_option("--values", opts->valuesList,
+                                 "also write d loss / d value of every named value (or of --values=NAME,NAME), "
+                                 "under its name")
+                      ->expected(0, 1);
   cmd->add_flag("--eval", opts->eval, "differentiate the eval form (BatchNorm with its running statistics)");
   cmd->add_flag("--interp", opts->interp, "run on the reference interpreter (double precision) instead of the JIT");
-  cmd->callback([&action, opts] { action = [opts] { return runGrad(*opts); }; });
+  cmd->callback([&action, opts, values] {
+    if (values->count() > 0) opts->values = opts->valuesList;
+    action = [opts] { return runGrad(*opts); };
+  });
 }
 
 }  // namespace netc::driver

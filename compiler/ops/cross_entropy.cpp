@@ -1,5 +1,8 @@
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+
+#include <functional>
 
 #include "autodiff/grad_builder.h"
 #include "ops/cross_entropy.h"
@@ -80,8 +83,39 @@ static void evalCrossEntropy(const Node& n, const std::vector<const Tensor*>& in
   out.data = {total / countedRows(n, *in[1])};
 }
 
+// The gradient as its formula in general ops, so `netc ir --stage grad` shows it as it shows BatchNorm's:
+//   dlogits = (softmax(logits) - onehot(y)) * (dy / n)
+// with softmax = exp(logits - max) / sum(exp(logits - max)) over the last axis and n the rows; with ignore_index,
+// an ignored row's onehot is all zeros, its softmax is multiplied by 0 (the row's sum of its onehot) and n counts
+// the kept rows (the sum of the whole onehot). The interpreter evaluates these nodes; the CPU code generator
+// computes them in the loss's own pass over the logits (matchGradFormula below, fuseCrossEntropyGradients).
 static void gradCrossEntropy(GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
-  dx[0] = b.op("cross_entropy_grad", {n.inputs[0], n.inputs[1], dy}, n.attrs);
+  const int L = n.inputs[0], y = n.inputs[1];
+  const Shape logits = b.node(L).shape;
+  Attrs lastAxis, rowShape;
+  lastAxis.ints = {-1};
+  rowShape.shape = logits;
+  rowShape.shape.back() = 1;
+  auto perRow = [&](const char* reduce, int x) { return b.op("reshape", {b.op(reduce, {x}, lastAxis)}, rowShape); };
+  const int counts = b.op("exp", {b.sub(L, perRow("max", L))});
+  int softmax = b.div(counts, perRow("sum", counts));
+  const int onehot = b.op("onehot", {L, y}, n.attrs);
+  int rows = -1;
+  if (ignores(n)) {
+    softmax = b.mul(softmax, perRow("sum", onehot));  // 0 for an ignored row
+    rows = b.op("sum", {onehot});
+  } else {
+    // The rows: every leading dimension, B's value once bound.
+    int64_t fixed = 1;
+    bool batch = false;
+    for (size_t i = 0; i + 1 < logits.size(); ++i) {
+      if (logits[i] == kBatch) batch = true;
+      else fixed *= logits[i];
+    }
+    rows = batch ? b.op("batch_size", {}) : b.constant(static_cast<double>(fixed));
+    if (batch && fixed != 1) rows = b.mul(rows, b.constant(static_cast<double>(fixed)));
+  }
+  dx[0] = b.mul(b.sub(softmax, onehot), b.div(dy, rows));
 }
 
 extern const OpDef kCrossEntropy{.name = "cross_entropy", .summary = "mean softmax cross-entropy of logits [..., V] and int targets [...]; ignore_index=-1 skips those",
@@ -114,5 +148,72 @@ extern const OpDef kCrossEntropyGrad{
     .joinsKernelOf = &kCrossEntropy,
     .infer = [](const Graph& g, Node& n) { n.dtype = DType::F32; n.shape = g[n.inputs[0]].shape; },
     .eval = evalCrossEntropyGrad};
+
+// ---- the formula, found again for the code generator ----
+
+namespace cross_entropy {
+
+std::optional<GradFormula> matchGradFormula(const Graph& g, int result) {
+  auto is = [&](int v, const OpDef& op) { return g[v].op == &op; };
+  const Node& r = g[result];
+  if (r.phase != Phase::Backward || r.gradOf < 0 || !is(r.gradOf, kCrossEntropy) || !is(result, getOp("mul")) ||
+      !is(r.inputs[1], getOp("div")))
+    return std::nullopt;
+  GradFormula f;
+  f.loss = r.gradOf;
+  f.dy = g[r.inputs[1]].inputs[0];
+  const Node& loss = g[f.loss];
+  // Every node from the result back to the logits, the targets and dy must be one the rule made for this loss.
+  std::vector<char> seen(static_cast<size_t>(g.size()), 0);
+  std::function<bool(int)> walk = [&](int v) {
+    if (v == loss.inputs[0] || v == loss.inputs[1] || v == f.dy || seen[static_cast<size_t>(v)]) return true;
+    seen[static_cast<size_t>(v)] = 1;
+    if (g[v].phase != Phase::Backward || g[v].gradOf != f.loss) return false;
+    f.nodes.push_back(v);
+    for (int in : g[v].inputs)
+      if (!walk(in)) return false;
+    return true;
+  };
+  if (!walk(result)) return std::nullopt;
+  std::sort(f.nodes.begin(), f.nodes.end());
+  return f;
+}
+
+int fuseGradFormulas(Graph& code) {
+  std::vector<std::vector<int>> users(static_cast<size_t>(code.size()));
+  for (const Node& n : code.nodes)
+    for (int in : n.inputs) users[static_cast<size_t>(in)].push_back(n.id);
+  int fused = 0;
+  for (int v = code.size() - 1; v >= 0; --v) {
+    std::optional<GradFormula> f = matchGradFormula(code, v);
+    if (!f) continue;
+    bool inner = true;  // every node but the result read only inside the formula, and observable by no one
+    for (int u : f->nodes) {
+      if (u == v) continue;
+      const Node& n = code[u];
+      inner = inner && n.name.empty() && !n.probe && u != code.loss;
+      for (int r : users[static_cast<size_t>(u)])
+        inner = inner && std::binary_search(f->nodes.begin(), f->nodes.end(), r);
+    }
+    if (!inner) continue;
+    const Node& loss = code[f->loss];
+    for (int u : f->nodes) {
+      Node& n = code[u];
+      if (u == v) {
+        n.op = &kCrossEntropyGrad;
+        n.inputs = {loss.inputs[0], loss.inputs[1], f->dy};
+        n.attrs = loss.attrs;
+      } else {
+        n.op = &getOp("folded");
+        n.inputs = {loss.inputs[0]};
+        n.attrs = {};
+      }
+    }
+    ++fused;
+  }
+  return fused;
+}
+
+}  // namespace cross_entropy
 
 }  // namespace netc::ops

@@ -10,9 +10,9 @@ extern const OpDef kAdd, kSub, kMul, kDiv, kNeg, kPow;
 extern const OpDef kTanh, kSigmoid, kExp, kLog, kRelu, kStep, kSqrt, kRsqrt;
 extern const OpDef kMatmul, kTranspose, kEmbedding, kScatterAdd, kReshape, kPermute;
 extern const OpDef kSlice, kPadSlice, kConcat, kBroadcastTo;
-extern const OpDef kSum, kMean, kVar, kExpand, kSumTo;
-extern const OpDef kCrossEntropy, kCrossEntropyGrad, kSgd;
-extern const OpDef kAssign, kMode, kBnNormalize;
+extern const OpDef kSum, kMean, kVar, kExpand, kSumTo, kMax, kMaxGrad, kPick, kPickGrad;
+extern const OpDef kCrossEntropy, kCrossEntropyGrad, kOnehot, kSgd;
+extern const OpDef kAssign, kMode, kBnNormalize, kFolded;
 extern const OpDef kLayerStats, kGradStats, kValueStats, kParamStats, kAbsGt;
 }  // namespace ops
 
@@ -27,10 +27,12 @@ const std::vector<const OpDef*>& allOps() {
       &kReshape, &kPermute,                                   // layout
       &kSlice, &kPadSlice, &kConcat, &kBroadcastTo,           // sequences: slicing, concatenation, broadcast
       &kSum, &kMean, &kVar, &kExpand, &kSumTo,                // reductions
-      &kCrossEntropy, &kCrossEntropyGrad,                     // losses
+      &kMax, &kMaxGrad, &kPick, &kPickGrad,                   // the largest value, one value per row
+      &kCrossEntropy, &kCrossEntropyGrad, &kOnehot,           // losses
       &kSgd,                                                  // optimiser
       &kAssign, &kMode,                                       // state and modes
       &kBnNormalize,                                          // batchnorm (ops/batchnorm.h)
+      &kFolded,                                               // code generator: fused formulas
       &kLayerStats, &kGradStats, &kValueStats, &kParamStats, &kAbsGt,     // probe statistics (instrument/)
   };
   return all;

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fmt/format.h>
 
+#include "ops/cross_entropy.h"
 #include "pipeline/verify_plan.h"
 
 namespace netc::pipeline {
@@ -14,7 +15,7 @@ namespace {
 void specializePass(Compiled& c, const Options& o) { c.model = specializeModel(c.model, o.mode); }
 
 void differentiatePass(Compiled& c, const Options& o) {
-  c.training = buildTrainingGraph(c.model.graph, *o.optimizer);
+  c.training = buildTrainingGraph(c.model.graph, *o.optimizer, o.adjointsOf);
 }
 
 void instrumentPass(Compiled& c, const Options& o) {
@@ -38,6 +39,8 @@ const codegen::TargetInfo& targetOf(const Options& o) {
 
 void layoutPass(Compiled& c, const Options& o) {
   c.code = c.bound;
+  // The loss gradient's formula (general ops, for the reader) computed in the loss's own pass, as one kernel.
+  if (o.codegen.plan.fuse) ops::cross_entropy::fuseGradFormulas(c.code);
   c.layout = codegen::chooseLayout(c.code, o.codegen, targetOf(o).vectorLanes);
 }
 

@@ -62,6 +62,8 @@ struct ExtraPass {
 struct Options {
   Mode mode = Mode::Train;                     // specialize
   std::optional<OptimizerSpec> optimizer;      // differentiate with it; none: the forward graph only
+  // differentiate: forward values whose d loss / d value is kept as a named node (netc grad --values).
+  std::vector<int> adjointsOf;
   std::optional<InstrumentOptions> probes;     // instrument with them; none: no probes
   // instrument: the update ratios read the training step's `lr` input; false: InstrumentOptions::lr, a constant
   // (`netc grad --stats`, whose step runs at lr 0).

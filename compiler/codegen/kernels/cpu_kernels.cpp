@@ -21,6 +21,9 @@ const std::vector<CpuKernel>& cpuKernels() {
       // gathers and scatters (gathers.cpp)
       {.op = "embedding", .emit = emitEmbedding, .sharesRows = true},
       {.op = "scatter_add", .emit = emitScatterAdd, .partialBytes = scatterAddPartialBytes},
+      {.op = "pick", .emit = emitPick},
+      {.op = "pick_grad", .emit = emitPickGrad},
+      {.op = "onehot", .emit = emitOnehot},
       // copies (copies.cpp)
       {.op = "slice", .emit = emitSlice},
       {.op = "pad_slice", .emit = emitPadSlice},
@@ -33,6 +36,8 @@ const std::vector<CpuKernel>& cpuKernels() {
       {.op = "var", .emit = emitVar},
       {.op = "expand", .emit = emitExpand},
       {.op = "sum_to", .emit = emitSumTo, .partialBytes = sumToPartialBytes},
+      {.op = "max", .emit = emitMax},
+      {.op = "max_grad", .emit = emitMaxGrad},
       // the loss (cross_entropy.cpp)
       {.op = "cross_entropy", .emit = emitCrossEntropy, .partialBytes = crossEntropyPartialBytes},
       {.op = "cross_entropy_grad", .emit = emitCrossEntropyGrad},
@@ -43,6 +48,7 @@ const std::vector<CpuKernel>& cpuKernels() {
       {.op = "param_stats", .emit = emitParamStats},
       // no kernel of their own
       {.op = "reshape", .noKernel = "a view: it computes nothing and shares its input's storage (plan.cpp)"},
+      {.op = "folded", .noKernel = "a view standing for a formula node a fused kernel computes (ops/folded.cpp)"},
       {.op = "mode", .noKernel = "specialised away (modes/specialize.h) before any engine sees the graph"},
   };
   return table;

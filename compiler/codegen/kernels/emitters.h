@@ -28,11 +28,16 @@ void emitVar(KernelEmitter& k, const Node& n);
 void emitExpand(KernelEmitter& k, const Node& n);
 void emitSumTo(KernelEmitter& k, const Node& n);
 int64_t sumToPartialBytes(const Graph& g, const Node& n, int threads);
+void emitMax(KernelEmitter& k, const Node& n);
+void emitMaxGrad(KernelEmitter& k, const Node& n);
 
 // gathers.cpp: rows read or added at the positions an index tensor names.
 void emitEmbedding(KernelEmitter& k, const Node& n);
 void emitScatterAdd(KernelEmitter& k, const Node& n);
 int64_t scatterAddPartialBytes(const Graph& g, const Node& n, int threads);
+void emitPick(KernelEmitter& k, const Node& n);
+void emitPickGrad(KernelEmitter& k, const Node& n);
+void emitOnehot(KernelEmitter& k, const Node& n);
 
 // cross_entropy.cpp: the loss and its gradient, one pass over the logits when paired.
 void emitCrossEntropy(KernelEmitter& k, const Node& n);

@@ -3,10 +3,13 @@
 // bias gradient's rows summed to a row, split across a team as partial rows).
 #include <fmt/format.h>
 
+#include <cmath>
 #include <functional>
+#include <utility>
 
 #include "codegen/kernel_emitter.h"
 #include "codegen/kernels/emitters.h"
+#include "ops/max.h"
 #include "ops/reduce.h"
 
 namespace netc::codegen {
@@ -194,6 +197,45 @@ void emitSumTo(KernelEmitter& k, const Node& n) {
     });
   };
   nest(0, k.i64(0), k.i64(0));
+}
+
+// max and max_grad: per line (o, i) along the axis, the running maximum and its index, the first on ties (a
+// strictly larger value or a NaN replaces it, nothing replaces a NaN: the reference's rule, ops/max.cpp).
+static std::pair<llvm::Value*, llvm::Value*> lineMax(KernelEmitter& k, int x, const ops::MaxSplit& s, llvm::Value* o,
+                                                     llvm::Value* i) {
+  auto& b = k.b;
+  auto best = k.loop("k", s.K, {k.f32(-INFINITY), k.i64(0)}, [&](llvm::Value* kk, const std::vector<llvm::Value*>& a) {
+    llvm::Value* v = k.load(x, b.CreateAdd(b.CreateMul(b.CreateAdd(b.CreateMul(o, k.i64(s.K)), kk), k.i64(s.inner)), i));
+    llvm::Value* wins = b.CreateAnd(b.CreateFCmpUGT(v, a[0]), b.CreateFCmpORD(a[0], a[0]), "wins");
+    return std::vector<llvm::Value*>{b.CreateSelect(wins, v, a[0]), b.CreateSelect(wins, kk, a[1])};
+  });
+  return {best[0], best[1]};
+}
+
+void emitMax(KernelEmitter& k, const Node& n) {
+  const ops::MaxSplit s = ops::maxSplit(n, k.g[n.inputs[0]].shape);
+  auto& b = k.b;
+  k.loop("o", s.outer, [&](llvm::Value* o) {
+    k.loop("i", s.inner, [&](llvm::Value* i) {
+      k.store(n.id, b.CreateAdd(b.CreateMul(o, k.i64(s.inner)), i), lineMax(k, n.inputs[0], s, o, i).first);
+    });
+  });
+}
+
+void emitMaxGrad(KernelEmitter& k, const Node& n) {
+  const int x = n.inputs[0], dy = n.inputs[1];
+  const ops::MaxSplit s = ops::maxSplit(n, k.g[x].shape);
+  auto& b = k.b;
+  k.loop("o", s.outer, [&](llvm::Value* o) {
+    k.loop("i", s.inner, [&](llvm::Value* i) {
+      llvm::Value* arg = lineMax(k, x, s, o, i).second;
+      llvm::Value* d = k.load(dy, b.CreateAdd(b.CreateMul(o, k.i64(s.inner)), i));
+      k.loop("k2", s.K, [&](llvm::Value* kk) {
+        llvm::Value* at = b.CreateAdd(b.CreateMul(b.CreateAdd(b.CreateMul(o, k.i64(s.K)), kk), k.i64(s.inner)), i);
+        k.store(n.id, at, b.CreateSelect(b.CreateICmpEQ(kk, arg), d, k.f32(0)));
+      });
+    });
+  });
 }
 
 // Rows to a row with at least 32 rows per thread: a team shares the rows, each thread's partial one row.
