@@ -71,12 +71,14 @@ std::string opsHelp() {
     if (!op->internal) {
       line(out, opSignature(*op), op->summary);
       // The lowering's two spellings built on an op (lower.cpp, call()), listed under the op they lower to.
-      static const std::map<std::string_view, std::pair<const char*, const char*>> kSpellings = {
+      static const std::multimap<std::string_view, std::pair<const char*, const char*>> kSpellings = {
           {"reshape", {"flatten(x)", "keep the first axis, merge the others: [B, T, E] -> [B, T*E]"}},
+          {"reshape", {"unsqueeze(x, axis=N)", "a size-1 axis inserted before axis N: [B, C] -> [B, 1, C]"}},
+          {"reshape", {"squeeze(x, axis=N)", "axis N, of size 1, removed: [B, 1, C] -> [B, C]"}},
           {"var", {"std(x, axis=N, correction=N, keepdim=N)", "standard deviation: sqrt(var(x, ...))"}}};
-      if (auto it = kSpellings.find(op->name); it != kSpellings.end()) line(out, it->second.first, it->second.second);
+      for (auto [it, end] = kSpellings.equal_range(op->name); it != end; ++it) line(out, it->second.first, it->second.second);
     }
-  line(out, "batchnorm(x, gamma, beta, running_mean, running_var, eps=, momentum=, correction=, running_correction=, running=var|std)",
+  line(out, "batchnorm(x, gamma, beta, running_mean, running_var, eps=, momentum=, correction=, running_correction=, running=var|std, axis=)",
        "");
   line(out, "", "BatchNorm over the batch: a train form, an eval form and two state updates (docs/language.md)");
   out += "\nOperators: a + b (add), a - b (sub), a * b (mul), a / b (div), -x (neg), a @ b (matmul),\n"

@@ -60,7 +60,7 @@ static int expandGrad(GradBuilder& b, const Node& n, int dy, bool divideByCount 
 }
 
 extern const OpDef kSum{
-    .name = "sum", .summary = "sum over an axis (axis=k) or over everything; keepdim=1 keeps it as size 1", .minInputs = 1,
+    .name = "sum", .summary = "sum over an axis (axis=k), several (axis=(0, 1)) or everything; keepdim=1 keeps them as size 1", .minInputs = 1,
     .maxInputs = 1, .cls = OpDef::Kernel,
     .attrs = {{.name = "axis", .kind = AttrSpec::Axis, .keyword = true, .optional = true},
               {.name = "keepdim", .kind = AttrSpec::Bool, .slot = AttrSpec::Lowered, .keyword = true}},
@@ -69,7 +69,7 @@ extern const OpDef kSum{
     .eval = [](const Node& n, const std::vector<const Tensor*>& in, Tensor& out) { evalReduce(n, in, out, false); }};
 
 extern const OpDef kMean{
-    .name = "mean", .summary = "mean over an axis (axis=k) or over everything; keepdim=1 keeps it as size 1", .minInputs = 1,
+    .name = "mean", .summary = "mean over an axis (axis=k), several (axis=(0, 1)) or everything; keepdim=1 keeps them as size 1", .minInputs = 1,
     .maxInputs = 1, .cls = OpDef::Kernel,
     .attrs = {{.name = "axis", .kind = AttrSpec::Axis, .keyword = true, .optional = true},
               {.name = "keepdim", .kind = AttrSpec::Bool, .slot = AttrSpec::Lowered, .keyword = true}},

@@ -94,7 +94,7 @@ void gradVar(GradBuilder& b, const Node& n, int dy, std::vector<int>& dx) {
 }  // namespace
 
 extern const OpDef kVar{
-    .name = "var", .summary = "variance over an axis (axis=k) or everything, dividing by n - correction (default 1)",
+    .name = "var", .summary = "variance over an axis (axis=k), several (axis=(0, 1)) or everything, dividing by n - correction (default 1)",
     .minInputs = 1, .maxInputs = 1, .cls = OpDef::Kernel,
     .attrs = {{.name = "axis", .kind = AttrSpec::Axis, .keyword = true, .optional = true},
               {.name = "correction", .kind = AttrSpec::Float, .slot = AttrSpec::Value, .def = 1, .keyword = true},
