@@ -96,6 +96,8 @@ TEST_CASE("gemm: tiled products match the interpreter across the code paths") {
       {32, 100, 128, false, true, false}, // K == 128: the smallest with 16-float ones
       {100, 7, 90, false, true, false},   // K < M, N a partial vector
       {100, 16, 90, false, true, false},  // K < M, N whole vectors: packed and tiled instead
+      {9, 128, 33, false, true, true},    // packed B at 512 bytes a row: padded by a cache line
+      {70, 1024, 64, false, true, false}, // 4 KB a row (the embedding's input gradient at makemore's sizes)
   };
   for (const Case& c : cases) check(c);
 }

@@ -47,8 +47,21 @@ constexpr int64_t kMaxLanes = 16;  // scratch is sized for the widest vectors ne
 // The row stride of a thread's partial product (Kernel::sumSplit): whole vectors of the widest kind.
 int64_t partialStride(const Dims& d) { return roundUp(d.N, kMaxLanes); }
 
-// Scratch bytes for a transposed B packed as [K, N rounded up to vectors], cache-line aligned.
-int64_t packedBytes(const Dims& d) { return d.tb ? roundUp(d.K * roundUp(d.N, kMaxLanes) * 4, 64) : 0; }
+// The row stride of a transposed B packed as [K, N]: N rounded up to whole vectors, plus one cache line when
+// that is a multiple of 512 bytes. The tiles read a column block down all K rows of the copy; at a stride of
+// 4 KB (N = 1024) every row of the block falls in the same set of the L1 cache, which holds 8 of them.
+int64_t packedStride(const Dims& d, int64_t lanes) {
+  const int64_t ld = roundUp(d.N, lanes);
+  return ld * 4 % 512 == 0 ? ld + 16 : ld;
+}
+
+// Scratch bytes for a transposed B packed as [K, packedStride], cache-line aligned, at any vector width.
+int64_t packedBytes(const Dims& d) {
+  if (!d.tb) return 0;
+  int64_t ld = 0;
+  for (int64_t lanes = 2; lanes <= kMaxLanes; lanes *= 2) ld = std::max(ld, packedStride(d, lanes));
+  return roundUp(d.K * ld * 4, 64);
+}
 
 // One result of the plain triple loop: row i of op(A) times column j of op(B) over k in [k0, k0 + count).
 Value* naiveDot(KernelEmitter& k, const Node& n, const Dims& d, Value* i, Value* j, Value* k0, int64_t count,
@@ -426,10 +439,10 @@ class TiledMatmul : ProductCode {
       }
   }
 
-  // B is stored [N, K]; copy it to scratch as [K, ldb] (ldb = N rounded up to whole vectors).
+  // B is stored [N, K]; copy it to scratch as [K, ldb] (ldb = packedStride: N rounded up to whole vectors).
   void packTransposedB() {
     Value* dst = k_.scratch();
-    ldb_ = roundUp(d_.N, L_);
+    ldb_ = packedStride(d_, L_);
     transposeCopy(k_, bRows_, d_.N, d_.K, k_.name(n_.inputs[1]) + ".T", [&](Value* row, Value* col, Value* v) {
       Value* at = b_.CreateAdd(b_.CreateMul(row, k_.i64(ldb_)), col);
       if (v->getType()->isVectorTy()) k_.storeVec(dst, at, v, nullptr);
