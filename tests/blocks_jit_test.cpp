@@ -24,7 +24,7 @@ Model lowerText(const std::string& text) {
 }
 
 std::string randomModel(Rng& rng, bool& batchnorm) {
-  const int T = 1 + static_cast<int>(rng.below(4)), E = 1 + static_cast<int>(rng.below(9));
+  const int T = 2 + static_cast<int>(rng.below(3)), E = 1 + static_cast<int>(rng.below(9));  // the loop 1..T runs
   const int H = 1 + static_cast<int>(rng.below(19)), depth = 1 + static_cast<int>(rng.below(3));
   const char* acts[] = {"tanh", "relu", "sigmoid"};
   const std::string act = acts[rng.below(3)];
@@ -60,9 +60,11 @@ TEST_CASE("blocks: random models of nested blocks train alike in the JIT and the
     const std::string text = randomModel(rng, batchnorm);
     INFO(text);
     Model m = lowerText(text);
-    const int64_t batches[] = {1, 2, 5, 9, 17};
+    // BatchNorm needs 3 or more: at 2 its unbiased normalisation gives +-0.7071 whatever the input, so the
+    // gradients through it are rounding noise in both engines, and the next layer's batch mean is 0.
+    const int64_t batches[] = {1, 2, 3, 5, 9, 17};
     testing::CompareOptions c;
-    c.batch = batches[batchnorm ? 1 + rng.below(4) : rng.below(5)];  // BatchNorm trains on 2 or more
+    c.batch = batches[batchnorm ? 2 + rng.below(4) : rng.below(6)];
     c.seed = static_cast<uint64_t>(trial) + 11, c.lr = 0.05;
     if (trial % 2 == 1) c.codegen.vectorBits = 256;
     testing::compareTraining(m, fmt::format("random nested blocks {}", trial), c);
@@ -83,6 +85,9 @@ TEST_CASE("blocks: deep_batchnorm.net's weights file names every layer's tensors
   const std::string file = (dir.path() / "w.safetensors").string();
   saveSafetensors(file, w);
   const WeightMap back = loadSafetensors(file);
-  CHECK(back.count("layers.3.W") == 1);
-  CHECK(back.at("layers.3.W").data == w.at("layers.3.W").data);
+  REQUIRE(back.count("layers.3.W") == 1);
+  const std::vector<double>& saved = w.at("layers.3.W").data;
+  const std::vector<double>& read = back.at("layers.3.W").data;
+  REQUIRE(read.size() == saved.size());
+  for (size_t i = 0; i < saved.size(); ++i) CHECK(static_cast<float>(read[i]) == static_cast<float>(saved[i]));
 }
