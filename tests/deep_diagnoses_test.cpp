@@ -188,7 +188,7 @@ TEST_CASE("diagnoses: silent on healthy models (Kaiming MLP, BatchNorm)") {
     std::vector<StatsSnapshot> s = readStatsLog((out / "stats.jsonl").string());
     REQUIRE(s.size() == 1);
     bool batchnormProbed = std::string(model) == "mlp_kaiming";
-    for (const ProbeStats& p : s[0].probes) batchnormProbed = batchnormProbed || p.name.rfind("batchnorm@", 0) == 0 || p.name == "hbn";
+    for (const ProbeStats& p : s[0].probes) batchnormProbed = batchnormProbed || p.name.find("batchnorm@") != std::string::npos || p.name == "hbn";
     CHECK_MESSAGE(batchnormProbed, "a BatchNorm output is a default probe");
   }
 }

@@ -136,11 +136,17 @@ std::string printGraph(const Graph& g) {
   // An unrolled loop prints its first iteration; the others are the same nodes with t advanced, so each
   // group of them is one note (16 copies of a GRU step would be a wall nobody reads).
   // A node's loop step, from its scope path (a backward node's from its forward node): {iteration, loop line},
-  // {-1, -1} outside every loop.
+  // {-1, -1} outside every loop. In nested loops the outermost loop at a later step decides (a later layer's
+  // whole inner loop is one note), and a node at step 0 of every loop is printed.
   auto stepOf = [&](const Node& n) {
     const ScopePath& path = n.scope.empty() && n.gradOf >= 0 ? g[n.gradOf].scope : n.scope;
-    const ScopeEntry* loop = path.loopStep();
-    return loop ? std::pair{static_cast<int>(loop->index), loop->line} : std::pair{-1, -1};
+    std::pair<int, int> at{-1, -1};
+    for (const ScopeEntry& e : path.entries)
+      if (e.kind == ScopeEntry::Kind::LoopStep) {
+        if (e.index > 0) return std::pair{static_cast<int>(e.index), e.line};
+        at = {0, e.line};
+      }
+    return at;
   };
   int skipped = 0, skipLine = -1, skipFirst = 0, skipLast = 0;
   auto flush = [&] {
@@ -152,6 +158,7 @@ std::string printGraph(const Graph& g) {
   for (const Node& n : g.nodes) {
     auto [step, loopLine] = stepOf(n);
     if (step > 0) {
+      if (skipped && loopLine != skipLine) flush();
       if (!skipped) skipFirst = step, skipLine = loopLine;
       skipLast = step;
       ++skipped;

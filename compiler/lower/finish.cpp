@@ -48,9 +48,16 @@ void Lowerer::finish() {
   auto isBatchnorm = [&](int id) {
     return std::find(batchnormOutputs_.begin(), batchnormOutputs_.end(), id) != batchnormOutputs_.end();
   };
+  // Logits that copy a value unchanged (a block's result, named by its caller: `logits = Output(h) as out`) are
+  // that value: it is not probed a second time.
+  int copiedIntoLogits = -1;
+  if (model_.logits >= 0) {
+    const Node& logits = g[model_.logits];
+    if (logits.op == &getOp("reshape") && g[logits.inputs[0]].shape == logits.shape) copiedIntoLogits = logits.inputs[0];
+  }
   auto byDefault = [&](const Node& n) {
     if (n.id == model_.logits) return true;
-    if (markedProbesOnly_) return false;
+    if (markedProbesOnly_ || n.id == copiedIntoLogits) return false;
     return n.op->activation || isBatchnorm(n.id);
   };
   for (Node& n : g.nodes) {

@@ -53,6 +53,13 @@ json timeJson(const ProbeStats& p) {
 }
 
 
+// The innermost block instance on a scope path, or nullptr outside every block.
+const ScopeEntry* innermostBlock(const ScopePath& path) {
+  for (size_t i = path.entries.size(); i-- > 0;)
+    if (path.entries[i].kind == ScopeEntry::Kind::Block) return &path.entries[i];
+  return nullptr;
+}
+
 // Everything the page's script draws, gathered per probe and per parameter across the collections.
 json reportJson(const ReportData& d, size_t maxLossPoints) {
   json j = {{"model", d.model}, {"vocab", d.vocab}, {"train", lossCurve(d.train, maxLossPoints)}, {"dev", lossCurve(d.dev, maxLossPoints)}};
@@ -80,6 +87,9 @@ json reportJson(const ReportData& d, size_t maxLossPoints) {
         pj["steps"] = steps, pj["sat"] = sat, pj["beyond99"] = beyond, pj["dead_counts"] = dead;
         pj["mask0"] = p0.mask, pj["maskN"] = pn->mask;
       }
+      // The block instance that made it (its scope path, never its name): the page groups the layers by it.
+      if (const ScopeEntry* block = innermostBlock(p0.scope))
+        pj["instance"] = {{"path", block->name}, {"block", block->block}, {"line", block->line}};
       if (p0.series() && pn->series())  // value: the local name ("h" of h@t0..15), which the figure's axis names
         pj["time"] = {{"value", localName(p0.timeSteps.front().name, p0.timeSteps.front().scope)},
                       {"at0", timeJson(p0)}, {"atN", timeJson(*pn)}};
@@ -92,6 +102,7 @@ json reportJson(const ReportData& d, size_t maxLossPoints) {
       const ParamStats* pn = last.param(p0.name);
       params.push_back({{"name", p0.name}, {"shape", p0.shape}, {"steps", steps}, {"ratio", ratio},
                         {"at0", paramMoment(p0)}, {"atN", pn ? paramMoment(*pn) : paramMoment(p0)}});
+      if (const ScopeEntry* block = innermostBlock(p0.scope)) params.back()["instance"] = block->name;
     }
   }
   if (!d.snapshots.empty()) j["first_step"] = d.snapshots.front().step, j["last_step"] = d.snapshots.back().step;

@@ -479,8 +479,14 @@ const char* const kReportPage = R"PAGE(<!doctype html>
       pre: 'Histogram of the inputs to relu: everything below 0 comes out exactly 0, with no gradient. Kaiming ' +
            'initialisation (gain sqrt(2) over sqrt(fan_in)) keeps the spread near unit.' },
   };
+  let instance = null;  // the block instance whose values the figures below show (from the scope path)
   for (const p of D.probes) {
     const K = KIND[p.kind] || KIND.tanh;
+    const inst = p.instance ? p.instance.path : null;
+    if (inst !== instance && inst !== null)
+      el('h2', { class: 'instance' }, figs, 'Instance ' + inst + ' (block ' + p.instance.block + ', used on line ' +
+         p.instance.line + ')');
+    instance = inst;
     el('h2', {}, figs, p.layer ? 'Layer ' + p.name + ' (' + p.kind + ')' : p.logits ? (p.name === 'logits' ? 'Logits' : 'Logits (' + p.name + ')') : 'Value ' + p.name);
     const grid = el('div', { class: 'grid' }, figs);
     const when = [{ label: 'step ' + p.first }, { label: 'step ' + p.last }];
