@@ -214,7 +214,7 @@ TEST_CASE("streams: initialisers as expressions, and the second stream, draw wha
     ++checked;
   }
   CHECK(checked == w.size());
-  CHECK(checked == 19);
+  CHECK(checked == 18);
 }
 
 TEST_CASE("streams: nn.Linear's default initialisation is uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), bit for bit") {
