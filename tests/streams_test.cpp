@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <fmt/format.h>
 #include <fstream>
 #include <sstream>
 
+#include "lower/model.h"
 #include "runtime/data/dataset.h"
 #include "runtime/training/init.h"
 #include "runtime/random/python_random.h"
@@ -46,6 +48,8 @@ uint64_t fnv1a(const std::vector<float>& v) {
   return h;
 }
 
+int sameBits(const std::vector<float>& got, const std::vector<std::string>& want);
+
 // Replays every sequence of a torch fixture through TorchGenerator; returns the number of draws checked.
 int checkTorchFile(const std::string& file, TorchGenerator::Kernel kernel) {
   std::vector<std::string> ls = lines(kFixtures + file);
@@ -69,22 +73,36 @@ int checkTorchFile(const std::string& file, TorchGenerator::Kernel kernel) {
       for (const std::string& v : want) CHECK(g->randint(n) == std::stoll(v));
       continue;
     }
-    REQUIRE(w[0] == "randn");
-    std::vector<InitStep> steps;
-    for (size_t k = 2; k + 1 < w.size(); k += 2) steps.push_back({w[k] == "div", std::stod(w[k + 1])});
-    std::vector<float> got = g->randn(std::stoll(w[1]));
-    applySteps(got, steps);
-    auto bar = std::find(want.begin(), want.end(), std::string("|"));
-    const size_t shown = static_cast<size_t>(bar - want.begin());
-    REQUIRE(shown <= got.size());
-    int wrong = 0;
-    for (size_t k = 0; k < shown; ++k)
-      if (std::bit_cast<uint32_t>(got[k]) != static_cast<uint32_t>(std::stoul(want[k], nullptr, 16))) ++wrong;
-    CHECK(wrong == 0);
-    if (bar != want.end()) CHECK(fmt::format("{:016x}", fnv1a(got)) == *(bar + 1));
-    else CHECK(shown == got.size());
+    std::vector<float> got;
+    if (w[0] == "uniform" || w[0] == "normal") {  // tensor.uniform_(a, b) / tensor.normal_(mean, std)
+      REQUIRE(w.size() == 4);
+      const int64_t n = std::stoll(w[1]);
+      const double a = std::stod(w[2]), b = std::stod(w[3]);
+      got = w[0] == "uniform" ? g->uniform(n, a, b) : g->normal(n, a, b);
+    } else {
+      REQUIRE(w[0] == "randn");
+      std::vector<InitStep> steps;
+      for (size_t k = 2; k + 1 < w.size(); k += 2) steps.push_back({w[k] == "div", std::stod(w[k + 1])});
+      got = g->randn(std::stoll(w[1]));
+      applySteps(got, steps);
+    }
+    CHECK(sameBits(got, want) == 0);
   }
   return draws;
+}
+
+// How many of `got` differ from the fixture's values (hex bit patterns, then `| FNV` of all of them when the
+// line shows only the first ones).
+int sameBits(const std::vector<float>& got, const std::vector<std::string>& want) {
+  auto bar = std::find(want.begin(), want.end(), std::string("|"));
+  const size_t shown = static_cast<size_t>(bar - want.begin());
+  REQUIRE(shown <= got.size());
+  int wrong = 0;
+  for (size_t k = 0; k < shown; ++k)
+    if (std::bit_cast<uint32_t>(got[k]) != static_cast<uint32_t>(std::stoul(want[k], nullptr, 16))) ++wrong;
+  if (bar != want.end()) wrong += fmt::format("{:016x}", fnv1a(got)) != *(bar + 1);
+  else wrong += shown != got.size();
+  return wrong;
 }
 
 }  // namespace
@@ -173,4 +191,45 @@ TEST_CASE("streams: shuffle = python splits the words as random.seed(42); random
   CHECK(parts[0] == std::vector<std::string>{"7", "3", "2", "8", "5", "6", "9", "4"});
   CHECK(parts[1] == std::vector<std::string>{"0"});
   CHECK(parts[2] == std::vector<std::string>{"1"});
+}
+
+TEST_CASE("streams: initialisers as expressions, and the second stream, draw what PyTorch draws") {
+  // tools/torch_streams.py's torch_inits.net: expressions of randn, normal, uniform, zeros and ones with
+  // + - * / under generator = torch, nn.Linear and nn.Embedding drawn from torch.manual_seed(42)'s generator
+  // (marked `global`) between draws from the named one, and a state of each stream.
+  Model m = loadModel(kFixtures + "torch_inits.net");
+  REQUIRE(m.train.generator == Generator::Torch);
+  REQUIRE(m.train.globalSeed == std::optional<uint64_t>(42));
+  WeightMap w = initParams(m.graph, m.train.seed, m.train.generator, nullptr, m.train.globalSeed);
+  std::vector<std::string> ls = lines(kFixtures + "torch_inits.txt");
+  REQUIRE(ls.size() % 2 == 0);
+  size_t checked = 0;
+  for (size_t i = 0; i + 1 < ls.size(); i += 2) {
+    std::vector<std::string> head = words(ls[i]);
+    CAPTURE(ls[i]);
+    REQUIRE(w.count(head[0]));
+    std::vector<float> got(w[head[0]].data.begin(), w[head[0]].data.end());
+    REQUIRE(got.size() == std::stoull(head[1]));
+    CHECK(sameBits(got, words(ls[i + 1])) == 0);
+    ++checked;
+  }
+  CHECK(checked == w.size());
+  CHECK(checked == 18);
+}
+
+TEST_CASE("streams: nn.Linear's default initialisation is uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), bit for bit") {
+  // torch.manual_seed(42); nn.Linear(30, 27): the weight [27, 30] then the bias, from the fixture above.
+  TorchGenerator g(42);
+  g.randn(64);  // bngain and bnbias come first there
+  g.randn(64);
+  std::vector<float> weight = g.uniform(27 * 30, -1 / std::sqrt(30.0), 1 / std::sqrt(30.0));
+  std::vector<float> bias = g.uniform(27, -1 / std::sqrt(30.0), 1 / std::sqrt(30.0));
+  std::vector<std::string> ls = lines(kFixtures + "torch_inits.txt");
+  auto at = std::find(ls.begin(), ls.end(), std::string("L1 810"));
+  REQUIRE(at != ls.end());
+  CHECK(sameBits(weight, words(*(at + 1))) == 0);
+  REQUIRE(*(at + 2) == "l1 27");
+  CHECK(sameBits(bias, words(*(at + 3))) == 0);
+  // Every value lies inside the bound, as float32 rounds it.
+  for (float v : weight) CHECK(std::fabs(v) <= static_cast<float>(1 / std::sqrt(30.0)));
 }

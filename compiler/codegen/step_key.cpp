@@ -17,11 +17,11 @@ namespace {
 // a new field stops the build until it is hashed.
 #if defined(__x86_64__) && defined(__GLIBCXX__)
 static_assert(sizeof(Attrs) == 56, "a field was added to Attrs: add it to stepCacheKey, then update this size");
-static_assert(sizeof(Node) == 336, "a field was added to Node: add it to stepCacheKey, then update this size");
+static_assert(sizeof(Node) == 368, "a field was added to Node: add it to stepCacheKey, then update this size");
 static_assert(sizeof(CodegenOptions) == 24, "a field was added to CodegenOptions: add it to stepCacheKey");
 static_assert(sizeof(PlanOptions) == 8, "a field was added to PlanOptions: add it to stepCacheKey");
 static_assert(sizeof(TargetInfo) == 72, "a field was added to TargetInfo: add it to stepCacheKey");
-static_assert(sizeof(InitSpec) == 104, "a field was added to InitSpec: add it to stepCacheKey");
+static_assert(sizeof(InitSpec) == 136, "a field was added to InitSpec: add it to stepCacheKey");
 #endif
 
 int buildIdNote(struct dl_phdr_info* info, size_t, void* out) {
@@ -80,6 +80,8 @@ std::string stepCacheKey(const Graph& g, const CodegenOptions& opts, const Targe
       s += fmt::format("{}{}{}{}{} ", n.probe->hist, n.probe->saturation, n.probe->dead, n.probe->stats, n.probe->marked);
     s += fmt::format("{} {:a} {:a} {:a} {} ", static_cast<int>(n.init.kind), n.init.a, n.init.b, n.init.scale, n.init.text);
     for (const InitStep& st : n.init.steps) s += fmt::format("{}{:a},", st.divide, st.by);
+    for (const InitOp& op : n.init.program) s += fmt::format("{}:{:a}:{:a},", static_cast<int>(op.kind), op.a, op.b);
+    s += n.init.global ? "g " : "- ";
     s += '\n';
   }
   llvm::XXH128_hash_t h = llvm::xxh3_128bits(llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size()));

@@ -63,7 +63,7 @@ struct BenchOptions {
 
 // The state a training run starts from: the train section's initialisation and its first learning rate.
 void startTraining(Engine& e, const Model& m, const TrainingGraph& t) {
-  loadParams(e, initParams(t.graph, m.train.seed), "init");
+  loadParams(e, initParams(t.graph, m.train.seed, m.train.globalSeed), "init");
   std::vector<double> lr = {m.train.learningRate(0)};
   e.write(t.lr, lr);
 }

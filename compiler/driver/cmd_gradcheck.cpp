@@ -47,7 +47,7 @@ int runGradcheck(const GradcheckCmdOptions& o) {
   Model m = specializeModel(o.load(), Mode::Train);  // the gradients training uses
   checkBatchFlag(m.graph, o.batch);
   Graph bound = bindBatch(m.graph, o.batch);
-  WeightMap weights = o.weights.empty() ? initParams(m.graph, o.seed) : loadSafetensors(o.weights);
+  WeightMap weights = o.weights.empty() ? initParams(m.graph, o.seed, m.train.globalSeed) : loadSafetensors(o.weights);
   requireFinite(m.graph, weights, o.weights.empty() ? "the initialised weights" : o.weights);
   if (double least = smallestResolvableEps(m.graph, weights); o.check.eps < least)
     return usageError(fmt::format("--eps {:g} is below what float64 resolves at these weights: perturbing values up "

@@ -29,7 +29,7 @@ void registerInit(CLI::App& app, Action& action) {
       refuseToOverwriteInput("--out", opts->out, {{"the model file", opts->model}, {"the data file", m.data.path}});
       checkOutputPath(opts->out, OutputPath::Named);
       uint64_t seed = opts->seed.value_or(m.train.seed);
-      WeightMap w = initParams(m.graph, seed, m.train.generator);
+      WeightMap w = initParams(m.graph, seed, m.train.generator, nullptr, m.train.globalSeed);
       saveSafetensors(opts->out, w, {}, {}, OutputPath::Named);
       int64_t values = 0;
       for (auto& [name, t] : w) values += numel(t.shape);

@@ -29,12 +29,24 @@ struct InitStep {
   double by = 1;
 };
 
-// How a parameter starts: a distribution times a constant scale.
+// One operation of an initialiser, in evaluation order (postfix, as Python evaluates the expression): a draw
+// or a constant pushes a value, Add/Sub/Mul/Div pop two and push the result, Neg replaces the top one.
+struct InitOp {
+  enum Kind { Randn, Normal, Uniform, Zeros, Ones, Constant, Add, Sub, Mul, Div, Neg } kind = Zeros;
+  double a = 0, b = 0;  // Normal: mean, std; Uniform: low, high; Constant: the value in a
+};
+
+// How a parameter starts: an expression of draws and constants (`program`). The common form, one distribution
+// times constants, is also summarised by kind, a, b, scale and steps (kind Expression for any other form).
 struct InitSpec {
-  enum Kind { Randn, Zeros, Ones, Uniform } kind = Zeros;
+  enum Kind { Randn, Zeros, Ones, Uniform, Expression } kind = Zeros;
   double a = 0, b = 0;  // uniform bounds
   double scale = 1;
   std::vector<InitStep> steps;  // whose product is scale
+  // The whole initialiser; empty for the tensors the compiler declares itself (the optimizer's moments), which
+  // the summary describes (runtime/training/init.cpp evaluates `program` when it is given, else the summary).
+  std::vector<InitOp> program;
+  bool global = false;  // marked `global`: drawn from the train section's second stream (global_seed)
   std::string text;     // as written, for the printer
   SrcLoc loc;           // the initialiser expression
 };

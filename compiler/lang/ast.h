@@ -66,6 +66,7 @@ struct Stmt {
   std::string dtype;    // Input: "int" or "float"
   std::vector<ExprPtr> dims;  // Input/Param/State shape
   bool trainable = true;      // Param
+  bool global = false;        // Param/State: marked `global`, drawn from the second stream
   std::vector<SectionEntry> entries;  // Data/Section
   std::vector<Annotation> annotations;  // Assign
   // Assign: `hs[:, t] = h` in a loop body, the items inside the brackets (empty for a plain `NAME = ...`).

@@ -67,6 +67,23 @@ class Parser {
     return next();
   }
   void skipNewlines() { while (peek().kind == Tok::Newline) next(); }
+  // The words after a param's or state's initialiser, in any order: `frozen` / `trainable` (params) and
+  // `global` (drawn from the train section's second stream, `global_seed`).
+  void declarationMarkers(Stmt& s, bool param) {
+    std::vector<std::string> words = {"global"};
+    if (param) words = {"frozen", "trainable", "global"};
+    while (peek().kind == Tok::Ident) {
+      const Token& w = peek();
+      if (param && w.text == "frozen") s.trainable = false;
+      else if (param && w.text == "trainable") s.trainable = true;
+      else if (w.text == "global") s.global = true;
+      else
+        fail(src_, w.loc, fmt::format("expected {} or the end of the line after the initialiser, found '{}'{}",
+                                      param ? "'frozen', 'trainable', 'global'" : "'global'", w.text,
+                                      didYouMean(w.text, words)));
+      next();
+    }
+  }
   void endOfStatement() {
     if (peek().kind != Tok::Newline && peek().kind != Tok::End) unexpected("end of line");
     skipNewlines();
@@ -114,11 +131,7 @@ class Parser {
       s.dims = shapeList();
       expect(Tok::Assign, "'=' and an initialiser, e.g. `= randn * 0.01`");
       s.value = expr();
-      if (isWord("frozen")) next(), s.trainable = false;
-      else if (isWord("trainable")) next();
-      else if (peek().kind == Tok::Ident)
-        fail(src_, peek().loc, fmt::format("expected 'frozen' or the end of the line after the initialiser, found '{}'{}",
-                                           peek().text, didYouMean(peek().text, {"frozen", "trainable"})));
+      declarationMarkers(s, true);
     } else if (isDecl && first.text == "state") {
       // Non-trainable values the step carries over: running statistics, counters.
       next();
@@ -128,6 +141,7 @@ class Parser {
       s.dims = shapeList();
       expect(Tok::Assign, "'=' and an initialiser, e.g. `= zeros`");
       s.value = expr();
+      declarationMarkers(s, false);
     } else if (isDecl && first.text == "update") {
       // `update S = expr`: the value S holds in the next step (no gradient flows through it).
       next();

@@ -22,9 +22,10 @@ const std::vector<Builtin>& constantFunctions() {
 const std::vector<Builtin>& initialisers() {
   static const std::vector<Builtin> inits = {
       {"randn", 0, "", "standard normal draws (mean 0, std 1)"},
+      {"normal", 2, "mean, std", "normal draws with this mean and standard deviation", "normal(0, 0.02)"},
       {"zeros", 0, "", "all 0"},
       {"ones", 0, "", "all 1"},
-      {"uniform", 2, "low, high", "uniform draws in [low, high)"},
+      {"uniform", 2, "low, high", "uniform draws in [low, high)", "uniform(-0.1, 0.1)"},
   };
   return inits;
 }

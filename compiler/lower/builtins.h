@@ -13,11 +13,12 @@ struct Builtin {
   int arity;            // arguments it takes; 0 for a bare name (randn)
   const char* args;     // their names in the signature: "low, high"; "" when it takes none
   const char* summary;  // one line for `netc help ops`
+  const char* example = "";  // a call with arguments, for the message about a wrong argument count
 };
 
 // sqrt, exp, log, abs, min, max: functions of constants only.
 const std::vector<Builtin>& constantFunctions();
-// randn, zeros, ones, uniform(low, high): the distributions a parameter is drawn from.
+// randn, normal(mean, std), zeros, ones, uniform(low, high): the draws a parameter's initialiser is made of.
 const std::vector<Builtin>& initialisers();
 // The entry of `table` called `name`, or nullptr.
 const Builtin* findBuiltin(const std::vector<Builtin>& table, std::string_view name);

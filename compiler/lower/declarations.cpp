@@ -1,5 +1,6 @@
 // Lowering, declarations: `param` and `state` with their initialisers, `update` of a state, and @probe.
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 
 #include "lower/lowerer.h"
@@ -20,6 +21,7 @@ void Lowerer::declareTensor(const Stmt& s, std::string_view op, bool trainable) 
   n.dtype = DType::F32;
   n.shape = sh;
   n.init = initSpec(*s.value);
+  n.init.global = s.global;
   n.trainable = trainable;
   scope_->bindValue(s.name, id);
 }
@@ -75,41 +77,108 @@ void Lowerer::annotate(int id, const Annotation& a) {
   model_.graph[id].probe = p;
 }
 
+// An initialiser is an expression of draws (randn, normal, uniform, zeros, ones) and constants with + - * /,
+// evaluated as Python evaluates it (initProgram). The common form, one distribution times constants, is also
+// summarised as a distribution and a scale (initScale), which netc's generator and the statistics use.
 InitSpec Lowerer::initSpec(const Expr& e) {
   InitSpec spec;
-  bool found = false;
-  spec.scale = initScale(e, spec, found);
-  if (!found)
-    err(e.loc, "expected an initialiser: randn, zeros, ones or uniform(a, b), optionally scaled, e.g. randn * 0.01");
+  int draws = 0;
+  bool plusMinus = false;
+  if (!initProgram(e, spec.program, draws, plusMinus))
+    err(e.loc, "expected an initialiser: randn, normal(mean, std), uniform(a, b), zeros or ones, with constants, "
+               "e.g. randn * 0.01");
+  const bool drawTimesConstants = draws == 1 && !plusMinus && spec.program.front().kind != InitOp::Normal;
+  if (drawTimesConstants) {
+    bool found = false;
+    spec.scale = initScale(e, spec, found);
+  } else {
+    spec.kind = InitSpec::Expression;
+    spec.scale = std::nan("");
+  }
   spec.text = exprText(e);
   spec.loc = e.loc;
   return spec;
 }
 
-// Returns the constant factor; records the distribution in spec.
+// Appends e's operations to `program` in evaluation order; returns whether e is a tensor (holds a draw), false
+// for a constant, which is folded here to one number as Python folds `(5/3)` before multiplying. `draws`
+// counts the distributions, `plusMinus` records a binary + or - (the summary covers products only).
+bool Lowerer::initProgram(const Expr& e, std::vector<InitOp>& program, int& draws, bool& plusMinus) {
+  if (isConstExpr(e)) {
+    program.push_back({InitOp::Constant, constEval(e)});
+    return false;
+  }
+  if (e.kind == Expr::Name || e.kind == Expr::Call) {
+    initialiserDraw(e);
+    InitOp op;
+    if (e.name == "randn") op.kind = InitOp::Randn;
+    else if (e.name == "zeros") op.kind = InitOp::Zeros;
+    else if (e.name == "ones") op.kind = InitOp::Ones;
+    else {
+      op.a = constEval(*e.args[0]);
+      op.b = constEval(*e.args[1]);
+      if (e.name == "uniform") {
+        op.kind = InitOp::Uniform;
+        if (!(op.a < op.b)) err(e.loc, fmt::format("uniform(a, b) needs a < b, found a = {}, b = {}", op.a, op.b));
+      } else {
+        op.kind = InitOp::Normal;
+        if (!(op.b >= 0)) err(e.args[1]->loc, fmt::format("normal(mean, std) needs std >= 0, found {}", op.b));
+      }
+    }
+    program.push_back(op);
+    ++draws;
+    return true;
+  }
+  if (e.kind == Expr::Binary && (e.op == Tok::Star || e.op == Tok::Slash || e.op == Tok::Plus || e.op == Tok::Minus)) {
+    // PyTorch divides a number by a tensor as reciprocal(t) * c, not c / t: only constants divide.
+    if (e.op == Tok::Slash && !isConstExpr(*e.args[1]))
+      err(e.args[1]->loc, "an initialiser can only be divided by a constant");
+    initProgram(*e.args[0], program, draws, plusMinus);
+    initProgram(*e.args[1], program, draws, plusMinus);
+    if (e.op == Tok::Slash && program.back().a == 0) err(e.loc, "division by zero in the initialiser");
+    plusMinus = plusMinus || e.op == Tok::Plus || e.op == Tok::Minus;
+    program.push_back({e.op == Tok::Star ? InitOp::Mul : e.op == Tok::Slash ? InitOp::Div
+                       : e.op == Tok::Plus ? InitOp::Add : InitOp::Sub});
+    return true;
+  }
+  if (e.kind == Expr::Unary) {
+    initProgram(*e.args[0], program, draws, plusMinus);
+    if (e.op == Tok::Minus) program.push_back({InitOp::Neg});
+    return true;
+  }
+  err(e.loc, "expected an initialiser: draws (randn, normal(mean, std), uniform(a, b), zeros, ones) and constants "
+             "with + - * /, e.g. randn * 0.1 + 1");
+}
+
+// The distribution a name or call in an initialiser stands for, or a located error saying what is wrong.
+const Builtin& Lowerer::initialiserDraw(const Expr& e) {
+  const std::vector<std::string> dists = builtinNames(initialisers());
+  const Builtin* dist = findBuiltin(initialisers(), e.name);
+  if (!dist) {
+    // A constant function of something not constant: let constant folding say what is wrong with it.
+    if (e.kind == Expr::Call && findBuiltin(constantFunctions(), e.name)) constEval(e);
+    // A name that is neither a distribution nor a constant: a misspelt constant gets "unknown identifier".
+    if (e.kind == Expr::Name) {
+      if (scope_->findValue(e.name))
+        err(e.loc, fmt::format("'{}' is a tensor, but an initialiser is made of draws and constants, "
+                               "e.g. randn * 0.01", e.name));
+      std::vector<std::string> names = dists;
+      for (auto& n : knownNames()) names.push_back(n);
+      std::string near = nearest(e.name, names);
+      if (!near.empty() && std::find(dists.begin(), dists.end(), near) == dists.end()) unknownName(e);
+    }
+    err(e.loc, fmt::format("unknown initialiser '{}': expected randn, normal(mean, std), uniform(a, b), zeros or "
+                           "ones{}; `netc help ops` lists them", e.name, didYouMean(e.name, dists)));
+  }
+  checkInitialiserForm(e, *dist);
+  return *dist;
+}
+
+// The summary of a distribution times constants: returns the constant factor, records the distribution in
+// spec and each factor in spec.steps (initProgram has checked the form).
 double Lowerer::initScale(const Expr& e, InitSpec& spec, bool& found) {
   if (isConstExpr(e)) return constEval(e);
   if (e.kind == Expr::Name || e.kind == Expr::Call) {
-    const std::vector<std::string> dists = builtinNames(initialisers());
-    const Builtin* dist = findBuiltin(initialisers(), e.name);
-    if (!dist) {
-      // A constant function of something not constant: let constant folding say what is wrong with it.
-      if (e.kind == Expr::Call && findBuiltin(constantFunctions(), e.name)) constEval(e);
-      // A name that is neither a distribution nor a constant: a misspelt constant gets "unknown identifier".
-      if (e.kind == Expr::Name) {
-        if (scope_->findValue(e.name))
-          err(e.loc, fmt::format("'{}' is a tensor, but an initialiser is a distribution times constants, "
-                                 "e.g. randn * 0.01", e.name));
-        std::vector<std::string> names = dists;
-        for (auto& n : knownNames()) names.push_back(n);
-        std::string near = nearest(e.name, names);
-        if (!near.empty() && std::find(dists.begin(), dists.end(), near) == dists.end()) unknownName(e);
-      }
-      err(e.loc, fmt::format("unknown initialiser '{}': expected randn, zeros, ones or uniform(a, b){}; "
-                             "`netc help ops` lists them", e.name, didYouMean(e.name, dists)));
-    }
-    if (found) err(e.loc, "an initialiser may name only one distribution");
-    checkInitialiserForm(e, *dist);
     if (e.name == "randn") spec.kind = InitSpec::Randn;
     else if (e.name == "zeros") spec.kind = InitSpec::Zeros;
     else if (e.name == "ones") spec.kind = InitSpec::Ones;
@@ -117,30 +186,24 @@ double Lowerer::initScale(const Expr& e, InitSpec& spec, bool& found) {
       spec.kind = InitSpec::Uniform;
       spec.a = constEval(*e.args[0]);
       spec.b = constEval(*e.args[1]);
-      if (!(spec.a < spec.b)) err(e.loc, fmt::format("uniform(a, b) needs a < b, found a = {}, b = {}", spec.a, spec.b));
     }
     found = true;
     return 1.0;
   }
-  if (e.kind == Expr::Binary && (e.op == Tok::Star || e.op == Tok::Slash)) {
+  if (e.kind == Expr::Binary) {
     // A constant subtree returned above, so the distribution is on exactly one side: its own steps come
     // first, then this node's factor (the constant side), as Python evaluates `c * (randn * a)`.
     const bool before = found;
     double l = initScale(*e.args[0], spec, found);
     const bool inLeft = found && !before;
-    bool rightIsConst = isConstExpr(*e.args[1]);
-    if (e.op == Tok::Slash && !rightIsConst) err(e.args[1]->loc, "an initialiser can only be divided by a constant");
     double r = initScale(*e.args[1], spec, found);
-    if (e.op == Tok::Slash && r == 0) err(e.loc, "division by zero in the initialiser");
     spec.steps.push_back({e.op == Tok::Slash, inLeft ? r : l});
     return e.op == Tok::Star ? l * r : l / r;
   }
-  if (e.kind == Expr::Unary) {
-    double v = initScale(*e.args[0], spec, found);
-    if (e.op == Tok::Minus) spec.steps.push_back({false, -1});
-    return (e.op == Tok::Minus ? -1 : 1) * v;
-  }
-  err(e.loc, "expected an initialiser of the form DISTRIBUTION * constant, e.g. randn * (5/3) / sqrt(30)");
+  // Unary
+  double v = initScale(*e.args[0], spec, found);
+  if (e.op == Tok::Minus) spec.steps.push_back({false, -1});
+  return (e.op == Tok::Minus ? -1 : 1) * v;
 }
 
 // A distribution written in the wrong form: randn(5/3) is randn scaled, uniform needs its bounds.
@@ -154,8 +217,8 @@ void Lowerer::checkInitialiserForm(const Expr& e, const Builtin& dist) {
     err(e.loc, fmt::format("'{}' takes no arguments; write {}", dist.name, fix));
   }
   if (dist.arity > 0 && (!called || e.args.size() != static_cast<size_t>(dist.arity)))
-    err(e.loc, fmt::format("'{}' takes {} arguments ({}){}, e.g. {}(-0.1, 0.1)", dist.name, dist.arity, dist.args,
-                           called ? fmt::format(", found {}", e.args.size()) : "", dist.name));
+    err(e.loc, fmt::format("'{}' takes {} arguments ({}){}, e.g. {}", dist.name, dist.arity, dist.args,
+                           called ? fmt::format(", found {}", e.args.size()) : "", dist.example));
 }
 
 std::string Lowerer::exprText(const Expr& e) {

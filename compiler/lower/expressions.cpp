@@ -40,10 +40,10 @@ int Lowerer::tensor(const Expr& e) {
     }
     case Expr::Binary: {
       if (e.op == Tok::Power) return power(e);
+      if (e.op == Tok::MatMul) return product(e);
       int a = tensor(*e.args[0]);
       int b = tensor(*e.args[1]);
-      const char* op = e.op == Tok::Plus ? "add" : e.op == Tok::Minus ? "sub" : e.op == Tok::Star ? "mul"
-                     : e.op == Tok::Slash ? "div" : "matmul";
+      const char* op = e.op == Tok::Plus ? "add" : e.op == Tok::Minus ? "sub" : e.op == Tok::Star ? "mul" : "div";
       return add(op, {a, b}, {}, e.loc, e.span);
     }
     case Expr::Index: {
@@ -59,6 +59,27 @@ int Lowerer::tensor(const Expr& e) {
     case Expr::Slice: err(e.loc, "a slice `a:b` may stand only inside brackets, as in x[:, a:b]");
     default: err(e.loc, "expected a tensor expression");
   }
+}
+
+// `a @ b`. An operand written `transpose(W)` of a rank-2 W is read transposed in place (matmul's transA /
+// transB), as PyTorch's `x @ W.T` reads nn.Linear's [out, in] weight: no copy of W each step, and W's gradient
+// is made in W's own layout. Any other operand of transpose is transposed by the op itself.
+int Lowerer::product(const Expr& e) {
+  auto operand = [&](const Expr& x, int64_t& flag) {
+    const bool spelledTranspose = x.kind == Expr::Call && x.name == "transpose" && x.args.size() == 1 &&
+                                  x.keywords[0].empty();
+    if (!spelledTranspose) return tensor(x);
+    const int inner = tensor(*x.args[0]);
+    if (model_.graph[inner].shape.size() != 2) return add("transpose", {inner}, {}, x.loc, x.span);
+    flag = 1;
+    return inner;
+  };
+  Attrs at;
+  at.ints = {0, 0};
+  const int a = operand(*e.args[0], at.ints[0]);
+  const int b = operand(*e.args[1], at.ints[1]);
+  if (at.ints[0] == 0 && at.ints[1] == 0) at.ints.clear();
+  return add("matmul", {a, b}, at, e.loc, e.span);
 }
 
 // x ** c for a constant c: the cheap exact forms where there is one, pow otherwise (and for a tensor

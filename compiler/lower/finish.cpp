@@ -71,14 +71,13 @@ void Lowerer::finish() {
                              n.scope);
   }
   verify(g);
-  // torch's generator draws what a PyTorch script would: torch.randn for randn, nothing for zeros and ones.
-  // uniform(a, b) has no single PyTorch spelling (rand * (b - a) + a, or uniform_(a, b), draw differently).
-  if (model_.train.generator == Generator::Torch)
+  // The second stream has no default seed (model.h): a declaration drawn from it needs the setting.
+  if (!model_.train.globalSeed)
     for (int p : g.persistent())
-      if (g[p].init.kind == InitSpec::Uniform)
-        err(g[p].init.loc, fmt::format("'{}' starts from uniform(a, b), which generator = torch (line {}) does not "
-                                       "draw: use randn, zeros or ones (times constants), or generator = netc",
-                                       g[p].name, generatorLoc_.line));
+      if (g[p].init.global)
+        err(g[p].loc, fmt::format("'{}' is marked global, drawn from the second stream, but the train section "
+                                       "sets no global_seed: give it the seed the script passes to "
+                                       "torch.manual_seed, e.g. global_seed = 42", g[p].name));
   // The batch size is known now that every shape is: one that would make a value outgrow kMaxElements is an
   // error at the setting, not an overflow in the storage plan.
   if (std::string why = batchProblem(g, model_.train.batch); !why.empty()) {

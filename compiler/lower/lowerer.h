@@ -58,6 +58,8 @@ class Lowerer {
   void update(const Stmt& s);
   void annotate(int id, const Annotation& a);
   InitSpec initSpec(const Expr& e);
+  bool initProgram(const Expr& e, std::vector<InitOp>& program, int& draws, bool& plusMinus);
+  const Builtin& initialiserDraw(const Expr& e);
   double initScale(const Expr& e, InitSpec& spec, bool& found);
   void checkInitialiserForm(const Expr& e, const Builtin& dist);
   std::string exprText(const Expr& e);
@@ -67,6 +69,7 @@ class Lowerer {
   int constant(double v, SrcLoc loc);
   int tensor(const Expr& e);
   int power(const Expr& e);
+  int product(const Expr& e);
   std::vector<std::string> publicOps() const;
   int modeCall(const Expr& e);
   int batchnormCall(const Expr& e);
@@ -157,7 +160,6 @@ class Lowerer {
   std::string currentDef_;
   SrcLoc minimizeLoc_;
   SrcLoc batchLoc_;  // the train section's batch setting, when given
-  SrcLoc generatorLoc_;  // the train section's generator setting, when given
   bool haveData_ = false;
   bool markedProbesOnly_ = false;     // train { probes = marked }
   std::vector<int> batchnormOutputs_;  // probed by default

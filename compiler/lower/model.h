@@ -2,6 +2,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,10 @@ struct TrainSpec {
   std::vector<LrSegment> lr{{0.1, -1}};
   uint64_t seed = 2147483647;
   Generator generator = Generator::Netc;
+  // The second stream, which draws the declarations marked `global` (a script's torch.manual_seed(globalSeed)
+  // default generator beside its named one). Required when a declaration is marked: PyTorch seeds its default
+  // generator from the system's entropy until torch.manual_seed is called, so there is no default to copy.
+  std::optional<uint64_t> globalSeed;
   int64_t logEvery = 1000;
   int64_t evalEvery = 0;     // 0: evaluate at the end only
   int64_t probeEvery = 1000;

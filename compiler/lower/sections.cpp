@@ -118,11 +118,10 @@ void Lowerer::data(const Stmt& s) {
 void Lowerer::trainSection(const Stmt& s) {
   checkKeys(s, {"steps", "batch", "optimizer", "lr", "seed", "log_every", "eval_every", "probe_every", "probes",
                 "saturation", "momentum", "nesterov", "betas", "eps", "weight_decay", "clip_norm", "warmup", "decay",
-                "min_lr", "generator"});
+                "min_lr", "generator", "global_seed"});
   TrainSpec& t = model_.train;
   if (auto* e = entry(s, "generator")) {
     t.generator = choice(single(*e), "generator", {"netc", "torch"}) == 0 ? Generator::Netc : Generator::Torch;
-    generatorLoc_ = e->loc;
   }
   if (auto* e = entry(s, "steps")) t.steps = constInt(single(*e), "steps", 1, kMaxSteps);
   if (auto* e = entry(s, "batch")) {
@@ -130,6 +129,7 @@ void Lowerer::trainSection(const Stmt& s) {
     batchLoc_ = single(*e).loc;
   }
   if (auto* e = entry(s, "seed")) t.seed = constSeed(single(*e), "the seed");
+  if (auto* e = entry(s, "global_seed")) t.globalSeed = constSeed(single(*e), "the global seed");
   if (auto* e = entry(s, "log_every")) t.logEvery = constInt(single(*e), "log_every", 1, kMaxSteps);
   if (auto* e = entry(s, "eval_every")) t.evalEvery = constInt(single(*e), "eval_every", 0, kMaxSteps);
   if (auto* e = entry(s, "probe_every")) t.probeEvery = constInt(single(*e), "probe_every", 1, kMaxSteps);

@@ -84,6 +84,13 @@ void cephesSinCos(float x, float* s, float* c) {
   *c = fromBits(bits(yc + ys) ^ signCos);
 }
 
+// `a * b + c` as a kernel's C++ statement compiles: one FMA in the AVX2 build (GCC contracts it under -mfma),
+// a multiply then an add in the default build (this file is compiled with -ffp-contract=off).
+template <typename F>
+F fusedIfAvx2(TorchGenerator::Kernel kernel, F a, F b, F c) {
+  return kernel == TorchGenerator::Kernel::Avx2 ? std::fma(a, b, c) : a * b + c;
+}
+
 }  // namespace
 
 TorchGenerator::TorchGenerator(uint64_t seed, Kernel kernel) : kernel_(kernel) {
@@ -105,7 +112,7 @@ double TorchGenerator::normalDouble() {
   return r * std::cos(theta);
 }
 
-void TorchGenerator::normalFill16(float* data) const {
+void TorchGenerator::normalFill16(float* data, float mean, float std) const {
   for (int j = 0; j < 8; ++j) {
     const float u1 = 1.0f - data[j], u2 = data[j + 8];
     if (kernel_ == Kernel::Avx2) {
@@ -113,30 +120,38 @@ void TorchGenerator::normalFill16(float* data) const {
       const float theta = static_cast<float>(2.0f * kPi) * u2;
       float s, c;
       cephesSinCos(theta, &s, &c);
-      data[j] = std::fma(radius * c, 1.0f, 0.0f);  // _mm256_fmadd_ps(n, std = 1, mean = 0)
-      data[j + 8] = std::fma(radius * s, 1.0f, 0.0f);
+      data[j] = std::fma(radius * c, std, mean);  // _mm256_fmadd_ps(n1, std, mean)
+      data[j + 8] = std::fma(radius * s, std, mean);
     } else {
       const float radius = std::sqrt(-2 * std::log(u1));
       const float theta = static_cast<float>(2.0f * kPi * u2);  // double product, stored as float
-      data[j] = radius * std::cos(theta) * 1.0f + 0.0f;
-      data[j + 8] = radius * std::sin(theta) * 1.0f + 0.0f;
+      data[j] = radius * std::cos(theta) * std + mean;
+      data[j + 8] = radius * std::sin(theta) * std + mean;
     }
   }
 }
 
-std::vector<float> TorchGenerator::randn(int64_t n) {
+std::vector<float> TorchGenerator::normal(int64_t n, double mean, double std) {
   std::vector<float> out(static_cast<size_t>(n));
-  if (n < 16) {
-    for (float& v : out) v = static_cast<float>(normalDouble());
+  if (n < 16) {  // normal_distribution<double>(mean, std): val * std + mean in double, then the cast
+    for (float& v : out) v = static_cast<float>(fusedIfAvx2(kernel_, normalDouble(), std, mean));
     return out;
   }
+  const float m = static_cast<float>(mean), s = static_cast<float>(std);
   for (float& v : out) v = uniformFloat();
-  for (int64_t i = 0; i + 16 <= n; i += 16) normalFill16(out.data() + i);
+  for (int64_t i = 0; i + 16 <= n; i += 16) normalFill16(out.data() + i, m, s);
   if (n % 16 != 0) {  // the last 16 again, from fresh uniforms
     float* tail = out.data() + n - 16;
     for (int i = 0; i < 16; ++i) tail[i] = uniformFloat();
-    normalFill16(tail);
+    normalFill16(tail, m, s);
   }
+  return out;
+}
+
+std::vector<float> TorchGenerator::uniform(int64_t n, double from, double to) {
+  const float lo = static_cast<float>(from), range = static_cast<float>(to) - lo;
+  std::vector<float> out(static_cast<size_t>(n));
+  for (float& v : out) v = fusedIfAvx2(kernel_, uniformFloat(), range, lo);
   return out;
 }
 

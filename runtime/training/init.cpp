@@ -4,6 +4,7 @@
 
 #include "ops/op.h"
 #include "runtime/random/rng.h"
+#include "runtime/training/init_program.h"
 #include "support/diag.h"
 #include "support/sizes.h"
 
@@ -20,23 +21,13 @@ void checkParamMemory(const Graph& g) {
 
 }  // namespace
 
-WeightMap initParams(const Graph& g, uint64_t seed) {
+WeightMap initParams(const Graph& g, uint64_t seed, std::optional<uint64_t> globalSeed) {
   checkParamMemory(g);
-  Rng rng(seed);
+  Rng rng(seed), global(globalSeed.value_or(seed + 2));
   WeightMap out;
   for (int p : g.persistent()) {
     const Node& n = g[p];
-    NamedTensor t{n.shape, std::vector<double>(numel(n.shape)), isState(n)};
-    for (double& v : t.data) {
-      switch (n.init.kind) {
-        case InitSpec::Randn: v = rng.normal(); break;
-        case InitSpec::Zeros: v = 0; break;
-        case InitSpec::Ones: v = 1; break;
-        case InitSpec::Uniform: v = n.init.a + (n.init.b - n.init.a) * rng.uniform(); break;
-      }
-      v *= n.init.scale;
-    }
-    out[n.name] = std::move(t);
+    out[n.name] = NamedTensor{n.shape, evalInitNetc(n.init, numel(n.shape), n.init.global ? global : rng), isState(n)};
   }
   return out;
 }
@@ -48,30 +39,22 @@ void applySteps(std::span<float> values, const std::vector<InitStep>& steps) {
   }
 }
 
-WeightMap initParams(const Graph& g, TorchGenerator& gen) {
+WeightMap initParams(const Graph& g, TorchGenerator& gen, TorchGenerator& global) {
   checkParamMemory(g);
   WeightMap out;
   for (int p : g.persistent()) {
     const Node& n = g[p];
-    const int64_t count = numel(n.shape);
-    std::vector<float> v;
-    switch (n.init.kind) {
-      case InitSpec::Randn: v = gen.randn(count); break;
-      case InitSpec::Zeros: v.assign(count, 0.0f); break;
-      case InitSpec::Ones: v.assign(count, 1.0f); break;
-      case InitSpec::Uniform:
-        fail(fmt::format("internal error: '{}' starts from uniform(a, b), which generator = torch does not draw", n.name));
-    }
-    applySteps(v, n.init.steps);
+    std::vector<float> v = evalInitTorch(n.init, numel(n.shape), n.init.global ? global : gen);
     out[n.name] = NamedTensor{n.shape, std::vector<double>(v.begin(), v.end()), isState(n)};
   }
   return out;
 }
 
-WeightMap initParams(const Graph& g, uint64_t seed, Generator kind, std::optional<TorchGenerator>* afterInit) {
-  if (kind == Generator::Netc) return initParams(g, seed);
-  TorchGenerator gen(seed);
-  WeightMap w = initParams(g, gen);
+WeightMap initParams(const Graph& g, uint64_t seed, Generator kind, std::optional<TorchGenerator>* afterInit,
+                     std::optional<uint64_t> globalSeed) {
+  if (kind == Generator::Netc) return initParams(g, seed, globalSeed);
+  TorchGenerator gen(seed), global(globalSeed.value_or(seed + 2));
+  WeightMap w = initParams(g, gen, global);
   if (afterInit) *afterInit = gen;
   return w;
 }

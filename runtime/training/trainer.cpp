@@ -51,7 +51,7 @@ Trainer::Trainer(const Model& m, const TrainSpec& spec, EngineKind kind, int thr
   engine_ = makeEngine(step.bound, kind, threads_);
   // The same seed as `netc init --seed`, so a run starts from the weights that command writes; the optimizer's
   // state (declared after the model's own) starts at its initial zeros.
-  loadParams(*engine_, initParams(tg_.graph, spec_.seed, spec_.generator, &torchAfterInit_), "initialisation");
+  loadParams(*engine_, initParams(tg_.graph, spec_.seed, spec_.generator, &torchAfterInit_, spec_.globalSeed), "initialisation");
 }
 
 void Trainer::enableProbes(const InstrumentOptions& options) {

@@ -1,0 +1,169 @@
+#!/usr/bin/python3
+"""Reference losses and gradients from PyTorch (float64) for makemore.py's Bigram and MLP, for
+tests/makemore_test.cpp: netc's loss and every gradient (interpreter to 1e-6, JIT to float32 accuracy) must
+match these for the same weights and batch.
+
+The models are makemore.py's own classes (Bigram, MLP), copied below unchanged apart from the config, the MLP
+with small widths (n_embd 8, n_embd2 12) so the fixtures stay a few KB. For each of bigram and makemore_mlp it
+writes, under tests/fixtures/:
+  torch_NAME.net                  models/NAME.net with those widths, on ../data/pseudo_words.txt
+  torch_NAME_weights.safetensors  the parameters under netc's names, F32 (nn.Linear's weights kept [out, in],
+                                  as the models declare them)
+  torch_NAME_batch.safetensors    x [B, T] and y [B, T] as I64, built as makemore.py's CharDataset (y = -1 past a word)
+  torch_NAME_expected.safetensors every parameter's gradient (F32) and the loss (F64, named "loss")
+
+Usage: /usr/bin/python3 tools/makemore_reference.py [--out tests/fixtures]
+"""
+import argparse
+import os
+import sys
+
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_reference import save_safetensors  # noqa: E402
+
+E, H, B = 8, 12, 5
+
+
+class Config:
+    def __init__(self, vocab_size, block_size):
+        self.vocab_size, self.block_size, self.n_embd, self.n_embd2 = vocab_size, block_size, E, H
+
+
+# ---- makemore.py's classes (https://github.com/karpathy/makemore, makemore.py) ----
+class MLP(nn.Module):
+    """
+    takes the previous block_size tokens, encodes them with a lookup table,
+    concatenates the vectors and predicts the next token with an MLP.
+
+    Reference:
+    Bengio et al. 2003 https://www.jmlr.org/papers/volume3/bengio03a/bengio03a.pdf
+    """
+
+    def __init__(self, config):
+        super().__init__()
+        self.block_size = config.block_size
+        self.vocab_size = config.vocab_size
+        self.wte = nn.Embedding(config.vocab_size + 1, config.n_embd) # token embeddings table
+        # +1 in the line above for a special <BLANK> token that gets inserted if encoding a token
+        # before the beginning of the input sequence
+        self.mlp = nn.Sequential(
+            nn.Linear(self.block_size * config.n_embd, config.n_embd2),
+            nn.Tanh(),
+            nn.Linear(config.n_embd2, self.vocab_size)
+        )
+
+    def get_block_size(self):
+        return self.block_size
+
+    def forward(self, idx, targets=None):
+
+        # gather the word embeddings of the previous 3 words
+        embs = []
+        for k in range(self.block_size):
+            tok_emb = self.wte(idx) # token embeddings of shape (b, t, n_embd)
+            idx = torch.roll(idx, 1, 1)
+            idx[:, 0] = self.vocab_size # special <BLANK> token
+            embs.append(tok_emb)
+
+        # concat all of the embeddings together and pass through an MLP
+        x = torch.cat(embs, -1) # (b, t, n_embd * block_size)
+        logits = self.mlp(x)
+
+        # if we are given some desired targets also calculate the loss
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+
+        return logits, loss
+
+
+class Bigram(nn.Module):
+    """
+    Bigram Language Model 'neural net', simply a lookup table of logits for the
+    next character given a previous character.
+    """
+
+    def __init__(self, config):
+        super().__init__()
+        n = config.vocab_size
+        self.logits = nn.Parameter(torch.zeros((n, n)))
+
+    def get_block_size(self):
+        return 1 # this model only needs one previous character to predict the next
+
+    def forward(self, idx, targets=None):
+
+         # 'forward pass', lol
+        logits = self.logits[idx]
+
+        # if we are given some desired targets also calculate the loss
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+
+        return logits, loss
+
+
+# ---- netc's names for the parameters (the model's first, its gradient's second), and the .net text ----
+def netc_params(model, name):
+    if name == "bigram":
+        return {"table": model.logits}
+    return {"wte": model.wte.weight, "W1": model.mlp[0].weight, "b1": model.mlp[0].bias,
+            "W2": model.mlp[2].weight, "b2": model.mlp[2].bias}
+
+
+def net_text(name):
+    src = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", f"{name}.net")).read()
+    src = src.replace('"../data/names.txt"', '"../data/pseudo_words.txt"')
+    src = src.replace("const E = 64", f"const E = {E}").replace("const H = 64", f"const H = {H}")
+    widths = f" (n_embd {E}, n_embd2 {H})" if name != "bigram" else ""
+    return f"# Generated by tools/makemore_reference.py from models/{name}.net{widths}.\n" + src
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
+    args = ap.parse_args()
+    words = [w.strip() for w in open(os.path.join(args.out, "..", "data", "pseudo_words.txt")) if w.strip()]
+    chars = sorted(set("".join(words)))
+    stoi = {ch: i + 1 for i, ch in enumerate(chars)}
+    T = max(len(w) for w in words) + 1
+    for seed, name in enumerate(["bigram", "makemore_mlp"], 1):
+        torch.manual_seed(seed)
+        config = Config(len(chars) + 1, T)
+        model = Bigram(config) if name == "bigram" else MLP(config)
+        if name == "bigram":  # away from its zeros, so that the gradient differs from row to row
+            with torch.no_grad():
+                model.logits.add_(torch.randn_like(model.logits))
+        # The parameters are float32 here, so the float64 model holds exactly the values the F32 weights file
+        # stores: netc and PyTorch start from the same numbers.
+        model = model.double()
+        picks = torch.randperm(len(words))[:B].tolist()
+        x = torch.zeros(B, T, dtype=torch.long)
+        y = torch.full((B, T), -1, dtype=torch.long)
+        for r, k in enumerate(picks):
+            ix = [stoi[c] for c in words[k]]
+            x[r, 1:1 + len(ix)] = torch.tensor(ix)
+            y[r, :len(ix)] = torch.tensor(ix)
+            y[r, len(ix)] = 0
+        _, loss = model(x.clone(), y)  # MLP.forward rolls its idx in place
+        loss.backward()
+        params = netc_params(model, name)
+        with open(os.path.join(args.out, f"torch_{name}.net"), "w") as f:
+            f.write(net_text(name))
+        save_safetensors(os.path.join(args.out, f"torch_{name}_weights.safetensors"),
+                         {k: v.detach().float().contiguous() for k, v in params.items()})
+        save_safetensors(os.path.join(args.out, f"torch_{name}_batch.safetensors"), {"x": x, "y": y})
+        expected = {k: v.grad.float().contiguous() for k, v in params.items()}
+        expected["loss"] = loss.detach().reshape(1)
+        save_safetensors(os.path.join(args.out, f"torch_{name}_expected.safetensors"), expected)
+        count = sum(p.numel() for p in model.parameters())
+        print(f"{name}: T {T}, {count} parameters, loss {loss.item():.10f}")
+
+
+if __name__ == "__main__":
+    main()
