@@ -1,20 +1,20 @@
 #!/usr/bin/python3
-"""Part 5's WaveNet training step in PyTorch eager mode with the notebook's own classes (tools/torch_wavenet.py),
-timed like `netc bench models/wavenet.net`: one thread, OpenBLAS, the notebook's loop (a minibatch from the
-global generator, forward, cross-entropy, grads set to None, backward, SGD update).
+"""Makemore part 5's WaveNet training step in PyTorch eager mode with the notebook's own layer classes
+(Embedding, FlattenConsecutive, Linear, Tanh, Sequential as the lecture writes them), timed like `netc bench`:
+the reference point for tools/bench/wavenet_like.net, whose products have leading dimensions.
 
-    /usr/bin/python3 tools/bench_torch_wavenet.py --batch 32
-    /usr/bin/python3 tools/bench_vs_torch.py --model models/wavenet.net --torch-script bench_torch_wavenet.py
+    /usr/bin/python3 tools/bench_torch_wavenet.py --data ../shared/data/names.txt --batch 32
 
-A dev tool only: nothing in the build depends on it.
+The default is tools/bench/wavenet_like.net: context 8, n_embd 24, n_hidden 128, each BatchNorm1d replaced by
+the Linear's bias; --batchnorm runs the notebook's model itself (Linear without bias, BatchNorm1d over dims
+(0, 1), Tanh), for netc models that can say it. A dev tool only: nothing in the build depends on it.
 """
 import argparse
 import os
-import random
+import statistics
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_torch import ensure_single_threaded_openblas, print_setup, time_steps, timing_text  # noqa: E402
+from bench_torch import build_examples, ensure_single_threaded_openblas, print_setup, time_steps, timing_text
 
 
 def main():
@@ -23,6 +23,11 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--steps", type=int, default=2000, help="timed steps (after --warmup)")
     ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--context", type=int, default=8)
+    ap.add_argument("--emb", type=int, default=24)
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=0.1)
+    ap.add_argument("--batchnorm", action="store_true", help="the notebook's BatchNorm1d instead of biases")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads and the BLAS's threads")
     args = ap.parse_args()
     if args.batch < 1 or args.steps < 1:
@@ -31,49 +36,132 @@ def main():
     ensure_single_threaded_openblas(args.threads)
     import torch
     import torch.nn.functional as F
-    from torch_wavenet import build_model
 
     torch.set_num_threads(args.threads)
-    try:
-        words = open(args.data).read().splitlines()
-    except OSError as e:
-        sys.exit(f"bench_torch_wavenet.py: cannot read the dataset: {e}")
+    words = [w.strip() for w in open(args.data) if w.strip()]
     chars = sorted(set("".join(words)))
     stoi = {s: i + 1 for i, s in enumerate(chars)}
     stoi["."] = 0
-    random.seed(42)
-    random.shuffle(words)
-    xs, ys = [], []
-    for w in words[:int(0.8 * len(words))]:
-        context = [0] * 8
-        for ch in w + ".":
-            xs.append(context)
-            ys.append(stoi[ch])
-            context = context[1:] + [stoi[ch]]
-    Xtr, Ytr = torch.tensor(xs), torch.tensor(ys)
-    model = build_model(len(stoi), 24, 128)
+    V = len(stoi)
+    xs, ys = build_examples(words, stoi, args.context)
+    X, Y = torch.tensor(xs), torch.tensor(ys)
+
+    # The notebook's classes (makemore part 5), unchanged but for Linear's bias default.
+    class Linear:
+        def __init__(self, fan_in, fan_out, bias=True):
+            self.weight = torch.randn((fan_in, fan_out)) / fan_in**0.5
+            self.bias = torch.zeros(fan_out) if bias else None
+
+        def __call__(self, x):
+            self.out = x @ self.weight
+            if self.bias is not None:
+                self.out += self.bias
+            return self.out
+
+        def parameters(self):
+            return [self.weight] + ([] if self.bias is None else [self.bias])
+
+    class BatchNorm1d:
+        def __init__(self, dim, eps=1e-5, momentum=0.1):
+            self.eps, self.momentum, self.training = eps, momentum, True
+            self.gamma, self.beta = torch.ones(dim), torch.zeros(dim)
+            self.running_mean, self.running_var = torch.zeros(dim), torch.ones(dim)
+
+        def __call__(self, x):
+            if self.training:
+                dim = 0 if x.ndim == 2 else (0, 1)
+                xmean = x.mean(dim, keepdim=True)
+                xvar = x.var(dim, keepdim=True)
+            else:
+                xmean, xvar = self.running_mean, self.running_var
+            xhat = (x - xmean) / torch.sqrt(xvar + self.eps)
+            self.out = self.gamma * xhat + self.beta
+            if self.training:
+                with torch.no_grad():
+                    self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * xmean
+                    self.running_var = (1 - self.momentum) * self.running_var + self.momentum * xvar
+            return self.out
+
+        def parameters(self):
+            return [self.gamma, self.beta]
+
+    class Tanh:
+        def __call__(self, x):
+            self.out = torch.tanh(x)
+            return self.out
+
+        def parameters(self):
+            return []
+
+    class Embedding:
+        def __init__(self, num_embeddings, embedding_dim):
+            self.weight = torch.randn((num_embeddings, embedding_dim))
+
+        def __call__(self, IX):
+            self.out = self.weight[IX]
+            return self.out
+
+        def parameters(self):
+            return [self.weight]
+
+    class FlattenConsecutive:
+        def __init__(self, n):
+            self.n = n
+
+        def __call__(self, x):
+            B, T, C = x.shape
+            x = x.view(B, T // self.n, C * self.n)
+            if x.shape[1] == 1:
+                x = x.squeeze(1)
+            self.out = x
+            return self.out
+
+        def parameters(self):
+            return []
+
+    class Sequential:
+        def __init__(self, layers):
+            self.layers = layers
+
+        def __call__(self, x):
+            for layer in self.layers:
+                x = layer(x)
+            self.out = x
+            return self.out
+
+        def parameters(self):
+            return [p for layer in self.layers for p in layer.parameters()]
+
+    torch.manual_seed(42)
+    E, H, bn = args.emb, args.hidden, args.batchnorm
+
+    def stage(fan_in):
+        return [FlattenConsecutive(2), Linear(fan_in, H, bias=not bn)] + ([BatchNorm1d(H)] if bn else []) + [Tanh()]
+
+    model = Sequential([Embedding(V, E)] + stage(E * 2) + stage(H * 2) + stage(H * 2) + [Linear(H, V)])
+    with torch.no_grad():
+        model.layers[-1].weight *= 0.1
     parameters = model.parameters()
     for p in parameters:
         p.requires_grad = True
 
     def step():
-        ix = torch.randint(0, Xtr.shape[0], (args.batch,))
-        logits = model(Xtr[ix])
-        loss = F.cross_entropy(logits, Ytr[ix])
+        ix = torch.randint(0, X.shape[0], (args.batch,))
+        logits = model(X[ix])
+        loss = F.cross_entropy(logits, Y[ix])
         for p in parameters:
             p.grad = None
         loss.backward()
         for p in parameters:
-            p.data += -0.1 * p.grad
+            p.data += -args.lr * p.grad
         return loss
 
     times = time_steps(step, args.warmup, args.steps)
     print_setup(torch)
-    # The four products (4 positions x 48 -> 128, 2 x 256 -> 128, 256 -> 128, 128 -> 27), forward and the two
-    # gradient products each.
-    flops = 3 * 2 * args.batch * (4 * 48 * 128 + 2 * 256 * 128 + 256 * 128 + 128 * 27)
+    B = args.batch
+    flops = 3 * 2 * B * (4 * 2 * E * H + 2 * 2 * H * H + 2 * H * H + H * V)  # each product and its two gradients
     print(f"batch {args.batch}, {args.steps} steps after {args.warmup} warm-up: {timing_text(times)}; "
-          f"{flops / sorted(times)[len(times) // 2] / 1e9:.2f} GFLOP/s (matmul FLOPs)")
+          f"{flops / statistics.median(times) / 1e9:.2f} GFLOP/s (matmul FLOPs)")
 
 
 if __name__ == "__main__":
