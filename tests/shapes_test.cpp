@@ -7,9 +7,13 @@
 #include <fstream>
 
 #include "autodiff/autodiff.h"
+#include "engine/make_engine.h"
+#include "instrument/instrument.h"
 #include "interp/interpreter.h"
+#include "modes/specialize.h"
 #include "ops/op.h"
 #include "runtime/files/weights.h"
+#include "runtime/probes/stats.h"
 #include "runtime/training/init.h"
 #include "scratch_dir.h"
 #include "test_util.h"
@@ -22,10 +26,10 @@ const char* kPrelude = "data \"unused.txt\" {\n  context = 3\n}\ninput x : int[B
                        "param C : [V, 4] = randn\nparam W : [12, V] = randn\n";
 const char* kLoss = "loss = cross_entropy(reshape(C[x], [B, -1]) @ W, y)\nminimize loss\n";
 
-Model lower(const std::string& body) {
+Model lower(const std::string& body, const char* loss = kLoss) {
   static testing::ScratchDir dir("netc_shapes_test_");
   const auto file = dir.path() / "m.net";
-  std::ofstream(file) << kPrelude << body << "\n" << kLoss;
+  std::ofstream(file) << kPrelude << body << "\n" << loss;
   return testing::loadWithPseudoWords(file.string());
 }
 
@@ -107,5 +111,63 @@ TEST_CASE("shapes: sum, mean, var and std over axis tuples equal direct loops, B
     for (int64_t t = 0; t < T; ++t)
       for (int64_t k = 0; k < E; ++k) sq += (at(b, t, k) - mean) * (at(b, t, k) - mean);
     CHECK(sd12[static_cast<size_t>(b)] == doctest::Approx(std::sqrt(sq / (T * E))).epsilon(1e-12));
+  }
+}
+
+// The probes on rank-3 values: a relu layer of [B, T, H] (leading axes are rows, the last the units) with one unit
+// whose pre-activation is negative everywhere (dead), and batchnorm over (0, 1) with its default probe.
+TEST_CASE("shapes: probes see a [B, T, H] layer as B*T rows of H units (saturation, dead units, the batchnorm probe)") {
+  Model m = lower("param W1 : [4, 6] = randn\nparam k : [6] = ones\nparam g : [6] = ones\nparam be : [6] = zeros\n"
+                  "state rm : [6] = zeros\nstate rv : [6] = ones\n"
+                  "pre = reshape(reshape(C[x], [B*T, 4]) @ W1, [B, T, 6]) * k\n"
+                  "h = relu(pre)\nu = tanh(batchnorm(pre, g, be, rm, rv))\n"
+                  "extra = mean(h * h) + mean(u * u)",
+                  "loss = cross_entropy(reshape(C[x], [B, -1]) @ W, y) + 0.1 * extra\nminimize loss\n");
+  m = specializeModel(m, Mode::Train);  // node ids of the train form from here on
+  TrainingGraph tg = buildTrainingGraph(m.graph);
+  InstrumentOptions o;
+  o.logits = m.logits;
+  o.saturation = m.train.saturation;
+  Instrumented inst = instrument(tg, o);
+  const int64_t B = 5, T = 3;
+  WeightMap w = initParams(m.graph, 2);
+  // Unit 2 of the relu layer is dead: C is positive, W1's column 2 all ones, and k[2] = -100 makes its
+  // pre-activation negative in every row.
+  for (double& c : w.at("C").data) c = std::fabs(c) + 0.1;
+  for (int64_t r = 0; r < 4; ++r) w.at("W1").data[static_cast<size_t>(r * 6 + 2)] = 1.0;
+  w.at("k").data[2] = -100;
+  for (EngineKind kind : {EngineKind::Interp, EngineKind::Jit}) {
+    auto e = makeEngine(bindBatch(inst.graph, B), kind);
+    loadParams(*e, w, "weights");
+    std::vector<int32_t> xs(static_cast<size_t>(B * T)), ys(static_cast<size_t>(B), 1);
+    for (size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<int32_t>((i * 5 + 1) % 27);
+    e->writeIndices(m.contextInput, xs);
+    e->writeIndices(m.targetInput, ys);
+    double lr = 0.1;
+    e->write(tg.lr, std::span(&lr, 1));
+    e->run();
+    StatsSnapshot s = readStats(*e, inst.plan, 0, e->readScalar(tg.loss), lr);
+    const ProbeStats* h = s.probe("h");
+    REQUIRE(h);
+    CHECK(h->layer);
+    CHECK(h->rows == B * T);
+    CHECK(h->units == 6);
+    CHECK(h->deadUnits == std::vector<int64_t>{2});
+    const ProbeStats* u = s.probe("u");
+    REQUIRE(u);
+    CHECK(u->rows == B * T);
+    // The shares of tanh outputs beyond the saturation threshold and in the flat region, counted directly.
+    const std::vector<double> uv = e->read(m.graph.find("u"));
+    double saturated = 0, flat = 0;
+    for (double v : uv) {
+      saturated += std::fabs(v) > m.train.saturation ? 1 : 0;
+      flat += std::fabs(v) > 0.99 ? 1 : 0;
+    }
+    CHECK(saturated > 0);
+    CHECK(u->saturatedShare == doctest::Approx(saturated / static_cast<double>(uv.size())).epsilon(1e-6));
+    CHECK(u->flatShare == doctest::Approx(flat / static_cast<double>(uv.size())).epsilon(1e-6));
+    bool batchnormProbe = false;
+    for (const ProbeStats& p : s.probes) batchnormProbe = batchnormProbe || p.name.rfind("batchnorm@", 0) == 0;
+    CHECK(batchnormProbe);
   }
 }
