@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "jit_compare.h"
+#include "runtime/data/batch_feed.h"
+#include "runtime/training/gradcheck.h"
 
 using namespace netc;
 
@@ -104,6 +106,53 @@ TEST_CASE("jit: random rank-3 and rank-4 models (permutes, -1 reshapes, axis tup
     c.codegen.vectorBits = s.bits;
     INFO("model (batch ", s.batch, ", ", s.threads, " threads, ", s.bits, "-bit vectors):\n", text);
     testing::compareTraining(m, fmt::format("random shapes {}", trial), c);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// torch.nn.BatchNorm1d on an (N, C, L) input: batchnorm over axes (0, 2) of [B, C, L], the units in the middle
+// (a permute to [C, B, L], a transpose to [B*L, C] and back), and a non-adjacent multi-axis mean beside it.
+TEST_CASE("batchnorm over (0, 2) of [B, C, L]: gradient check with a random upstream gradient, JIT like the interpreter") {
+  const char* text = R"(data "unused.txt" {
+  context = 4
+}
+input x : int[B, T]
+input y : int[B]
+param C : [V, 3] = randn
+param g : [3] = ones
+param b : [3] = zeros
+state m : [3] = zeros
+state v : [3] = ones
+param R : [3, 4] = randn
+param W : [12, V] = randn * 0.3
+ncl = permute(C[x], [0, 2, 1])
+bn = batchnorm(ncl, g, b, m, v, axis=(0, 2), correction=1) * R
+centred = bn - mean(bn, axis=(0, 2), keepdim=1)
+loss = cross_entropy(reshape(tanh(centred), [B, -1]) @ W, y)
+minimize loss
+)";
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / fmt::format("netc_jit_shapes_{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "ncl.net") << text;
+  LowerOptions o;
+  o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
+  Model m = loadModel((dir / "ncl.net").string(), o);
+  CHECK(m.graph[m.graph.find("ncl")].shape == Shape{kBatch, 3, 4});
+  Model train = specializeModel(m, Mode::Train);
+  Graph bound = bindBatch(train.graph, 3);
+  WeightMap weights = initParams(train.graph, 5);
+  for (double& w : weights.at("g").data) w = 1.3f;  // gains away from 1, shifts away from 0
+  for (double& w : weights.at("b").data) w = 0.2f;
+  WeightMap batch = randomBatch(bound, 9);
+  GradcheckReport r = gradcheck(bound, weights, [&](Engine& e) { feedBatch(e, batch, "random batch"); });
+  for (const ParamCheck& p : r.params) {
+    INFO("parameter ", p.name, ": max relative error ", p.maxRel);
+    CHECK(p.ok);
+  }
+  for (int64_t B : {2, 5}) {
+    testing::CompareOptions c;
+    c.batch = B;
+    testing::compareTraining(m, "batchnorm over (0, 2)", c);
   }
   std::filesystem::remove_all(dir);
 }
