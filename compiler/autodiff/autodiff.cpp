@@ -271,8 +271,8 @@ Graph bindBatch(const Graph& g, int64_t batch) {
       n.attrs.value = static_cast<double>(batch);
     }
   }
+  verify(out);  // first: its shape rules say why a batch is refused where they can (var's n - correction > 0)
   refuseNonFiniteScalars(out, batch);
-  verify(out);
   return out;
 }
 
