@@ -23,8 +23,12 @@ namespace netc::testing {
 // float32 rounding and the polynomial tanh/exp/log stay well under 1e-3 of a tensor's scale.
 inline double relError(const std::vector<double>& ref, const std::vector<double>& got) {
   REQUIRE(ref.size() == got.size());
-  double scale = 1e-6, err = 0;
-  for (double v : ref) scale = std::max(scale, std::fabs(v));
+  double scale = 1e-6, err = 0, largest = 0;
+  for (double v : ref) scale = std::max(scale, std::fabs(v)), largest = std::max(largest, std::fabs(v));
+  // A value that vanishes in exact arithmetic (makemore part 4's b1, whose gradient BatchNorm's mean cancels) is
+  // rounding noise in both engines, the interpreter's near 1e-17, the JIT's float32 noise near 1e-8: judged
+  // against 1e-4, so a real gradient where there should be none still fails.
+  if (largest < 1e-12) scale = 1e-4;
   for (size_t i = 0; i < ref.size(); ++i) {
     if (!std::isfinite(got[i])) return INFINITY;
     err = std::max(err, std::fabs(ref[i] - got[i]));

@@ -8,6 +8,7 @@
 #include "codegen/kernels/cpu_kernels.h"
 #include "codegen/plan.h"
 #include "jit_compare.h"
+#include "ops/cross_entropy.h"
 #include "test_util.h"
 
 using namespace netc;
@@ -38,7 +39,13 @@ std::vector<float> jitLosses(const Model& generic, int64_t batch, int threads, i
 }
 
 // mlp_kaiming's training step at `batch`.
-Graph mlpStep(int64_t batch) { return bindBatch(trainForm(testing::shippedModel("mlp_kaiming.net")).step.graph, batch); }
+// The lecture MLP's step as the JIT's layout pass hands it to the plan: the loss gradient's formula computed by the
+// loss's kernel (ops/cross_entropy.h, fuseGradFormulas).
+Graph mlpStep(int64_t batch) {
+  Graph g = bindBatch(trainForm(testing::shippedModel("mlp_kaiming.net")).step.graph, batch);
+  ops::cross_entropy::fuseGradFormulas(g);
+  return g;
+}
 
 }  // namespace
 

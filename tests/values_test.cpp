@@ -21,7 +21,8 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kNinja = "models/backprop_ninja.net --data tests/data/pseudo_words.txt";
-const std::string kFixture = "tests/fixtures/backprop_ninja/";
+const std::string kFixture = "tests/fixtures/backprop_ninja/";  // for netc, run from the repository root
+const std::string kFixtureHere = NETC_SOURCE_DIR "/" + kFixture;  // for this process, run from build/
 
 // The notebook's intermediates, in the order of its forward pass, and its parameters.
 const std::vector<std::string> kIntermediates = {
@@ -74,7 +75,7 @@ WeightMap gradValues(bool interp, double& loss, const std::string& extra = "--va
 }  // namespace
 
 TEST_CASE("values: netc grad --values equals PyTorch's retain_grad() on every intermediate of makemore part 4") {
-  const WeightMap expected = loadSafetensors(kFixture + "expected.safetensors");
+  const WeightMap expected = loadSafetensors(kFixtureHere + "expected.safetensors");
   std::string table = "value            shape       interpreter max |diff|  (relative)   jit max |diff|  (relative)\n";
   double lossInterp = 0, lossJit = 0;
   const WeightMap interp = gradValues(true, lossInterp);
@@ -156,7 +157,7 @@ TEST_CASE("values: backprop_ninja.net draws the notebook's C, W1, b1, W2 and b2 
   CommandResult r = runNetc(fmt::format("init {} --out {}", kNinja, out));
   INFO(r.out);
   REQUIRE(r.status == 0);
-  const WeightMap mine = loadSafetensors(out), notebook = loadSafetensors(kFixture + "weights.safetensors");
+  const WeightMap mine = loadSafetensors(out), notebook = loadSafetensors(kFixtureHere + "weights.safetensors");
   for (const std::string name : {"C", "W1", "b1", "W2", "b2"}) {
     INFO("parameter ", name);
     CHECK(mine.at(name).data == notebook.at(name).data);

@@ -16,7 +16,7 @@ Files under tests/fixtures/backprop_ninja/:
   expected.safetensors  "loss" (F64), then every parameter's and every intermediate's gradient (F64) under the
                         notebook's names (emb, embcat, hprebn, ..., logprobs)
 
-Usage: /usr/bin/python3 tools/torch_backprop_ninja.py [--names /work/shared/data/names.txt]
+Usage: /usr/bin/python3 tools/torch_backprop_ninja.py [--names data/names.txt]
                                                       [--out tests/fixtures/backprop_ninja]
 """
 import argparse
@@ -37,7 +37,7 @@ PARAMETERS = ["C", "W1", "b1", "W2", "b2", "bngain", "bnbias"]
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
-    ap.add_argument("--names", default="/work/shared/data/names.txt")
+    ap.add_argument("--names", default=os.path.join(here, "..", "data", "names.txt"))
     ap.add_argument("--out", default=os.path.join(here, "..", "tests", "fixtures", "backprop_ninja"))
     args = ap.parse_args()
 

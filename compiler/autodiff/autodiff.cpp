@@ -1,7 +1,9 @@
 #include "autodiff/autodiff.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
+#include <optional>
 
 #include "autodiff/grad_builder.h"
 #include "ops/op.h"
@@ -224,6 +226,37 @@ TrainingGraph buildTrainingGraph(const Graph& forward, const OptimizerSpec& opti
   return t;
 }
 
+namespace {
+
+// Scalars made of constants alone, B now one of them (`1 / (B - 1)`, part 4's Bessel correction written out): one
+// that is not finite at this batch size would make every step's loss NaN, so it is an error at its expression,
+// as var's unbiased variance of one example is.
+void refuseNonFiniteScalars(const Graph& g, int64_t batch) {
+  std::vector<std::optional<double>> value(static_cast<size_t>(g.size()));
+  for (const Node& n : g.nodes) {
+    if (isConst(n)) {
+      value[n.id] = n.attrs.value;
+      continue;
+    }
+    if (n.op->cls != OpDef::Elementwise || !n.op->scalar || !n.shape.empty() || n.inputs.empty()) continue;
+    std::vector<double> args;
+    for (int in : n.inputs)
+      if (value[in]) args.push_back(*value[in]);
+    if (args.size() != n.inputs.size()) continue;
+    const double v = n.op->scalar(args.data());
+    bool finiteInputs = true;
+    for (double a : args) finiteInputs = finiteInputs && std::isfinite(a);
+    if (finiteInputs && !std::isfinite(v))
+      fail(g.source, n.loc,
+           fmt::format("{} is {} at batch size {}{}", g.describe(n.id), v, batch,
+                       batch == 1 ? ": a division by B - 1 (an unbiased variance written out) of one example is undefined"
+                                  : ""));
+    value[n.id] = v;
+  }
+}
+
+}  // namespace
+
 Graph bindBatch(const Graph& g, int64_t batch) {
   // Every caller's batch (train section, --batch, evaluation chunks) passes here: no value may outgrow
   // kMaxElements, so no size computed from the bound shapes overflows.
@@ -238,7 +271,8 @@ Graph bindBatch(const Graph& g, int64_t batch) {
       n.attrs.value = static_cast<double>(batch);
     }
   }
-  verify(out);
+  verify(out);  // first: its shape rules say why a batch is refused where they can (var's n - correction > 0)
+  refuseNonFiniteScalars(out, batch);
   return out;
 }
 

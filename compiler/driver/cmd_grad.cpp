@@ -22,7 +22,7 @@ struct GradOptions : ModelOptions {
   std::string weights, inputs, out, stats;
   bool interp = false, eval = false;
   std::optional<std::string> values;  // --values: "" for every named value, else a comma-separated list
-  std::string valuesList;
+  std::string valuesList;  // what CLI11 read after --values; `values` is set from it when the flag is given
 };
 
 int runGrad(const GradOptions& o) {
