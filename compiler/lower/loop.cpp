@@ -33,13 +33,14 @@ void Lowerer::forLoop(const Stmt& s) {
     Scope* outer = scope_;
     Scope step(outer, ScopeEntry{ScopeEntry::Kind::LoopStep, s.name, t - a, a, s.loc.line});
     step.bindConst(s.name, Folded::of(t));
+    step.setDefLine(s.name, s.loc.line);  // a nested loop reusing the name says where this one is
     scope_ = &step;
     const int firstNode = model_.graph.size();
     for (const Stmt& st : s.body) {
       if (st.kind != Stmt::Assign && st.kind != Stmt::For)
         err(st.loc, "a loop body holds assignments and loops only (NAME = ..., or NAME[:, t] = ... to stack a value "
                     "over the steps)");
-      if (st.name == s.name)
+      if (st.kind == Stmt::Assign && st.name == s.name)
         err(st.nameLoc, fmt::format("'{}' is the loop variable of the loop on line {}: it cannot be assigned (each "
                                     "step's copy of the body sees its own {})", s.name, s.loc.line, s.name));
       statement(st);
