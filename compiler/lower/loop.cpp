@@ -21,6 +21,13 @@ void Lowerer::forLoop(const Stmt& s) {
   int64_t a = constInt(*s.value, "the start of the range", 0, kMaxContext);
   int64_t b = constInt(*s.rangeEnd, "the end of the range", 0, kMaxContext);
   if (b <= a) err(s.rangeEnd->loc, fmt::format("the range {}..{} is empty: the loop would not run", a, b));
+  // Nested loops unroll the product of their ranges: bounded, so a deep nest is an error, not the machine's memory.
+  constexpr int64_t kMaxUnrolledSteps = 1 << 16;
+  int64_t unrolled = b - a;
+  for (const Loop& outer : loops_)
+    if ((unrolled *= outer.count) > kMaxUnrolledSteps)
+      err(s.loc, fmt::format("this loop and the loops around it would unroll more than {} copies of its body: "
+                             "nest fewer or shorter loops", kMaxUnrolledSteps));
   if (scope_->findValue(s.name) || scope_->findConst(s.name)) {
     const int* line = scope_->findDefLine(s.name);
     err(s.nameLoc, fmt::format("the loop variable '{}' hides a value of that name defined on line {}", s.name,
