@@ -4,8 +4,11 @@
 // optimizers and batch sizes (1 and odd ones), and a 256-bit vector build beside the default.
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "jit_compare.h"
+#include "run_netc.h"
+#include "runtime/probes/stats.h"
 #include "runtime/files/safetensors.h"
 #include "scratch_dir.h"
 #include "test_util.h"
@@ -90,4 +93,34 @@ TEST_CASE("blocks: deep_batchnorm.net's weights file names every layer's tensors
   const std::vector<double>& read = back.at("layers.3.W").data;
   REQUIRE(read.size() == saved.size());
   for (size_t i = 0; i < saved.size(); ++i) CHECK(static_cast<float>(read[i]) == static_cast<float>(saved[i]));
+}
+
+TEST_CASE("blocks: stats.jsonl records each layer's instance and report.html groups the layers by it") {
+  testing::ScratchDir dir("netc_blocks_run_");
+  const std::string out = (dir.path() / "run").string();
+  testing::CommandResult r = testing::runNetc(
+      fmt::format("run models/deep_batchnorm.net --data tests/data/pseudo_words.txt --steps 0 --out '{}' --force", out));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  std::vector<StatsSnapshot> s = readStatsLog(out + "/stats.jsonl");
+  REQUIRE(s.size() == 1);
+  // Every tanh layer is one instance's: its scope's innermost Block entry, not its name, says which.
+  std::vector<std::string> instances;
+  for (const ProbeStats& p : s[0].probes)
+    if (p.layer) {
+      REQUIRE(!p.scope.empty());
+      const ScopeEntry& block = p.scope.entries.back();
+      CHECK(block.kind == ScopeEntry::Kind::Block);
+      CHECK(block.block == "Layer");
+      instances.push_back(block.name);
+    }
+  CHECK(instances == std::vector<std::string>{"layers.0", "layers.1", "layers.2", "layers.3", "layers.4"});
+  // The page's data names the instance of every layer, from which its script draws one heading per instance.
+  std::ifstream page(out + "/report.html");
+  std::stringstream text;
+  text << page.rdbuf();
+  for (int l = 0; l < 5; ++l)
+    CHECK(text.str().find(fmt::format("\"instance\":{{\"block\":\"Layer\",\"line\":{},\"path\":\"layers.{}\"}}",
+                                      l == 0 ? 41 : 43, l)) != std::string::npos);
+  CHECK(text.str().find("'Instance ' + inst") != std::string::npos);
 }

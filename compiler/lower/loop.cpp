@@ -21,6 +21,13 @@ void Lowerer::forLoop(const Stmt& s) {
   int64_t a = constInt(*s.value, "the start of the range", 0, kMaxContext);
   int64_t b = constInt(*s.rangeEnd, "the end of the range", 0, kMaxContext);
   if (b <= a) err(s.rangeEnd->loc, fmt::format("the range {}..{} is empty: the loop would not run", a, b));
+  // Nested loops unroll the product of their ranges: bounded, so a deep nest is an error, not the machine's memory.
+  constexpr int64_t kMaxUnrolledSteps = 1 << 16;
+  int64_t unrolled = b - a;
+  for (const Loop& outer : loops_)
+    if ((unrolled *= outer.count) > kMaxUnrolledSteps)
+      err(s.loc, fmt::format("this loop and the loops around it would unroll more than {} copies of its body: "
+                             "nest fewer or shorter loops", kMaxUnrolledSteps));
   if (scope_->findValue(s.name) || scope_->findConst(s.name)) {
     const int* line = scope_->findDefLine(s.name);
     err(s.nameLoc, fmt::format("the loop variable '{}' hides a value of that name defined on line {}", s.name,
@@ -33,13 +40,14 @@ void Lowerer::forLoop(const Stmt& s) {
     Scope* outer = scope_;
     Scope step(outer, ScopeEntry{ScopeEntry::Kind::LoopStep, s.name, t - a, a, s.loc.line});
     step.bindConst(s.name, Folded::of(t));
+    step.setDefLine(s.name, s.loc.line);  // a nested loop reusing the name says where this one is
     scope_ = &step;
     const int firstNode = model_.graph.size();
     for (const Stmt& st : s.body) {
       if (st.kind != Stmt::Assign && st.kind != Stmt::For)
         err(st.loc, "a loop body holds assignments and loops only (NAME = ..., or NAME[:, t] = ... to stack a value "
                     "over the steps)");
-      if (st.name == s.name)
+      if (st.kind == Stmt::Assign && st.name == s.name)
         err(st.nameLoc, fmt::format("'{}' is the loop variable of the loop on line {}: it cannot be assigned (each "
                                     "step's copy of the body sees its own {})", s.name, s.loc.line, s.name));
       statement(st);
