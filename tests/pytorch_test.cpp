@@ -1,6 +1,8 @@
 // netc against PyTorch: the loss and every gradient of two MLPs, from fixtures that tools/torch_reference.py
-// writes (PyTorch, float64). The interpreter must agree to 1e-5, the JIT (float32) to 1e-3, and `netc grad`
-// must reproduce the fixture from the command line.
+// writes (PyTorch, float64), and of a small WaveNet of part 5 built by the notebook's own classes
+// (tools/torch_wavenet.py: rank-3 products, BatchNorm over (0, 1), blocks named as its layers list).
+// The interpreter must agree to 1e-5, the JIT (float32) to 1e-3, and `netc grad` must reproduce the fixture
+// from the command line.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -87,7 +89,7 @@ fs::path scratch() {
 }  // namespace
 
 TEST_CASE("pytorch: the interpreter's loss and gradients match PyTorch float64") {
-  for (std::string name : {"mlp", "deep"}) {
+  for (std::string name : {"mlp", "deep", "wavenet"}) {
     Fixture f = fixture(name);
     Graph g = bindBatch(f.model.graph, f.B);
     double loss = 0;
@@ -98,7 +100,7 @@ TEST_CASE("pytorch: the interpreter's loss and gradients match PyTorch float64")
 }
 
 TEST_CASE("pytorch: the training step through makeEngine(Jit) matches PyTorch to float32 accuracy") {
-  for (std::string name : {"mlp", "deep"}) {
+  for (std::string name : {"mlp", "deep", "wavenet"}) {
     Fixture f = fixture(name);
     TrainingGraph t = buildTrainingGraph(f.model.graph);
     auto e = makeEngine(bindBatch(t.graph, f.B), EngineKind::Jit);
@@ -113,7 +115,7 @@ TEST_CASE("pytorch: the training step through makeEngine(Jit) matches PyTorch to
 }
 
 TEST_CASE("netc grad reproduces the PyTorch gradients, on the interpreter and the JIT") {
-  for (std::string name : {"mlp", "deep"}) {
+  for (std::string name : {"mlp", "deep", "wavenet"}) {
     Fixture f = fixture(name);
     for (bool interp : {true, false}) {
       std::string out = (scratch() / (f.name + (interp ? "_interp" : "_jit") + ".safetensors")).string();
