@@ -41,6 +41,7 @@ TEST_CASE("initialisers: expressions lower to programs in evaluation order; the 
   Model m = lowerDecls("param W : [30, V] = randn * (5/3) / sqrt(30)\n"
                        "param g : [1, 10] = randn * 0.1 + 1\n"
                        "param n : [7] = normal(0.5, 0.2)\n"
+                       "param n2 : [7] = 2 * normal(0.5, 0.2)\n"
                        "param e : [7] = (randn + uniform(0, 1)) / 2 - ones\n"
                        "state s : [3] = 1 - normal(0, 2) * 3 global\n",
                        "  global_seed = 5");
@@ -63,6 +64,7 @@ TEST_CASE("initialisers: expressions lower to programs in evaluation order; the 
   CHECK(n.program[0].kind == InitOp::Normal);
   CHECK(n.program[0].a == 0.5);
   CHECK(n.program[0].b == 0.2);
+  CHECK(initOf(m, "n2").kind == InitSpec::Expression);  // normal has no summary, wherever it stands
   const InitSpec& e = initOf(m, "e");
   std::vector<InitOp::Kind> kinds;
   for (const InitOp& op : e.program) kinds.push_back(op.kind);

@@ -19,6 +19,11 @@ TEST_CASE("jit: every model in models/ trains like the interpreter") {
     for (int64_t B : batches) {
       testing::CompareOptions o;
       o.batch = B;
+      // Adam's first step moves a weight by about lr whatever the size of its gradient, so a weight whose
+      // gradient is within a few eps (1e-8) of zero moves by a fraction of lr that float32 and double round
+      // differently: at lr 0.1, makemore_mlp.net's 65,536-weight W1 at batch 1 differs by 1.2e-3 of its scale.
+      const auto kind = m.train.optimizer.kind;
+      if (kind == OptimizerSpec::Adam || kind == OptimizerSpec::AdamW) o.lr = 0.01;
       // A BatchNorm model's train form divides by B - 1: batch 1 must be refused, with the reason.
       std::string error = testing::errorOf([&] { testing::compareTraining(m, entry.path().filename().string(), o); });
       if (!error.empty()) {

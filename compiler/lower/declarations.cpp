@@ -87,7 +87,9 @@ InitSpec Lowerer::initSpec(const Expr& e) {
   if (!initProgram(e, spec.program, draws, plusMinus))
     err(e.loc, "expected an initialiser: randn, normal(mean, std), uniform(a, b), zeros or ones, with constants, "
                "e.g. randn * 0.01");
-  const bool drawTimesConstants = draws == 1 && !plusMinus && spec.program.front().kind != InitOp::Normal;
+  const bool normal = std::any_of(spec.program.begin(), spec.program.end(),
+                                  [](const InitOp& op) { return op.kind == InitOp::Normal; });
+  const bool drawTimesConstants = draws == 1 && !plusMinus && !normal;
   if (drawTimesConstants) {
     bool found = false;
     spec.scale = initScale(e, spec, found);
