@@ -14,6 +14,7 @@
 #include "autodiff/autodiff.h"
 #include "engine/make_engine.h"
 #include "lower/model.h"
+#include "modes/specialize.h"
 #include "runtime/data/batch_feed.h"
 #include "runtime/training/gradcheck.h"
 #include "run_netc.h"
@@ -40,7 +41,8 @@ struct Fixture {
 Fixture fixture(const std::string& name) {
   Fixture f;
   f.name = name;
-  f.model = loadModel(f.path(".net"));
+  // The train form: the WaveNet's BatchNorm has an eval form too, which the gradients do not see.
+  f.model = specializeModel(loadModel(f.path(".net")), Mode::Train);
   f.weights = loadSafetensors(f.path("_weights.safetensors"));
   f.batch = loadSafetensors(f.path("_batch.safetensors"));
   f.expected = loadSafetensors(f.path("_expected.safetensors"));

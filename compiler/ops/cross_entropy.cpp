@@ -105,12 +105,16 @@ static void gradCrossEntropy(GradBuilder& b, const Node& n, int dy, std::vector<
     softmax = b.mul(softmax, perRow("sum", onehot));  // 0 for an ignored row
     rows = b.op("sum", {onehot});
   } else {
-    // The rows: every leading dimension, B's value once bound.
+    // The rows: every leading dimension, B's value once bound (k times it for a dimension B*k).
     int64_t fixed = 1;
     bool batch = false;
     for (size_t i = 0; i + 1 < logits.size(); ++i) {
-      if (logits[i] == kBatch) batch = true;
-      else fixed *= logits[i];
+      if (isBatchDim(logits[i])) {
+        batch = true;
+        fixed *= batchFactor(logits[i]);
+      } else {
+        fixed *= logits[i];
+      }
     }
     rows = batch ? b.op("batch_size", {}) : b.constant(static_cast<double>(fixed));
     if (batch && fixed != 1) rows = b.mul(rows, b.constant(static_cast<double>(fixed)));
