@@ -1,8 +1,7 @@
 #!/usr/bin/python3
 """makemore part 5's WaveNet in PyTorch, with the notebook's own classes, for netc's models/wavenet.net.
 
-The classes below are copied unchanged from nn-zero-to-hero, lectures/makemore/makemore_part5_cnn1.ipynb (cell
-"Near copy paste of the layers we have developed in Part 3"). Two uses:
+The classes are the notebook's own, unchanged (tools/makemore_part5.py). Two uses:
 
   fixture  a small WaveNet of the same structure (n_embd 5, n_hidden 6, block 8, batch 8) built exactly as the
            notebook builds its model (torch.manual_seed(42), the layers' draws in order, the last weight * 0.1),
@@ -32,114 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_reference import save_safetensors  # noqa: E402
 
 
-# ---- the notebook's classes, unchanged ----
-class Linear:
-
-  def __init__(self, fan_in, fan_out, bias=True):
-    self.weight = torch.randn((fan_in, fan_out)) / fan_in**0.5 # note: kaiming init
-    self.bias = torch.zeros(fan_out) if bias else None
-
-  def __call__(self, x):
-    self.out = x @ self.weight
-    if self.bias is not None:
-      self.out += self.bias
-    return self.out
-
-  def parameters(self):
-    return [self.weight] + ([] if self.bias is None else [self.bias])
-
-
-class BatchNorm1d:
-
-  def __init__(self, dim, eps=1e-5, momentum=0.1):
-    self.eps = eps
-    self.momentum = momentum
-    self.training = True
-    # parameters (trained with backprop)
-    self.gamma = torch.ones(dim)
-    self.beta = torch.zeros(dim)
-    # buffers (trained with a running 'momentum update')
-    self.running_mean = torch.zeros(dim)
-    self.running_var = torch.ones(dim)
-
-  def __call__(self, x):
-    # calculate the forward pass
-    if self.training:
-      if x.ndim == 2:
-        dim = 0
-      elif x.ndim == 3:
-        dim = (0,1)
-      xmean = x.mean(dim, keepdim=True) # batch mean
-      xvar = x.var(dim, keepdim=True) # batch variance
-    else:
-      xmean = self.running_mean
-      xvar = self.running_var
-    xhat = (x - xmean) / torch.sqrt(xvar + self.eps) # normalize to unit variance
-    self.out = self.gamma * xhat + self.beta
-    # update the buffers
-    if self.training:
-      with torch.no_grad():
-        self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * xmean
-        self.running_var = (1 - self.momentum) * self.running_var + self.momentum * xvar
-    return self.out
-
-  def parameters(self):
-    return [self.gamma, self.beta]
-
-
-class Tanh:
-  def __call__(self, x):
-    self.out = torch.tanh(x)
-    return self.out
-  def parameters(self):
-    return []
-
-
-class Embedding:
-
-  def __init__(self, num_embeddings, embedding_dim):
-    self.weight = torch.randn((num_embeddings, embedding_dim))
-
-  def __call__(self, IX):
-    self.out = self.weight[IX]
-    return self.out
-
-  def parameters(self):
-    return [self.weight]
-
-
-class FlattenConsecutive:
-
-  def __init__(self, n):
-    self.n = n
-
-  def __call__(self, x):
-    B, T, C = x.shape
-    x = x.view(B, T//self.n, C*self.n)
-    if x.shape[1] == 1:
-      x = x.squeeze(1)
-    self.out = x
-    return self.out
-
-  def parameters(self):
-    return []
-
-
-class Sequential:
-
-  def __init__(self, layers):
-    self.layers = layers
-
-  def __call__(self, x):
-    for layer in self.layers:
-      x = layer(x)
-    self.out = x
-    return self.out
-
-  def parameters(self):
-    # get parameters of all layers and stretch them out into one list
-    return [p for layer in self.layers for p in layer.parameters()]
-# ---- end of the notebook's classes ----
+from makemore_part5 import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh  # noqa: E402
 
 
 def build_model(vocab_size, n_embd, n_hidden):
