@@ -3,7 +3,6 @@
 // (1 and sizes that are not multiples of the vector width), depths, activations, BatchNorm in some blocks,
 // optimizers and batch sizes (1 and odd ones), and a 256-bit vector build beside the default.
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "jit_compare.h"
@@ -14,17 +13,10 @@
 #include "test_util.h"
 
 using namespace netc;
-namespace fs = std::filesystem;
 
 namespace {
 
-Model lowerText(const std::string& text) {
-  static testing::ScratchDir dir("netc_blocks_jit_");
-  static int n = 0;
-  fs::path p = dir.path() / fmt::format("case{}.net", n++);
-  std::ofstream(p) << text;
-  return testing::loadWithPseudoWords(p.string());
-}
+Model lowerText(const std::string& text) { return testing::lowerWithPseudoWords(text); }
 
 std::string randomModel(Rng& rng, bool& batchnorm) {
   const int T = 2 + static_cast<int>(rng.below(3)), E = 1 + static_cast<int>(rng.below(9));  // the loop 1..T runs

@@ -6,9 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 
 #include "autodiff/autodiff.h"
 #include "interp/interpreter.h"
@@ -16,20 +14,13 @@
 #include "ops/op.h"
 #include "runtime/files/weights.h"
 #include "runtime/training/init.h"
-#include "scratch_dir.h"
 #include "test_util.h"
 
 using namespace netc;
-namespace fs = std::filesystem;
 
 namespace {
 
-Model lowerText(const std::string& name, const std::string& text) {
-  static testing::ScratchDir dir("netc_blocks_");
-  fs::path p = dir.path() / (name + ".net");
-  std::ofstream(p) << text;
-  return testing::loadWithPseudoWords(p.string());
-}
+Model lowerText(const std::string& name, const std::string& text) { return testing::lowerWithPseudoWords(text, name); }
 
 const char* kHeader = R"(data "unused.txt" {
   context = 3

@@ -3,11 +3,9 @@
 // products [B, T, H] @ [B, H, T] and rank-4 ones [B, T, P, Q] @ [B, T, Q, P] (the attention's shapes; their
 // gradients are batches with transposed operands), biases and activations as epilogues, at odd sizes,
 // batch 1, 8- and 16-float code and 1 to 3 threads. The .net text is built here.
-#include <filesystem>
-#include <fstream>
-#include <unistd.h>
 
 #include "jit_compare.h"
+#include "test_util.h"
 
 using namespace netc;
 
@@ -58,16 +56,10 @@ std::string netText(const Spec& s) {
 
 TEST_CASE("jit: random models with products over leading dimensions train like the interpreter") {
   Rng rng(20261207);
-  std::filesystem::path dir = std::filesystem::temp_directory_path() / fmt::format("netc_jit_rank3_{}", ::getpid());
-  std::filesystem::create_directories(dir);
   for (int trial = 0; trial < 8; ++trial) {
     Spec s = randomSpec(rng, trial);
     std::string text = netText(s);
-    std::filesystem::path file = dir / fmt::format("rank3_{}.net", trial);
-    std::ofstream(file) << text;
-    LowerOptions o;
-    o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
-    Model m = loadModel(file.string(), o);
+    Model m = testing::lowerWithPseudoWords(text, fmt::format("rank3_{}", trial));
     testing::CompareOptions c;
     c.batch = s.batch;
     c.seed = static_cast<uint64_t>(trial) + 11;
@@ -77,5 +69,4 @@ TEST_CASE("jit: random models with products over leading dimensions train like t
     INFO("model (", s.threads, " threads, ", s.bits, "-bit vectors):\n", text);
     testing::compareTraining(m, fmt::format("random rank-3 model {}", trial), c);
   }
-  std::filesystem::remove_all(dir);
 }

@@ -2,15 +2,13 @@
 // (a -1 reshape to [B*T/2, 2E] and back), batchnorm over (0, 1) of a [B, T/2, H] value, a rank-4 view permuted
 // at random, reductions over random axis tuples (adjacent or not, with or without B) in sum, mean, var and
 // std, squeeze and unsqueeze; at batch 1 and odd batches, 1 to 3 threads, 8- and 16-float vectors.
-#include <filesystem>
-#include <fstream>
 #include <numeric>
 #include <fmt/ranges.h>
-#include <unistd.h>
 
 #include "jit_compare.h"
 #include "runtime/data/batch_feed.h"
 #include "runtime/training/gradcheck.h"
+#include "test_util.h"
 
 using namespace netc;
 
@@ -87,17 +85,11 @@ std::string netText(const Spec& s) {
 
 TEST_CASE("jit: random rank-3 and rank-4 models (permutes, -1 reshapes, axis tuples, batchnorm over (0, 1)) train like the interpreter") {
   Rng rng(20261207);
-  std::filesystem::path dir = std::filesystem::temp_directory_path() / fmt::format("netc_jit_shapes_{}", ::getpid());
-  std::filesystem::create_directories(dir);
   for (int trial = 0; trial < 10; ++trial) {
     Spec s = randomSpec(rng);
     if (trial == 0) s.batch = 1;  // always one run at batch 1
     std::string text = netText(s);
-    std::filesystem::path file = dir / fmt::format("shapes{}.net", trial);
-    std::ofstream(file) << text;
-    LowerOptions o;
-    o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
-    Model m = loadModel(file.string(), o);
+    Model m = testing::lowerWithPseudoWords(text, fmt::format("shapes{}", trial));
     testing::CompareOptions c;
     c.batch = s.batch;
     c.seed = static_cast<uint64_t>(trial) + 3;
@@ -107,7 +99,6 @@ TEST_CASE("jit: random rank-3 and rank-4 models (permutes, -1 reshapes, axis tup
     INFO("model (batch ", s.batch, ", ", s.threads, " threads, ", s.bits, "-bit vectors):\n", text);
     testing::compareTraining(m, fmt::format("random shapes {}", trial), c);
   }
-  std::filesystem::remove_all(dir);
 }
 
 // torch.nn.BatchNorm1d on an (N, C, L) input: batchnorm over axes (0, 2) of [B, C, L], the units in the middle
@@ -131,12 +122,7 @@ centred = bn - mean(bn, axis=(0, 2), keepdim=1)
 loss = cross_entropy(reshape(tanh(centred), [B, -1]) @ W, y)
 minimize loss
 )";
-  std::filesystem::path dir = std::filesystem::temp_directory_path() / fmt::format("netc_jit_shapes_{}", ::getpid());
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "ncl.net") << text;
-  LowerOptions o;
-  o.dataOverride = NETC_SOURCE_DIR "/tests/data/pseudo_words.txt";
-  Model m = loadModel((dir / "ncl.net").string(), o);
+  Model m = testing::lowerWithPseudoWords(text, "ncl");
   CHECK(m.graph[m.graph.find("ncl")].shape == Shape{kBatch, 3, 4});
   Model train = specializeModel(m, Mode::Train);
   Graph bound = bindBatch(train.graph, 3);
@@ -154,5 +140,4 @@ minimize loss
     c.batch = B;
     testing::compareTraining(m, "batchnorm over (0, 2)", c);
   }
-  std::filesystem::remove_all(dir);
 }

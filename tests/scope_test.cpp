@@ -3,25 +3,16 @@
 // looked up across the chain (a carried value, a step's own locals, the loop variable).
 #include <doctest/doctest.h>
 
-#include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 
 #include "ops/op.h"
-#include "scratch_dir.h"
 #include "test_util.h"
 
 using namespace netc;
-namespace fs = std::filesystem;
 
 namespace {
 
-Model lowerText(const std::string& name, const std::string& text) {
-  static testing::ScratchDir dir("netc_scope_");
-  fs::path p = dir.path() / (name + ".net");
-  std::ofstream(p) << text;
-  return testing::loadWithPseudoWords(p.string());
-}
+Model lowerText(const std::string& name, const std::string& text) { return testing::lowerWithPseudoWords(text, name); }
 
 // Line 10 is the loop, line 12 the `h = tanh(...) * 2` of its body.
 const char* kLoopModel = R"(data "unused.txt" {

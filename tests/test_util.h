@@ -1,10 +1,12 @@
 // Small helpers shared by the doctest cases.
 #pragma once
 
+#include <fstream>
 #include <string>
 
 #include "lower/model.h"
 #include "support/diag.h"
+#include "scratch_dir.h"
 
 namespace netc::testing {
 
@@ -16,6 +18,17 @@ inline Model loadWithPseudoWords(const std::string& path) {
   LowerOptions o;
   o.dataOverride = kPseudoWords;
   return loadModel(path, o);
+}
+
+// A model given as text, lowered on the synthetic words: written to `name`.net (or case<N>.net) in a scratch
+// folder of this process first, so messages name a file as they do for a user's model.
+inline Model lowerWithPseudoWords(const std::string& text, const std::string& name = "") {
+  static ScratchDir dir("netc_text_");
+  static int cases = 0;
+  const std::string stem = name.empty() ? "case" + std::to_string(cases++) : name;
+  const std::filesystem::path p = dir.path() / (stem + ".net");
+  std::ofstream(p) << text;
+  return loadWithPseudoWords(p.string());
 }
 
 // models/<file> on the synthetic words.
